@@ -1,0 +1,172 @@
+/**
+ * Command-line wiring: parse with yargs, build the System stack the command
+ * may use, lazy-load and run the command, render its result, and turn every
+ * error into one line and an exit code. Nothing else prints.
+ */
+import { resolve } from "node:path";
+import yargs from "yargs";
+import type { Argv } from "yargs";
+import type { CommandResult, Context } from "./context.js";
+import { Exit, InputError, UserError } from "./errors.js";
+import type { ExitCode } from "./errors.js";
+import { APPS } from "./layout.js";
+import type { App } from "./layout.js";
+import { printError, printNote, render } from "./render.js";
+import { RealSystem } from "./system/real.js";
+import { DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
+
+/** Parsed arguments as the commands see them. */
+export type Args = Record<string, unknown> & { _: (string | number)[] };
+
+interface Chosen {
+  name: string;
+  args: Args;
+  /** Whether this invocation may write (decides the System stack). */
+  writes: boolean;
+  run: (ctx: Context, args: Args) => Promise<CommandResult>;
+}
+
+const EXAMPLES: Array<[string, string]> = [
+  ["makefilecheck", "show which tree each app builds from and what to do next"],
+  ["makefilecheck use local", "build exim4 and dovecot from sympl-local.d"],
+  ["makefilecheck repair --dry-run", "show how an upgrade-damaged setup would be put right"],
+  ["makefilecheck drift -a exim4", "list snippets where sympl-local.d and sympl.d have moved apart"],
+  ["makefilecheck sync", "bring upstream changes into sympl-local.d, keeping local edits"],
+  ["makefilecheck install --only ch3,ch5", "install two of the email changes"],
+  ["makefilecheck --root /srv/copy status", "inspect a copy of a server's /etc"],
+];
+
+/** Builds the parser; `choose` receives the command the arguments name. */
+function parser(argv: string[], choose: (c: Chosen) => void): Argv {
+  const pick =
+    (name: string, load: () => Promise<(ctx: Context, args: Args) => Promise<CommandResult>>, writes: (a: Args) => boolean) =>
+    async (args: Args) => {
+      choose({ name, args, writes: writes(args), run: async (ctx, a) => (await load())(ctx, a) });
+    };
+  const always = () => true;
+  const never = () => false;
+  const core = () => import("./makefilecheck/commands.js");
+  const sync = () => import("./sync/commands.js");
+  const changes = () => import("./changes/commands.js");
+
+  const useCommand = (mode: "local" | "sympl") => async (args: Args) =>
+    pick(`use ${mode}`, async () => (await core()).use, always)({ ...args, mode });
+  const useOptions = (y: Argv) =>
+    y
+      .option("check", { type: "boolean", default: true, describe: "run the daemon's config test first (--no-check skips it)" })
+      .option("make", { type: "boolean", default: false, describe: "rebuild the config with make (restarts the daemon)" });
+
+  return yargs(argv)
+    .scriptName("makefilecheck")
+    .usage("$0 [command] [options]\n\nManage Sympl's exim4 and dovecot snippet trees: which one is live, keeping sympl-local.d in step with sympl.d, and the email changes.")
+    .option("root", { type: "string", default: "/", describe: "treat DIR as / (inspect or repair a copy)", global: true })
+    .option("app", { alias: "a", type: "string", array: true, choices: [...APPS], describe: "only this app (repeatable; default both)", global: true })
+    .option("json", { type: "boolean", default: false, describe: "print one JSON document", global: true })
+    .option("quiet", { alias: "q", type: "boolean", default: false, describe: "print nothing but errors", global: true })
+    .option("dry-run", { type: "boolean", default: false, describe: "show the plan, change nothing", global: true })
+    .option("color", { type: "boolean", default: true, describe: "colour human output (--no-color turns it off)", global: true })
+    .command(["status", "$0"], "profile, recorded mode, drift and next step per app", {}, pick("status", async () => (await core()).status, never))
+    .command("report", "one APP<TAB>PROFILE line per app (for scripts)", {}, pick("report", async () => (await core()).report, never))
+    .command("use <mode>", "make local (sympl-local.d) or sympl (sympl.d) the live tree", (y) =>
+      useOptions(y).positional("mode", { choices: ["local", "sympl"] as const, demandOption: true }),
+      pick("use", async () => (await core()).use, always))
+    .command("local", false, useOptions, useCommand("local"))
+    .command("sympl", false, useOptions, useCommand("sympl"))
+    .command("repair", "restore the recorded mode after an upgrade damaged the setup", {}, pick("repair", async () => (await core()).repair, always))
+    .command("revert", "go back to a plain upstream Makefile (keeps sympl-local.d)", (y) =>
+      y.option("force", { type: "boolean", default: false, describe: "required: removes Makefile.local and Makefile.sympl" }),
+      pick("revert", async () => (await core()).revert, always))
+    .command("check", "run the live Makefile's config test with the real daemon", {}, pick("check", async () => (await core()).check, never))
+    .command("drift", "three-way state of each snippet, local vs upstream", {}, pick("drift", async () => (await sync()).drift, never))
+    .command("diff [path]", "unified diff between sympl.d and sympl-local.d", (y) =>
+      y.positional("path", { type: "string", describe: "snippet path relative to the tree, e.g. 00-main/50-tls-options" })
+        .option("base", { type: "boolean", default: false, describe: "show what upstream changed since the last sync" }),
+      pick("diff", async () => (await sync()).diff, never))
+    .command("sync", "bring upstream changes into sympl-local.d, keeping local edits", (y) =>
+      y.option("adopt", { type: "boolean", default: false, describe: "record the current upstream tree as the baseline of an existing sympl-local.d" })
+        .option("take-upstream", { type: "string", array: true, describe: "settle PATH by taking the upstream file" })
+        .option("keep-local", { type: "string", array: true, describe: "settle PATH by keeping the local file" })
+        .option("make", { type: "boolean", default: false, describe: "rebuild the config afterwards" }),
+      pick("sync", async () => (await sync()).sync, always))
+    .command("install", "install the email changes into sympl-local.d, then use local", (y) =>
+      y.option("config", { type: "string", describe: "settings file (default ROOT/etc/makefilecheck/Autoinstall.conf)" })
+        .option("init", { type: "boolean", default: false, describe: "write a commented default settings file" })
+        .option("only", { type: "string", describe: "comma-separated change ids, e.g. ch3,ch5" })
+        .option("set", { type: "string", array: true, describe: "KEY=VALUE overriding the settings file" })
+        .option("check", { type: "boolean", default: true, describe: "run the config test before going live" })
+        .option("make", { type: "boolean", default: false, describe: "rebuild the config with make" }),
+      pick("install", async () => (await changes()).install, always))
+    .command("changes", "list ch1-ch14 and their state on this machine", (y) =>
+      y.option("config", { type: "string", describe: "settings file" }),
+      pick("changes", async () => (await changes()).changes, never))
+    .command("watch", "foreground watcher: repair and sync after upgrades", (y) =>
+      y.option("debounce", { type: "number", default: 2000, describe: "ms of quiet before acting on a burst of writes" })
+        .option("make", { type: "boolean", default: false, describe: "rebuild the config after each sync" }),
+      pick("watch", async () => (await import("./sync/watch.js")).watch, always))
+    .command("hooks", "print, install or remove the apt and systemd upgrade triggers", (y) =>
+      y.option("install", { type: "boolean", default: false, describe: "write the trigger files" })
+        .option("remove", { type: "boolean", default: false, describe: "remove the trigger files" })
+        .conflicts("install", "remove"),
+      pick("hooks", async () => (await import("./sync/hooks.js")).hooks, (a) => Boolean(a.install || a.remove)))
+    .example(EXAMPLES)
+    .epilogue("Exit codes: 0 done or clean, 1 action needed, 2 bad usage or input, 3 environment unusable.")
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias("h", "help")
+    .version(false)
+    .wrap(Math.min(100, process.stdout.columns || 80))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new InputError(msg);
+    });
+}
+
+/** Checks --root and the app list, and builds the Context for one command. */
+function makeContext(chosen: Chosen): Context {
+  const a = chosen.args;
+  const root = resolve(String(a.root ?? "/"));
+  const rootEntry = new RealSystem("/").stat(root);
+  if (rootEntry?.type !== "dir") throw new InputError(`--root ${root}: no such directory — give the directory that stands for /`);
+  const real = new RealSystem(root);
+  const dryRun = Boolean(a["dry-run"]);
+  const sys = !chosen.writes ? new ReadOnlySystem(real) : dryRun ? new DryRunSystem(real) : real;
+  const apps = (a.app as App[] | undefined)?.length ? [...new Set(a.app as App[])] : [...APPS];
+  const json = Boolean(a.json);
+  const quiet = Boolean(a.quiet);
+  return {
+    sys,
+    apps: APPS.filter((app) => apps.includes(app)),
+    json,
+    quiet,
+    dryRun,
+    color: Boolean(a.color) && !process.env.NO_COLOR && Boolean(process.stdout.isTTY),
+    note: (line) => {
+      if (!quiet && !json) printNote(line);
+    },
+  };
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: string[]): Promise<ExitCode> {
+  let chosen: Chosen | undefined;
+  try {
+    await parser(argv, (c) => {
+      chosen = c;
+    }).parseAsync();
+    if (!chosen) return Exit.ok; // --help was shown
+    const ctx = makeContext(chosen);
+    const result = await chosen.run(ctx, chosen.args);
+    render(ctx, result);
+    return result.code;
+  } catch (err) {
+    if (err instanceof UserError) {
+      printError(err.message);
+      return err.code;
+    }
+    const e = err as Error;
+    if (process.env.MAKEFILECHECK_DEBUG) printError(e.stack ?? String(e));
+    else printError(`internal error: ${e.message ?? String(e)} (set MAKEFILECHECK_DEBUG=1 for details)`);
+    return Exit.environment;
+  }
+}

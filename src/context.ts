@@ -1,0 +1,69 @@
+/**
+ * What every command is given, and what it gives back. Commands are plain
+ * async functions `(ctx, args) => CommandResult`, so tests call them
+ * directly on a RealSystem rooted in a temp dir.
+ */
+import { EnvironmentError } from "./errors.js";
+import type { ExitCode } from "./errors.js";
+import type { App } from "./layout.js";
+import { STATE_DIR } from "./layout.js";
+import { applyPlan, finishInterrupted } from "./plan.js";
+import type { Op } from "./plan.js";
+import type { System } from "./system/system.js";
+
+/** The run's options and its System (read-only for reading commands). */
+export interface Context {
+  sys: System;
+  apps: App[];
+  json: boolean;
+  quiet: boolean;
+  dryRun: boolean;
+  color: boolean;
+  /** Progress and notes for the admin, to stderr; silent under -q and --json. */
+  note(line: string): void;
+}
+
+/** Per-app JSON body: `{"app":"exim4", ...}`. */
+export type AppReport = { app: App } & Record<string, unknown>;
+
+/** What a command returns for src/cli.ts to render. */
+export interface CommandResult {
+  code: ExitCode;
+  /** The `apps` array of the --json document. */
+  apps: AppReport[];
+  /** Human output, already worded; printed unless -q or --json. */
+  lines: string[];
+  /** The plan, shown by --dry-run and included in --json. */
+  plan?: Op[];
+}
+
+/** How long a second mutating run waits for the lock before exit 3. */
+export const LOCK_WAIT_MS = 3_000;
+const LOCK = `${STATE_DIR}/lock`;
+
+/**
+ * Runs `body` holding the run lock, after finishing any run an earlier
+ * process left half-applied. Under --dry-run no lock is taken.
+ */
+export async function withLock<T>(ctx: Context, body: () => Promise<T>): Promise<T> {
+  if (ctx.dryRun) return body();
+  const release = await ctx.sys.lock(LOCK, LOCK_WAIT_MS);
+  try {
+    const finished = await finishInterrupted(ctx.sys);
+    if (finished) ctx.note(finished);
+    return await body();
+  } finally {
+    await release().catch(() => {});
+  }
+}
+
+/** Applies a plan unless this is a dry run. */
+export async function apply(ctx: Context, command: string, ops: Op[]): Promise<void> {
+  if (ctx.dryRun) return;
+  try {
+    await applyPlan(ctx.sys, command, ops);
+  } catch (err) {
+    if (err instanceof EnvironmentError) throw err;
+    throw new EnvironmentError(err instanceof Error ? err.message : String(err));
+  }
+}

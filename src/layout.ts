@@ -1,0 +1,80 @@
+/**
+ * Facts of the Sympl world (DESIGN section 2): where each app keeps its
+ * trees and Makefiles, and which file names the Makefile builds in.
+ * Paths here are the server's own paths; the System maps them under --root.
+ */
+
+/** The two daemons Sympl assembles from snippets. */
+export const APPS = ["exim4", "dovecot"] as const;
+export type App = (typeof APPS)[number];
+
+/** The two snippet trees a Makefile can read. */
+export type Mode = "local" | "sympl";
+
+/** Where the tool keeps its own state: never inside a snippet tree. */
+export const STATE_DIR = "/var/lib/makefilecheck";
+
+/** Every path of one app's setup. */
+export interface AppPaths {
+  app: App;
+  dir: string;
+  upstream: string;
+  local: string;
+  makefile: string;
+  makefileLocal: string;
+  makefileSympl: string;
+  conf: string;
+}
+
+/** The paths of `app`'s setup under /etc. */
+export function appPaths(app: App): AppPaths {
+  const dir = `/etc/${app}`;
+  return {
+    app,
+    dir,
+    upstream: `${dir}/sympl.d`,
+    local: `${dir}/sympl-local.d`,
+    makefile: `${dir}/Makefile`,
+    makefileLocal: `${dir}/Makefile.local`,
+    makefileSympl: `${dir}/Makefile.sympl`,
+    conf: `${dir}/${app}.conf`,
+  };
+}
+
+/** The Makefile variant that reads each tree. */
+export function variantPath(app: App, mode: Mode): string {
+  const p = appPaths(app);
+  return mode === "local" ? p.makefileLocal : p.makefileSympl;
+}
+
+/** The snippet tree each mode builds from. */
+export function snippetDir(app: App, mode: Mode): string {
+  const p = appPaths(app);
+  return mode === "local" ? p.local : p.upstream;
+}
+
+/**
+ * The Makefile's own rule for a snippet's basename (`find -regex
+ * '.*\/[a-z0-9][a-z0-9-]\+'`): a dot or underscore anywhere keeps a file
+ * (`x.dpkg-dist`, `x.sympl-new`) out of the config.
+ */
+export function isSnippetName(name: string): boolean {
+  return /^[a-z0-9][a-z0-9-]+$/.test(name);
+}
+
+/** dovecot's certificate map, rewritten by Sympl at run time: a link in the local tree. */
+export const LINKED_SNIPPETS: Record<App, readonly string[]> = {
+  exim4: [],
+  dovecot: ["10-main/60-sni"],
+};
+
+/** The daemon binary whose config test guards every switch to a tree. */
+export const DAEMON_BINARY: Record<App, string> = {
+  exim4: "/usr/sbin/exim4",
+  dovecot: "/usr/sbin/dovecot",
+};
+
+/** Parses an app name from the command line. */
+export function isApp(name: string): name is App {
+  return (APPS as readonly string[]).includes(name);
+}

@@ -1,0 +1,144 @@
+/**
+ * A plan is a list of plain operations, computed before anything is
+ * written. `--dry-run` prints it, `--json` emits it, `applyPlan` runs it
+ * through the System after writing a journal, so that a run cut short is
+ * finished by the next one. Every operation is idempotent for that reason.
+ */
+import { createHash } from "node:crypto";
+import { EnvironmentError, problem } from "./errors.js";
+import { STATE_DIR } from "./layout.js";
+import type { Attrs, System } from "./system/system.js";
+
+/** One step of a plan; `why` is the short reason shown to the admin. */
+export type Op =
+  | ({ op: "write"; path: string; data: Buffer; why: string } & Attrs)
+  | ({ op: "symlink"; path: string; target: string; why: string } & Attrs)
+  | ({ op: "mkdir"; path: string; why: string } & Attrs)
+  | { op: "remove"; path: string; why: string }
+  | { op: "rename"; from: string; to: string; why: string }
+  | ({ op: "attrs"; path: string; why: string } & Attrs)
+  | { op: "run"; cmd: string; args: string[]; cwd: string; why: string };
+
+/** The journal of the plan being applied. */
+export const JOURNAL = `${STATE_DIR}/journal.json`;
+
+/** One line for the admin: what the step does, to which path, and why. */
+export function describeOp(op: Op): string {
+  switch (op.op) {
+    case "write":
+      return `write   ${op.path} (${op.why})`;
+    case "symlink":
+      return `link    ${op.path} -> ${op.target} (${op.why})`;
+    case "mkdir":
+      return `mkdir   ${op.path} (${op.why})`;
+    case "remove":
+      return `remove  ${op.path} (${op.why})`;
+    case "rename":
+      return `rename  ${op.from} -> ${op.to} (${op.why})`;
+    case "attrs":
+      return `chmod   ${op.path} (${op.why})`;
+    case "run":
+      return `run     ${[op.cmd, ...op.args].join(" ")} in ${op.cwd} (${op.why})`;
+  }
+}
+
+/** The JSON view of a step: file contents as size and hash, not bytes. */
+export function opToJson(op: Op): Record<string, unknown> {
+  if (op.op !== "write") return { ...op };
+  const { data, ...rest } = op;
+  return { ...rest, bytes: data.length, sha256: createHash("sha256").update(data).digest("hex") };
+}
+
+interface JournalFile {
+  version: 1;
+  command: string;
+  started: string;
+  ops: Array<Record<string, unknown>>;
+}
+
+function encode(op: Op): Record<string, unknown> {
+  return op.op === "write" ? { ...op, data: op.data.toString("base64") } : { ...op };
+}
+
+function decode(raw: Record<string, unknown>): Op {
+  if (raw.op === "write") return { ...(raw as unknown as Op), data: Buffer.from(String(raw.data), "base64") } as Op;
+  return raw as unknown as Op;
+}
+
+/** Runs one step. Written so that running it twice leaves what running it once did. */
+async function perform(sys: System, op: Op): Promise<void> {
+  switch (op.op) {
+    case "write":
+      sys.writeFile(op.path, op.data, { mode: op.mode, uid: op.uid, gid: op.gid });
+      return;
+    case "symlink":
+      sys.symlink(op.target, op.path, { uid: op.uid, gid: op.gid });
+      return;
+    case "mkdir":
+      sys.mkdir(op.path, { mode: op.mode, uid: op.uid, gid: op.gid });
+      return;
+    case "remove":
+      sys.remove(op.path);
+      return;
+    case "rename":
+      // Replayed after the rename already happened: nothing left to move.
+      if (!sys.stat(op.from) && sys.stat(op.to)) return;
+      sys.rename(op.from, op.to);
+      return;
+    case "attrs":
+      sys.setAttrs(op.path, { mode: op.mode, uid: op.uid, gid: op.gid });
+      return;
+    case "run": {
+      const result = await sys.run(op.cmd, op.args, { cwd: op.cwd });
+      if (result.exitCode !== 0) {
+        const said = (result.stderr || result.stdout).trim().split("\n").slice(-3).join(" | ");
+        throw new EnvironmentError(problem(op.cwd, `${[op.cmd, ...op.args].join(" ")} failed (exit ${result.exitCode}): ${said}`));
+      }
+      return;
+    }
+  }
+}
+
+/**
+ * Applies `ops` in order, with a journal in the state dir while it runs. On a
+ * failure the error says how far the plan got; the journal stays so the next
+ * run finishes it.
+ */
+export async function applyPlan(sys: System, command: string, ops: Op[]): Promise<void> {
+  if (ops.length === 0) return;
+  const journal: JournalFile = { version: 1, command, started: new Date().toISOString(), ops: ops.map(encode) };
+  sys.mkdir(STATE_DIR, { mode: 0o755 });
+  sys.writeFile(JOURNAL, JSON.stringify(journal), { mode: 0o600 });
+  for (const [i, op] of ops.entries()) {
+    try {
+      await perform(sys, op);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new EnvironmentError(
+        `${msg} (step ${i + 1} of ${ops.length}; steps before it are done, the rest is journalled in ${JOURNAL} and the next run finishes it)`,
+      );
+    }
+  }
+  sys.remove(JOURNAL);
+}
+
+/**
+ * Finishes a plan that an earlier run left half-applied. Returns a line to
+ * report, or null when there was nothing to finish.
+ */
+export async function finishInterrupted(sys: System): Promise<string | null> {
+  const st = sys.stat(JOURNAL);
+  if (!st) return null;
+  let journal: JournalFile;
+  try {
+    journal = JSON.parse(sys.readFile(JOURNAL).toString("utf8")) as JournalFile;
+    if (journal.version !== 1 || !Array.isArray(journal.ops)) throw new Error("unknown journal format");
+  } catch {
+    throw new EnvironmentError(
+      problem(JOURNAL, "journal of an interrupted run is unreadable", "inspect it, then remove it to continue"),
+    );
+  }
+  for (const raw of journal.ops) await perform(sys, decode(raw));
+  sys.remove(JOURNAL);
+  return `finished the interrupted \`${journal.command}\` run of ${journal.started}`;
+}

@@ -1,0 +1,42 @@
+/**
+ * The one place that prints. Human lines go to stdout, notes and errors to
+ * stderr; --json prints one document with the `{"apps":[...]}` shape.
+ */
+import type { CommandResult, Context } from "./context.js";
+import { describeOp, opToJson } from "./plan.js";
+
+const COLORS = { red: 31, green: 32, yellow: 33, bold: 1, dim: 2 } as const;
+
+/** Wraps text in an ANSI colour when colour is on. */
+export function paint(on: boolean, color: keyof typeof COLORS, text: string): string {
+  return on ? `\u001b[${COLORS[color]}m${text}\u001b[0m` : text;
+}
+
+/** Prints a command's result the way the options ask. */
+export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun">, result: CommandResult): void {
+  if (ctx.json) {
+    const doc: Record<string, unknown> = { apps: result.apps };
+    if (result.plan) doc.plan = result.plan.map(opToJson);
+    if (ctx.dryRun) doc.dryRun = true;
+    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    return;
+  }
+  if (ctx.quiet) return;
+  const out: string[] = [];
+  if (ctx.dryRun && result.plan) {
+    out.push(result.plan.length ? "dry run: would do these steps:" : "dry run: nothing to do");
+    out.push(...result.plan.map((op) => `  ${describeOp(op)}`));
+  }
+  out.push(...result.lines);
+  if (out.length) process.stdout.write(`${out.join("\n")}\n`);
+}
+
+/** Prints one line to stderr. */
+export function printNote(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Prints a user error as one line. */
+export function printError(message: string): void {
+  process.stderr.write(`makefilecheck: ${message}\n`);
+}

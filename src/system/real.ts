@@ -1,0 +1,269 @@
+/**
+ * The real System: node:fs under a root directory. Writes are atomic (temp
+ * file or link in the same directory, then rename) and refuse to pass
+ * through a symlinked directory below the root.
+ */
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { posix } from "node:path";
+import { EnvironmentError, problem } from "../errors.js";
+import { serverPath } from "../paths.js";
+import type { Attrs, Entry, RunOptions, RunResult, System } from "./system.js";
+
+let tempCounter = 0;
+
+/** Names a temp sibling; the leading dot keeps it out of every snippet scan. */
+function tempSibling(hostPath: string): string {
+  const dir = posix.dirname(hostPath);
+  const base = posix.basename(hostPath);
+  tempCounter += 1;
+  return `${dir}/.${base}.mfc-${process.pid}-${tempCounter}`;
+}
+
+/** Turns an errno failure into one line naming the path and what to do. */
+function explain(path: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  switch (code) {
+    case "EACCES":
+    case "EPERM":
+      return new EnvironmentError(problem(path, "permission denied", "run makefilecheck as root"));
+    case "ENOENT":
+      return new EnvironmentError(problem(path, "no such file or directory"));
+    case "ENOTDIR":
+      return new EnvironmentError(problem(path, "a parent of this path is not a directory"));
+    case "EROFS":
+      return new EnvironmentError(problem(path, "file system is read-only"));
+    case "ENOSPC":
+      return new EnvironmentError(problem(path, "no space left on device"));
+    default:
+      return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+function typeOf(st: fs.Stats): Entry["type"] {
+  if (st.isSymbolicLink()) return "link";
+  if (st.isFile()) return "file";
+  if (st.isDirectory()) return "dir";
+  return "other";
+}
+
+/** The System that really reads and writes, with `root` standing for `/`. */
+export class RealSystem implements System {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = root === "/" ? "/" : root.replace(/\/+$/, "");
+  }
+
+  hostPath(path: string): string {
+    const p = serverPath(path);
+    if (this.root === "/") return p;
+    return p === "/" ? this.root : `${this.root}${p}`;
+  }
+
+  private guard<T>(path: string, act: () => T): T {
+    try {
+      return act();
+    } catch (err) {
+      throw explain(path, err);
+    }
+  }
+
+  stat(path: string): Entry | null {
+    const host = this.hostPath(path);
+    try {
+      const st = fs.lstatSync(host);
+      return { type: typeOf(st), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return null;
+      throw explain(path, err);
+    }
+  }
+
+  readFile(path: string): Buffer {
+    return this.guard(path, () => fs.readFileSync(this.hostPath(path)));
+  }
+
+  readLink(path: string): string {
+    return this.guard(path, () => fs.readlinkSync(this.hostPath(path)));
+  }
+
+  list(path: string): string[] {
+    return this.guard(path, () => fs.readdirSync(this.hostPath(path)).sort(byteOrder));
+  }
+
+  async run(cmd: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+    const { execa } = await import("execa");
+    const result = await execa(cmd, args, {
+      reject: false,
+      stdin: "ignore",
+      cwd: options.cwd ? this.hostPath(options.cwd) : undefined,
+      timeout: options.timeoutMs ?? 120_000,
+      env: options.env,
+    });
+    const exitCode = result.failed && result.exitCode === undefined ? 127 : (result.exitCode ?? 1);
+    return {
+      exitCode,
+      stdout: String(result.stdout ?? ""),
+      stderr: String(result.stderr ?? (exitCode === 127 ? result.shortMessage : "")),
+    };
+  }
+
+  async withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T> {
+    const dir = fs.mkdtempSync(`${tmpdir()}/makefilecheck-`);
+    try {
+      const file = `${dir}/${posix.basename(name)}`;
+      fs.writeFileSync(file, data, { mode: 0o644 });
+      // Daemons drop privileges before reading a -C/-c file.
+      fs.chmodSync(dir, 0o755);
+      return await use(file);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Refuses a write whose parent directories below the root include a symlink. */
+  private assertPlainParents(path: string): void {
+    const parts = serverPath(path).split("/").filter(Boolean);
+    let walked = "";
+    for (const part of parts.slice(0, -1)) {
+      walked += `/${part}`;
+      const st = this.stat(walked);
+      if (st && st.type !== "dir") {
+        throw new EnvironmentError(
+          problem(walked, `is a ${st.type === "link" ? "symlink" : st.type}, not a directory`, `refusing to write ${path} through it`),
+        );
+      }
+    }
+  }
+
+  writeFile(path: string, data: Buffer | string, attrs: Attrs = {}): void {
+    this.assertPlainParents(path);
+    const host = this.hostPath(path);
+    const old = this.stat(path);
+    const keep = old?.type === "file" ? old : undefined;
+    const mode = attrs.mode ?? keep?.mode ?? 0o644;
+    const uid = attrs.uid ?? keep?.uid;
+    const gid = attrs.gid ?? keep?.gid;
+    const temp = tempSibling(host);
+    this.guard(path, () => {
+      const fd = fs.openSync(temp, "wx", 0o600);
+      try {
+        fs.writeFileSync(fd, data);
+        if (uid !== undefined && gid !== undefined) fs.fchownSync(fd, uid, gid);
+        fs.fchmodSync(fd, mode);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      try {
+        fs.renameSync(temp, host);
+      } catch (err) {
+        fs.rmSync(temp, { force: true });
+        throw err;
+      }
+      syncDir(posix.dirname(host));
+    });
+  }
+
+  symlink(target: string, path: string, attrs: Attrs = {}): void {
+    this.assertPlainParents(path);
+    const host = this.hostPath(path);
+    const temp = tempSibling(host);
+    this.guard(path, () => {
+      fs.symlinkSync(target, temp);
+      if (attrs.uid !== undefined && attrs.gid !== undefined) fs.lchownSync(temp, attrs.uid, attrs.gid);
+      try {
+        fs.renameSync(temp, host);
+      } catch (err) {
+        fs.rmSync(temp, { force: true });
+        throw err;
+      }
+      syncDir(posix.dirname(host));
+    });
+  }
+
+  mkdir(path: string, attrs: Attrs = {}): void {
+    const parts = serverPath(path).split("/").filter(Boolean);
+    let walked = "";
+    for (const part of parts) {
+      walked += `/${part}`;
+      const st = this.stat(walked);
+      if (st?.type === "dir") continue;
+      if (st) throw new EnvironmentError(problem(walked, `is a ${st.type}, not a directory`));
+      this.guard(walked, () => {
+        const host = this.hostPath(walked);
+        fs.mkdirSync(host, { mode: attrs.mode ?? 0o755 });
+        if (attrs.uid !== undefined && attrs.gid !== undefined) fs.chownSync(host, attrs.uid, attrs.gid);
+        if (attrs.mode !== undefined) fs.chmodSync(host, attrs.mode);
+      });
+    }
+  }
+
+  remove(path: string): void {
+    this.assertPlainParents(path);
+    const st = this.stat(path);
+    if (!st) return;
+    this.guard(path, () => {
+      if (st.type === "dir") fs.rmdirSync(this.hostPath(path));
+      else fs.unlinkSync(this.hostPath(path));
+    });
+  }
+
+  rename(from: string, to: string): void {
+    this.assertPlainParents(from);
+    this.assertPlainParents(to);
+    this.guard(from, () => fs.renameSync(this.hostPath(from), this.hostPath(to)));
+  }
+
+  setAttrs(path: string, attrs: Attrs): void {
+    this.assertPlainParents(path);
+    const host = this.hostPath(path);
+    this.guard(path, () => {
+      if (attrs.uid !== undefined && attrs.gid !== undefined) fs.lchownSync(host, attrs.uid, attrs.gid);
+      if (attrs.mode !== undefined) fs.chmodSync(host, attrs.mode);
+    });
+  }
+
+  async lock(path: string, waitMs: number): Promise<() => Promise<void>> {
+    const lockfile = await import("proper-lockfile");
+    const host = this.hostPath(path);
+    this.mkdir(posix.dirname(serverPath(path)));
+    const step = 200;
+    try {
+      const release = await lockfile.lock(host, {
+        realpath: false,
+        lockfilePath: host,
+        stale: 30_000,
+        retries: { retries: Math.max(0, Math.ceil(waitMs / step)), minTimeout: step, maxTimeout: step, factor: 1 },
+      });
+      return release;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ELOCKED") {
+        throw new EnvironmentError(
+          problem(path, "another makefilecheck run holds the lock", "wait for it to finish, then run this again"),
+        );
+      }
+      throw explain(path, err);
+    }
+  }
+}
+
+/** Orders names by their bytes, as `sort` in the C locale does. */
+export function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** Makes a rename durable: fsync the directory that holds it. */
+function syncDir(hostDir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(hostDir, "r");
+    fs.fsyncSync(fd);
+  } catch {
+    // Some file systems refuse fsync on a directory; the rename still happened.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}

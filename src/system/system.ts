@@ -1,0 +1,78 @@
+/**
+ * The one interface through which makefilecheck touches the disk or runs a
+ * program. Every path is a server path (`/etc/exim4/Makefile`); an
+ * implementation maps it under its root. Wrappers (dry-run, read-only,
+ * fault-injecting) stack on the real one; the CLI wiring picks the stack.
+ */
+
+/** What lstat tells of a path; a symlink is reported as itself, never followed. */
+export interface Entry {
+  type: "file" | "dir" | "link" | "other";
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+}
+
+/** Owner, group and permission bits a write may set. */
+export interface Attrs {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+/** The outcome of a program run; a program that could not start has exitCode 127. */
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options of a program run. */
+export interface RunOptions {
+  /** Working directory, a server path. */
+  cwd?: string;
+  timeoutMs?: number;
+  env?: Record<string, string>;
+}
+
+/** The reading half: safe to give to any command. */
+export interface Reader {
+  /** The host directory that `/` maps to (`/` in production). */
+  readonly root: string;
+  /** The host path of a server path, for messages and program arguments. */
+  hostPath(path: string): string;
+  /** lstat: null when nothing is there. */
+  stat(path: string): Entry | null;
+  readFile(path: string): Buffer;
+  readLink(path: string): string;
+  /** Names in a directory, sorted bytewise. */
+  list(path: string): string[];
+  /** Runs a program (not through a shell). Paths in args must be host paths. */
+  run(cmd: string, args: string[], options?: RunOptions): Promise<RunResult>;
+  /**
+   * Gives `use` a private host file holding `data`, outside every managed
+   * tree, removed again when `use` settles: for config tests of text that is
+   * not on disk yet.
+   */
+  withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T>;
+}
+
+/** The writing half. Every write is atomic and never goes through a symlink. */
+export interface System extends Reader {
+  /** Writes via a temp file in the same directory, fsync, rename: replaces a link, never follows it. */
+  writeFile(path: string, data: Buffer | string, attrs?: Attrs): void;
+  /** Creates or replaces a symlink atomically (temp link, rename over). */
+  symlink(target: string, path: string, attrs?: Attrs): void;
+  /** Creates a directory and any missing parents, giving new ones `attrs`. */
+  mkdir(path: string, attrs?: Attrs): void;
+  /** Removes a file, a link or an empty directory; nothing there is fine. */
+  remove(path: string): void;
+  rename(from: string, to: string): void;
+  setAttrs(path: string, attrs: Attrs): void;
+  /**
+   * Takes the run lock at `path`, waiting up to `waitMs`; resolves to a
+   * release function. Throws EnvironmentError when another run holds it.
+   */
+  lock(path: string, waitMs: number): Promise<() => Promise<void>>;
+}

@@ -1,0 +1,109 @@
+/**
+ * Systems stacked on another: each passes reads through and decides what a
+ * write does. Dry-run drops writes and remembers them, read-only refuses
+ * them, fault-injecting fails the Nth one. Tests use the last two to prove
+ * that a reading command cannot write and that a failed apply is reported.
+ */
+import type { Attrs, Entry, Reader, RunOptions, RunResult, System } from "./system.js";
+
+/** One write as a wrapper saw it. */
+export interface WriteCall {
+  method: "writeFile" | "symlink" | "mkdir" | "remove" | "rename" | "setAttrs";
+  args: unknown[];
+}
+
+/** Passes reads to `inner`; every write goes through `write`. */
+abstract class Wrapper implements System {
+  constructor(protected readonly inner: Reader) {}
+
+  get root(): string {
+    return this.inner.root;
+  }
+  hostPath(path: string): string {
+    return this.inner.hostPath(path);
+  }
+  stat(path: string): Entry | null {
+    return this.inner.stat(path);
+  }
+  readFile(path: string): Buffer {
+    return this.inner.readFile(path);
+  }
+  readLink(path: string): string {
+    return this.inner.readLink(path);
+  }
+  list(path: string): string[] {
+    return this.inner.list(path);
+  }
+  run(cmd: string, args: string[], options?: RunOptions): Promise<RunResult> {
+    return this.inner.run(cmd, args, options);
+  }
+  withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T> {
+    return this.inner.withScratchFile(name, data, use);
+  }
+
+  /** Decides what one write does; `perform` runs it on the inner system. */
+  protected abstract write(call: WriteCall, perform: (sys: System) => void): void;
+
+  writeFile(path: string, data: Buffer | string, attrs?: Attrs): void {
+    this.write({ method: "writeFile", args: [path, data, attrs] }, (s) => s.writeFile(path, data, attrs));
+  }
+  symlink(target: string, path: string, attrs?: Attrs): void {
+    this.write({ method: "symlink", args: [target, path, attrs] }, (s) => s.symlink(target, path, attrs));
+  }
+  mkdir(path: string, attrs?: Attrs): void {
+    this.write({ method: "mkdir", args: [path, attrs] }, (s) => s.mkdir(path, attrs));
+  }
+  remove(path: string): void {
+    this.write({ method: "remove", args: [path] }, (s) => s.remove(path));
+  }
+  rename(from: string, to: string): void {
+    this.write({ method: "rename", args: [from, to] }, (s) => s.rename(from, to));
+  }
+  setAttrs(path: string, attrs: Attrs): void {
+    this.write({ method: "setAttrs", args: [path, attrs] }, (s) => s.setAttrs(path, attrs));
+  }
+  lock(path: string, waitMs: number): Promise<() => Promise<void>> {
+    return (this.inner as System).lock(path, waitMs);
+  }
+}
+
+/** Drops every write and remembers it: `--dry-run`. Takes no lock. */
+export class DryRunSystem extends Wrapper {
+  readonly calls: WriteCall[] = [];
+  protected write(call: WriteCall): void {
+    this.calls.push(call);
+  }
+  override async lock(): Promise<() => Promise<void>> {
+    return async () => {};
+  }
+}
+
+/** Refuses every write: what commands that only read are given. */
+export class ReadOnlySystem extends Wrapper {
+  protected write(call: WriteCall): void {
+    throw new Error(`internal error: a read-only command tried ${call.method}(${String(call.args[0])})`);
+  }
+  override async lock(): Promise<() => Promise<void>> {
+    throw new Error("internal error: a read-only command asked for the run lock");
+  }
+}
+
+/** Performs writes until the `failAt`th (1-based), which throws an I/O error. */
+export class FaultySystem extends Wrapper {
+  private count = 0;
+  constructor(
+    inner: System,
+    private readonly failAt: number,
+  ) {
+    super(inner);
+  }
+  protected write(call: WriteCall, perform: (sys: System) => void): void {
+    this.count += 1;
+    if (this.count === this.failAt) {
+      const err = new Error(`EIO: injected fault in ${call.method}(${String(call.args[0])})`) as NodeJS.ErrnoException;
+      err.code = "EIO";
+      throw err;
+    }
+    perform(this.inner as System);
+  }
+}
