@@ -35,6 +35,8 @@ export interface CommandResult {
   lines: string[];
   /** The plan, shown by --dry-run and included in --json. */
   plan?: Op[];
+  /** Set by a long-running command (watch) that printed its lines as they happened: render adds nothing. */
+  streamed?: boolean;
 }
 
 /** How long a second mutating run waits for the lock before exit 3. */

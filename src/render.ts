@@ -14,6 +14,7 @@ export function paint(on: boolean, color: keyof typeof COLORS, text: string): st
 
 /** Prints a command's result the way the options ask. */
 export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun">, result: CommandResult): void {
+  if (result.streamed) return;
   if (ctx.json) {
     const doc: Record<string, unknown> = { apps: result.apps };
     if (result.plan) doc.plan = result.plan.map(opToJson);
@@ -29,6 +30,17 @@ export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun">, result: 
   }
   out.push(...result.lines);
   if (out.length) process.stdout.write(`${out.join("\n")}\n`);
+}
+
+/** One line of a long-running command's output; `text` is the human wording. */
+export type StreamLine = { time: string; text: string } & Record<string, unknown>;
+
+/**
+ * Prints one line at once, for a command that runs until stopped (watch):
+ * `TIME text` for people and journald, or one JSON object per line.
+ */
+export function printStreamLine(json: boolean, line: StreamLine): void {
+  process.stdout.write(json ? `${JSON.stringify(line)}\n` : `${line.time} ${line.text}\n`);
 }
 
 /** Prints one line to stderr. */
