@@ -4,12 +4,12 @@
  * error into one line and an exit code. Nothing else prints.
  */
 import { resolve } from "node:path";
-import yargs from "yargs";
+import { parseArgs } from "node:util";
 import type { Argv } from "yargs";
 import type { CommandResult, Context } from "./context.js";
 import { Exit, InputError, UserError } from "./errors.js";
 import type { ExitCode } from "./errors.js";
-import { APPS } from "./layout.js";
+import { APPS, isApp } from "./layout.js";
 import type { App } from "./layout.js";
 import { printError, printNote, render } from "./render.js";
 import { RealSystem } from "./system/real.js";
@@ -36,8 +36,54 @@ const EXAMPLES: Array<[string, string]> = [
   ["makefilecheck --root /srv/copy status", "inspect a copy of a server's /etc"],
 ];
 
+/** The global options, declared once for yargs and for the fast path. */
+const GLOBAL_OPTIONS = {
+  root: { type: "string", default: "/", describe: "treat DIR as / (inspect or repair a copy)" },
+  app: { alias: "a", type: "string", multiple: true, choices: [...APPS], describe: "only this app (repeatable; default both)" },
+  json: { type: "boolean", default: false, describe: "print one JSON document" },
+  quiet: { alias: "q", type: "boolean", default: false, describe: "print nothing but errors" },
+  "dry-run": { type: "boolean", default: false, describe: "show the plan, change nothing" },
+  color: { type: "boolean", default: true, describe: "colour human output (--no-color turns it off)" },
+} as const;
+
+/** A global option as yargs takes it (yargs collects a repeated option by itself). */
+function yargsOption(o: (typeof GLOBAL_OPTIONS)[keyof typeof GLOBAL_OPTIONS]): Record<string, unknown> {
+  const { multiple: _, ...rest } = { multiple: false, ...o };
+  return { ...rest, global: true };
+}
+
+/** Commands the fast path may run: they only read, and need no option of their own. */
+const FAST_COMMANDS = new Set(["status", "report"]);
+
+/**
+ * Parses the common read-only calls (`status`, `report` with global options)
+ * without loading yargs, whose start-up alone costs more than the whole
+ * `status` budget (DESIGN section 8). Returns null for anything else, and
+ * for anything it would reject: yargs then parses and words the error.
+ */
+function fastArgs(argv: string[]): Args | null {
+  const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
+  for (const [name, o] of Object.entries(GLOBAL_OPTIONS)) {
+    options[name] = { type: o.type, ...("alias" in o ? { short: o.alias } : {}), ...("multiple" in o ? { multiple: true } : {}) };
+  }
+  options["no-color"] = { type: "boolean" };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch {
+    return null;
+  }
+  const [command = "status", ...rest] = parsed.positionals;
+  const apps = (parsed.values.app as string[] | undefined) ?? [];
+  if (rest.length || !FAST_COMMANDS.has(command) || !apps.every(isApp)) return null;
+  const args: Args = { _: [command] };
+  for (const [name, o] of Object.entries(GLOBAL_OPTIONS)) args[name] = parsed.values[name] ?? ("default" in o ? o.default : undefined);
+  if (parsed.values["no-color"]) args.color = false;
+  return args;
+}
+
 /** Builds the parser; `choose` receives the command the arguments name. */
-function parser(argv: string[], choose: (c: Chosen) => void): Argv {
+function parser(yargs: typeof import("yargs").default, argv: string[], choose: (c: Chosen) => void): Argv {
   const pick =
     (name: string, load: () => Promise<(ctx: Context, args: Args) => Promise<CommandResult>>, writes: (a: Args) => boolean) =>
     async (args: Args) => {
@@ -59,12 +105,7 @@ function parser(argv: string[], choose: (c: Chosen) => void): Argv {
   return yargs(argv)
     .scriptName("makefilecheck")
     .usage("$0 [command] [options]\n\nManage Sympl's exim4 and dovecot snippet trees: which one is live, keeping sympl-local.d in step with sympl.d, and the email changes.")
-    .option("root", { type: "string", default: "/", describe: "treat DIR as / (inspect or repair a copy)", global: true })
-    .option("app", { alias: "a", type: "string", array: true, choices: [...APPS], describe: "only this app (repeatable; default both)", global: true })
-    .option("json", { type: "boolean", default: false, describe: "print one JSON document", global: true })
-    .option("quiet", { alias: "q", type: "boolean", default: false, describe: "print nothing but errors", global: true })
-    .option("dry-run", { type: "boolean", default: false, describe: "show the plan, change nothing", global: true })
-    .option("color", { type: "boolean", default: true, describe: "colour human output (--no-color turns it off)", global: true })
+    .options(Object.fromEntries(Object.entries(GLOBAL_OPTIONS).map(([name, o]) => [name, yargsOption(o)])))
     .command(["status", "$0"], "profile, recorded mode, drift and next step per app", {}, pick("status", async () => (await core()).status, never))
     .command("report", "one APP<TAB>PROFILE line per app (for scripts)", {}, pick("report", async () => (await core()).report, never))
     .command("use <mode>", "make local (sympl-local.d) or sympl (sympl.d) the live tree", (y) =>
@@ -118,7 +159,8 @@ function parser(argv: string[], choose: (c: Chosen) => void): Argv {
     .wrap(Math.min(100, process.stdout.columns || 80))
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err ?? new InputError(msg);
+      // yargs words some errors over several lines; the contract is one line.
+      throw err ?? new InputError(`${msg.replace(/\s*\n\s*/g, " ")} — see makefilecheck --help`);
     });
 }
 
@@ -131,7 +173,9 @@ function makeContext(chosen: Chosen): Context {
   const real = new RealSystem(root);
   const dryRun = Boolean(a["dry-run"]);
   const sys = !chosen.writes ? new ReadOnlySystem(real) : dryRun ? new DryRunSystem(real) : real;
-  const apps = (a.app as App[] | undefined)?.length ? [...new Set(a.app as App[])] : [...APPS];
+  // yargs gives a repeated -a as an array, a single one as a string.
+  const given = ([] as App[]).concat((a.app as App | App[] | undefined) ?? []);
+  const apps = given.length ? given : [...APPS];
   const json = Boolean(a.json);
   const quiet = Boolean(a.quiet);
   return {
@@ -151,9 +195,17 @@ function makeContext(chosen: Chosen): Context {
 export async function main(argv: string[]): Promise<ExitCode> {
   let chosen: Chosen | undefined;
   try {
-    await parser(argv, (c) => {
-      chosen = c;
-    }).parseAsync();
+    const fast = fastArgs(argv);
+    if (fast) {
+      const name = String(fast._[0]);
+      const core = await import("./makefilecheck/commands.js");
+      chosen = { name, args: fast, writes: false, run: name === "report" ? core.report : core.status };
+    } else {
+      const { default: yargs } = await import("yargs");
+      await parser(yargs, argv, (c) => {
+        chosen = c;
+      }).parseAsync();
+    }
     if (!chosen) return Exit.ok; // --help was shown
     const ctx = makeContext(chosen);
     const result = await chosen.run(ctx, chosen.args);
