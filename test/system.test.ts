@@ -1,0 +1,124 @@
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { EnvironmentError } from "../src/errors.js";
+import { JOURNAL, applyPlan, finishInterrupted } from "../src/plan.js";
+import type { Op } from "../src/plan.js";
+import { RealSystem } from "../src/system/real.js";
+import { DryRunSystem, FaultySystem, ReadOnlySystem } from "../src/system/wrappers.js";
+
+let root: string;
+let sys: RealSystem;
+beforeEach(() => {
+  root = mkdtempSync(`${tmpdir()}/mfc-system-`);
+  mkdirSync(`${root}/etc/exim4`, { recursive: true });
+  sys = new RealSystem(root);
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe("RealSystem", () => {
+  it("maps server paths under the root and refuses to climb out of it", () => {
+    expect(sys.hostPath("/etc/exim4/Makefile")).toBe(`${root}/etc/exim4/Makefile`);
+    expect(sys.hostPath("/etc/../../../etc/passwd")).toBe(`${root}/etc/passwd`);
+    expect(() => sys.hostPath("etc/passwd")).toThrow(/absolute/);
+  });
+
+  it("replaces a symlink instead of writing through it", () => {
+    writeFileSync(`${root}/etc/exim4/target`, "keep me\n");
+    symlinkSync("target", `${root}/etc/exim4/Makefile`);
+    sys.writeFile("/etc/exim4/Makefile", "new\n");
+    expect(lstatSync(`${root}/etc/exim4/Makefile`).isFile()).toBe(true);
+    expect(readFileSync(`${root}/etc/exim4/target`, "utf8")).toBe("keep me\n");
+  });
+
+  it("refuses to write below a symlinked directory", () => {
+    mkdirSync(`${root}/elsewhere`);
+    symlinkSync("../../elsewhere", `${root}/etc/exim4/sympl-local.d`);
+    expect(() => sys.writeFile("/etc/exim4/sympl-local.d/x", "data")).toThrow(EnvironmentError);
+    expect(() => sys.writeFile("/etc/exim4/sympl-local.d/x", "data")).toThrow(/sympl-local.d: is a symlink/);
+    expect(readdirSync(`${root}/elsewhere`)).toEqual([]);
+  });
+
+  it("keeps the mode and owner of the file it replaces and leaves no temp file", () => {
+    writeFileSync(`${root}/etc/exim4/conf`, "old", { mode: 0o640 });
+    sys.writeFile("/etc/exim4/conf", Buffer.from([0xff, 0x00, 0x41]));
+    expect(lstatSync(`${root}/etc/exim4/conf`).mode & 0o777).toBe(0o640);
+    expect([...readFileSync(`${root}/etc/exim4/conf`)]).toEqual([0xff, 0x00, 0x41]);
+    expect(readdirSync(`${root}/etc/exim4`)).toEqual(["conf"]);
+  });
+
+  it("swaps a symlink atomically to a new target", () => {
+    symlinkSync("Makefile.sympl", `${root}/etc/exim4/Makefile`);
+    sys.symlink("Makefile.local", "/etc/exim4/Makefile");
+    expect(readlinkSync(`${root}/etc/exim4/Makefile`)).toBe("Makefile.local");
+    expect(readdirSync(`${root}/etc/exim4`)).toEqual(["Makefile"]);
+  });
+
+  it("lists names in byte order, as the Makefile's sort does in the C locale", () => {
+    for (const n of ["b", "B", "a-1", "a1", "_x"]) writeFileSync(`${root}/etc/exim4/${n}`, "");
+    expect(sys.list("/etc/exim4")).toEqual(["B", "_x", "a-1", "a1", "b"]);
+  });
+
+  it("reports a missing program as exit 127 instead of throwing", async () => {
+    const r = await sys.run("/nonexistent/program", []);
+    expect(r.exitCode).toBe(127);
+  });
+
+  it("lets a second lock holder wait, then refuses with exit 3", async () => {
+    const release = await sys.lock("/var/lib/makefilecheck/lock", 0);
+    await expect(sys.lock("/var/lib/makefilecheck/lock", 300)).rejects.toThrow(/another makefilecheck run holds the lock/);
+    await release();
+    const again = await sys.lock("/var/lib/makefilecheck/lock", 0);
+    await again();
+  });
+});
+
+describe("stacked systems", () => {
+  it("dry-run records writes and changes nothing", () => {
+    const dry = new DryRunSystem(sys);
+    dry.writeFile("/etc/exim4/new", "x");
+    dry.remove("/etc/exim4");
+    expect(dry.calls.map((c) => c.method)).toEqual(["writeFile", "remove"]);
+    expect(readdirSync(`${root}/etc/exim4`)).toEqual([]);
+  });
+
+  it("read-only refuses any write", () => {
+    const ro = new ReadOnlySystem(sys);
+    expect(ro.stat("/etc/exim4")?.type).toBe("dir");
+    expect(() => ro.writeFile("/etc/exim4/x", "x")).toThrow(/read-only command tried writeFile/);
+  });
+});
+
+describe("plans and the journal", () => {
+  const plan: Op[] = [
+    { op: "mkdir", path: "/etc/exim4/sympl-local.d", why: "local tree" },
+    { op: "write", path: "/etc/exim4/sympl-local.d/a", data: Buffer.from("A\n"), why: "copy" },
+    { op: "write", path: "/etc/exim4/sympl-local.d/b", data: Buffer.from("B\n"), why: "copy" },
+    { op: "symlink", path: "/etc/exim4/Makefile", target: "Makefile.local", why: "switch" },
+  ];
+
+  it("applies every step and removes its journal", async () => {
+    await applyPlan(sys, "test", plan);
+    expect(readFileSync(`${root}/etc/exim4/sympl-local.d/b`, "utf8")).toBe("B\n");
+    expect(readlinkSync(`${root}/etc/exim4/Makefile`)).toBe("Makefile.local");
+    expect(sys.stat(JOURNAL)).toBeNull();
+  });
+
+  it("says how far it got when a step fails, and the next run finishes the plan", async () => {
+    // Writes: mkdir state dir (1), journal (2), then the plan's steps; fail at the second file.
+    const faulty = new FaultySystem(sys, 5);
+    await expect(applyPlan(faulty, "use local", plan)).rejects.toThrow(/step 3 of 4.*next run finishes it/);
+    expect(sys.stat("/etc/exim4/sympl-local.d/a")?.type).toBe("file");
+    expect(sys.stat("/etc/exim4/sympl-local.d/b")).toBeNull();
+    expect(await finishInterrupted(sys)).toMatch(/finished the interrupted `use local` run/);
+    expect(readFileSync(`${root}/etc/exim4/sympl-local.d/b`, "utf8")).toBe("B\n");
+    expect(readlinkSync(`${root}/etc/exim4/Makefile`)).toBe("Makefile.local");
+    expect(await finishInterrupted(sys)).toBeNull();
+  });
+
+  it("refuses an unreadable journal with a line that says what to do", async () => {
+    mkdirSync(`${root}/var/lib/makefilecheck`, { recursive: true });
+    writeFileSync(`${root}${JOURNAL}`, "{not json");
+    await expect(finishInterrupted(sys)).rejects.toThrow(/journal of an interrupted run is unreadable — inspect it, then remove it/);
+  });
+});
