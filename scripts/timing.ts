@@ -1,0 +1,32 @@
+/** Shared timing helpers for the benchmarks: medians of interleaved runs. */
+import { spawnSync } from "node:child_process";
+
+/** Wall time of one run of `cmd args`, in milliseconds. */
+export function timeOnce(cmd: string, args: string[]): number {
+  const start = process.hrtime.bigint();
+  spawnSync(cmd, args, { stdio: "ignore" });
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** The median of a list of numbers. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Times two commands alternately `runs` times (so machine load hits both
+ * alike) and returns their medians.
+ */
+export function compare(runs: number, a: [string, string[]], b: [string, string[]]): [number, number] {
+  const ta: number[] = [];
+  const tb: number[] = [];
+  timeOnce(...a); // warm the page cache for both
+  timeOnce(...b);
+  for (let i = 0; i < runs; i++) {
+    ta.push(timeOnce(...a));
+    tb.push(timeOnce(...b));
+  }
+  return [median(ta), median(tb)];
+}
