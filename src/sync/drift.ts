@@ -1,16 +1,96 @@
-/** Drift between sympl-local.d and sympl.d, summarised for `status`. */
+/**
+ * Drift between sympl-local.d and sympl.d: the three-way state of every
+ * snippet path, for `drift`, `sync` and the counts `status` shows.
+ */
+import { deriveWithKnownEdits } from "../changes/edits.js";
+import { UserError } from "../errors.js";
 import type { App } from "../layout.js";
 import type { Reader } from "../system/system.js";
+import type { KnownEdit, LocalFact, State } from "./classify.js";
+import { ACTION_STATES, classify } from "./classify.js";
+import type { SnapshotEntry } from "./scan.js";
+import { asText } from "./text.js";
+import type { Trees } from "./trees.js";
+import { hasLocalTree, loadTrees } from "./trees.js";
+
+/** One snippet path and its state; `derived` carries a re-derived known edit for sync. */
+export interface PathState {
+  path: string;
+  state: State;
+  /** For an adopted file whose local edit the catalogue knows: those edits on today's upstream. */
+  derived?: Buffer;
+}
 
 /** Counts of snippet states; null when there is no local tree to compare. */
 export interface DriftSummary {
-  /** How many snippets are in each non-clean state, e.g. {"upstream-modified": 2}. */
+  /** How many snippets are in each non-clean state, e.g. {"upstream-modified": 2}; `waiting` counts `.sympl-new` files. */
   counts: Record<string, number>;
   /** True when something needs the admin or a sync (exit 1 of `drift`). */
   actionNeeded: boolean;
+  /** Set when the trees could not be compared (the one-line reason). */
+  problem?: string;
 }
 
-/** Summarises `app`'s drift. (Stub: filled in by the sync work.) */
-export function summarizeDrift(_sys: Reader, _app: App): DriftSummary | null {
-  return null;
+function localFact(entry: SnapshotEntry | undefined): LocalFact | undefined {
+  if (!entry) return undefined;
+  return entry.linked ? { linked: true } : { sha256: entry.sha256 ?? "" };
+}
+
+/**
+ * Asks the change catalogue whether an adopted local file is today's
+ * upstream plus known edits. Only text can carry such edits.
+ */
+function knownEdit(app: App, rel: string, up: SnapshotEntry, local: SnapshotEntry): { kind: KnownEdit; derived?: Buffer } {
+  const upText = up.data && asText(up.data);
+  const localText = local.data && asText(local.data);
+  if (!upText || !localText) return { kind: "none" };
+  const derived = deriveWithKnownEdits(app, rel, upText, localText, upText);
+  if (derived === null) return { kind: "none" };
+  if (derived === localText) return { kind: "same" };
+  return { kind: "rederive", derived: Buffer.from(derived, "utf8") };
+}
+
+/** The state of every path in any of the three trees, sorted by path. */
+export function analyze(trees: Trees): PathState[] {
+  const { app, upstream, local, baseline } = trees;
+  const paths = new Set([...upstream.entries.keys(), ...local.entries.keys(), ...Object.keys(baseline?.files ?? {})]);
+  const unsettled = new Set(baseline?.unsettled ?? []);
+  const out: PathState[] = [];
+  for (const path of [...paths].sort()) {
+    const up = upstream.entries.get(path);
+    const mine = local.entries.get(path);
+    const edit = !baseline && up && mine && !mine.linked && up.sha256 !== mine.sha256 ? knownEdit(app, path, up, mine) : undefined;
+    const state = classify({
+      hasBase: baseline !== null,
+      base: baseline?.files[path]?.sha256,
+      up: up?.sha256,
+      local: localFact(mine),
+      unsettled: unsettled.has(path),
+      knownEdit: edit?.kind,
+    });
+    out.push(edit?.derived ? { path, state, derived: edit.derived } : { path, state });
+  }
+  return out;
+}
+
+/** True when a sync or the admin has something to do. */
+export function needsAction(states: PathState[], waiting: string[]): boolean {
+  return waiting.length > 0 || states.some((s) => ACTION_STATES.has(s.state));
+}
+
+/** Summarises `app`'s drift for `status`; a tree that cannot be read gives `problem`, not an exception. */
+export function summarizeDrift(sys: Reader, app: App): DriftSummary | null {
+  if (!hasLocalTree(sys, app)) return null;
+  try {
+    const trees = loadTrees(sys, app);
+    const states = analyze(trees);
+    const counts: Record<string, number> = {};
+    for (const { state } of states) if (state !== "clean") counts[state] = (counts[state] ?? 0) + 1;
+    if (trees.local.waiting.length) counts.waiting = trees.local.waiting.length;
+    if (!trees.baseline) counts["no-baseline"] = 1;
+    return { counts, actionNeeded: needsAction(states, trees.local.waiting) };
+  } catch (err) {
+    if (err instanceof UserError) return { counts: {}, actionNeeded: true, problem: err.message };
+    throw err;
+  }
 }

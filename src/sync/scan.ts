@@ -2,10 +2,14 @@
  * Reads a snippet tree the way the Makefile's `find` does: every directory
  * is descended (links to directories are not), and a regular file whose
  * basename passes isSnippetName is a snippet; in the local tree a symlink
- * with such a name is one too (`-type f,l`). Nothing is read but metadata:
- * contents are read on demand by whoever needs them.
+ * with such a name is one too (`-type f,l`). `scanTree` reads metadata only;
+ * `snapshotTree` adds each snippet's bytes and sha256, reading every file
+ * exactly once, which is what drift and sync compare.
  */
+import { createHash } from "node:crypto";
+import { EnvironmentError, problem } from "../errors.js";
 import { isSnippetName } from "../layout.js";
+import { isInside, resolveLinkTarget } from "../paths.js";
 import type { Reader } from "../system/system.js";
 
 /** One snippet as found on disk; `target` is set for links. */
@@ -25,7 +29,12 @@ export interface Scan {
   dirs: Set<string>;
   /** Relative paths with a snippet name that are neither file nor wanted link (e.g. a link in sympl.d, a fifo). */
   skipped: string[];
+  /** Relative paths of snippets with an upstream version waiting beside them (`NAME.sympl-new`). */
+  waiting: string[];
 }
+
+/** The suffix sync gives the upstream version of a file it could not merge. */
+export const SYMPL_NEW = ".sympl-new";
 
 /**
  * Scans `dir` (a server path). `links` says whether symlinks count as
@@ -33,7 +42,7 @@ export interface Scan {
  * the order the Makefile concatenates them in.
  */
 export function scanTree(sys: Reader, dir: string, options: { links: boolean }): Scan {
-  const scan: Scan = { snippets: new Map(), dirs: new Set(), skipped: [] };
+  const scan: Scan = { snippets: new Map(), dirs: new Set(), skipped: [], waiting: [] };
   const walk = (rel: string): void => {
     for (const name of sys.list(rel ? `${dir}/${rel}` : dir)) {
       const childRel = rel ? `${rel}/${name}` : name;
@@ -44,7 +53,12 @@ export function scanTree(sys: Reader, dir: string, options: { links: boolean }):
         walk(childRel);
         continue;
       }
-      if (!isSnippetName(name)) continue;
+      if (!isSnippetName(name)) {
+        if (name.endsWith(SYMPL_NEW) && isSnippetName(name.slice(0, -SYMPL_NEW.length))) {
+          scan.waiting.push(childRel.slice(0, -SYMPL_NEW.length));
+        }
+        continue;
+      }
       if (entry.type === "file" || (entry.type === "link" && options.links)) {
         const { type, mode, uid, gid } = entry;
         const snippet: ScannedSnippet = { rel: childRel, type, mode, uid, gid };
@@ -58,4 +72,90 @@ export function scanTree(sys: Reader, dir: string, options: { links: boolean }):
   walk("");
   scan.snippets = new Map([...scan.snippets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return scan;
+}
+
+/** The sha256 of some bytes, in hex: the identity drift and sync compare. */
+export function sha256(data: Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** A snippet with what the Makefile would concatenate for it. */
+export interface SnapshotEntry extends ScannedSnippet {
+  /**
+   * Set when this is a link to its own upstream counterpart (dovecot's
+   * 60-sni): it always shows the upstream file, so its content is not ours
+   * to compare and is not read.
+   */
+  linked?: boolean;
+  /** The bytes `cat` would output (a link's final target); absent when linked. */
+  data?: Buffer;
+  sha256?: string;
+}
+
+/** A tree with contents: what the three-way comparison works on. */
+export interface Snapshot {
+  dir: string;
+  entries: Map<string, SnapshotEntry>;
+  dirs: Set<string>;
+  waiting: string[];
+}
+
+/** How many links in a row a snippet may go through before we call it a loop. */
+const MAX_LINK_HOPS = 8;
+
+/**
+ * Follows a local snippet link the way a chroot at --root would, refusing
+ * every hop that leaves `appDir`: the host would otherwise follow an
+ * absolute target to the real /etc. Returns the final server path.
+ */
+function followLink(sys: Reader, linkPath: string, target: string, appDir: string): string {
+  let path = linkPath;
+  let next = target;
+  for (let hop = 0; hop < MAX_LINK_HOPS; hop++) {
+    const resolved = resolveLinkTarget(path, next);
+    if (!isInside(appDir, resolved)) {
+      throw new EnvironmentError(
+        problem(linkPath, `symlink points outside ${appDir} (to ${resolved})`, "replace it with a file, or a link inside the app directory; nothing was changed"),
+      );
+    }
+    const st = sys.stat(resolved);
+    if (!st) throw new EnvironmentError(problem(linkPath, `symlink points to ${resolved}, which does not exist`, "fix or remove the link; nothing was changed"));
+    if (st.type === "file") return resolved;
+    if (st.type !== "link") {
+      throw new EnvironmentError(problem(linkPath, `symlink points to ${resolved}, which is a ${st.type}, not a file`, "fix or remove the link; nothing was changed"));
+    }
+    path = resolved;
+    next = sys.readLink(resolved);
+  }
+  throw new EnvironmentError(problem(linkPath, "symlink loop", "fix or remove the link; nothing was changed"));
+}
+
+/**
+ * Scans `dir` and reads every snippet once. For the local tree pass
+ * `links` (links count as snippets, as in Makefile.local), the app
+ * directory every link must stay inside, and the upstream tree whose
+ * files a link may mirror.
+ */
+export function snapshotTree(
+  sys: Reader,
+  dir: string,
+  options: { links: false } | { links: true; appDir: string; upstreamDir: string },
+): Snapshot {
+  const scan = scanTree(sys, dir, { links: options.links });
+  const entries = new Map<string, SnapshotEntry>();
+  for (const [rel, snippet] of scan.snippets) {
+    const path = `${dir}/${rel}`;
+    let source = path;
+    if (snippet.type === "link" && options.links) {
+      // Checked before following: a mirror of a retired upstream file dangles, and sync removes it.
+      if (resolveLinkTarget(path, snippet.target ?? "") === `${options.upstreamDir}/${rel}`) {
+        entries.set(rel, { ...snippet, linked: true });
+        continue;
+      }
+      source = followLink(sys, path, snippet.target ?? "", options.appDir);
+    }
+    const data = sys.readFile(source);
+    entries.set(rel, { ...snippet, data, sha256: sha256(data) });
+  }
+  return { dir, entries, dirs: scan.dirs, waiting: scan.waiting };
 }

@@ -1,0 +1,152 @@
+/**
+ * The baseline store: upstream sympl.d as of the last clone, adoption or
+ * sync, kept in the state dir (never in a snippet tree, where the Makefile
+ * would build it in). A manifest lists each path's sha256 and mode;
+ * contents are stored once per hash under `objects/` for merges and
+ * `diff --base`.
+ */
+import { EnvironmentError, problem } from "../errors.js";
+import type { App } from "../layout.js";
+import { STATE_DIR, isSnippetName } from "../layout.js";
+import { relPath } from "../paths.js";
+import type { Op } from "../plan.js";
+import type { Reader } from "../system/system.js";
+import type { Snapshot } from "./scan.js";
+import { sha256 } from "./scan.js";
+
+const FORMAT = "makefilecheck-baseline";
+const VERSION = 1;
+
+/** One upstream file as the baseline remembers it. */
+export interface BaseEntry {
+  sha256: string;
+  mode: number;
+}
+
+/** The manifest of one app's baseline. */
+export interface Manifest {
+  format: typeof FORMAT;
+  version: typeof VERSION;
+  app: App;
+  /** When this baseline was recorded (UTC, ISO 8601). */
+  created: string;
+  files: Record<string, BaseEntry>;
+  /** Paths an adoption found diverged that the admin has not settled yet. */
+  unsettled: string[];
+}
+
+/** The directory holding `app`'s baseline. */
+export function baselineDir(app: App): string {
+  return `${STATE_DIR}/baseline/${app}`;
+}
+
+/** The manifest's path. */
+export function manifestPath(app: App): string {
+  return `${baselineDir(app)}/manifest.json`;
+}
+
+/** Where the baseline keeps the bytes with this hash. */
+export function objectPath(app: App, hash: string): string {
+  return `${baselineDir(app)}/objects/${hash}`;
+}
+
+function corrupt(app: App, why: string): EnvironmentError {
+  return new EnvironmentError(
+    problem(manifestPath(app), `baseline ${why}`, `run \`makefilecheck sync --adopt -a ${app}\` to record the current sympl.d as the new baseline`),
+  );
+}
+
+/** Checks a parsed manifest field by field; throws what is wrong with it. */
+function validate(app: App, raw: unknown): Manifest {
+  const m = raw as Partial<Manifest> | null;
+  if (!m || typeof m !== "object") throw corrupt(app, "is not a JSON object");
+  if (m.format !== FORMAT || m.version !== VERSION) throw corrupt(app, "has an unknown format");
+  if (m.app !== app) throw corrupt(app, `belongs to ${String(m.app)}, not ${app}`);
+  if (typeof m.created !== "string" || !m.files || typeof m.files !== "object" || !Array.isArray(m.unsettled)) {
+    throw corrupt(app, "is incomplete");
+  }
+  for (const [rel, entry] of Object.entries(m.files)) {
+    if (!isPlainSnippetPath(rel)) throw corrupt(app, `names a bad path ${JSON.stringify(rel)}`);
+    if (!entry || !/^[0-9a-f]{64}$/.test(String(entry.sha256)) || !Number.isInteger(entry.mode)) {
+      throw corrupt(app, `has a bad entry for ${rel}`);
+    }
+  }
+  if (!m.unsettled.every((rel) => typeof rel === "string" && isPlainSnippetPath(rel))) throw corrupt(app, "lists a bad unsettled path");
+  return m as Manifest;
+}
+
+/** A relative path without climbing parts whose last part is a snippet name. */
+function isPlainSnippetPath(rel: string): boolean {
+  try {
+    relPath(rel);
+  } catch {
+    return false;
+  }
+  return isSnippetName(rel.slice(rel.lastIndexOf("/") + 1));
+}
+
+/** Reads `app`'s manifest: null when there is none, an error when it is unusable. */
+export function readManifest(sys: Reader, app: App): Manifest | null {
+  const path = manifestPath(app);
+  const st = sys.stat(path);
+  if (!st) return null;
+  if (st.type !== "file") throw corrupt(app, "is not a regular file");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(sys.readFile(path).toString("utf8"));
+  } catch {
+    throw corrupt(app, "is not valid JSON");
+  }
+  return validate(app, raw);
+}
+
+/** The baseline's bytes for one path, checked against the manifest's hash. */
+export function readBaseObject(sys: Reader, app: App, entry: BaseEntry): Buffer {
+  const path = objectPath(app, entry.sha256);
+  if (sys.stat(path)?.type !== "file") throw corrupt(app, `lacks the stored file ${path}`);
+  const data = sys.readFile(path);
+  if (sha256(data) !== entry.sha256) throw corrupt(app, `has a damaged stored file ${path}`);
+  return data;
+}
+
+/** The manifest that records `upstream` as the baseline. */
+export function manifestOf(app: App, upstream: Snapshot, unsettled: string[], created: Date): Manifest {
+  const files: Record<string, BaseEntry> = {};
+  for (const [rel, entry] of upstream.entries) {
+    if (entry.sha256) files[rel] = { sha256: entry.sha256, mode: entry.mode };
+  }
+  return { format: FORMAT, version: VERSION, app, created: created.toISOString(), files, unsettled: [...unsettled].sort() };
+}
+
+/** True when two manifests record the same files and unsettled paths (time aside). */
+export function sameBaseline(a: Manifest | null, b: Manifest): boolean {
+  if (!a) return false;
+  return JSON.stringify([a.files, a.unsettled]) === JSON.stringify([b.files, b.unsettled]);
+}
+
+/**
+ * The steps that store `next` as `app`'s baseline: objects not yet stored,
+ * then the manifest (last, so a cut-short run never names a missing
+ * object), then the objects only the previous manifest used.
+ */
+export function planBaseline(sys: Reader, next: Manifest, upstream: Snapshot, previous: Manifest | null): Op[] {
+  const app = next.app;
+  const ops: Op[] = [{ op: "mkdir", path: `${baselineDir(app)}/objects`, mode: 0o700, why: "baseline store" }];
+  const stored = new Set<string>();
+  for (const [rel, base] of Object.entries(next.files)) {
+    const path = objectPath(app, base.sha256);
+    if (stored.has(base.sha256) || sys.stat(path)?.type === "file") continue;
+    stored.add(base.sha256);
+    const data = upstream.entries.get(rel)?.data;
+    if (!data) throw new Error(`internal error: no upstream bytes for ${rel}`);
+    ops.push({ op: "write", path, data, mode: 0o600, why: `baseline copy of sympl.d/${rel}` });
+  }
+  const json = Buffer.from(`${JSON.stringify(next, null, 1)}\n`);
+  ops.push({ op: "write", path: manifestPath(app), data: json, mode: 0o600, why: "baseline manifest" });
+  const kept = new Set(Object.values(next.files).map((e) => e.sha256));
+  const dropped = new Set(Object.values(previous?.files ?? {}).map((e) => e.sha256).filter((h) => !kept.has(h)));
+  for (const hash of dropped) {
+    if (sys.stat(objectPath(app, hash))) ops.push({ op: "remove", path: objectPath(app, hash), why: "no longer in the baseline" });
+  }
+  return ops;
+}
