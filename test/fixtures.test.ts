@@ -1,0 +1,147 @@
+/**
+ * The fixtures promise trees the real daemons accept and variants with an
+ * exact on-disk shape; every other test relies on both.
+ */
+import { spawnSync } from "node:child_process";
+import { lstatSync, readFileSync, readlinkSync, rmSync, chmodSync, symlinkSync, unlinkSync, existsSync } from "node:fs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { APPS, type App } from "../src/layout.js";
+import {
+  assembleConfig,
+  breakMissingUpstream,
+  breakNoSnippetsDir,
+  breakWrongLocalDir,
+  daemonAccepts,
+  damageInstallNew,
+  damageKeepOld,
+  damagePlainFile,
+  hashTree,
+  inRoot,
+  makeRoot,
+  newerUpstreamMakefile,
+  setupLegacy,
+  upgradeUpstream,
+  upstreamMakefile,
+  UPSTREAM_TREES,
+  writeSymplTree,
+} from "./fixtures/sympl.js";
+import { missingBinaries } from "./support/daemons.js";
+
+const BIN_OF: Record<App, "exim4" | "dovecot"> = { exim4: "exim4", dovecot: "dovecot" };
+
+let root: string;
+beforeEach(() => {
+  root = makeRoot();
+});
+afterEach(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+const read = (serverPath: string): string => readFileSync(inRoot(root, serverPath), "utf8");
+const isLink = (serverPath: string): boolean => lstatSync(inRoot(root, serverPath)).isSymbolicLink();
+
+/** Runs the upstream Makefile's own targets on the tree under the root. */
+function make(app: App, ...targets: string[]): { status: number | null; output: string } {
+  const run = spawnSync("make", ["-s", "-C", inRoot(root, `/etc/${app}`), ...targets], { encoding: "utf8" });
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+}
+
+describe.each(APPS)("vanilla %s tree", (app) => {
+  const skip = missingBinaries(BIN_OF[app], "make");
+
+  it.skipIf(skip)("is accepted by the real daemon via daemonAccepts", () => {
+    writeSymplTree(root);
+    const verdict = daemonAccepts(root, app, "sympl.d");
+    expect(verdict.ok, verdict.output).toBe(true);
+  });
+
+  it.skipIf(skip)("passes the Makefile's own `make APP.conf.tmp test`, and assembleConfig matches make byte for byte", () => {
+    writeSymplTree(root);
+    const run = make(app, `${app}.conf.tmp`, "test");
+    expect(run.status, run.output).toBe(0);
+    expect(read(`/etc/${app}/${app}.conf.tmp`)).toBe(assembleConfig(root, app, "sympl.d"));
+  });
+
+  it.skipIf(skip)("is refused by the daemon, via both paths, once a snippet is garbage", () => {
+    writeSymplTree(root);
+    upgradeUpstream(root, app, { add: { "99-garbage": "this_is_no_option_of_any_daemon = 1\n" } });
+    expect(daemonAccepts(root, app, "sympl.d").ok).toBe(false);
+    expect(make(app, `${app}.conf.tmp`, "test").status).not.toBe(0);
+  });
+
+  it.skipIf(skip)("leaves dot- and underscore-named files out of the config, as make does", () => {
+    writeSymplTree(root);
+    upgradeUpstream(root, app, { add: { "99-late.dpkg-dist": "garbage\n", "99_old": "garbage\n", "x": "garbage\n" } });
+    const conf = assembleConfig(root, app, "sympl.d");
+    expect(conf).not.toContain("garbage");
+    expect(make(app, `${app}.conf.tmp`).status).toBe(0);
+    expect(read(`/etc/${app}/${app}.conf.tmp`)).toBe(conf);
+    expect(daemonAccepts(root, app, "sympl.d").ok).toBe(true);
+  });
+
+  it("has a plain upstream Makefile with the DESIGN section 2 lines", () => {
+    writeSymplTree(root, { apps: [app] });
+    const text = read(`/etc/${app}/Makefile`);
+    expect(isLink(`/etc/${app}/Makefile`)).toBe(false);
+    expect(text).toBe(upstreamMakefile(app));
+    expect(text).toMatch(/^snippets_dir := sympl\.d$/m);
+    expect(text).toContain("-regextype posix-basic -type f -regex '.*/[a-z0-9][a-z0-9-]\\+' | sort)");
+    expect(text).toContain(app === "exim4" ? "/usr/sbin/exim4 -bV -C $(CURDIR)/$(conf_tmp)" : "/usr/sbin/dovecot -a -c $(conf_tmp)");
+    expect(existsSync(inRoot(root, `/etc/${APPS.find((a) => a !== app)}`))).toBe(false);
+  });
+});
+
+describe("exim4 upstream content the changes rely on", () => {
+  const tree = UPSTREAM_TREES.exim4;
+
+  it("has the edit targets of ch3, ch4 and ch11 as exact lines", () => {
+    expect(tree["00-main/50-tls-options"]).toMatch(/^log_selector = \+tls_sni$/m);
+    expect(tree["00-main/50-tls-options"]).toMatch(/^auth_advertise_hosts = .*no_matching_hosts/m);
+    expect(tree["00-main/60-general-options"]).toMatch(/^rfc1413_hosts =$/m);
+    expect(tree["00-main/60-general-options"]).toMatch(/^rfc1413_query_timeout = 5s$/m);
+  });
+
+  it("opens both ACLs in the directories the changes add to", () => {
+    expect(tree["10-acl/10-acl-check-connect/00-header"]).toMatch(/^acl_check_connect:$/m);
+    expect(tree["10-acl/50-acl-check-rcpt/00-header"]).toMatch(/^acl_check_rcpt:$/m);
+    for (const rel of ["10-acl/10-acl-check-connect/10-accept-local", "10-acl/10-acl-check-connect/90-default", "10-acl/50-acl-check-rcpt/75-dns-blacklists"]) {
+      expect(tree[rel], rel).toBeDefined();
+    }
+  });
+
+  it("lists the private and documentation ranges in private_addresses", () => {
+    const line = tree["00-main/20-host-lists"]!.split("\n").find((l) => l.startsWith("hostlist private_addresses"))!;
+    for (const net of ["127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"]) {
+      expect(line).toContain(` ${net} `.trimEnd());
+    }
+  });
+});
+
+describe.skipIf(missingBinaries("exim4"))("exim4 ACLs at run time", () => {
+  it("refuses to relay for an outside host and names the reason in the log", () => {
+    writeSymplTree(root, { apps: ["exim4"] });
+    make("exim4", "exim4.conf.tmp");
+    const session = "EHLO client.example\r\nMAIL FROM:<a@example.net>\r\nRCPT TO:<someone@example.com>\r\nQUIT\r\n";
+    const run = spawnSync("/usr/sbin/exim4", ["-C", inRoot(root, "/etc/exim4/exim4.conf.tmp"), "-bh", "203.0.113.5"], { input: session, encoding: "utf8" });
+    expect(run.stdout).toMatch(/^550 Relaying is not permitted/m);
+    expect(run.stderr).toMatch(/LOG: .*\[203\.0\.113\.5\].*rejected RCPT <someone@example\.com>/);
+  });
+});
+
+describe.skipIf(missingBinaries("dovecot", "doveconf"))("dovecot tree room for ch1 and ch2", () => {
+  it("merges a second imap-login block with extra listeners and takes auth_verbose", () => {
+    writeSymplTree(root, { apps: ["dovecot"] });
+    upgradeUpstream(root, "dovecot", {
+      add: {
+        "10-main/15-imap-ports": "service imap-login {\n  inet_listener imap_extra {\n    port = 1143\n  }\n  inet_listener imaps_extra {\n    port = 1993\n    ssl = yes\n  }\n}\n",
+        "10-main/35-log-debug": "auth_verbose = yes\n",
+      },
+    });
+    expect(daemonAccepts(root, "dovecot", "sympl.d").ok).toBe(true);
+    make("dovecot", "dovecot.conf.tmp");
+    const shown = spawnSync("/usr/bin/doveconf", ["-n", "-c", inRoot(root, "/etc/dovecot/dovecot.conf.tmp")], { encoding: "utf8" }).stdout;
+    const service = shown.slice(shown.indexOf("service imap-login {"));
+    for (const listener of ["imap", "imaps", "imap_extra", "imaps_extra"]) expect(service).toContain(`inet_listener ${listener} {`);
+    expect(shown).toMatch(/^auth_verbose = yes$/m);
+  });
+});
