@@ -1,0 +1,278 @@
+/**
+ * The install settings, in the old installer's Autoinstall.conf format: a
+ * shell-looking file of KEY=VALUE lines. It is parsed as text and never run;
+ * every value that can reach an exim or dovecot file is checked against a
+ * strict grammar here, before anything is planned.
+ */
+import { InputError, problem } from "../errors.js";
+import type { Reader } from "../system/system.js";
+import { CATALOGUE, CHANGE_IDS, switchKey } from "./catalogue.js";
+import type { ChangeId } from "./catalogue.js";
+
+/** Where install looks for its settings (a server path, under --root). */
+export const DEFAULT_SETTINGS_PATH = "/etc/makefilecheck/Autoinstall.conf";
+
+/** The settings-file format this tool reads (the old installer's third). */
+export const SETTINGS_VERSION = "3";
+
+/** The firewalls whose database ch6 can read. */
+export const FIREWALLS = ["sympl", "symbiosis", "nftfw"] as const;
+export type Firewall = (typeof FIREWALLS)[number];
+
+/** The DNS blacklists ch13 can query at connect time. */
+export const DNSBLS = ["spamhaus", "spamcop", "barracuda"] as const;
+export type Dnsbl = (typeof DNSBLS)[number];
+
+/** The listeners dovecot already has; ch2's extra ports must differ from them. */
+export const STANDARD_IMAP_PORTS = [143, 993] as const;
+
+/** The parsed, checked settings. */
+export interface Settings {
+  /** Y (true) or N per change; the catalogue default where the file is silent. */
+  enabled: Record<ChangeId, boolean>;
+  imapPort?: number;
+  imapsPort?: number;
+  /** Undefined: detect the firewall. */
+  database?: Firewall;
+  /** Never printed: it is the admin's secret. */
+  spamhausKey?: string;
+  dnsblInConnect: Dnsbl[];
+  /** Where they came from, for messages. */
+  source: string;
+}
+
+/** One KEY=VALUE as read, with where it was read for messages. */
+interface RawSetting {
+  key: string;
+  value: string;
+  where: string;
+}
+
+const SWITCH_KEYS = new Map<string, ChangeId>(CHANGE_IDS.map((id) => [switchKey(id), id]));
+const VALUE_KEYS = new Set([
+  "AUTO_IMAP_PORT", "AUTO_IMAPS_PORT", "AUTO_CH6_DATABASE", "AUTO_SPAMHAUS_DB_KEY", "DNSBL_CHECK_IN_CONNECT", "AUTO_VERSION",
+]);
+const SECRET_KEYS = new Set(["AUTO_SPAMHAUS_DB_KEY"]);
+
+function isKnownKey(key: string): boolean {
+  return SWITCH_KEYS.has(key) || VALUE_KEYS.has(key);
+}
+
+/** The settings when no file says anything. */
+export function defaultSettings(source: string): Settings {
+  const enabled = Object.fromEntries(CATALOGUE.map((c) => [c.id, c.defaultOn])) as Record<ChangeId, boolean>;
+  return { enabled, dnsblInConnect: [...DNSBLS], source };
+}
+
+/**
+ * Reads one value after `KEY=`: quoted (single or double, possibly over
+ * several lines, which the value check then refuses) or bare up to a
+ * ` # comment`. Returns the value and how many extra lines it took.
+ */
+function readValue(rest: string, following: string[], where: string): { value: string; extra: number } {
+  const quote = rest[0];
+  if (quote === '"' || quote === "'") {
+    let body = rest.slice(1);
+    let extra = 0;
+    let close = body.indexOf(quote);
+    while (close < 0 && extra < following.length) {
+      body += `\n${following[extra]}`;
+      extra += 1;
+      close = body.indexOf(quote);
+    }
+    if (close < 0) throw new InputError(problem(where, `the ${quote} quote is never closed`, "close it on the same line"));
+    const after = body.slice(close + 1);
+    if (after.trim() !== "" && !/^\s+#/.test(after)) {
+      throw new InputError(problem(where, "text after the closing quote", "one quoted value per line, then at most a # comment"));
+    }
+    return { value: body.slice(0, close), extra };
+  }
+  const value = rest.replace(/(^|\s+)#.*$/, "").trim();
+  if (/\s/.test(value)) {
+    throw new InputError(problem(where, "a value with spaces must be quoted", `write it as "${value}"`));
+  }
+  return { value, extra: 0 };
+}
+
+/**
+ * Splits a settings file into KEY=VALUE entries. Comments, blank lines and
+ * `export` are accepted; any other line is refused rather than ignored: the
+ * old installer would have run it, so the admin meant something by it.
+ */
+function tokenize(text: string, source: string): RawSetting[] {
+  const lines = text.split("\n");
+  const out: RawSetting[] = [];
+  for (let i = 0; i < lines.length; i += 1) {
+    const where = `${source} line ${i + 1}`;
+    const line = (lines[i] ?? "").trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (!m) {
+      throw new InputError(
+        problem(where, `\`${line.slice(0, 60)}\` is not a KEY=VALUE setting`, "this file is read as settings, never run as a script: remove the line"),
+      );
+    }
+    const { value, extra } = readValue(m[2] ?? "", lines.slice(i + 1), where);
+    out.push({ key: m[1] ?? "", value, where });
+    i += extra;
+  }
+  return out;
+}
+
+/** `KEY=VALUE` as shown in a message; a secret value is never shown. */
+function shown(raw: RawSetting): string {
+  return SECRET_KEYS.has(raw.key) ? `${raw.key}=…` : `${raw.key}=${raw.value}`;
+}
+
+function refuse(raw: RawSetting, what: string, fix: string): never {
+  throw new InputError(problem(raw.where, `${shown(raw)}: ${what}`, fix));
+}
+
+function parsePort(raw: RawSetting): number | undefined {
+  if (raw.value === "") return undefined;
+  const port = /^[0-9]{1,5}$/.test(raw.value) ? Number(raw.value) : NaN;
+  if (!(port >= 1 && port <= 65535)) refuse(raw, "not a port number", "give a number from 1 to 65535, or leave it empty to skip ch2");
+  if ((STANDARD_IMAP_PORTS as readonly number[]).includes(port)) {
+    refuse(raw, `dovecot already listens on ${port}`, "choose a port other than 143 and 993");
+  }
+  return port;
+}
+
+function parseDnsbls(raw: RawSetting): Dnsbl[] {
+  const names = raw.value.split(":").map((n) => n.trim()).filter((n) => n !== "");
+  for (const name of names) {
+    if (!(DNSBLS as readonly string[]).includes(name)) {
+      refuse(raw, `unknown blacklist \`${name}\``, `use any of ${DNSBLS.join(", ")}, separated by ':'`);
+    }
+  }
+  return [...new Set(names as Dnsbl[])];
+}
+
+/** Checks one known setting and records it in `s`. */
+function take(s: Settings, raw: RawSetting): void {
+  if (/\$\(|`|\n/.test(raw.value)) {
+    refuse(raw, "contains a newline or shell syntax ($(...) or backticks)", "the file is read as text, never run: write the plain value");
+  }
+  const id = SWITCH_KEYS.get(raw.key);
+  if (id) {
+    if (raw.value !== "Y" && raw.value !== "N") refuse(raw, "not Y or N", "write Y (install) or N (remove), capital letters as the old installer read them");
+    s.enabled[id] = raw.value === "Y";
+    return;
+  }
+  switch (raw.key) {
+    case "AUTO_IMAP_PORT":
+      s.imapPort = parsePort(raw);
+      return;
+    case "AUTO_IMAPS_PORT":
+      s.imapsPort = parsePort(raw);
+      return;
+    case "AUTO_CH6_DATABASE":
+      if (raw.value !== "" && !(FIREWALLS as readonly string[]).includes(raw.value)) {
+        refuse(raw, "unknown firewall database", `use ${FIREWALLS.join(", ")}, or leave it empty to detect it`);
+      }
+      s.database = raw.value === "" ? undefined : (raw.value as Firewall);
+      return;
+    case "AUTO_SPAMHAUS_DB_KEY":
+      if (raw.value !== "" && !/^[A-Za-z0-9]+$/.test(raw.value)) {
+        refuse(raw, "a Spamhaus key is letters and digits only", "copy the key from your Spamhaus account, or leave it empty");
+      }
+      s.spamhausKey = raw.value === "" ? undefined : raw.value;
+      return;
+    case "DNSBL_CHECK_IN_CONNECT":
+      s.dnsblInConnect = parseDnsbls(raw);
+      return;
+    case "AUTO_VERSION":
+      if (raw.value !== SETTINGS_VERSION) refuse(raw, "unknown settings version", `this makefilecheck reads version ${SETTINGS_VERSION}`);
+      return;
+  }
+}
+
+/** Checks what only the whole set can show: the two extra ports must differ. */
+function crossCheck(s: Settings, raws: RawSetting[]): void {
+  if (s.imapPort !== undefined && s.imapPort === s.imapsPort) {
+    const last = [...raws].reverse().find((r) => r.key === "AUTO_IMAPS_PORT" || r.key === "AUTO_IMAP_PORT");
+    if (last) refuse(last, "AUTO_IMAP_PORT and AUTO_IMAPS_PORT are the same port", "give the two listeners different ports");
+  }
+}
+
+/**
+ * Parses a settings file's text and any `--set KEY=VALUE` overrides (which
+ * win). Unknown keys in the file are passed to `warn`; unknown keys on the
+ * command line, and every bad value, throw InputError naming the setting and
+ * where it was written.
+ */
+export function parseSettings(text: string, source: string, sets: string[], warn: (line: string) => void): Settings {
+  const raws = tokenize(text, source);
+  for (const set of sets) {
+    const eq = set.indexOf("=");
+    const key = eq > 0 ? set.slice(0, eq) : set;
+    const where = `--set ${key}`;
+    if (eq <= 0 || !isKnownKey(key)) {
+      throw new InputError(problem(where, eq <= 0 ? "expected KEY=VALUE" : "unknown setting", `known settings: AUTO_CH1..AUTO_CH14, ${[...VALUE_KEYS].join(", ")}`));
+    }
+    raws.push({ key, value: set.slice(eq + 1), where });
+  }
+  const s = defaultSettings(source);
+  for (const raw of raws) {
+    if (isKnownKey(raw.key)) take(s, raw);
+    else warn(problem(raw.where, `unknown setting ${raw.key} ignored`, "check its spelling against `makefilecheck install --init`"));
+  }
+  crossCheck(s, raws);
+  return s;
+}
+
+/** Reads the settings file at a server path of `sys`; a missing file gives defaults. */
+export function readSettingsFile(
+  sys: Reader,
+  path: string,
+  shownAs: string,
+  options: { mustExist: boolean; sets: string[]; warn: (line: string) => void },
+): Settings {
+  const st = sys.stat(path);
+  if (!st) {
+    if (options.mustExist) throw new InputError(problem(shownAs, "no such settings file", "give an existing file, or run `makefilecheck install --init`"));
+    return parseSettings("", `${shownAs} (missing: defaults)`, options.sets, options.warn);
+  }
+  if (st.type === "dir") throw new InputError(problem(shownAs, "is a directory", "give the settings file itself"));
+  let text: string;
+  try {
+    text = sys.readFile(path).toString("utf8");
+  } catch (err) {
+    throw new InputError(problem(shownAs, `unreadable (${err instanceof Error ? err.message : String(err)})`, "check its permissions"));
+  }
+  return parseSettings(text, shownAs, options.sets, options.warn);
+}
+
+/** The commented default settings file that `install --init` writes. */
+export function defaultSettingsText(): string {
+  const lines = [
+    "# makefilecheck install settings (the old installer's Autoinstall.conf format).",
+    "# This file is read as text and never run. KEY=VALUE per line; quotes and",
+    "# `export` are accepted. Switches take Y (install) or N (remove again).",
+    "",
+    `AUTO_VERSION=${SETTINGS_VERSION}`,
+    "",
+  ];
+  for (const c of CATALOGUE) {
+    lines.push(`# ${c.id} (${c.app}): ${c.title}: ${c.why}`);
+    if (c.needs.length) lines.push(`#   needs ${c.needs.join(", ")}`);
+    lines.push(`${switchKey(c.id)}=${c.defaultOn ? "Y" : "N"}`);
+  }
+  lines.push(
+    "",
+    "# ch2: the extra IMAP and IMAPS ports (not 143 or 993). Both empty: ch2 is skipped.",
+    "AUTO_IMAP_PORT=",
+    "AUTO_IMAPS_PORT=",
+    "",
+    "# ch6: the firewall database: sympl, symbiosis or nftfw; empty: detect it.",
+    "AUTO_CH6_DATABASE=",
+    "",
+    "# ch10/ch13: your Spamhaus Data Query Service key (letters and digits); empty: public lists.",
+    "AUTO_SPAMHAUS_DB_KEY=",
+    "",
+    "# ch13: the blacklists checked at connect, any of spamhaus, spamcop, barracuda.",
+    `DNSBL_CHECK_IN_CONNECT="${DNSBLS.join(" : ")}"`,
+    "",
+  );
+  return lines.join("\n");
+}
