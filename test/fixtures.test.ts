@@ -145,3 +145,187 @@ describe.skipIf(missingBinaries("dovecot", "doveconf"))("dovecot tree room for c
     expect(shown).toMatch(/^auth_verbose = yes$/m);
   });
 });
+
+describe.each(APPS)("legacy %s tree (old shell + Python tooling)", (app) => {
+  beforeEach(() => {
+    writeSymplTree(root);
+    setupLegacy(root, app);
+  });
+
+  it("links Makefile absolutely to Makefile.local and keeps Makefile.sympl as the upstream text", () => {
+    expect(readlinkSync(inRoot(root, `/etc/${app}/Makefile`))).toBe(`/etc/${app}/Makefile.local`);
+    expect(read(`/etc/${app}/Makefile.sympl`)).toBe(upstreamMakefile(app));
+  });
+
+  it("derives Makefile.local by changing exactly the snippets_dir value and the -type", () => {
+    const sympl = read(`/etc/${app}/Makefile.sympl`).split("\n");
+    const local = read(`/etc/${app}/Makefile.local`).split("\n");
+    expect(local).toHaveLength(sympl.length);
+    const changed = local.filter((line, i) => line !== sympl[i]);
+    expect(changed).toEqual([
+      "snippets_dir := sympl-local.d",
+      expect.stringContaining("-type f,l -regex"),
+    ]);
+  });
+
+  it("copies sympl.d into sympl-local.d, with only the linked snippets as absolute links", () => {
+    for (const [rel, text] of Object.entries(UPSTREAM_TREES[app])) {
+      const local = `/etc/${app}/sympl-local.d/${rel}`;
+      if (app === "dovecot" && rel === "10-main/60-sni") {
+        expect(readlinkSync(inRoot(root, local))).toBe("/etc/dovecot/sympl.d/10-main/60-sni");
+      } else {
+        expect(isLink(local), rel).toBe(false);
+        expect(read(local), rel).toBe(text);
+      }
+    }
+  });
+
+  it.skipIf(missingBinaries(BIN_OF[app]))("builds sympl-local.d into a config the daemon accepts, reading links inside the root", () => {
+    upgradeUpstream(root, app, { modify: app === "dovecot" ? { "10-main/60-sni": "# rewritten by sympl at run time\n" } : {} });
+    const conf = assembleConfig(root, app, "sympl-local.d");
+    expect(conf).toBe(assembleConfig(root, app, "sympl.d").replaceAll("# from sympl.d/", "# from sympl-local.d/"));
+    if (app === "dovecot") expect(conf).toContain("# rewritten by sympl at run time");
+    expect(daemonAccepts(root, app, "sympl-local.d").ok).toBe(true);
+  });
+});
+
+describe.each(APPS)("upgrade damage to a legacy %s setup", (app) => {
+  const dir = `/etc/${app}`;
+  let localBefore: string;
+  beforeEach(() => {
+    writeSymplTree(root);
+    setupLegacy(root, app);
+    localBefore = read(`${dir}/Makefile.local`);
+  });
+
+  it("keep-old: the new upstream text lands as Makefile.local.dpkg-dist; everything else stays", () => {
+    damageKeepOld(root, app);
+    expect(read(`${dir}/Makefile.local.dpkg-dist`)).toBe(newerUpstreamMakefile(app));
+    expect(newerUpstreamMakefile(app)).not.toBe(upstreamMakefile(app));
+    expect(read(`${dir}/Makefile.local`)).toBe(localBefore);
+    expect(readlinkSync(inRoot(root, `${dir}/Makefile`))).toBe(`${dir}/Makefile.local`);
+  });
+
+  it("install-new: Makefile.local becomes the new upstream text, the old one is Makefile.local.dpkg-old, the link stays", () => {
+    damageInstallNew(root, app);
+    expect(read(`${dir}/Makefile.local`)).toBe(newerUpstreamMakefile(app));
+    expect(read(`${dir}/Makefile.local`)).toMatch(/^snippets_dir := sympl\.d$/m);
+    expect(read(`${dir}/Makefile.local.dpkg-old`)).toBe(localBefore);
+    expect(readlinkSync(inRoot(root, `${dir}/Makefile`))).toBe(`${dir}/Makefile.local`);
+  });
+
+  it("plain file: the Makefile link becomes a regular file of upstream text; the variants stay", () => {
+    damagePlainFile(root, app);
+    expect(isLink(`${dir}/Makefile`)).toBe(false);
+    expect(read(`${dir}/Makefile`)).toBe(upstreamMakefile(app));
+    expect(read(`${dir}/Makefile.local`)).toBe(localBefore);
+    expect(read(`${dir}/Makefile.sympl`)).toBe(upstreamMakefile(app));
+  });
+
+  it("follows a relative link too (a setup made by our own `use local`)", () => {
+    unlinkSync(inRoot(root, `${dir}/Makefile`));
+    symlinkSync("Makefile.local", inRoot(root, `${dir}/Makefile`));
+    damageKeepOld(root, app, "new text\n");
+    expect(read(`${dir}/Makefile.local.dpkg-dist`)).toBe("new text\n");
+  });
+
+  it("refuses to damage a Makefile that is not a link", () => {
+    damagePlainFile(root, app);
+    expect(() => damageKeepOld(root, app)).toThrow(/not a symlink/);
+  });
+});
+
+describe("upgradeUpstream", () => {
+  beforeEach(() => writeSymplTree(root, { apps: ["exim4"] }));
+  const up = "/etc/exim4/sympl.d";
+
+  it("modifies, adds and retires snippets in sympl.d", () => {
+    upgradeUpstream(root, "exim4", {
+      modify: { "00-main/60-general-options": "rfc1413_hosts =\n" },
+      add: { "00-main/70-new": "# new\n", "00-main/50-tls-options.dpkg-dist": "# leftover\n" },
+      remove: ["10-acl/50-acl-check-rcpt/20-local-part-characters"],
+    });
+    expect(read(`${up}/00-main/60-general-options`)).toBe("rfc1413_hosts =\n");
+    expect(read(`${up}/00-main/70-new`)).toBe("# new\n");
+    expect(read(`${up}/00-main/50-tls-options.dpkg-dist`)).toBe("# leftover\n");
+    expect(existsSync(inRoot(root, `${up}/10-acl/50-acl-check-rcpt/20-local-part-characters`))).toBe(false);
+  });
+
+  it("refuses to modify a snippet that does not exist", () => {
+    expect(() => upgradeUpstream(root, "exim4", { modify: { "00-main/nope": "x\n" } })).toThrow(/missing upstream/);
+  });
+});
+
+describe("broken variants", () => {
+  it("breakMissingUpstream removes sympl.d and nothing else", () => {
+    writeSymplTree(root);
+    breakMissingUpstream(root, "dovecot");
+    expect(existsSync(inRoot(root, "/etc/dovecot/sympl.d"))).toBe(false);
+    expect(read("/etc/dovecot/Makefile")).toBe(upstreamMakefile("dovecot"));
+    expect(existsSync(inRoot(root, "/etc/exim4/sympl.d"))).toBe(true);
+  });
+
+  it("breakNoSnippetsDir drops only the snippets_dir line of the file Makefile resolves to", () => {
+    writeSymplTree(root);
+    setupLegacy(root, "exim4");
+    breakNoSnippetsDir(root, "exim4");
+    const text = read("/etc/exim4/Makefile.local");
+    expect(text).not.toMatch(/^snippets_dir/m);
+    expect(text.split("\n")).toHaveLength(upstreamMakefile("exim4").split("\n").length - 1);
+    expect(isLink("/etc/exim4/Makefile")).toBe(true);
+  });
+
+  it("breakWrongLocalDir points Makefile.local at sympl.d (or a given dir), keeping -type f,l", () => {
+    writeSymplTree(root);
+    setupLegacy(root, "dovecot");
+    breakWrongLocalDir(root, "dovecot");
+    expect(read("/etc/dovecot/Makefile.local")).toMatch(/^snippets_dir := sympl\.d$/m);
+    expect(read("/etc/dovecot/Makefile.local")).toContain("-type f,l ");
+    setupLegacy(root, "exim4");
+    breakWrongLocalDir(root, "exim4", "sympl-old.d");
+    expect(read("/etc/exim4/Makefile.local")).toMatch(/^snippets_dir := sympl-old\.d$/m);
+  });
+});
+
+describe("makeRoot and hashTree", () => {
+  it("makes distinct roots reachable by the daemons' own users", () => {
+    const other = makeRoot();
+    try {
+      expect(other).not.toBe(root);
+      expect(lstatSync(root).mode & 0o777).toBe(0o755);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it("is stable for an unchanged tree and changes with one byte, one mode bit or one link target", () => {
+    writeSymplTree(root);
+    setupLegacy(root, "dovecot");
+    const before = hashTree(root);
+    expect(hashTree(root)).toBe(before);
+
+    const snippet = inRoot(root, "/etc/dovecot/sympl.d/10-main/30-ssl");
+    const text = readFileSync(snippet, "utf8");
+    upgradeUpstream(root, "dovecot", { modify: { "10-main/30-ssl": text.replace("ssl = no", "ssl = No") } });
+    expect(hashTree(root)).not.toBe(before);
+    upgradeUpstream(root, "dovecot", { modify: { "10-main/30-ssl": text } });
+    expect(hashTree(root)).toBe(before);
+
+    chmodSync(snippet, 0o664);
+    expect(hashTree(root)).not.toBe(before);
+    chmodSync(snippet, 0o644);
+    expect(hashTree(root)).toBe(before);
+
+    const link = inRoot(root, "/etc/dovecot/Makefile");
+    unlinkSync(link);
+    symlinkSync("Makefile.local", link);
+    expect(hashTree(root)).not.toBe(before);
+  });
+
+  it("sees a new empty file", () => {
+    writeSymplTree(root, { apps: ["exim4"] });
+    const before = hashTree(root);
+    upgradeUpstream(root, "exim4", { add: { "00-main/99-empty": "" } });
+    expect(hashTree(root)).not.toBe(before);
+  });
+});
