@@ -1,9 +1,156 @@
-/** The watch command. */
+/**
+ * `makefilecheck watch`: a foreground watcher that puts the chosen setup
+ * back after a Sympl upgrade. It watches each app's sympl.d, the Makefiles
+ * beside it and the recorded modes; a burst of writes settles first, then
+ * one round runs `repair` and `sync` (each takes the run lock itself). It
+ * prints one line per action and stops cleanly on SIGINT or SIGTERM.
+ */
 import type { Args } from "../cli.js";
 import type { CommandResult, Context } from "../context.js";
-import { EnvironmentError } from "../errors.js";
+import { EnvironmentError, InputError, problem } from "../errors.js";
+import { appPaths, STATE_DIR } from "../layout.js";
+import type { App } from "../layout.js";
+import { recordPath } from "../makefilecheck/state.js";
+import { repair } from "../makefilecheck/commands.js";
+import { sync } from "./commands.js";
+import { ControlSnapshot } from "./watch-echo.js";
+import { actionLine, line, type Print } from "./watch-lines.js";
+import { eventMeaning, isIgnored, isMakefileName, serverPathOf, watchLayout, watchRoots } from "./watch-paths.js";
+import type { WatchLayout } from "./watch-paths.js";
+import { Rounds } from "./watch-rounds.js";
+import { printStreamLine } from "../render.js";
 
-const todo = async (_ctx: Context, _args: Args): Promise<CommandResult> => {
-  throw new EnvironmentError("not built yet");
-};
-export const watch = todo;
+/** The two commands a round runs, replaceable in tests of the mechanics. */
+export interface RoundCommands {
+  repair: (ctx: Context, args: Args) => Promise<CommandResult>;
+  sync: (ctx: Context, args: Args) => Promise<CommandResult>;
+}
+
+/** The debounce the admin asked for, checked. */
+function debounceOf(args: Args): number {
+  const ms = Number(args.debounce ?? 2000);
+  if (!Number.isInteger(ms) || ms < 0 || ms > 3_600_000) {
+    throw new InputError(problem("--debounce", `${String(args.debounce)} is not a whole number of milliseconds up to an hour`));
+  }
+  return ms;
+}
+
+/** The apps that can be watched; a missing /etc/APP is noted and skipped. */
+function watchableApps(ctx: Context): App[] {
+  const apps = ctx.apps.filter((app) => {
+    const p = appPaths(app);
+    const ok = ctx.sys.stat(p.dir)?.type === "dir" && ctx.sys.stat(p.upstream)?.type === "dir";
+    if (!ok) ctx.note(`${ctx.sys.hostPath(p.upstream)}: not there, ${app} is not watched`);
+    return ok;
+  });
+  if (apps.length === 0) {
+    throw new EnvironmentError(problem(ctx.sys.hostPath("/etc"), "no app with a sympl.d to watch", "is this a Sympl server? check --root and -a"));
+  }
+  return apps;
+}
+
+/** Every control file there is now: the Makefile variants and the mode records. */
+function controlPaths(ctx: Context, apps: App[]): string[] {
+  return apps.flatMap((app) => {
+    const dir = appPaths(app).dir;
+    const makefiles = ctx.sys.list(dir).filter(isMakefileName).map((name) => `${dir}/${name}`);
+    return [...makefiles, recordPath(app)];
+  });
+}
+
+/** Resolves with the signal's name at the first SIGINT or SIGTERM. */
+function untilSignal(): { signal: Promise<string>; dispose: () => void } {
+  let resolve!: (s: string) => void;
+  const signal = new Promise<string>((r) => (resolve = r));
+  const onSignal = (s: NodeJS.Signals) => resolve(s);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return {
+    signal,
+    dispose: () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
+}
+
+/** Runs repair then sync for `apps` and prints one line per action. */
+function roundAction(ctx: Context, args: Args, commands: RoundCommands, print: Print) {
+  const globals = { root: args.root, json: ctx.json, quiet: ctx.quiet, "dry-run": ctx.dryRun, color: false };
+  return async (apps: App[], round: number, events: number): Promise<void> => {
+    const sub: Context = { ...ctx, apps };
+    const steps: Array<[string, () => Promise<CommandResult>]> = [
+      ["repair", () => commands.repair(sub, { ...globals, _: ["repair"] })],
+      ["sync", () => commands.sync(sub, { ...globals, _: ["sync"], adopt: false, make: Boolean(args.make) })],
+    ];
+    for (const [action, run] of steps) {
+      const outcome = await run().then(
+        (result) => ({ result }),
+        (error: unknown) => ({ error }),
+      );
+      print(actionLine({ action, apps, round, events, dryRun: ctx.dryRun, ...outcome }));
+    }
+  };
+}
+
+/**
+ * Watches until SIGINT or SIGTERM, running `commands` once per settled
+ * burst; resolves after the round in flight has finished.
+ */
+export async function watchWith(ctx: Context, args: Args, commands: RoundCommands): Promise<CommandResult> {
+  const debounceMs = debounceOf(args);
+  const apps = watchableApps(ctx);
+  if (!ctx.dryRun) ctx.sys.mkdir(STATE_DIR, { mode: 0o755 });
+  const layout: WatchLayout = watchLayout((p) => ctx.sys.hostPath(p), apps, STATE_DIR, apps.map(recordPath));
+  const print: Print = (l) => {
+    if (!ctx.quiet || l.loud) printStreamLine(ctx.json, l.line);
+  };
+
+  const snapshot = new ControlSnapshot(ctx.sys);
+  let held: string[] = [];
+  const consider = (hostPath: string): void => {
+    const meaning = eventMeaning(layout, hostPath);
+    if (!meaning) return;
+    if (meaning.kind === "control" && !snapshot.changed(serverPathOf(ctx.sys.root, hostPath))) return;
+    rounds.poke(meaning.apps);
+  };
+  const act = roundAction(ctx, args, commands, print);
+  const rounds = new Rounds(debounceMs, async (roundApps, round, events) => {
+    await act(roundApps, round, events);
+    snapshot.take(controlPaths(ctx, apps));
+    const late = held;
+    held = [];
+    late.forEach(consider);
+  });
+
+  const { watch } = await import("chokidar");
+  const watcher = watch(watchRoots(layout), {
+    ignoreInitial: true,
+    usePolling: false,
+    followSymlinks: false,
+    ignored: (path, stats) => isIgnored(layout, path, stats),
+  });
+  const signals = untilSignal();
+  watcher.on("all", (event, path) => {
+    if (event === "addDir" || event === "unlinkDir") return;
+    if (rounds.busy) held.push(path);
+    else consider(path);
+  });
+  watcher.on("error", (err) => print(line({ event: "error", loud: true, text: `FAILED watching: ${err instanceof Error ? err.message : String(err)}` })));
+  await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+  snapshot.take(controlPaths(ctx, apps));
+  print(line({ event: "ready", apps, debounceMs, text: `watching ${apps.join(", ")}: sympl.d, Makefile*, recorded mode (debounce ${debounceMs} ms)` }));
+
+  const signal = await signals.signal;
+  const dropped = await rounds.stop();
+  await watcher.close();
+  signals.dispose();
+  const rest = dropped ? "; changes still settling were not acted on (run makefilecheck repair && makefilecheck sync)" : "";
+  print(line({ event: "stopped", signal, rounds: rounds.count, text: `stopped by ${signal} after ${rounds.count} round(s)${rest}` }));
+  return { code: 0, apps: [], lines: [], streamed: true };
+}
+
+/** The watch command. */
+export async function watch(ctx: Context, args: Args): Promise<CommandResult> {
+  return watchWith(ctx, args, { repair, sync });
+}

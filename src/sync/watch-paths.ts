@@ -1,0 +1,97 @@
+/**
+ * What the watcher looks at, and what an event on a path means. Everything
+ * here works on host paths (what chokidar reports), built once from server
+ * paths through `hostPath`, so `--root` needs no special case.
+ */
+import { posix } from "node:path";
+import type { App } from "../layout.js";
+import { appPaths, isSnippetName } from "../layout.js";
+import { isInside } from "../paths.js";
+
+/** The host paths of one app the watcher cares about. */
+export interface WatchedApp {
+  app: App;
+  /** `/etc/APP`: watched for `Makefile*` only (not sympl-local.d: the watcher's own sync writes there). */
+  dir: string;
+  /** `/etc/APP/sympl.d`: watched recursively. */
+  upstream: string;
+}
+
+/** Everything the watcher watches, as host paths. */
+export interface WatchLayout {
+  apps: WatchedApp[];
+  /** The state dir: only the recorded-mode files in it matter. */
+  stateDir: string;
+  /** The files holding the recorded mode (written by use/repair). */
+  modeFiles: string[];
+}
+
+/**
+ * Why an event matters: a snippet of one app's upstream tree changed, or a
+ * control file (a Makefile variant of one app, or the recorded mode, which
+ * concerns every app) changed.
+ */
+export type EventMeaning = { kind: "snippet"; apps: App[] } | { kind: "control"; apps: App[] };
+
+/** Builds the layout for `apps` from server paths. */
+export function watchLayout(
+  hostPath: (serverPath: string) => string,
+  apps: App[],
+  stateDir: string,
+  modeFiles: string[],
+): WatchLayout {
+  return {
+    apps: apps.map((app) => {
+      const p = appPaths(app);
+      return { app, dir: hostPath(p.dir), upstream: hostPath(p.upstream) };
+    }),
+    stateDir: hostPath(stateDir),
+    modeFiles: modeFiles.map(hostPath),
+  };
+}
+
+/** The server path of a host path under `root` (the inverse of hostPath). */
+export function serverPathOf(root: string, host: string): string {
+  return root === "/" ? host : host.slice(root.length) || "/";
+}
+
+/** The paths to hand to the watcher. */
+export function watchRoots(layout: WatchLayout): string[] {
+  return [...layout.apps.map((a) => a.dir), layout.stateDir];
+}
+
+/** `Makefile`, `Makefile.local`, `Makefile.local.dpkg-dist`, ...: what an upgrade or damage touches. */
+export function isMakefileName(name: string): boolean {
+  return name === "Makefile" || name.startsWith("Makefile.");
+}
+
+/**
+ * What an event on `path` means, or null when it must not start a round:
+ * files the Makefile would never build in (dot-named, underscores), other
+ * files beside the Makefiles, and everything else in the state dir.
+ */
+export function eventMeaning(layout: WatchLayout, path: string): EventMeaning | null {
+  const name = posix.basename(path);
+  for (const a of layout.apps) {
+    if (isInside(a.upstream, path) && path !== a.upstream) return isSnippetName(name) ? { kind: "snippet", apps: [a.app] } : null;
+    if (posix.dirname(path) === a.dir && isMakefileName(name)) return { kind: "control", apps: [a.app] };
+  }
+  if (layout.modeFiles.includes(path)) return { kind: "control", apps: layout.apps.map((a) => a.app) };
+  return null;
+}
+
+/**
+ * The watcher's `ignored` test: true keeps chokidar from watching a path at
+ * all. Directories inside sympl.d are always kept (the Makefile's `find`
+ * descends every one); files are dropped here only when their stats say so,
+ * the rest is decided per event by eventMeaning.
+ */
+export function isIgnored(layout: WatchLayout, path: string, stats?: { isFile(): boolean }): boolean {
+  if (watchRoots(layout).includes(path)) return false;
+  for (const a of layout.apps) {
+    if (isInside(a.upstream, path)) return stats?.isFile() === true && !isSnippetName(posix.basename(path));
+  }
+  // Directories on the way to a mode file kept in a subdirectory of the state dir.
+  if (layout.modeFiles.some((f) => isInside(path, f))) return false;
+  return eventMeaning(layout, path) === null;
+}

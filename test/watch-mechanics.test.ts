@@ -1,0 +1,168 @@
+// The watcher's mechanics with stand-in repair and sync: which events count,
+// how a burst becomes one round, and that the watcher's own writes start no
+// round. The real commands are driven in watch.test.ts.
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Args } from "../src/cli.js";
+import type { CommandResult, Context } from "../src/context.js";
+import type { App } from "../src/layout.js";
+import { RealSystem } from "../src/system/real.js";
+import { eventMeaning, isIgnored, watchLayout } from "../src/sync/watch-paths.js";
+import { Rounds } from "../src/sync/watch-rounds.js";
+import { watchWith } from "../src/sync/watch.js";
+import { inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
+
+describe("which events count", () => {
+  const layout = watchLayout((p) => `/R${p}`, ["exim4", "dovecot"], "/var/lib/makefilecheck", [
+    "/var/lib/makefilecheck/exim4.json",
+    "/var/lib/makefilecheck/dovecot.json",
+  ]);
+  const table: Array<[string, string | null]> = [
+    ["/R/etc/exim4/sympl.d/00-main/50-tls-options", "snippet exim4"],
+    ["/R/etc/dovecot/sympl.d/10-main/60-sni", "snippet dovecot"],
+    ["/R/etc/exim4/sympl.d/00-main/50-tls-options.dpkg-dist", null],
+    ["/R/etc/exim4/sympl.d/00-main/.50-tls-options.mfc-1-1", null],
+    ["/R/etc/exim4/sympl.d/00-main/my_file", null],
+    ["/R/etc/exim4/Makefile", "control exim4"],
+    ["/R/etc/exim4/Makefile.local.dpkg-dist", "control exim4"],
+    ["/R/etc/exim4/.Makefile.mfc-1-2", null],
+    ["/R/etc/exim4/exim4.conf", null],
+    ["/R/etc/exim4/sympl-local.d/00-main/50-tls-options", null],
+    ["/R/var/lib/makefilecheck/exim4.json", "control exim4,dovecot"],
+    ["/R/var/lib/makefilecheck/journal.json", null],
+    ["/R/var/lib/makefilecheck/baseline/exim4/00-main/10-x", null],
+  ];
+  it.each(table)("%s -> %s", (path, want) => {
+    const m = eventMeaning(layout, path);
+    expect(m ? `${m.kind} ${m.apps.join(",")}` : null).toBe(want);
+  });
+
+  it("never descends into sympl-local.d or the baseline, but into every sympl.d directory", () => {
+    const dir = { isFile: () => false };
+    expect(isIgnored(layout, "/R/etc/exim4/sympl-local.d", dir)).toBe(true);
+    expect(isIgnored(layout, "/R/var/lib/makefilecheck/baseline", dir)).toBe(true);
+    expect(isIgnored(layout, "/R/etc/exim4/sympl.d/odd.dir", dir)).toBe(false);
+    expect(isIgnored(layout, "/R/etc/exim4/sympl.d/00-main/x.dpkg-new", { isFile: () => true })).toBe(true);
+    expect(isIgnored(layout, "/R/etc/exim4", dir)).toBe(false);
+  });
+});
+
+describe("rounds", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("turns a burst into one round that starts only after the quiet period", async () => {
+    const calls: Array<[App[], number]> = [];
+    const rounds = new Rounds(1000, async (apps, _round, events) => {
+      calls.push([apps, events]);
+    });
+    for (let i = 0; i < 500; i += 1) {
+      rounds.poke(i % 2 ? ["exim4"] : ["dovecot"]);
+      await vi.advanceTimersByTimeAsync(10);
+    }
+    expect(calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(989); // 999 ms since the last event
+    expect(calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toEqual([[["dovecot", "exim4"], 500]]);
+  });
+
+  it("holds events during a round for one more round, and stop waits for the round in flight", async () => {
+    let finish!: () => void;
+    const calls: number[] = [];
+    const rounds = new Rounds(100, (_apps, round) => {
+      calls.push(round);
+      return new Promise<void>((r) => (finish = r));
+    });
+    rounds.poke(["exim4"]);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(rounds.busy).toBe(true);
+    rounds.poke(["exim4"]);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(calls).toEqual([1]); // no overlap
+    finish();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(calls).toEqual([1, 2]);
+    let stopped = false;
+    const stopping = rounds.stop().then(() => (stopped = true));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stopped).toBe(false);
+    finish();
+    await stopping;
+    rounds.poke(["exim4"]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toEqual([1, 2]);
+  });
+});
+
+/** Writes a file the way dpkg installs a conffile: temp name, then rename. */
+function dpkgWrite(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(`${file}.dpkg-new`, text);
+  renameSync(`${file}.dpkg-new`, file);
+}
+
+describe("watchWith on a real tree, with stand-in commands", () => {
+  let root: string;
+  beforeEach(() => {
+    root = makeRoot();
+    writeSymplTree(root);
+  });
+  afterEach(() => {
+    process.emit("SIGTERM", "SIGTERM");
+    vi.restoreAllMocks();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("runs one round per burst, ignores its own Makefile writes and non-snippets, stops on SIGTERM", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const waiters: Array<() => void> = [];
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+      waiters.splice(0).forEach((w) => w());
+      return true;
+    });
+    const until = async (pred: () => boolean) => {
+      while (!pred()) await new Promise<void>((r) => waiters.push(r));
+    };
+    const syncs = () => lines.filter((l) => l.action === "sync");
+    const sys = new RealSystem(root);
+    const ctx: Context = { sys, apps: ["exim4", "dovecot"], json: true, quiet: false, dryRun: false, color: false, note: () => {} };
+    let repairs = 0;
+    const done = (lines: string[]): CommandResult => ({ code: 0, apps: [], lines });
+    const commands = {
+      // Stands in for repair: rewrites both Makefiles, as a real repair would.
+      repair: async (_c: Context, _a: Args) => {
+        repairs += 1;
+        rmSync(inRoot(root, "/etc/exim4/Makefile"));
+        symlinkSync(`Makefile.local-${repairs}`, inRoot(root, "/etc/exim4/Makefile"));
+        writeFileSync(inRoot(root, "/var/lib/makefilecheck/exim4.json"), `{"round":${repairs}}`);
+        return done(["nothing to do"]);
+      },
+      sync: async (c: Context, _a: Args) => done([`synced ${c.apps.join("+")}`]),
+    };
+    const watching = watchWith(ctx, { _: ["watch"], debounce: 200 }, commands);
+    await until(() => lines.some((l) => l.event === "ready"));
+
+    for (let i = 0; i < 50; i += 1) dpkgWrite(inRoot(root, `/etc/exim4/sympl.d/40-new/n${i}`), `# ${i}\n`);
+    writeFileSync(inRoot(root, "/etc/exim4/sympl.d/00-main/ignored.dpkg-old"), "x\n");
+    await until(() => syncs().length === 1);
+    expect(syncs()[0]).toMatchObject({ round: 1, events: 50, apps: ["exim4"], status: "ok" });
+
+    for (let i = 0; i < 30; i += 1) dpkgWrite(inRoot(root, `/etc/dovecot/sympl.d/10-main/n${i}`), `# ${i}\n`);
+    await until(() => syncs().length === 2);
+    // Had repair's writes counted, they would have started round 2 or joined it.
+    expect(syncs()[1]).toMatchObject({ round: 2, events: 30, apps: ["dovecot"] });
+
+    dpkgWrite(inRoot(root, "/etc/dovecot/Makefile.dpkg-dist"), "new upstream\n");
+    await until(() => syncs().length === 3);
+    expect(syncs()[2]).toMatchObject({ round: 3, events: 1, apps: ["dovecot"] });
+
+    process.emit("SIGTERM", "SIGTERM");
+    const result = await watching;
+    expect(result.code).toBe(0);
+    expect(lines.at(-1)).toMatchObject({ event: "stopped", signal: "SIGTERM", rounds: 3 });
+    expect(repairs).toBe(3);
+  });
+});
