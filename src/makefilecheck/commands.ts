@@ -1,14 +1,214 @@
-/** Commands of the Makefile manager: status, report, use, repair, revert, check. */
+/**
+ * Commands of the Makefile manager: status, report, use, repair, revert,
+ * check. Each observes every app first, plans all of them, and only then
+ * applies one plan under the run lock, so a refusal for one app changes
+ * nothing anywhere.
+ */
 import type { Args } from "../cli.js";
-import type { CommandResult, Context } from "../context.js";
-import { EnvironmentError } from "../errors.js";
+import { apply, withLock } from "../context.js";
+import type { AppReport, CommandResult, Context } from "../context.js";
+import { InputError, problem } from "../errors.js";
+import type { ExitCode } from "../errors.js";
+import type { App, Mode } from "../layout.js";
+import { appPaths, snippetDir } from "../layout.js";
+import type { Op } from "../plan.js";
+import type { DriftSummary } from "../sync/drift.js";
+import { summarizeDrift } from "../sync/drift.js";
+import { errorLines, runConfigTest } from "./configtest.js";
+import { observe } from "./observe.js";
+import type { Detection } from "./profile.js";
+import { detectProfile, worstCode } from "./profile.js";
+import type { SwitchPlan } from "./switch.js";
+import { planRevert, planSwitch, refuseFatal } from "./switch.js";
 
-const todo = async (_ctx: Context, _args: Args): Promise<CommandResult> => {
-  throw new EnvironmentError("not built yet");
-};
-export const status = todo;
-export const report = todo;
-export const use = todo;
-export const repair = todo;
-export const revert = todo;
-export const check = todo;
+/** Options of a switch to a mode. */
+export interface UseOptions {
+  /** Run the daemon's config test on the tree first and refuse if it fails. */
+  check: boolean;
+  /** Add a `make APP.conf` step that builds the config. */
+  make: boolean;
+}
+
+/** A switch plan plus the config test's verdict. */
+interface Planned extends SwitchPlan {
+  test: "passed" | "failed" | "skipped" | "not run";
+}
+
+/**
+ * Plans one app's switch to `mode`, running the config test on the tree
+ * about to go live when something changes. Throws InputError when the test
+ * fails or sympl-local.d is missing, EnvironmentError when the setup is
+ * unusable.
+ */
+async function planMode(ctx: Context, app: App, mode: Mode, opts: UseOptions): Promise<Planned> {
+  const plan = planSwitch(observe(ctx.sys, app), mode, new Date());
+  const p = appPaths(app);
+  let test: Planned["test"] = "not run";
+  if (plan.liveChanged && opts.check) {
+    const result = await runConfigTest(ctx.sys, app, mode);
+    test = result.status;
+    if (result.status === "failed") {
+      throw new InputError(
+        problem(snippetDir(app, mode), `${app} rejects the config built from it: ${errorLines(result).join(" | ")}`, "fix the snippet, or pass --no-check to switch anyway"),
+      );
+    }
+    if (result.status === "skipped") plan.lines.push(`${app}: config test skipped: ${result.output}`);
+  }
+  if (!plan.liveChanged) return { ...plan, test };
+  if (opts.make) {
+    plan.ops.push({ op: "run", cmd: "make", args: [`${app}.conf`], cwd: p.dir, why: "test and build the config" });
+  } else {
+    plan.lines.push(`${app}: run \`cd ${p.dir} && make\` to build the config and restart ${app}`);
+  }
+  return { ...plan, test };
+}
+
+/**
+ * The plan that makes `mode` live for `app` (for `install`): call it once
+ * sympl-local.d exists on disk. Notes for the admin go to ctx.note. Throws
+ * InputError or EnvironmentError when it refuses.
+ */
+export async function planUse(ctx: Context, app: App, mode: Mode, opts: UseOptions): Promise<Op[]> {
+  const plan = await planMode(ctx, app, mode, opts);
+  for (const line of plan.lines) ctx.note(line);
+  return plan.ops;
+}
+
+/** The next command for an app, or null when there is nothing to do. */
+function nextStep(det: Detection, drift: DriftSummary | null): string | null {
+  if (det.profile === "fatal") return "fix the problem above, then run `makefilecheck status`";
+  if (det.repairNeeded) return "makefilecheck repair";
+  if (det.profile === "unclear") return "makefilecheck use local (or use sympl) to choose the tree";
+  if (det.profile === "vanilla") return "makefilecheck install";
+  if (det.profile === "caninstall") return "makefilecheck use local";
+  if (drift?.actionNeeded) return "makefilecheck sync";
+  return null;
+}
+
+function describeDrift(drift: DriftSummary): string {
+  const parts = Object.entries(drift.counts).map(([state, n]) => `${n} ${state}`);
+  return parts.length ? parts.join(", ") : "clean";
+}
+
+/** `status`: profile, recorded mode, damage, drift and the next step per app. */
+export async function status(ctx: Context, _args: Args): Promise<CommandResult> {
+  const apps: AppReport[] = [];
+  const lines: string[] = [];
+  const codes: ExitCode[] = [];
+  for (const app of ctx.apps) {
+    const det = detectProfile(observe(ctx.sys, app));
+    const drift = det.profile === "fatal" ? null : summarizeDrift(ctx.sys, app);
+    const next = nextStep(det, drift);
+    codes.push(det.code === 0 && drift?.actionNeeded ? 1 : det.code);
+    apps.push({ app, profile: det.profile, recorded: det.recorded, live: det.live, damage: det.damage, legacy: det.legacy, problem: det.problem, drift, next });
+    lines.push(`${app}: ${det.profile} (recorded: ${det.recorded ?? "none"}, builds from: ${det.live ? snippetDir(app, det.live) : "unknown"})`);
+    if (det.problem) lines.push(`  ${det.damage ? "damage" : "problem"}: ${det.problem}`);
+    if (drift) lines.push(`  drift: ${describeDrift(drift)}`);
+    lines.push(`  next: ${next ?? "nothing to do"}`);
+  }
+  return { code: worstCode(codes), apps, lines };
+}
+
+/** `report`: exactly one `APP<TAB>PROFILE` line per app, as the old tool's scripts parse. */
+export async function report(ctx: Context, _args: Args): Promise<CommandResult> {
+  const apps = ctx.apps.map((app) => ({ app, profile: detectProfile(observe(ctx.sys, app)).profile }));
+  return { code: 0, apps, lines: apps.map((a) => `${a.app}\t${a.profile}`) };
+}
+
+function useOptions(args: Args): UseOptions {
+  return { check: args.check !== false, make: Boolean(args.make) };
+}
+
+/** Applies per-app plans made under the lock, as one plan; renders what happened. */
+async function applyAll(ctx: Context, command: string, planned: Array<{ app: App; plan: SwitchPlan } & Record<string, unknown>>, idle: (app: App) => string): Promise<CommandResult> {
+  const ops = planned.flatMap((p) => p.plan.ops);
+  await apply(ctx, command, ops);
+  const lines = planned.flatMap(({ app, plan }) => (plan.ops.length ? plan.lines : [idle(app), ...plan.lines]));
+  const apps = planned.map(({ plan, ...rest }) => ({ ...rest, changed: plan.ops.length > 0, lines: plan.lines }));
+  return { code: 0, apps: apps as AppReport[], lines, plan: ops };
+}
+
+/** `use local|sympl`: make that tree live for every selected app. */
+export async function use(ctx: Context, args: Args): Promise<CommandResult> {
+  const mode = args.mode as Mode;
+  if (mode !== "local" && mode !== "sympl") throw new InputError(`use: unknown mode ${String(mode)} — say local or sympl`);
+  const opts = useOptions(args);
+  return withLock(ctx, async () => {
+    const planned = [];
+    for (const app of ctx.apps) {
+      const plan = await planMode(ctx, app, mode, opts);
+      if (plan.ops.length) plan.lines.unshift(`${app}: builds from ${snippetDir(app, mode)} (Makefile -> Makefile.${mode})`);
+      planned.push({ app, mode, test: plan.test, plan });
+    }
+    return applyAll(ctx, `use ${mode}`, planned, (app) => `${app}: already uses ${mode}; nothing to do`);
+  });
+}
+
+/**
+ * `repair`: restore the recorded mode (else the one the Makefile link
+ * shows) after an upgrade or a script damaged the setup. The watcher calls
+ * this with `{}`.
+ */
+export async function repair(ctx: Context, args: Args): Promise<CommandResult> {
+  const opts = useOptions(args);
+  return withLock(ctx, async () => {
+    const planned = [];
+    let code: ExitCode = 0;
+    for (const app of ctx.apps) {
+      const det = detectProfile(observe(ctx.sys, app));
+      refuseFatal(det);
+      if (!det.repairNeeded || !det.mode) {
+        const lines = det.profile === "unclear" ? [`${app}: ${det.problem}; cannot tell which tree you chose — run \`makefilecheck use local\` or \`use sympl\``] : [];
+        if (lines.length) code = 1;
+        planned.push({ app, profile: det.profile, damage: det.damage, plan: { ops: [], lines, liveChanged: false } });
+        continue;
+      }
+      const plan = await planMode(ctx, app, det.mode, opts);
+      plan.lines.unshift(`${app}: ${det.problem}; restoring ${det.mode} (Makefile -> Makefile.${det.mode})`);
+      planned.push({ app, profile: det.profile, damage: det.damage, mode: det.mode, test: plan.test, plan });
+    }
+    const result = await applyAll(ctx, "repair", planned, (app) => `${app}: nothing to repair`);
+    return { ...result, code };
+  });
+}
+
+/** `revert --force`: back to the plain upstream Makefile; sympl-local.d is kept. */
+export async function revert(ctx: Context, args: Args): Promise<CommandResult> {
+  if (!args.force) {
+    throw new InputError("revert: removes Makefile.local and Makefile.sympl and makes the plain upstream Makefile live — add --force to do it");
+  }
+  return withLock(ctx, async () => {
+    const planned = ctx.apps.map((app) => {
+      const plan = planRevert(observe(ctx.sys, app), new Date());
+      const p = appPaths(app);
+      if (plan.ops.length) {
+        plan.lines.unshift(`${app}: ${p.makefile} is the plain upstream Makefile again (builds from ${p.upstream}); ${p.local} is kept`);
+        if (plan.liveChanged) plan.lines.push(`${app}: run \`cd ${p.dir} && make\` to build the config and restart ${app}`);
+      }
+      return { app, plan };
+    });
+    return applyAll(ctx, "revert", planned, (app) => `${app}: already a plain upstream Makefile; nothing to do`);
+  });
+}
+
+/** `check`: the daemon's verdict on the tree each live Makefile builds from. */
+export async function check(ctx: Context, _args: Args): Promise<CommandResult> {
+  const apps: AppReport[] = [];
+  const lines: string[] = [];
+  let code: ExitCode = 0;
+  for (const app of ctx.apps) {
+    const det = detectProfile(observe(ctx.sys, app));
+    refuseFatal(det);
+    if (!det.live) {
+      throw new InputError(problem(appPaths(app).makefile, "builds from neither sympl.d nor sympl-local.d", "run `makefilecheck status` to see why"));
+    }
+    const result = await runConfigTest(ctx.sys, app, det.live);
+    const tree = snippetDir(app, det.live);
+    if (result.status === "failed") code = 1;
+    apps.push({ app, tree, test: result.status, output: result.output });
+    if (result.status === "passed") lines.push(`${app}: config test passed (${tree})`);
+    else if (result.status === "skipped") lines.push(`${app}: config test skipped: ${result.output}`);
+    else lines.push(`${app}: config test FAILED (${tree}):`, ...errorLines(result).map((l) => `  ${l}`));
+  }
+  return { code, apps, lines };
+}

@@ -1,0 +1,92 @@
+/**
+ * Gathers, for one app, everything profile detection looks at: the types of
+ * the trees, the Makefile and its variants (text, or link target), the dpkg
+ * leftovers beside them and the recorded mode. Reading only; detection and
+ * planning are pure functions over this snapshot.
+ */
+import type { App } from "../layout.js";
+import { appPaths } from "../layout.js";
+import { isInside, resolveLinkTarget } from "../paths.js";
+import type { Entry, Reader } from "../system/system.js";
+import type { Recorded } from "./state.js";
+import { readRecorded } from "./state.js";
+
+/** What sits at a path: its type, and the text of a plain file or the target of a link. */
+export interface Seen {
+  path: string;
+  kind: Entry["type"] | "missing";
+  /** Permission bits of a file. */
+  perm?: number;
+  /** A link's target exactly as stored (absolute for the old tooling, relative for ours). */
+  target?: string;
+  /** A plain file's text. */
+  text?: string;
+}
+
+/** The snapshot of one app's setup. */
+export interface Observation {
+  app: App;
+  appDir: Seen["kind"];
+  upstream: Seen["kind"];
+  local: Seen["kind"];
+  makefile: Seen;
+  makefileLocal: Seen;
+  makefileSympl: Seen;
+  /** What the Makefile link points at when that is neither variant (inside /etc/APP only). */
+  linkTarget: Seen | null;
+  /** `Makefile*.dpkg-*` and `Makefile*.ucf-*` files beside the Makefile, by path order. */
+  leftovers: Seen[];
+  recorded: Recorded | null;
+  /** Owner and group of /etc/APP, which new files take. */
+  owner: { uid: number; gid: number } | null;
+}
+
+/** A leftover of a package upgrade next to the Makefile (never one we already consumed). */
+export function isMakefileLeftover(name: string): boolean {
+  return /^Makefile[^/]*\.(dpkg-(dist|old|new|bak)|ucf-(dist|old|new))$/.test(name);
+}
+
+/** Reads one path without following a link. */
+function see(sys: Reader, path: string): Seen {
+  const st = sys.stat(path);
+  if (!st) return { path, kind: "missing" };
+  if (st.type === "link") return { path, kind: "link", target: sys.readLink(path) };
+  if (st.type === "file") return { path, kind: "file", perm: st.mode, text: sys.readFile(path).toString("utf8") };
+  return { path, kind: st.type };
+}
+
+/** Snapshots `app`'s setup as it is on disk now. */
+export function observe(sys: Reader, app: App): Observation {
+  const p = appPaths(app);
+  const dir = sys.stat(p.dir);
+  const kindOf = (path: string): Seen["kind"] => sys.stat(path)?.type ?? "missing";
+  const obs: Observation = {
+    app,
+    appDir: dir?.type ?? "missing",
+    upstream: "missing",
+    local: "missing",
+    makefile: { path: p.makefile, kind: "missing" },
+    makefileLocal: { path: p.makefileLocal, kind: "missing" },
+    makefileSympl: { path: p.makefileSympl, kind: "missing" },
+    linkTarget: null,
+    leftovers: [],
+    recorded: readRecorded(sys, app),
+    owner: dir ? { uid: dir.uid, gid: dir.gid } : null,
+  };
+  if (dir?.type !== "dir") return obs;
+  obs.upstream = kindOf(p.upstream);
+  obs.local = kindOf(p.local);
+  obs.makefile = see(sys, p.makefile);
+  obs.makefileLocal = see(sys, p.makefileLocal);
+  obs.makefileSympl = see(sys, p.makefileSympl);
+  if (obs.makefile.kind === "link") {
+    const to = resolveLinkTarget(p.makefile, obs.makefile.target!);
+    const isVariant = to === p.makefileLocal || to === p.makefileSympl;
+    if (!isVariant && isInside(p.dir, to) && to !== p.makefile) obs.linkTarget = see(sys, to);
+  }
+  obs.leftovers = sys
+    .list(p.dir)
+    .filter(isMakefileLeftover)
+    .map((name) => see(sys, `${p.dir}/${name}`));
+  return obs;
+}

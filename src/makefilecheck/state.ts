@@ -1,0 +1,82 @@
+/**
+ * The admin's chosen mode per app, kept in the state dir so that `repair`
+ * restores it after an upgrade or a script replaced the Makefile link. The
+ * record also keeps the hash of each variant as we last wrote it, which is
+ * how an admin's own later edit of a variant is told from our text.
+ */
+import { createHash } from "node:crypto";
+import { InputError, problem } from "../errors.js";
+import type { App, Mode } from "../layout.js";
+import { STATE_DIR } from "../layout.js";
+import type { Op } from "../plan.js";
+import type { Reader } from "../system/system.js";
+
+/** What is recorded for one app. */
+export interface Recorded {
+  mode: Mode;
+  /** sha256 of each variant's text as we last wrote it, by file name (`Makefile.local`). */
+  variants: Record<string, string>;
+  /** When it was recorded (ISO time). */
+  at: string;
+}
+
+/** Where `app`'s record lives. */
+export function recordPath(app: App): string {
+  return `${STATE_DIR}/${app}.json`;
+}
+
+/** Where copies of files we replaced are kept for `app`. */
+export function savedDir(app: App): string {
+  return `${STATE_DIR}/saved/${app}`;
+}
+
+/** sha256 of a text, hex. */
+export function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** Reads `app`'s record; null when none. An unreadable record is refused, not ignored. */
+export function readRecorded(sys: Reader, app: App): Recorded | null {
+  const path = recordPath(app);
+  const st = sys.stat(path);
+  if (!st) return null;
+  const fix = "remove it; `makefilecheck repair` then infers the mode from the Makefile link";
+  if (st.type !== "file") throw new InputError(problem(path, "not a regular file", fix));
+  let raw: unknown;
+  try {
+    raw = JSON.parse(sys.readFile(path).toString("utf8"));
+  } catch {
+    throw new InputError(problem(path, "not valid JSON", fix));
+  }
+  const r = raw as Partial<Recorded>;
+  if ((r.mode !== "local" && r.mode !== "sympl") || typeof r.variants !== "object" || r.variants === null) {
+    throw new InputError(problem(path, "not a makefilecheck mode record", fix));
+  }
+  return { mode: r.mode, variants: { ...r.variants }, at: String(r.at ?? "") };
+}
+
+/** The plan step that records `mode` and the variant texts just derived. */
+export function planRecord(app: App, mode: Mode, variants: Record<string, string>, now: Date): Op {
+  const body: Recorded = {
+    mode,
+    variants: Object.fromEntries(Object.entries(variants).map(([name, text]) => [name, sha256(text)])),
+    at: now.toISOString(),
+  };
+  return {
+    op: "write",
+    path: recordPath(app),
+    data: Buffer.from(`${JSON.stringify(body, null, 2)}\n`),
+    mode: 0o644,
+    why: `record ${mode} as the chosen mode`,
+  };
+}
+
+/** The plan step that forgets `app`'s record (after `revert`). */
+export function planForget(app: App): Op {
+  return { op: "remove", path: recordPath(app), why: "no mode is chosen any more" };
+}
+
+/** A UTC stamp for file names: 20261127T204400Z. */
+export function stamp(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+}
