@@ -329,3 +329,13 @@ describe("makeRoot and hashTree", () => {
     expect(hashTree(root)).not.toBe(before);
   });
 });
+
+describe("writers never write through a link", () => {
+  it("refuses to rewrite a legacy tree's linked Makefile with writeSymplTree", () => {
+    writeSymplTree(root, { apps: ["exim4"] });
+    setupLegacy(root, "exim4");
+    const local = read("/etc/exim4/Makefile.local");
+    expect(() => writeSymplTree(root, { apps: ["exim4"] })).toThrow(/refusing to write through the link/);
+    expect(read("/etc/exim4/Makefile.local")).toBe(local);
+  });
+});
