@@ -147,6 +147,9 @@ function parser(yargs: typeof import("yargs").default, argv: string[], choose: (
     .command("hooks", "print, install or remove the apt and systemd upgrade triggers", (y) =>
       y.option("install", { type: "boolean", default: false, describe: "write the trigger files" })
         .option("remove", { type: "boolean", default: false, describe: "remove the trigger files" })
+        .option("only", { type: "string", choices: ["apt", "systemd"], describe: "only the apt hook or only the systemd units" })
+        .option("bin", { type: "string", describe: "absolute path of makefilecheck to write into the files (default: where this one is installed)" })
+        .option("make", { type: "boolean", default: false, describe: "the triggers also rebuild the config (sync --make)" })
         .conflicts("install", "remove"),
       pick("hooks", async () => (await import("./sync/hooks.js")).hooks, (a) => Boolean(a.install || a.remove)))
     .example(EXAMPLES)

@@ -35,6 +35,8 @@ export interface CommandResult {
   lines: string[];
   /** The plan, shown by --dry-run and included in --json. */
   plan?: Op[];
+  /** Further top-level fields of the --json document, for output not about one app (e.g. hooks: its files). */
+  data?: Record<string, unknown>;
   /** Set by a long-running command (watch) that printed its lines as they happened: render adds nothing. */
   streamed?: boolean;
 }

@@ -16,7 +16,7 @@ export function paint(on: boolean, color: keyof typeof COLORS, text: string): st
 export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun">, result: CommandResult): void {
   if (result.streamed) return;
   if (ctx.json) {
-    const doc: Record<string, unknown> = { apps: result.apps };
+    const doc: Record<string, unknown> = { ...result.data, apps: result.apps };
     if (result.plan) doc.plan = result.plan.map(opToJson);
     if (ctx.dryRun) doc.dryRun = true;
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
