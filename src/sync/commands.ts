@@ -1,11 +1,182 @@
 /** Commands of the sync engine: drift, diff, sync. */
 import type { Args } from "../cli.js";
-import type { CommandResult, Context } from "../context.js";
-import { EnvironmentError } from "../errors.js";
+import type { AppReport, CommandResult, Context } from "../context.js";
+import { apply, withLock } from "../context.js";
+import { Exit, InputError, problem } from "../errors.js";
+import type { ExitCode } from "../errors.js";
+import type { App } from "../layout.js";
+import { appPaths } from "../layout.js";
+import { relPath } from "../paths.js";
+import type { Op } from "../plan.js";
+import type { State } from "./classify.js";
+import { analyze, needsAction } from "./drift.js";
+import type { PathState } from "./drift.js";
+import { diffTrees } from "./diffs.js";
+import type { Settle, SyncPlan } from "./plan-sync.js";
+import { planSync } from "./plan-sync.js";
+import { SYMPL_NEW } from "./scan.js";
+import { syncReportLines } from "./sync-report.js";
+import { verifyAfterSync } from "./verify.js";
+import type { Trees } from "./trees.js";
+import { hasLocalTree, loadTrees, noLocalTree } from "./trees.js";
 
-const todo = async (_ctx: Context, _args: Args): Promise<CommandResult> => {
-  throw new EnvironmentError("not built yet");
-};
-export const drift = todo;
-export const diff = todo;
-export const sync = todo;
+/**
+ * The apps to compare: those with a sympl-local.d. An app without one is
+ * an error when it is the only one asked about; otherwise it is noted.
+ */
+function appsWithLocalTree(ctx: Context, lines: string[]): App[] {
+  const present = ctx.apps.filter((app) => hasLocalTree(ctx.sys, app));
+  const missing = ctx.apps.filter((app) => !present.includes(app));
+  const first = missing[0];
+  if (present.length === 0 && first) throw noLocalTree(first);
+  for (const app of missing) lines.push(`${app}: no sympl-local.d (not managed locally) — run \`makefilecheck install -a ${app}\` to create one`);
+  return present;
+}
+
+/** How drift groups states for the admin: a short code, a heading, and the next command. */
+const GROUPS: Array<{ heading: string; states: Array<[State | "waiting", string]> }> = [
+  {
+    heading: "upstream changes not yet in sympl-local.d — run `makefilecheck sync`",
+    states: [["upstream-modified", "M "], ["upstream-added", "A "], ["upstream-deleted", "D "]],
+  },
+  {
+    heading: "changed on both sides — `makefilecheck diff PATH` shows them; `makefilecheck sync` tries a merge",
+    states: [["conflict", "UU"]],
+  },
+  {
+    heading: "differs from upstream, no baseline says who changed it — `makefilecheck diff PATH`, then `makefilecheck sync --take-upstream PATH` or `--keep-local PATH`",
+    states: [["diverged", "??"]],
+  },
+  {
+    heading: "upstream versions waiting — merge each into its file by hand, then delete the .sympl-new file",
+    states: [["waiting", "!!"]],
+  },
+  {
+    heading: "local changes and mirror links (sync keeps them)",
+    states: [["local-modified", " M"], ["local-added", " A"], ["local-deleted", " D"], ["converged", "=="], ["linked", "->"]],
+  },
+];
+
+/** Drift entries of one app for --json: every non-clean path, and each waiting `.sympl-new`. */
+function driftEntries(states: PathState[], waiting: string[]): Array<{ path: string; state: string }> {
+  const entries: Array<{ path: string; state: string }> = states.filter((s) => s.state !== "clean").map(({ path, state }) => ({ path, state }));
+  for (const rel of waiting) entries.push({ path: `${rel}${SYMPL_NEW}`, state: "waiting" });
+  return entries;
+}
+
+/** `git status --short`-like lines of one app's drift. */
+function driftLines(app: App, entries: Array<{ path: string; state: string }>, adopted: boolean): string[] {
+  const lines: string[] = [];
+  if (entries.length === 0) lines.push(`${app}: sympl-local.d matches sympl.d`);
+  else lines.push(`${app}:`);
+  for (const group of GROUPS) {
+    const rows = group.states.flatMap(([state, code]) => entries.filter((e) => e.state === state).map((e) => `    ${code} ${e.path}`));
+    if (rows.length) lines.push(`  ${group.heading}:`, ...rows);
+  }
+  if (!adopted) lines.push(`  no baseline yet: \`makefilecheck sync -a ${app}\` records today's sympl.d as one (adopting the tree)`);
+  return lines;
+}
+
+/** `drift`: the three-way state of every snippet; exit 1 when something needs doing. */
+export async function drift(ctx: Context, _args: Args): Promise<CommandResult> {
+  const lines: string[] = [];
+  const apps: AppReport[] = [];
+  let code: ExitCode = Exit.ok;
+  for (const app of appsWithLocalTree(ctx, lines)) {
+    const trees = loadTrees(ctx.sys, app);
+    const states = analyze(trees);
+    const entries = driftEntries(states, trees.local.waiting);
+    if (needsAction(states, trees.local.waiting)) code = Exit.actionNeeded;
+    apps.push({ app, entries });
+    lines.push(...driftLines(app, entries, trees.baseline !== null));
+  }
+  return { code, apps, lines };
+}
+
+/** `diff [PATH]`: unified diffs upstream → local (or baseline → upstream with --base). */
+export async function diff(ctx: Context, args: Args): Promise<CommandResult> {
+  const lines: string[] = [];
+  const apps: AppReport[] = [];
+  const wanted = typeof args.path === "string" ? relPath(args.path) : undefined;
+  const base = Boolean(args.base);
+  let found = wanted === undefined;
+  for (const app of appsWithLocalTree(ctx, lines)) {
+    const trees = loadTrees(ctx.sys, app);
+    if (base && !trees.baseline) {
+      throw new InputError(problem(appPaths(app).local, "no baseline recorded yet", `run \`makefilecheck sync -a ${app}\` (it adopts the tree) before diff --base`));
+    }
+    if (wanted !== undefined && !knowsPath(trees, wanted)) continue;
+    found = true;
+    const diffs = diffTrees(ctx.sys, trees, wanted === undefined ? undefined : [wanted], base);
+    apps.push({ app, diffs });
+    for (const d of diffs) {
+      if (d.binary) lines.push(`${app}: binary files ${base ? "baseline" : "sympl.d"}/${d.path} and ${base ? "sympl.d" : "sympl-local.d"}/${d.path} differ`);
+      else lines.push(`# ${app}`, ...(d.patch ?? "").replace(/\n$/, "").split("\n"));
+    }
+  }
+  if (!found) throw new InputError(problem(wanted, `not a snippet in sympl.d or sympl-local.d of ${ctx.apps.join(" or ")}`, "give a path relative to the tree, e.g. 00-main/50-tls-options"));
+  if (lines.length === 0) lines.push(base ? "sympl.d has not changed since the baseline" : "no differences");
+  return { code: Exit.ok, apps, lines };
+}
+
+/** True when `rel` is a snippet path in any of the app's three trees. */
+function knowsPath(trees: Trees, rel: string): boolean {
+  return trees.upstream.entries.has(rel) || trees.local.entries.has(rel) || Boolean(trees.baseline?.files[rel]) || trees.local.waiting.includes(rel);
+}
+
+/** Reads --take-upstream/--keep-local, refusing bad or contradictory paths. */
+function settleOf(args: Args): Settle {
+  const list = (v: unknown) => new Set(((v as string[] | undefined) ?? []).map((p) => relPath(String(p))));
+  const settle = { takeUpstream: list(args["take-upstream"]), keepLocal: list(args["keep-local"]) };
+  const both = [...settle.takeUpstream].find((p) => settle.keepLocal.has(p));
+  if (both) throw new InputError(problem(both, "given to both --take-upstream and --keep-local", "choose one"));
+  return settle;
+}
+
+/** One app's plan with the trees it was made from. */
+interface AppSync {
+  app: App;
+  adopted: boolean;
+  plan: SyncPlan;
+}
+
+/**
+ * `sync`: bring upstream changes into sympl-local.d (DESIGN section 5).
+ * Every app is planned before anything is written, so a refusal leaves all
+ * trees as they were.
+ */
+export async function sync(ctx: Context, args: Args): Promise<CommandResult> {
+  const settle = settleOf(args);
+  const lines: string[] = [];
+  const now = new Date();
+  return withLock(ctx, async () => {
+    const apps = appsWithLocalTree(ctx, lines);
+    const syncs: AppSync[] = [];
+    const named = new Set<string>();
+    for (const app of apps) {
+      const trees = loadTrees(ctx.sys, app, { ignoreBaseline: Boolean(args.adopt) });
+      for (const p of [...settle.takeUpstream, ...settle.keepLocal]) if (knowsPath(trees, p)) named.add(p);
+      syncs.push({ app, adopted: trees.baseline === null, plan: planSync(ctx.sys, trees, analyze(trees), settle, now) });
+    }
+    const unknown = [...settle.takeUpstream, ...settle.keepLocal].find((p) => !named.has(p));
+    if (unknown) throw new InputError(problem(unknown, `not a snippet in sympl.d or sympl-local.d of ${apps.join(" or ")}`, "nothing was changed"));
+    const ops: Op[] = syncs.flatMap((s) => s.plan.ops);
+    if (args.make) for (const { app } of syncs) ops.push(makeOp(app));
+    await apply(ctx, "sync", ops);
+    const reports: AppReport[] = [];
+    let code: ExitCode = Exit.ok;
+    for (const s of syncs) {
+      const verified = await verifyAfterSync(ctx, s.app, s.plan.ops.length > 0 || Boolean(args.make));
+      const report = { app: s.app, adopted: s.adopted, entries: s.plan.entries, saved: s.plan.savedDir, waiting: s.plan.waiting, unsettled: s.plan.unsettled, configTest: verified.result };
+      reports.push(report);
+      lines.push(...syncReportLines(s.app, s.plan, s.adopted, ctx.dryRun), ...verified.lines);
+      if (s.plan.waiting.length || s.plan.unsettled.length || s.plan.entries.some((e) => e.action === "conflict" || e.action === "kept-retired") || verified.failed) code = Exit.actionNeeded;
+    }
+    return { code, apps: reports, lines, plan: ops };
+  });
+}
+
+/** The step that rebuilds APP.conf with the live Makefile. */
+function makeOp(app: App): Op {
+  return { op: "run", cmd: "make", args: [`${app}.conf`], cwd: appPaths(app).dir, why: "rebuild the config (--make)" };
+}

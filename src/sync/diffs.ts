@@ -1,0 +1,59 @@
+/**
+ * Unified diffs between two versions of a snippet, for `diff`: upstream
+ * against local, or (`--base`) the baseline against upstream.
+ */
+import { createTwoFilesPatch } from "diff";
+import type { Reader } from "../system/system.js";
+import { readBaseObject } from "./baseline.js";
+import { asText } from "./text.js";
+import type { Trees } from "./trees.js";
+
+/** One side of a comparison: its label and bytes (undefined when the file is absent). */
+interface Side {
+  label: string;
+  data: Buffer | undefined;
+}
+
+/** The diff of one path: a patch, or a note that the files are binary. */
+export interface PathDiff {
+  path: string;
+  patch?: string;
+  binary?: boolean;
+}
+
+/** The unified diff from `a` to `b`, or null when they are the same. */
+function patchOf(path: string, a: Side, b: Side): PathDiff | null {
+  if (a.data && b.data && a.data.equals(b.data)) return null;
+  if (!a.data && !b.data) return null;
+  const aText = a.data ? asText(a.data) : "";
+  const bText = b.data ? asText(b.data) : "";
+  if (aText === null || bText === null) return { path, binary: true };
+  const patch = createTwoFilesPatch(a.data ? a.label : "/dev/null", b.data ? b.label : "/dev/null", aText, bText);
+  // The library starts with a row of `=`; diff(1) and git do not.
+  return { path, patch: patch.replace(/^=+\n/, "") };
+}
+
+/**
+ * Diffs of `paths` (every path of the trees when undefined). `base` compares
+ * the baseline with upstream instead of upstream with local. Linked paths
+ * show the upstream file itself and never differ.
+ */
+export function diffTrees(sys: Reader, trees: Trees, paths: string[] | undefined, base: boolean): PathDiff[] {
+  const { upstream, local, baseline } = trees;
+  const all = paths ?? [...new Set([...upstream.entries.keys(), ...local.entries.keys(), ...Object.keys(baseline?.files ?? {})])].sort();
+  const out: PathDiff[] = [];
+  for (const path of all) {
+    const up: Side = { label: `sympl.d/${path}`, data: upstream.entries.get(path)?.data };
+    let d: PathDiff | null;
+    if (base) {
+      const entry = baseline?.files[path];
+      if (entry && entry.sha256 === upstream.entries.get(path)?.sha256) continue;
+      d = patchOf(path, { label: `baseline/${path}`, data: entry && readBaseObject(sys, trees.app, entry) }, up);
+    } else {
+      const mine = local.entries.get(path);
+      d = mine?.linked ? null : patchOf(path, up, { label: `sympl-local.d/${path}`, data: mine?.data });
+    }
+    if (d) out.push(d);
+  }
+  return out;
+}

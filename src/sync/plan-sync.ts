@@ -1,0 +1,271 @@
+/**
+ * The sync plan of one app (DESIGN section 5): from the state of every
+ * path, the steps that bring upstream changes into sympl-local.d without
+ * losing a local byte. Every file the plan overwrites or removes is first
+ * copied to the state dir's `saved/APP/STAMP/`.
+ */
+import { posix } from "node:path";
+import { deriveWithKnownEdits } from "../changes/edits.js";
+import type { App } from "../layout.js";
+import { STATE_DIR } from "../layout.js";
+import type { Op } from "../plan.js";
+import type { Attrs, Reader } from "../system/system.js";
+import type { Manifest } from "./baseline.js";
+import { manifestOf, planBaseline, readBaseObject, sameBaseline } from "./baseline.js";
+import { appOwner, isLinkedPath, mirrorTarget, upstreamDirMode } from "./clone.js";
+import type { PathState } from "./drift.js";
+import type { SnapshotEntry } from "./scan.js";
+import { SYMPL_NEW } from "./scan.js";
+import { asText, mergeThreeWay } from "./text.js";
+import type { Trees } from "./trees.js";
+
+/** What sync did (or would do) to one path. */
+export type SyncAction =
+  | "updated"
+  | "added"
+  | "removed"
+  | "merged"
+  | "rederived"
+  | "conflict"
+  | "kept"
+  | "took-upstream"
+  | "kept-local"
+  | "kept-retired";
+
+/** One reported path. */
+export interface SyncEntry {
+  path: string;
+  state: PathState["state"];
+  action: SyncAction;
+}
+
+/** The admin's decisions for paths sync must not decide alone. */
+export interface Settle {
+  takeUpstream: Set<string>;
+  keepLocal: Set<string>;
+}
+
+/** A sync plan with what it means. */
+export interface SyncPlan {
+  ops: Op[];
+  entries: SyncEntry[];
+  /** Where overwritten and removed files are kept, or null when nothing is. */
+  savedDir: string | null;
+  /** Paths with a `.sympl-new` waiting after this sync (left by it or before it). */
+  waiting: string[];
+  /** Paths still diverged after this sync. */
+  unsettled: string[];
+  /** True when the baseline is (re)recorded by this plan. */
+  baselineChanged: boolean;
+}
+
+/** A saved-copy directory name: a UTC time that sorts and has no colon. */
+export function stampOf(now: Date): string {
+  return now.toISOString().replace(/\.\d+Z$/, "Z").replace(/:/g, "-");
+}
+
+/** Collects steps in the order they must run: saves, directories, changes, cleanup, baseline. */
+class Steps {
+  readonly saves: Op[] = [];
+  readonly dirs: Op[] = [];
+  readonly changes: Op[] = [];
+  readonly cleanup: Op[] = [];
+  private readonly madeDirs = new Set<string>();
+  private readonly savedDirs = new Set<string>();
+  /** Relative paths (files and directories) this plan removes from the local tree. */
+  readonly removed = new Set<string>();
+
+  constructor(
+    private readonly sys: Reader,
+    private readonly trees: Trees,
+    readonly savedDir: string,
+    private readonly owner: Required<Pick<Attrs, "uid" | "gid">>,
+  ) {}
+
+  get anySaved(): boolean {
+    return this.saves.length > 0;
+  }
+
+  /** Keeps the current local file or link at `rel` (or any file named `rel`) in the saved dir. */
+  save(rel: string, entry?: SnapshotEntry): void {
+    const localPath = `${this.trees.local.dir}/${rel}`;
+    const path = `${this.savedDir}/${rel}`;
+    const dir = posix.dirname(path);
+    if (!this.savedDirs.has(dir)) {
+      this.savedDirs.add(dir);
+      this.saves.push({ op: "mkdir", path: dir, mode: 0o700, why: "keep previous versions" });
+    }
+    const why = `previous ${posix.basename(rel)}`;
+    if (entry?.type === "link") this.saves.push({ op: "symlink", path, target: entry.target ?? "", why });
+    else {
+      const st = this.sys.stat(localPath);
+      const data = entry?.type === "file" && entry.data ? entry.data : this.sys.readFile(localPath);
+      this.saves.push({ op: "write", path, data, mode: st?.mode ?? 0o600, why });
+    }
+  }
+
+  /** Creates the local directories above `rel` that are missing, as their upstream counterparts. */
+  parents(rel: string): void {
+    const parts = rel.split("/").slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+      const dir = parts.slice(0, i).join("/");
+      if (this.trees.local.dirs.has(dir) || this.madeDirs.has(dir)) continue;
+      this.madeDirs.add(dir);
+      const mode = upstreamDirMode(this.sys, this.trees.app, dir);
+      this.dirs.push({ op: "mkdir", path: `${this.trees.local.dir}/${dir}`, mode, ...this.owner, why: "new upstream directory" });
+    }
+  }
+
+  /** Writes `data` at local `rel` with upstream's mode, keeping an existing file's owner. */
+  write(rel: string, data: Buffer, why: string): void {
+    const mine = this.trees.local.entries.get(rel);
+    const up = this.trees.upstream.entries.get(rel);
+    if (mine) this.save(rel, mine);
+    this.parents(rel);
+    const owner = mine?.type === "file" ? { uid: mine.uid, gid: mine.gid } : this.owner;
+    this.changes.push({ op: "write", path: `${this.trees.local.dir}/${rel}`, data, mode: up?.mode ?? mine?.mode ?? 0o644, ...owner, why });
+  }
+
+  /** Makes local `rel` what upstream has: its bytes, a mirror link, or nothing. */
+  takeUpstream(rel: string, why: string): void {
+    const up = this.trees.upstream.entries.get(rel);
+    const mine = this.trees.local.entries.get(rel);
+    if (!up) return this.remove(rel, why);
+    if (!isLinkedPath(this.trees.app, rel)) return this.write(rel, up.data ?? Buffer.alloc(0), why);
+    if (mine?.linked) return;
+    if (mine) this.save(rel, mine);
+    this.parents(rel);
+    const target = mirrorTarget(this.trees.app, rel);
+    this.changes.push({ op: "symlink", path: `${this.trees.local.dir}/${rel}`, target, ...this.owner, why: `${why}; a link keeps Sympl's rewrites live` });
+  }
+
+  /** Removes local `rel` after saving it. */
+  remove(rel: string, why: string): void {
+    const mine = this.trees.local.entries.get(rel);
+    if (!mine) return;
+    this.save(rel, mine);
+    this.removed.add(rel);
+    this.changes.push({ op: "remove", path: `${this.trees.local.dir}/${rel}`, why });
+  }
+
+  /** Puts the upstream version beside a local file it could not be merged into. */
+  besideAsNew(rel: string): void {
+    const up = this.trees.upstream.entries.get(rel);
+    if (!up?.data) return;
+    this.parents(rel);
+    const path = `${this.trees.local.dir}/${rel}${SYMPL_NEW}`;
+    if (this.sys.stat(path)) this.save(`${rel}${SYMPL_NEW}`);
+    this.changes.push({ op: "write", path, data: up.data, mode: up.mode, ...this.owner, why: "upstream version to merge by hand" });
+  }
+
+  /** Removes a waiting `.sympl-new` once the admin settled its path. */
+  dropWaiting(rel: string): void {
+    const name = `${rel}${SYMPL_NEW}`;
+    this.save(name);
+    this.changes.push({ op: "remove", path: `${this.trees.local.dir}/${name}`, why: "settled" });
+  }
+
+  /** Removes local directories that only held files this plan retires. */
+  emptiedDirs(): void {
+    const byDepth = [...this.trees.local.dirs].filter((d) => !this.trees.upstream.dirs.has(d)).sort((a, b) => b.split("/").length - a.split("/").length);
+    for (const dir of byDepth) {
+      const children = this.sys.list(`${this.trees.local.dir}/${dir}`).map((n) => `${dir}/${n}`);
+      if (children.length === 0 || !children.every((c) => this.removed.has(c))) continue;
+      this.removed.add(dir);
+      this.cleanup.push({ op: "remove", path: `${this.trees.local.dir}/${dir}`, why: "upstream retired this directory" });
+    }
+  }
+}
+
+/** The bytes of a conflicting path merged, if the catalogue or a line merge can do it. */
+function resolveBoth(sys: Reader, trees: Trees, rel: string): { data: Buffer; how: "rederived" | "merged" } | null {
+  const baseEntry = trees.baseline?.files[rel];
+  const up = trees.upstream.entries.get(rel)?.data;
+  const mine = trees.local.entries.get(rel)?.data;
+  if (!baseEntry || !up || !mine) return null;
+  const base = readBaseObject(sys, trees.app, baseEntry);
+  const [baseText, upText, mineText] = [asText(base), asText(up), asText(mine)];
+  if (baseText !== null && upText !== null && mineText !== null) {
+    const derived = deriveWithKnownEdits(trees.app, rel, baseText, mineText, upText);
+    if (derived !== null) return { data: Buffer.from(derived, "utf8"), how: "rederived" };
+  }
+  const merged = mergeThreeWay(base, mine, up);
+  return merged ? { data: merged, how: "merged" } : null;
+}
+
+/** Plans one path by its state; returns what to report, or null for nothing. */
+function planPath(sys: Reader, trees: Trees, steps: Steps, ps: PathState, settle: Settle): SyncAction | null {
+  const { path, state } = ps;
+  const waiting = trees.local.waiting.includes(path);
+  if (settle.takeUpstream.has(path) || settle.keepLocal.has(path)) {
+    if (waiting) steps.dropWaiting(path);
+    if (settle.keepLocal.has(path)) return "kept-local";
+    steps.takeUpstream(path, "settled: take upstream");
+    return "took-upstream";
+  }
+  switch (state) {
+    case "upstream-modified":
+    case "upstream-added":
+      if (ps.derived) {
+        steps.write(path, ps.derived, "known local edits on the new upstream");
+        return "rederived";
+      }
+      steps.takeUpstream(path, state === "upstream-added" ? "new upstream file" : "upstream update");
+      return state === "upstream-added" ? "added" : "updated";
+    case "upstream-deleted":
+      steps.remove(path, "retired upstream");
+      return "removed";
+    case "conflict": {
+      const both = resolveBoth(sys, trees, path);
+      if (both) {
+        steps.write(path, both.data, both.how === "merged" ? "local and upstream edits merged" : "known local edits on the new upstream");
+        return both.how;
+      }
+      if (!trees.upstream.entries.has(path)) return "kept-retired";
+      steps.besideAsNew(path);
+      return "conflict";
+    }
+    case "diverged":
+      return "kept";
+    default:
+      return null;
+  }
+}
+
+/**
+ * Plans the sync of one app. `adopting` records a baseline for a tree that
+ * has none (or replaces it, for `--adopt`).
+ */
+export function planSync(sys: Reader, trees: Trees, states: PathState[], settle: Settle, now: Date): SyncPlan {
+  const app: App = trees.app;
+  const steps = new Steps(sys, trees, savedDirFor(sys, app, now), appOwner(sys, app));
+  const entries: SyncEntry[] = [];
+  for (const ps of states) {
+    const action = planPath(sys, trees, steps, ps, settle);
+    if (action) entries.push({ path: ps.path, state: ps.state, action });
+  }
+  steps.emptiedDirs();
+  const settled = (p: string) => settle.takeUpstream.has(p) || settle.keepLocal.has(p);
+  const unsettled = states.filter((s) => s.state === "diverged" && !settled(s.path)).map((s) => s.path);
+  const conflicts = entries.filter((e) => e.action === "conflict").map((e) => e.path);
+  const waiting = [...new Set([...trees.local.waiting.filter((p) => !settled(p)), ...conflicts])].sort();
+  const next: Manifest = manifestOf(app, trees.upstream, unsettled, now);
+  const baselineChanged = !sameBaseline(trees.baseline, next);
+  const baselineOps = baselineChanged ? planBaseline(sys, next, trees.upstream, trees.baseline) : [];
+  return {
+    ops: [...steps.saves, ...steps.dirs, ...steps.changes, ...steps.cleanup, ...baselineOps],
+    entries,
+    savedDir: steps.anySaved ? steps.savedDir : null,
+    waiting,
+    unsettled,
+    baselineChanged,
+  };
+}
+
+/** A saved-copy directory for this run that no earlier run used. */
+function savedDirFor(sys: Reader, app: App, now: Date): string {
+  const base = `${STATE_DIR}/saved/${app}/${stampOf(now)}`;
+  let dir = base;
+  for (let n = 2; sys.stat(dir); n++) dir = `${base}-${n}`;
+  return dir;
+}

@@ -1,0 +1,45 @@
+/** The human lines of one app's sync: what changed, what waits, where old versions went. */
+import type { App } from "../layout.js";
+import { appPaths } from "../layout.js";
+import type { SyncAction, SyncEntry, SyncPlan } from "./plan-sync.js";
+import { SYMPL_NEW } from "./scan.js";
+
+/** How each action reads in the report. */
+const SAYS: Record<SyncAction, string> = {
+  updated: "updated    ",
+  added: "added      ",
+  removed: "removed    ",
+  merged: "merged     ",
+  rederived: "re-derived ",
+  conflict: "CONFLICT   ",
+  kept: "diverged   ",
+  "took-upstream": "took upstream",
+  "kept-local": "kept local ",
+  "kept-retired": "KEPT       ",
+};
+
+/** The line of one entry, with what the admin should do about it when anything. */
+function entryLine(app: App, e: SyncEntry): string {
+  const head = `  ${SAYS[e.action]} ${e.path}`;
+  if (e.action === "kept") {
+    return `${head} — left alone; see \`makefilecheck diff ${e.path}\`, then \`makefilecheck sync -a ${app} --take-upstream ${e.path}\` or \`--keep-local ${e.path}\``;
+  }
+  if (e.action === "kept-retired") return `${head} — upstream retired it but you changed it: kept; delete it if it is no longer wanted`;
+  if (e.action !== "conflict") return head;
+  const beside = `${appPaths(app).local}/${e.path}${SYMPL_NEW}`;
+  return `${head} — your version kept; upstream's is in ${beside}: merge it by hand, then delete that file (or \`makefilecheck sync -a ${app} --take-upstream ${e.path}\`)`;
+}
+
+/** Every line reporting `plan` for `app`. */
+export function syncReportLines(app: App, plan: SyncPlan, adopted: boolean, dryRun: boolean): string[] {
+  const lines: string[] = [];
+  const would = dryRun ? " (dry run: nothing written)" : "";
+  if (adopted) lines.push(`${app}: adopting sympl-local.d: today's sympl.d becomes the baseline${would}`);
+  if (plan.entries.length === 0 && !plan.baselineChanged) lines.push(`${app}: nothing to do`);
+  else if (plan.entries.length === 0) lines.push(`${app}: no snippet to change; baseline ${adopted ? "recorded" : "updated"}${would}`);
+  else lines.push(`${app}:${would}`, ...plan.entries.map((e) => entryLine(app, e)));
+  if (plan.savedDir) lines.push(`  previous versions ${dryRun ? "would be" : "are"} kept in ${plan.savedDir}`);
+  const stillWaiting = plan.waiting.filter((p) => !plan.entries.some((e) => e.path === p && e.action === "conflict"));
+  for (const p of stillWaiting) lines.push(`  waiting    ${p}${SYMPL_NEW} — merge it into ${p} by hand, then delete it`);
+  return lines;
+}
