@@ -145,8 +145,8 @@ function parser(yargs: typeof import("yargs").default, argv: string[], choose: (
         .option("make", { type: "boolean", default: false, describe: "rebuild the config after each sync" }),
       pick("watch", async () => (await import("./sync/watch.js")).watch, always))
     .command("hooks", "print, install or remove the apt and systemd upgrade triggers", (y) =>
-      y.option("install", { type: "boolean", default: false, describe: "write the trigger files" })
-        .option("remove", { type: "boolean", default: false, describe: "remove the trigger files" })
+      y.option("install", { type: "boolean", describe: "write the trigger files" })
+        .option("remove", { type: "boolean", describe: "remove the trigger files" })
         .option("only", { type: "string", choices: ["apt", "systemd"], describe: "only the apt hook or only the systemd units" })
         .option("bin", { type: "string", describe: "absolute path of makefilecheck to write into the files (default: where this one is installed)" })
         .option("make", { type: "boolean", default: false, describe: "the triggers also rebuild the config (sync --make)" })
