@@ -1,9 +1,124 @@
-/** The hooks command. */
+/**
+ * `makefilecheck hooks`: print the upgrade triggers; `--install` writes them
+ * and enables the path unit the way `systemctl enable` would (a link in
+ * paths.target.wants); `--remove` takes out what is still ours. Files
+ * someone else wrote or changed into something else are never touched.
+ */
+import { posix } from "node:path";
 import type { Args } from "../cli.js";
 import type { CommandResult, Context } from "../context.js";
-import { EnvironmentError } from "../errors.js";
+import { apply, withLock } from "../context.js";
+import { Exit, InputError, problem } from "../errors.js";
+import { resolveLinkTarget } from "../paths.js";
+import type { Op } from "../plan.js";
+import { installedBinary } from "../system/launcher.js";
+import type { Reader } from "../system/system.js";
+import { checkBin, ENABLE_LINK, hookFiles, isOurs, PATH_UNIT, UNIT_DIR } from "./hook-files.js";
+import type { HookFile, HookKind } from "./hook-files.js";
 
-const todo = async (_ctx: Context, _args: Args): Promise<CommandResult> => {
-  throw new EnvironmentError("not built yet");
-};
-export const hooks = todo;
+/** What became, or would become, of one file. */
+interface FileState {
+  path: string;
+  kind: HookKind;
+  state: "write" | "unchanged" | "not ours" | "remove" | "absent";
+}
+
+const START_HINT = `systemd: run \`systemctl daemon-reload && systemctl start ${PATH_UNIT}\` to start watching now (it is enabled for the next boot)`;
+const STOP_HINT = `systemd: run \`systemctl stop ${PATH_UNIT}; systemctl daemon-reload\` if it was running`;
+
+/** The file's text when it is a regular file, null when nothing is there, undefined for anything else. */
+function currentText(sys: Reader, path: string): string | null | undefined {
+  const st = sys.stat(path);
+  if (!st) return null;
+  return st.type === "file" ? sys.readFile(path).toString("utf8") : undefined;
+}
+
+/** True when the enable link exists and leads to our path unit. */
+function isOurEnableLink(sys: Reader): boolean {
+  if (sys.stat(ENABLE_LINK)?.type !== "link") return false;
+  return resolveLinkTarget(ENABLE_LINK, sys.readLink(ENABLE_LINK)) === `${UNIT_DIR}/${PATH_UNIT}`;
+}
+
+/** The steps that create `dir` when it is missing. */
+function mkdirIfMissing(sys: Reader, dir: string): Op[] {
+  return sys.stat(dir) ? [] : [{ op: "mkdir", path: dir, mode: 0o755, why: "holds the upgrade trigger" }];
+}
+
+/** Plans writing `files`; a file that is there and not ours blocks the whole install. */
+function planInstall(sys: Reader, files: HookFile[]): { ops: Op[]; states: FileState[] } {
+  const ops: Op[] = [];
+  const states: FileState[] = files.map((f) => {
+    const text = currentText(sys, f.path);
+    if (text === f.text) return { path: f.path, kind: f.kind, state: "unchanged" };
+    if (text === undefined || (text !== null && !isOurs(text))) return { path: f.path, kind: f.kind, state: "not ours" };
+    ops.push(...mkdirIfMissing(sys, posix.dirname(f.path)));
+    ops.push({ op: "write", path: f.path, data: Buffer.from(f.text), mode: 0o644, why: `${f.kind} upgrade trigger` });
+    return { path: f.path, kind: f.kind, state: "write" };
+  });
+  if (files.some((f) => f.kind === "systemd") && !sys.stat(ENABLE_LINK)) {
+    ops.push(...mkdirIfMissing(sys, posix.dirname(ENABLE_LINK)));
+    ops.push({ op: "symlink", path: ENABLE_LINK, target: `${UNIT_DIR}/${PATH_UNIT}`, why: "enable the path unit at boot" });
+  }
+  const blocked = states.some((s) => s.state === "not ours");
+  return { ops: blocked ? [] : dedupe(ops), states };
+}
+
+/** Drops repeated mkdir steps (two files in one new directory). */
+function dedupe(ops: Op[]): Op[] {
+  const seen = new Set<string>();
+  return ops.filter((op) => op.op !== "mkdir" || (!seen.has(op.path) && seen.add(op.path)));
+}
+
+/** Plans removing what is still ours among `files`, and the enable link. */
+function planRemove(sys: Reader, files: HookFile[]): { ops: Op[]; states: FileState[] } {
+  const ops: Op[] = [];
+  if (files.some((f) => f.kind === "systemd") && isOurEnableLink(sys)) {
+    ops.push({ op: "remove", path: ENABLE_LINK, why: "disable the path unit" });
+  }
+  const states: FileState[] = files.map((f) => {
+    const text = currentText(sys, f.path);
+    if (text === null) return { path: f.path, kind: f.kind, state: "absent" };
+    if (text === undefined || !isOurs(text)) return { path: f.path, kind: f.kind, state: "not ours" };
+    ops.push({ op: "remove", path: f.path, why: `${f.kind} upgrade trigger` });
+    return { path: f.path, kind: f.kind, state: "remove" };
+  });
+  return { ops, states };
+}
+
+/** Human lines for the file states, with the next step. */
+function describe(sys: Reader, states: FileState[], verb: { write: string; remove: string }, hint: string | null): string[] {
+  const words: Record<FileState["state"], string> = {
+    write: verb.write,
+    remove: verb.remove,
+    unchanged: "already in place",
+    absent: "not there",
+    "not ours": "NOT OURS: left alone (no makefilecheck-hook marker); move it away or merge it by hand",
+  };
+  const lines = states.map((s) => `${sys.hostPath(s.path)}: ${words[s.state]}`);
+  return hint ? [...lines, hint] : lines;
+}
+
+/** The binary to write into the files: --bin, else where this one is installed. */
+function binOf(args: Args): string {
+  const bin = args.bin === undefined ? installedBinary() : String(args.bin);
+  if (!bin) throw new InputError(problem("--bin", "cannot tell where makefilecheck is installed", "give --bin /usr/local/bin/makefilecheck"));
+  return checkBin(bin);
+}
+
+/** The hooks command. */
+export async function hooks(ctx: Context, args: Args): Promise<CommandResult> {
+  const only = args.only as HookKind | undefined;
+  const files = hookFiles({ bin: binOf(args), make: Boolean(args.make) }, only);
+  if (!args.install && !args.remove) {
+    const lines = files.flatMap((f) => [`==> ${f.path} (${f.kind})`, ...f.text.trimEnd().split("\n"), ""]);
+    return { code: Exit.ok, apps: [], lines, data: { files } };
+  }
+  const installing = Boolean(args.install);
+  const { ops, states } = installing ? planInstall(ctx.sys, files) : planRemove(ctx.sys, files);
+  const refused = states.some((s) => s.state === "not ours");
+  if (!refused || !installing) await withLock(ctx, () => apply(ctx, installing ? "hooks --install" : "hooks --remove", ops));
+  const systemdTouched = ops.some((op) => "path" in op && op.path.startsWith(UNIT_DIR));
+  const hint = refused && installing ? "nothing was written" : systemdTouched ? (installing ? START_HINT : STOP_HINT) : null;
+  const lines = describe(ctx.sys, states, { write: ctx.dryRun ? "would write" : "written", remove: ctx.dryRun ? "would remove" : "removed" }, hint);
+  return { code: refused ? Exit.actionNeeded : Exit.ok, apps: [], lines, plan: ops, data: { files: states } };
+}

@@ -1,0 +1,130 @@
+/**
+ * The texts of the daemon-free upgrade triggers: an apt hook that runs after
+ * every dpkg run apt starts, and a systemd path unit with its oneshot
+ * service. Both run `repair` then `sync`, quietly, and neither can fail the
+ * package run. Pure: the command decides where and whether to write them.
+ */
+import { InputError, problem } from "../errors.js";
+
+/** Which trigger a file belongs to. */
+export type HookKind = "apt" | "systemd";
+
+/** One file of a trigger. */
+export interface HookFile {
+  kind: HookKind;
+  path: string;
+  text: string;
+}
+
+/** Every file we write carries this word; `hooks --remove` touches no file without it. */
+export const HOOK_MARKER = "makefilecheck-hook:";
+
+/** The systemd units, and the link `systemctl enable` would make for the path unit. */
+export const UNIT_DIR = "/etc/systemd/system";
+export const PATH_UNIT = "makefilecheck-upgrade.path";
+export const SERVICE_UNIT = "makefilecheck-upgrade.service";
+export const ENABLE_LINK = `${UNIT_DIR}/paths.target.wants/${PATH_UNIT}`;
+/** apt reads its configuration parts in name order; 80 runs after the distribution's own hooks. */
+export const APT_HOOK = "/etc/apt/apt.conf.d/80makefilecheck";
+
+/** What to write into the files. */
+export interface HookOptions {
+  /** Absolute path of the makefilecheck to run. */
+  bin: string;
+  /** Also rebuild the config after syncing (`sync --make`). */
+  make: boolean;
+}
+
+/**
+ * Refuses a binary path that is not plain: the path is written into a shell
+ * command (apt) and an ExecStart= line (systemd), where a space, a quote, a
+ * `$` or a `%` would change its meaning.
+ */
+export function checkBin(bin: string): string {
+  if (!/^\/[A-Za-z0-9._+/-]+$/.test(bin) || bin.split("/").includes("..")) {
+    throw new InputError(problem(`--bin ${bin}`, "not a plain absolute path (letters, digits, . _ + - /)", "give the absolute path of the installed makefilecheck"));
+  }
+  return bin;
+}
+
+/** The two command lines every trigger runs, in order. */
+export function triggerCommands(o: HookOptions): [string, string] {
+  return [`${o.bin} repair -q`, `${o.bin} sync -q${o.make ? " --make" : ""}`];
+}
+
+function header(comment: string): string {
+  return `${comment} ${HOOK_MARKER} written by \`makefilecheck hooks --install\`; \`makefilecheck hooks --remove\` takes it out.\n`;
+}
+
+/** The apt hook: one shell line, guarded so apt never sees it fail. */
+export function aptHook(o: HookOptions): HookFile {
+  const [repair, sync] = triggerCommands(o);
+  // apt's parser has no escapes inside a quoted value: only single quotes in there.
+  const shell =
+    `if [ -x ${o.bin} ]; then ` +
+    `${repair} || echo 'makefilecheck: repair needs attention, run: makefilecheck status' >&2; ` +
+    `${sync} || echo 'makefilecheck: sync needs attention, run: makefilecheck drift' >&2; ` +
+    `fi; true`;
+  const text =
+    header("//") +
+    "// After each dpkg run that apt starts (upgrades, unattended-upgrades): put the\n" +
+    "// chosen Makefile back, then bring upstream snippet changes into sympl-local.d.\n" +
+    "// Skipped when makefilecheck is gone; a problem is printed, never fails apt.\n" +
+    `DPkg::Post-Invoke { "${shell}"; };\n`;
+  return { kind: "apt", path: APT_HOOK, text };
+}
+
+/** The path unit: fires on dpkg's status database, for the reasons in its comment. */
+export function pathUnit(): HookFile {
+  const text =
+    header("#") +
+    "#\n" +
+    "# Why /var/lib/dpkg/status and not sympl.d: a .path unit watches only the\n" +
+    "# paths it names, not what lies below them, and dpkg installs a conffile by\n" +
+    "# renaming the new file over the old one inside the subdirectories of\n" +
+    "# sympl.d (00-main/, 10-acl/...). A unit naming sympl.d would never fire;\n" +
+    "# naming every subdirectory would miss the ones a new Sympl adds. dpkg\n" +
+    "# rewrites its status database when a run ends, after every postinst, so\n" +
+    "# any package run fires this unit, whatever it touched, and also runs of\n" +
+    "# dpkg that apt did not start. A change seen while the service is still\n" +
+    "# running starts no second run: the next package run catches up.\n" +
+    "[Unit]\n" +
+    "Description=Watch dpkg runs to keep the chosen Sympl snippet tree after upgrades\n" +
+    "\n" +
+    "[Path]\n" +
+    "PathChanged=/var/lib/dpkg/status\n" +
+    `Unit=${SERVICE_UNIT}\n` +
+    "\n" +
+    "[Install]\n" +
+    "WantedBy=paths.target\n";
+  return { kind: "systemd", path: `${UNIT_DIR}/${PATH_UNIT}`, text };
+}
+
+/** The oneshot service the path unit starts. */
+export function serviceUnit(o: HookOptions): HookFile {
+  const [repair, sync] = triggerCommands(o);
+  const text =
+    header("#") +
+    "[Unit]\n" +
+    "Description=Restore the chosen Sympl Makefile and sync sympl-local.d after a package run\n" +
+    `ConditionPathExists=${o.bin}\n` +
+    "\n" +
+    "[Service]\n" +
+    "Type=oneshot\n" +
+    "# repair first, so sync works with the Makefile the admin chose; a failed\n" +
+    "# repair (\"-\") must not keep sync from bringing upstream changes in. A sync\n" +
+    "# conflict fails the unit, so it shows in `systemctl --failed`.\n" +
+    `ExecStart=-${repair}\n` +
+    `ExecStart=${sync}\n`;
+  return { kind: "systemd", path: `${UNIT_DIR}/${SERVICE_UNIT}`, text };
+}
+
+/** Every file of the triggers `only` selects (both when unset). */
+export function hookFiles(o: HookOptions, only?: HookKind): HookFile[] {
+  return [aptHook(o), pathUnit(), serviceUnit(o)].filter((f) => !only || f.kind === only);
+}
+
+/** True when a file's text is one we wrote. */
+export function isOurs(text: string): boolean {
+  return text.includes(HOOK_MARKER);
+}
