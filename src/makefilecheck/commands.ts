@@ -7,11 +7,12 @@
 import type { Args } from "../cli.js";
 import { apply, withLock } from "../context.js";
 import type { AppReport, CommandResult, Context } from "../context.js";
-import { InputError, problem } from "../errors.js";
+import { EnvironmentError, InputError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
 import type { App, Mode } from "../layout.js";
 import { appPaths, snippetDir } from "../layout.js";
 import type { Op } from "../plan.js";
+import { opToJson } from "../plan.js";
 import type { DriftSummary } from "../sync/drift.js";
 import { summarizeDrift } from "../sync/drift.js";
 import { errorLines, runConfigTest } from "./configtest.js";
@@ -40,8 +41,8 @@ interface Planned extends SwitchPlan {
  * fails or sympl-local.d is missing, EnvironmentError when the setup is
  * unusable.
  */
-async function planMode(ctx: Context, app: App, mode: Mode, opts: UseOptions): Promise<Planned> {
-  const plan = planSwitch(observe(ctx.sys, app), mode, new Date());
+async function planMode(ctx: Context, app: App, mode: Mode, opts: UseOptions, now = new Date()): Promise<Planned> {
+  const plan = planSwitch(observe(ctx.sys, app), mode, now);
   const p = appPaths(app);
   let test: Planned["test"] = "not run";
   if (plan.liveChanged && opts.check) {
@@ -119,13 +120,39 @@ function useOptions(args: Args): UseOptions {
   return { check: args.check !== false, make: Boolean(args.make) };
 }
 
-/** Applies per-app plans made under the lock, as one plan; renders what happened. */
-async function applyAll(ctx: Context, command: string, planned: Array<{ app: App; plan: SwitchPlan } & Record<string, unknown>>, idle: (app: App) => string): Promise<CommandResult> {
-  const ops = planned.flatMap((p) => p.plan.ops);
-  await apply(ctx, command, ops);
-  const lines = planned.flatMap(({ app, plan }) => (plan.ops.length ? plan.lines : [idle(app), ...plan.lines]));
-  const apps = planned.map(({ plan, ...rest }) => ({ ...rest, changed: plan.ops.length > 0, lines: plan.lines }));
-  return { code: 0, apps: apps as AppReport[], lines, plan: ops };
+/** One app's part of a mutating command: its plan and what --json says about it. */
+interface AppPlan {
+  app: App;
+  plan: SwitchPlan;
+  info: Record<string, unknown>;
+  /** Exit code when the app needs the admin although nothing is planned. */
+  code?: ExitCode;
+}
+
+/** Plans every app; `check` says whether config tests run in this pass. */
+type PlanAll = (now: Date, check: boolean) => Promise<AppPlan[]>;
+
+const fingerprint = (plans: AppPlan[]): string => JSON.stringify(plans.flatMap((p) => p.plan.ops.map(opToJson)));
+
+/**
+ * Plans, then applies under the run lock. The first pass runs outside the
+ * lock so that every refusal (a bad Makefile, a failing config test) leaves
+ * no trace, not even the state dir; under the lock the plan is made again
+ * and must come out the same, so nothing changed in between.
+ */
+async function planLockApply(ctx: Context, command: string, planAll: PlanAll, idle: (app: App) => string): Promise<CommandResult> {
+  const now = new Date();
+  const first = await planAll(now, true);
+  return withLock(ctx, async () => {
+    if (fingerprint(await planAll(now, false)) !== fingerprint(first)) {
+      throw new EnvironmentError("the setup changed while this run was planning (another tool at work?) — run the command again");
+    }
+    const ops = first.flatMap((p) => p.plan.ops);
+    await apply(ctx, command, ops);
+    const lines = first.flatMap(({ app, plan }) => (plan.ops.length || plan.lines.length ? plan.lines : [idle(app)]));
+    const apps = first.map(({ app, plan, info }) => ({ app, ...info, changed: plan.ops.length > 0, notes: plan.lines }));
+    return { code: worstCode(first.map((p) => p.code ?? 0)), apps, lines, plan: ops };
+  });
 }
 
 /** `use local|sympl`: make that tree live for every selected app. */
@@ -133,15 +160,16 @@ export async function use(ctx: Context, args: Args): Promise<CommandResult> {
   const mode = args.mode as Mode;
   if (mode !== "local" && mode !== "sympl") throw new InputError(`use: unknown mode ${String(mode)} — say local or sympl`);
   const opts = useOptions(args);
-  return withLock(ctx, async () => {
-    const planned = [];
+  const planAll: PlanAll = async (now, check) => {
+    const planned: AppPlan[] = [];
     for (const app of ctx.apps) {
-      const plan = await planMode(ctx, app, mode, opts);
+      const plan = await planMode(ctx, app, mode, { ...opts, check: opts.check && check }, now);
       if (plan.ops.length) plan.lines.unshift(`${app}: builds from ${snippetDir(app, mode)} (Makefile -> Makefile.${mode})`);
-      planned.push({ app, mode, test: plan.test, plan });
+      planned.push({ app, plan, info: { mode, test: plan.test } });
     }
-    return applyAll(ctx, `use ${mode}`, planned, (app) => `${app}: already uses ${mode}; nothing to do`);
-  });
+    return planned;
+  };
+  return planLockApply(ctx, `use ${mode}`, planAll, (app) => `${app}: already uses ${mode}; nothing to do`);
 }
 
 /**
@@ -151,25 +179,25 @@ export async function use(ctx: Context, args: Args): Promise<CommandResult> {
  */
 export async function repair(ctx: Context, args: Args): Promise<CommandResult> {
   const opts = useOptions(args);
-  return withLock(ctx, async () => {
-    const planned = [];
-    let code: ExitCode = 0;
+  const planAll: PlanAll = async (now, check) => {
+    const planned: AppPlan[] = [];
     for (const app of ctx.apps) {
       const det = detectProfile(observe(ctx.sys, app));
       refuseFatal(det);
+      const info = { profile: det.profile, damage: det.damage, mode: det.mode };
       if (!det.repairNeeded || !det.mode) {
-        const lines = det.profile === "unclear" ? [`${app}: ${det.problem}; cannot tell which tree you chose — run \`makefilecheck use local\` or \`use sympl\``] : [];
-        if (lines.length) code = 1;
-        planned.push({ app, profile: det.profile, damage: det.damage, plan: { ops: [], lines, liveChanged: false } });
+        const stuck = det.profile === "unclear" || det.code !== 0;
+        const lines = stuck ? [`${app}: ${det.problem}; cannot tell which tree you chose — run \`makefilecheck use local\` or \`makefilecheck use sympl\``] : [];
+        planned.push({ app, plan: { ops: [], lines, liveChanged: false }, info, code: stuck ? 1 : 0 });
         continue;
       }
-      const plan = await planMode(ctx, app, det.mode, opts);
+      const plan = await planMode(ctx, app, det.mode, { ...opts, check: opts.check && check }, now);
       plan.lines.unshift(`${app}: ${det.problem}; restoring ${det.mode} (Makefile -> Makefile.${det.mode})`);
-      planned.push({ app, profile: det.profile, damage: det.damage, mode: det.mode, test: plan.test, plan });
+      planned.push({ app, plan, info: { ...info, test: plan.test } });
     }
-    const result = await applyAll(ctx, "repair", planned, (app) => `${app}: nothing to repair`);
-    return { ...result, code };
-  });
+    return planned;
+  };
+  return planLockApply(ctx, "repair", planAll, (app) => `${app}: nothing to repair`);
 }
 
 /** `revert --force`: back to the plain upstream Makefile; sympl-local.d is kept. */
@@ -177,18 +205,17 @@ export async function revert(ctx: Context, args: Args): Promise<CommandResult> {
   if (!args.force) {
     throw new InputError("revert: removes Makefile.local and Makefile.sympl and makes the plain upstream Makefile live — add --force to do it");
   }
-  return withLock(ctx, async () => {
-    const planned = ctx.apps.map((app) => {
-      const plan = planRevert(observe(ctx.sys, app), new Date());
+  const planAll: PlanAll = async (now) =>
+    ctx.apps.map((app) => {
+      const plan = planRevert(observe(ctx.sys, app), now);
       const p = appPaths(app);
       if (plan.ops.length) {
         plan.lines.unshift(`${app}: ${p.makefile} is the plain upstream Makefile again (builds from ${p.upstream}); ${p.local} is kept`);
         if (plan.liveChanged) plan.lines.push(`${app}: run \`cd ${p.dir} && make\` to build the config and restart ${app}`);
       }
-      return { app, plan };
+      return { app, plan, info: {} };
     });
-    return applyAll(ctx, "revert", planned, (app) => `${app}: already a plain upstream Makefile; nothing to do`);
-  });
+  return planLockApply(ctx, "revert", planAll, (app) => `${app}: already a plain upstream Makefile; nothing to do`);
 }
 
 /** `check`: the daemon's verdict on the tree each live Makefile builds from. */
