@@ -5,6 +5,7 @@
  * names them, so install, `changes` and sync all reason from one table.
  */
 import type { App } from "../layout.js";
+import { SNIPPETS } from "./snippets.js";
 
 /** Change ids in catalogue order. */
 export const CHANGE_IDS = [
@@ -17,16 +18,6 @@ export type ChangeId = (typeof CHANGE_IDS)[number];
 export function isChangeId(id: string): id is ChangeId {
   return (CHANGE_IDS as readonly string[]).includes(id);
 }
-
-/** One snippet text from snippets.ts: the file a change adds (or replaces), with `@@NAME@@` placeholders. */
-export interface SnippetText {
-  app: App;
-  change: string;
-  text: string;
-}
-
-/** The shape of snippets.ts' SNIPPETS: texts by path relative to sympl-local.d. */
-export type SnippetTable = Record<string, SnippetText>;
 
 /**
  * An edit of one upstream line, declared as "this line → that line" so it
@@ -169,9 +160,9 @@ export function switchKey(id: ChangeId): SettingKey {
 }
 
 /** The snippet paths a change writes (added files and whole replacements), sorted. */
-export function changeFiles(snippets: SnippetTable, id: ChangeId): string[] {
-  return Object.keys(snippets)
-    .filter((path) => snippets[path]?.change === id)
+export function changeFiles(id: ChangeId): string[] {
+  return Object.keys(SNIPPETS)
+    .filter((path) => SNIPPETS[path]?.change === id)
     .sort();
 }
 

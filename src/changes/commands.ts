@@ -1,10 +1,136 @@
 /** Commands of the change catalogue: install, changes. */
+import { resolve } from "node:path";
 import type { Args } from "../cli.js";
-import type { CommandResult, Context } from "../context.js";
-import { EnvironmentError } from "../errors.js";
+import { apply, withLock } from "../context.js";
+import type { AppReport, CommandResult, Context } from "../context.js";
+import { Exit, InputError, problem } from "../errors.js";
+import { runConfigTest, errorLines } from "../makefilecheck/configtest.js";
+import { planUse } from "../makefilecheck/commands.js";
+import type { Op } from "../plan.js";
+import { hostReader } from "../system/host.js";
+import { CATALOGUE, isChangeId, switchKey } from "./catalogue.js";
+import type { Change, ChangeId } from "./catalogue.js";
+import { planInstall } from "./install.js";
+import type { AppInstall, Outcome, Selection } from "./install.js";
+import { PlannedView } from "./overlay.js";
+import { DEFAULT_SETTINGS_PATH, defaultSettingsText, readSettingsFile } from "./settings.js";
+import type { Settings } from "./settings.js";
+import { changeStates, treeView } from "./state.js";
 
-const todo = async (_ctx: Context, _args: Args): Promise<CommandResult> => {
-  throw new EnvironmentError("not built yet");
+/** Reads the settings `--config` names (a host path), else the default file under --root. */
+function loadSettings(ctx: Context, args: Args): Settings {
+  const sets = ((args.set as string[] | undefined) ?? []).map(String);
+  const warn = (line: string) => ctx.note(`warning: ${line}`);
+  if (typeof args.config === "string") {
+    const host = resolve(args.config);
+    return readSettingsFile(hostReader(), host, host, { mustExist: true, sets, warn });
+  }
+  return readSettingsFile(ctx.sys, DEFAULT_SETTINGS_PATH, DEFAULT_SETTINGS_PATH, { mustExist: false, sets, warn });
+}
+
+/**
+ * The changes this run decides. `--only` names them (each on, unless
+ * `--set AUTO_CHn=N` says otherwise); without it, every change, as the
+ * settings say.
+ */
+function selectionOf(args: Args, settings: Settings): Selection {
+  const sets = ((args.set as string[] | undefined) ?? []).map(String);
+  if (typeof args.only !== "string") return { scope: new Set(CATALOGUE.map((c) => c.id)), wanted: (id) => settings.enabled[id] };
+  const ids = args.only.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const id of ids) {
+    if (!isChangeId(id)) throw new InputError(problem(`--only ${args.only}`, `unknown change \`${id}\``, "use ids ch1 to ch14, comma-separated"));
+  }
+  const explicit = (id: ChangeId) => sets.some((s) => s.startsWith(`${switchKey(id)}=`));
+  return { scope: new Set(ids as ChangeId[]), wanted: (id) => (explicit(id) ? settings.enabled[id] : true) };
+}
+
+/** `install --init`: the commented default settings file, refusing to replace one. */
+async function initSettings(ctx: Context, args: Args): Promise<CommandResult> {
+  if (args.config !== undefined) throw new InputError(problem("--init", `writes ${DEFAULT_SETTINGS_PATH} under --root`, "leave out --config"));
+  if (ctx.sys.stat(DEFAULT_SETTINGS_PATH)) {
+    throw new InputError(problem(DEFAULT_SETTINGS_PATH, "already exists", "edit it, or move it away to start afresh"));
+  }
+  const plan: Op[] = [
+    { op: "mkdir", path: "/etc/makefilecheck", mode: 0o755, why: "settings directory" },
+    { op: "write", path: DEFAULT_SETTINGS_PATH, data: Buffer.from(defaultSettingsText()), mode: 0o644, why: "default install settings" },
+  ];
+  await withLock(ctx, () => apply(ctx, "install --init", plan));
+  const lines = ctx.dryRun ? [] : [`wrote ${DEFAULT_SETTINGS_PATH}: edit it, then run \`makefilecheck install\``];
+  return { code: Exit.ok, apps: [], lines, plan };
+}
+
+const DONE: Record<Outcome["action"], string> = {
+  install: "installed", update: "updated", remove: "removed", none: "unchanged", skipped: "skipped", kept: "left alone",
 };
-export const install = todo;
-export const changes = todo;
+const WOULD: Record<Outcome["action"], string> = {
+  install: "would be installed", update: "would be updated", remove: "would be removed", none: "unchanged", skipped: "skipped", kept: "left alone",
+};
+
+/** One human line per change the run decided; a dry run says what it would do. */
+function outcomeLine(app: string, o: Outcome, dryRun: boolean): string {
+  const verb = (dryRun ? WOULD : DONE)[o.action];
+  return `${app}: ${o.id} ${verb}${o.notes.length ? ` — ${o.notes.join("; ")}` : ""}`;
+}
+
+/**
+ * Runs the daemon's config test on the local tree as the plan leaves it,
+ * before anything is written; refuses the whole run when it fails.
+ */
+async function testPlanned(ctx: Context, plans: AppInstall[], ops: Op[], check: boolean): Promise<void> {
+  if (!check) return;
+  const view = new PlannedView(ctx.sys, ops);
+  for (const p of plans) {
+    const result = await runConfigTest(view, p.app, "local");
+    if (result.status === "skipped") ctx.note(`${p.app}: config test skipped: ${result.output}`);
+    if (result.status === "failed") {
+      throw new InputError(
+        problem(`${p.app} sympl-local.d`, `the daemon rejects the config the install would build: ${errorLines(result, 3).join(" | ")}`, "nothing was changed; fix the settings or the edited snippet"),
+      );
+    }
+  }
+}
+
+/** `install`: the selected email changes into sympl-local.d as one plan, then `use local`. */
+export async function install(ctx: Context, args: Args): Promise<CommandResult> {
+  if (args.init) return initSettings(ctx, args);
+  const settings = loadSettings(ctx, args);
+  const selection = selectionOf(args, settings);
+  const check = args.check !== false;
+  return withLock(ctx, async () => {
+    const plans = ctx.apps.map((app) => planInstall(ctx.sys, app, settings, selection, (line) => ctx.note(line)));
+    const changeOps = plans.flatMap((p) => p.ops);
+    await testPlanned(ctx, plans, changeOps, check);
+    const view = new PlannedView(ctx.sys, changeOps);
+    const useOps: Op[] = [];
+    for (const p of plans) {
+      useOps.push(...(await planUse({ ...ctx, sys: view }, p.app, "local", { check: false, make: Boolean(args.make) })));
+    }
+    const plan = [...changeOps, ...useOps];
+    await apply(ctx, "install", plan);
+    const lines = plans.flatMap((p) => p.outcomes.filter((o) => o.action !== "none" || o.notes.length).map((o) => outcomeLine(p.app, o, ctx.dryRun)));
+    if (plan.length === 0) lines.push("nothing to do: the selected changes are in place and sympl-local.d is live");
+    const apps: AppReport[] = plans.map((p) => ({ app: p.app, changes: p.outcomes.map(({ id, before, action, notes }) => ({ id, before, action, notes })) }));
+    return { code: Exit.ok, apps, lines, plan };
+  });
+}
+
+/** The settings that control a change, for the `changes` table. */
+function controls(c: Change): string {
+  return [switchKey(c.id), ...c.settings].join(", ");
+}
+
+/** `changes`: every change of the selected apps with its state on this machine. */
+export async function changes(ctx: Context, _args: Args): Promise<CommandResult> {
+  const apps: AppReport[] = [];
+  const lines: string[] = [];
+  for (const app of ctx.apps) {
+    const states = changeStates(treeView(ctx.sys, app));
+    const rows = CATALOGUE.filter((c) => c.app === app).map((c) => ({ change: c, state: states.get(c.id)?.state ?? "not-installed" }));
+    apps.push({ app, changes: rows.map((r) => ({ id: r.change.id, state: r.state })) });
+    lines.push(`${app}:`);
+    for (const r of rows) {
+      lines.push(`  ${r.change.id.padEnd(5)} ${r.state.padEnd(14)} ${r.change.title.padEnd(46)} ${controls(r.change)}`);
+    }
+  }
+  return { code: Exit.ok, apps, lines };
+}

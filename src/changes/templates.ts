@@ -4,11 +4,10 @@
  * settings): such a file is still ours to update or remove.
  */
 
-/** Placeholder values; undefined leaves an optional placeholder's lines out. */
-export type Values = Record<string, string | undefined>;
+import { SNIPPETS, SPAMHAUS_NO_KEY_TEXT } from "./snippets.js";
 
-/** Placeholders whose lines are left out when no value is set. */
-const OPTIONAL = new Set(["SPAMHAUS_DQ_KEY"]);
+/** Placeholder values; undefined where the setting is not set. */
+export type Values = Record<string, string | undefined>;
 
 const PLACEHOLDER = /@@([A-Z0-9_]+)@@/g;
 
@@ -21,40 +20,48 @@ const SAFE_VALUE = /^[A-Za-z0-9 :./_-]*$/;
 
 /** `template` with every placeholder filled; throws on an unknown or unsafe value (a bug, not input). */
 export function fillTemplate(template: string, values: Values): string {
-  const lines = template.split("\n").filter((line) => {
-    const names = [...line.matchAll(PLACEHOLDER)].map((m) => m[1] ?? "");
-    return !names.some((n) => OPTIONAL.has(n) && values[n] === undefined);
+  return template.replace(PLACEHOLDER, (_all, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`internal error: no value for @@${name}@@`);
+    if (!SAFE_VALUE.test(value)) throw new Error(`internal error: unsafe value for @@${name}@@`);
+    return value;
   });
-  return lines
-    .join("\n")
-    .replace(PLACEHOLDER, (_all, name: string) => {
-      const value = values[name];
-      if (value === undefined) throw new Error(`internal error: no value for @@${name}@@`);
-      if (!SAFE_VALUE.test(value)) throw new Error(`internal error: unsafe value for @@${name}@@`);
-      return value;
-    });
 }
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-/** A pattern matching `template` filled with any one-line values, optional lines present or not. */
+/** A pattern matching `template` filled with any one-line values. */
 function templatePattern(template: string): RegExp {
-  const lines = template.split("\n");
-  const parts = lines.map((line, i) => {
-    const nl = i < lines.length - 1 ? "\n" : "";
-    const body = line
-      .split(PLACEHOLDER)
-      .map((piece, j) => (j % 2 === 1 ? "[^\\n]*" : escapeRegExp(piece)))
-      .join("");
-    const optional = [...line.matchAll(PLACEHOLDER)].some((m) => OPTIONAL.has(m[1] ?? ""));
-    return optional ? `(?:${body}${escapeRegExp(nl)})?` : `${body}${escapeRegExp(nl)}`;
-  });
-  return new RegExp(`^${parts.join("")}$`);
+  const body = template
+    .split(PLACEHOLDER)
+    .map((piece, j) => (j % 2 === 1 ? "[^\\n]*" : escapeRegExp(piece)))
+    .join("");
+  return new RegExp(`^${body}$`);
 }
 
 /** True when `text` is `template` filled with some values: a file we wrote. */
-export function matchesTemplate(template: string, text: string): boolean {
+function matchesTemplate(template: string, text: string): boolean {
   return templatePattern(template).test(text);
+}
+
+/** ch10's key file, whose text without a key is a fixed note rather than the template. */
+const SPAMHAUS_KEY_FILE = "00-main/35-spamhaus-key";
+
+function templateOf(rel: string): string {
+  const snippet = SNIPPETS[rel];
+  if (!snippet) throw new Error(`internal error: no snippet text for ${rel}`);
+  return snippet.text;
+}
+
+/** The text install writes at `rel` (relative to sympl-local.d) for these values. */
+export function snippetText(rel: string, values: Values): string {
+  if (rel === SPAMHAUS_KEY_FILE && values.SPAMHAUS_DQ_KEY === undefined) return SPAMHAUS_NO_KEY_TEXT;
+  return fillTemplate(templateOf(rel), values);
+}
+
+/** True when `text` is what install writes at `rel` for some values: ours to update or remove. */
+export function isOurText(rel: string, text: string): boolean {
+  return matchesTemplate(templateOf(rel), text) || (rel === SPAMHAUS_KEY_FILE && text === SPAMHAUS_NO_KEY_TEXT);
 }

@@ -1,0 +1,73 @@
+/**
+ * ch6: which firewall database the connect check reads, and the define
+ * lines it appends to ch5's 21-connect-check to switch its rule on. Paths
+ * here are the server's own: they go into exim's config and are read by
+ * exim on the server, so they are never prefixed with --root.
+ */
+import type { Reader } from "../system/system.js";
+import type { Firewall } from "./settings.js";
+
+/** Above this many recorded incidents an IP is denied at connect. */
+export const INCIDENT_THRESHOLD = 10;
+
+/** nftfw's database, in the system and the /usr/local install. */
+export const NFTFW_DBS = ["/var/lib/nftfw/firewall.db", "/usr/local/var/lib/nftfw/firewall.db"] as const;
+/** nftfw's config directories, matching NFTFW_DBS. */
+export const NFTFW_CONFIGS = ["/etc/nftfw", "/usr/local/etc/nftfw"] as const;
+/** The Sympl firewall's incident counts. */
+export const SYMPL_DB = "/var/lib/sympl/firewall-blacklist-count.db";
+/** The same file on Symbiosis, Sympl's predecessor. */
+export const SYMBIOSIS_DB = "/var/lib/symbiosis/firewall-blacklist-count.db";
+
+/** The database ch6 will read, and how it was chosen (shown to the admin). */
+export interface FirewallChoice {
+  firewall: Firewall;
+  db: string;
+  how: string;
+}
+
+function exists(sys: Reader, path: string): boolean {
+  return sys.stat(path) !== null;
+}
+
+/** nftfw's database: an existing one, else the one beside its config, else the system path. */
+function nftfwDb(sys: Reader): { db: string; seen?: string } {
+  const db = NFTFW_DBS.find((p) => exists(sys, p));
+  if (db) return { db, seen: db };
+  const i = NFTFW_CONFIGS.findIndex((p) => exists(sys, p));
+  if (i >= 0) return { db: NFTFW_DBS[i] ?? NFTFW_DBS[0], seen: NFTFW_CONFIGS[i] };
+  return { db: NFTFW_DBS[0] };
+}
+
+/**
+ * The firewall database for ch6: the configured one, or the first found of
+ * nftfw (config or database, under / or /usr/local), the Sympl database,
+ * the Symbiosis database. Null when nothing is configured or found.
+ */
+export function chooseFirewall(sys: Reader, configured: Firewall | undefined): FirewallChoice | null {
+  if (configured === "nftfw") return { firewall: "nftfw", db: nftfwDb(sys).db, how: "AUTO_CH6_DATABASE=nftfw" };
+  if (configured === "sympl") return { firewall: "sympl", db: SYMPL_DB, how: "AUTO_CH6_DATABASE=sympl" };
+  if (configured === "symbiosis") return { firewall: "symbiosis", db: SYMBIOSIS_DB, how: "AUTO_CH6_DATABASE=symbiosis" };
+  const nft = nftfwDb(sys);
+  if (nft.seen) return { firewall: "nftfw", db: nft.db, how: `found ${nft.seen}` };
+  if (exists(sys, SYMPL_DB)) return { firewall: "sympl", db: SYMPL_DB, how: `found ${SYMPL_DB}` };
+  if (exists(sys, SYMBIOSIS_DB)) return { firewall: "symbiosis", db: SYMBIOSIS_DB, how: `found ${SYMBIOSIS_DB}` };
+  return null;
+}
+
+/** The first line of the block ch6 appends; it marks the block as ours. */
+const BLOCK_HEAD = "# ch6: the firewall database the connect check reads (written by makefilecheck install)";
+
+/** The define lines ch6 appends to 21-connect-check (a leading blank line keeps them apart). */
+export function defineBlock(choice: FirewallChoice): string {
+  const prefix = choice.firewall === "nftfw" ? "NFTFW" : "SYMPL";
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(choice.db)) throw new Error(`internal error: unsafe database path ${choice.db}`);
+  return `\n${BLOCK_HEAD}\n${prefix}_INCIDENT_THRESHOLD = ${INCIDENT_THRESHOLD}\n${prefix}_DB = ${choice.db}\n`;
+}
+
+/** Splits a 21-connect-check into ch5's part and ch6's appended block ("" when absent). */
+export function splitDefineBlock(text: string): { base: string; block: string } {
+  const m = /\n# ch6: [^\n]*\n(SYMPL|NFTFW)_INCIDENT_THRESHOLD = [0-9]+\n\1_DB = \/[^\s]*\n$/.exec(text);
+  if (!m || !m[0].startsWith(`\n${BLOCK_HEAD}\n`)) return { base: text, block: "" };
+  return { base: text.slice(0, m.index), block: m[0] };
+}

@@ -1,0 +1,245 @@
+/**
+ * The install planner: from the settings and the local tree's state, the
+ * plan that makes sympl-local.d carry exactly the selected changes. It adds
+ * what is missing, updates what an earlier run wrote with other settings,
+ * removes what is switched off, and never touches a part somebody else
+ * changed: that is reported instead.
+ */
+import { InputError, problem } from "../errors.js";
+import { appPaths } from "../layout.js";
+import type { App } from "../layout.js";
+import type { Op } from "../plan.js";
+import { appOwner, planCreateLocalTree } from "../sync/clone.js";
+import type { Reader } from "../system/system.js";
+import { CATALOGUE, CONNECT_CHECK_FILE, changeById, changeFiles, switchKey } from "./catalogue.js";
+import type { Change, ChangeId } from "./catalogue.js";
+import { applyEdit, describeEdit, editState, undoEdit } from "./edits.js";
+import { chooseFirewall, defineBlock, splitDefineBlock } from "./firewall.js";
+import type { FirewallChoice } from "./firewall.js";
+import type { Settings } from "./settings.js";
+import { changeStates, fileState, lineEditState, ownPart, textOf, treeView } from "./state.js";
+import type { ChangeState, TreeView } from "./state.js";
+import { snippetText } from "./templates.js";
+import type { Values } from "./templates.js";
+
+/** What this run decides: which changes, and whether each should be on. */
+export interface Selection {
+  /** Changes this run installs or removes; the others are left as they are. */
+  scope: Set<ChangeId>;
+  wanted(id: ChangeId): boolean;
+}
+
+/** What install does about one change. */
+export type Action = "install" | "update" | "remove" | "none" | "skipped" | "kept";
+
+/** One change's line in the install report. */
+export interface Outcome {
+  id: ChangeId;
+  before: ChangeState;
+  action: Action;
+  notes: string[];
+}
+
+/** One app's install plan. */
+export interface AppInstall {
+  app: App;
+  ops: Op[];
+  outcomes: Outcome[];
+}
+
+/** Per-change bookkeeping while planning. */
+class Tally {
+  readonly touched = new Set<ChangeId>();
+  readonly kept = new Set<ChangeId>();
+  readonly notes = new Map<ChangeId, string[]>();
+  note(id: ChangeId, line: string): void {
+    this.notes.set(id, [...(this.notes.get(id) ?? []), line]);
+  }
+}
+
+/** Why a wanted change cannot be installed on this machine, or null. */
+function skipReason(id: ChangeId, settings: Settings, firewall: FirewallChoice | null): string | null {
+  if (id === "ch2" && (settings.imapPort === undefined || settings.imapsPort === undefined)) {
+    return `skipped: set both AUTO_IMAP_PORT and AUTO_IMAPS_PORT in ${settings.source} to install ch2`;
+  }
+  if (id === "ch6" && !firewall) {
+    return "skipped: no firewall database found (nftfw in /etc/nftfw or /var/lib/nftfw, under / or /usr/local; /var/lib/sympl or /var/lib/symbiosis firewall-blacklist-count.db) — set AUTO_CH6_DATABASE to choose one";
+  }
+  return null;
+}
+
+/** Refuses a selection that would leave a change without one it needs. */
+function checkNeeds(app: App, settings: Settings, isOn: (id: ChangeId) => boolean): void {
+  for (const c of CATALOGUE.filter((x) => x.app === app && isOn(x.id))) {
+    const needs = [...c.needs];
+    if (c.id === "ch13" && settings.spamhausKey !== undefined) needs.push("ch10");
+    for (const n of needs.filter((id) => !isOn(id))) {
+      const why = n === "ch10" ? " (its Spamhaus key is defined by ch10)" : "";
+      throw new InputError(
+        problem(settings.source, `${c.id} needs ${n}${why}, which would not be installed`, `set ${switchKey(n)}=Y, or ${switchKey(c.id)}=N`),
+      );
+    }
+  }
+}
+
+/** The placeholder values from the settings. */
+function valuesOf(settings: Settings): Values {
+  return {
+    IMAP_PORT: settings.imapPort?.toString(),
+    IMAPS_PORT: settings.imapsPort?.toString(),
+    DNSBL_CHECK_IN_CONNECT: settings.dnsblInConnect.join(" : "),
+    SPAMHAUS_DQ_KEY: settings.spamhausKey,
+  };
+}
+
+/** The planner's working state for one app. */
+interface Work {
+  view: TreeView;
+  decided: (id: ChangeId) => boolean;
+  wanted: (id: ChangeId) => boolean;
+  values: Values;
+  firewall: FirewallChoice | null;
+  tally: Tally;
+  /** New text per path (null: remove), and the change that wrote it last. */
+  next: Map<string, { text: string | null; change: ChangeId }>;
+}
+
+/** Decides one file a change writes; ch5's file also carries ch6's block. */
+function planFile(w: Work, change: Change, rel: string): void {
+  const cur = w.view.local(rel);
+  const curText = textOf(cur);
+  const appender = rel === CONNECT_CHECK_FILE ? changeById("ch6") : undefined;
+  const state = fileState(w.view, change, rel);
+  const curBlock = curText !== null && appender ? splitDefineBlock(curText).block : "";
+  const curBase = curText !== null ? ownPart(rel, curText) : null;
+
+  let nextBase = curBase;
+  if (w.decided(change.id)) {
+    if (w.wanted(change.id)) nextBase = snippetText(rel, w.values);
+    else if (change.replaces.includes(rel)) nextBase = state === "absent" ? curBase : textOf(w.view.upstream(rel));
+    else nextBase = state === "absent" ? curBase : null;
+  }
+  let nextBlock = curBlock;
+  if (appender && w.decided(appender.id)) nextBlock = w.wanted(appender.id) && w.firewall ? defineBlock(w.firewall) : "";
+  const nextText = nextBase === null ? null : nextBase + nextBlock;
+  if (nextText === curText) return;
+
+  const owners = [change.id, ...(appender && nextBlock !== curBlock ? [appender.id] : [])];
+  if (state === "modified") {
+    for (const id of owners) {
+      w.tally.kept.add(id);
+      w.tally.note(id, `${rel} differs from what install writes: not touched (see \`makefilecheck diff ${rel}\`)`);
+    }
+    return;
+  }
+  if (nextBase !== curBase) w.tally.touched.add(change.id);
+  if (appender && nextBlock !== curBlock) w.tally.touched.add(appender.id);
+  w.next.set(rel, { text: nextText, change: owners[owners.length - 1] ?? change.id });
+}
+
+/** Decides one change's line edits, on top of earlier edits to the same file. */
+function planEdits(w: Work, change: Change): void {
+  for (const edit of change.edits) {
+    const state = lineEditState(w.view, edit);
+    const planned = w.next.get(edit.path);
+    const text = planned ? planned.text : textOf(w.view.local(edit.path));
+    if (text === null) {
+      w.tally.note(change.id, `${edit.path} is missing: cannot ${describeEdit(edit)}`);
+      w.tally.kept.add(change.id);
+      continue;
+    }
+    if (w.wanted(change.id) && editState(edit, text) === "unapplied") {
+      w.next.set(edit.path, { text: applyEdit(edit, text), change: change.id });
+      w.tally.touched.add(change.id);
+    } else if (!w.wanted(change.id) && state === "ours") {
+      w.next.set(edit.path, { text: undoEdit(edit, text), change: change.id });
+      w.tally.touched.add(change.id);
+    } else if (state === "modified") {
+      w.tally.note(change.id, `${edit.path}: line for "${describeEdit(edit)}" not found: not touched`);
+      w.tally.kept.add(change.id);
+    }
+  }
+}
+
+/** The write (or remove) ops for the planned texts, with new files owned like /etc/APP. */
+function opsFor(w: Work, sys: Reader): Op[] {
+  const p = appPaths(w.view.app);
+  const owner = appOwner(sys, w.view.app);
+  const ops: Op[] = [];
+  const made = new Set<string>();
+  for (const [rel, { text, change }] of [...w.next].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const path = `${p.local}/${rel}`;
+    const why = `email change ${change}`;
+    if (text === null) {
+      ops.push({ op: "remove", path, why });
+      continue;
+    }
+    const isNew = w.view.local(rel).kind === "missing";
+    const dirs = rel.split("/").slice(0, -1);
+    for (let i = 1; i <= dirs.length; i += 1) {
+      const dir = dirs.slice(0, i).join("/");
+      if (!isNew || made.has(dir) || w.view.hasDir(dir)) continue;
+      made.add(dir);
+      ops.push({ op: "mkdir", path: `${p.local}/${dir}`, mode: 0o755, ...owner, why });
+    }
+    ops.push({ op: "write", path, data: Buffer.from(text), ...(isNew ? { mode: 0o644, ...owner } : {}), why });
+  }
+  return ops;
+}
+
+/** The action to report for a change, from what the planner did with it. */
+function actionOf(id: ChangeId, before: ChangeState, w: Work, skipped: boolean): Action {
+  if (skipped) return "skipped";
+  if (w.tally.touched.has(id)) return w.wanted(id) ? (before === "not-installed" ? "install" : "update") : "remove";
+  if (w.tally.kept.has(id)) return "kept";
+  return "none";
+}
+
+/**
+ * Plans `app`'s install: creating sympl-local.d when it is missing, then
+ * the files and edits of the selected changes. Throws InputError when the
+ * selection leaves a change without one it needs. Reports ch6's firewall
+ * choice through `note`.
+ */
+export function planInstall(
+  sys: Reader,
+  app: App,
+  settings: Settings,
+  selection: Selection,
+  note: (line: string) => void,
+): AppInstall {
+  const view = treeView(sys, app);
+  const before = changeStates(view);
+  const inApp = (id: ChangeId) => changeById(id).app === app;
+  const firewall = inApp("ch6") && selection.scope.has("ch6") && selection.wanted("ch6") ? chooseFirewall(sys, settings.database) : null;
+  const skips = new Map<ChangeId, string>();
+  for (const id of selection.scope) {
+    const reason = inApp(id) && selection.wanted(id) ? skipReason(id, settings, firewall) : null;
+    if (reason) skips.set(id, reason);
+  }
+  if (firewall) note(`${app}: ch6 reads the ${firewall.firewall} database ${firewall.db} (${firewall.how})`);
+  const decided = (id: ChangeId) => selection.scope.has(id) && !skips.has(id);
+  const isOn = (id: ChangeId) => (decided(id) ? selection.wanted(id) : before.get(id)?.state !== "not-installed");
+  checkNeeds(app, settings, isOn);
+
+  const w: Work = {
+    view, decided, wanted: selection.wanted, values: valuesOf(settings), firewall, tally: new Tally(), next: new Map(),
+  };
+  const changes = CATALOGUE.filter((c) => c.app === app && decided(c.id));
+  for (const c of changes) for (const rel of changeFiles(c.id)) planFile(w, c, rel);
+  // ch6 without ch5 in this run still needs its block written into ch5's file.
+  if (decided("ch6") && !decided("ch5") && inApp("ch6")) planFile(w, changeById("ch5"), CONNECT_CHECK_FILE);
+  for (const c of changes) planEdits(w, c);
+
+  const ops = [...(view.localExists ? [] : planCreateLocalTree(sys, app)), ...opsFor(w, sys)];
+  const outcomes: Outcome[] = CATALOGUE.filter((c) => c.app === app && selection.scope.has(c.id)).map((c) => {
+    const skip = skips.get(c.id);
+    return {
+      id: c.id,
+      before: before.get(c.id)?.state ?? "not-installed",
+      action: actionOf(c.id, before.get(c.id)?.state ?? "not-installed", w, Boolean(skip)),
+      notes: [...(skip ? [skip] : []), ...(w.tally.notes.get(c.id) ?? [])],
+    };
+  });
+  return { app, ops, outcomes };
+}

@@ -1,0 +1,93 @@
+/**
+ * A view of the disk as it will be once a plan is applied, without applying
+ * it: install runs the daemon's config test and plans `use local` on this
+ * view, so a config the daemon rejects is refused before anything is
+ * written, under --dry-run too. Writes through it are refused.
+ */
+import { posix } from "node:path";
+import { byteOrder } from "../system/real.js";
+import type { Op } from "../plan.js";
+import type { Entry, RunOptions, RunResult, System } from "../system/system.js";
+
+type Planned = { type: "file"; data: Buffer; mode: number } | { type: "link"; target: string } | { type: "dir"; mode: number } | null;
+
+/** The system `inner` with `ops` laid over it for reading. */
+export class PlannedView implements System {
+  private readonly planned = new Map<string, Planned>();
+
+  constructor(
+    private readonly inner: System,
+    ops: Op[],
+  ) {
+    for (const op of ops) {
+      if (op.op === "write") this.planned.set(op.path, { type: "file", data: op.data, mode: op.mode ?? 0o644 });
+      else if (op.op === "symlink") this.planned.set(op.path, { type: "link", target: op.target });
+      else if (op.op === "mkdir") this.planned.set(op.path, { type: "dir", mode: op.mode ?? 0o755 });
+      else if (op.op === "remove") this.planned.set(op.path, null);
+    }
+  }
+
+  get root(): string {
+    return this.inner.root;
+  }
+  hostPath(path: string): string {
+    return this.inner.hostPath(path);
+  }
+  stat(path: string): Entry | null {
+    if (!this.planned.has(path)) return this.inner.stat(path);
+    const p = this.planned.get(path);
+    if (!p) return null;
+    const size = p.type === "file" ? p.data.length : 0;
+    return { type: p.type, mode: p.type === "link" ? 0o777 : p.mode, uid: 0, gid: 0, size };
+  }
+  readFile(path: string): Buffer {
+    const p = this.planned.get(path);
+    if (p?.type === "file") return p.data;
+    return this.inner.readFile(path);
+  }
+  readLink(path: string): string {
+    const p = this.planned.get(path);
+    if (p?.type === "link") return p.target;
+    return this.inner.readLink(path);
+  }
+  list(path: string): string[] {
+    const names = new Set(this.inner.stat(path)?.type === "dir" ? this.inner.list(path) : []);
+    for (const [p, entry] of this.planned) {
+      if (posix.dirname(p) !== path) continue;
+      if (entry) names.add(posix.basename(p));
+      else names.delete(posix.basename(p));
+    }
+    return [...names].sort(byteOrder);
+  }
+  run(cmd: string, args: string[], options?: RunOptions): Promise<RunResult> {
+    return this.inner.run(cmd, args, options);
+  }
+  withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T> {
+    return this.inner.withScratchFile(name, data, use);
+  }
+
+  private refuse(): never {
+    throw new Error("internal error: something tried to write through the planned view");
+  }
+  writeFile(): void {
+    this.refuse();
+  }
+  symlink(): void {
+    this.refuse();
+  }
+  mkdir(): void {
+    this.refuse();
+  }
+  remove(): void {
+    this.refuse();
+  }
+  rename(): void {
+    this.refuse();
+  }
+  setAttrs(): void {
+    this.refuse();
+  }
+  lock(): Promise<() => Promise<void>> {
+    this.refuse();
+  }
+}
