@@ -149,8 +149,9 @@ export async function sync(ctx: Context, args: Args): Promise<CommandResult> {
   const settle = settleOf(args);
   const lines: string[] = [];
   const now = new Date();
+  // Checked before the lock: a refusal must not even create the state dir.
+  const apps = appsWithLocalTree(ctx, lines);
   return withLock(ctx, async () => {
-    const apps = appsWithLocalTree(ctx, lines);
     const syncs: AppSync[] = [];
     const named = new Set<string>();
     for (const app of apps) {
