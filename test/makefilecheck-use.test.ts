@@ -1,7 +1,7 @@
-import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../src/layout.js";
-import { APPS, LINKED_SNIPPETS, appPaths } from "../src/layout.js";
+import { APPS, appPaths } from "../src/layout.js";
 import { check, report, revert, status, use } from "../src/makefilecheck/commands.js";
 import { deriveVariant } from "../src/makefilecheck/makefile.js";
 import { recordPath } from "../src/makefilecheck/state.js";
@@ -9,7 +9,7 @@ import { RealSystem } from "../src/system/real.js";
 import { missingBinaries } from "./support/daemons.js";
 import { testContext } from "./support/context.js";
 import { hashTree, inRoot, makeRoot, setupLegacy, upstreamMakefile, writeSymplTree } from "./fixtures/sympl.js";
-import { copyTree } from "./fixtures/paths.js";
+import { caninstallTree } from "./support/makefilecheck-trees.js";
 
 let root: string;
 beforeEach(() => {
@@ -23,18 +23,7 @@ const at = (server: string) => inRoot(root, server);
 const read = (server: string) => readFileSync(at(server), "utf8");
 const noCheck = { _: [], check: false };
 
-/** A vanilla tree plus sympl-local.d copied from sympl.d (60-sni a relative link). */
-function caninstall(apps: App[] = [...APPS]): void {
-  writeSymplTree(root, { apps });
-  for (const app of apps) {
-    const p = appPaths(app);
-    copyTree(at(p.upstream), at(p.local));
-    for (const rel of LINKED_SNIPPETS[app]) {
-      unlinkSync(at(`${p.local}/${rel}`));
-      symlinkSync(`../../sympl.d/${rel}`, at(`${p.local}/${rel}`));
-    }
-  }
-}
+const caninstall = (apps: App[] = [...APPS]) => caninstallTree(root, apps);
 
 async function profiles(): Promise<string[]> {
   return (await report(testContext(root), { _: [] })).lines;

@@ -12,7 +12,7 @@ import type { ExitCode } from "../errors.js";
 import type { App, Mode } from "../layout.js";
 import { appPaths, snippetDir } from "../layout.js";
 import type { Op } from "../plan.js";
-import { opToJson } from "../plan.js";
+import { JOURNAL, opToJson } from "../plan.js";
 import type { DriftSummary } from "../sync/drift.js";
 import { summarizeDrift } from "../sync/drift.js";
 import { errorLines, runConfigTest } from "./configtest.js";
@@ -143,15 +143,19 @@ const fingerprint = (plans: AppPlan[]): string => JSON.stringify(plans.flatMap((
 async function planLockApply(ctx: Context, command: string, planAll: PlanAll, idle: (app: App) => string): Promise<CommandResult> {
   const now = new Date();
   const first = await planAll(now, true);
+  const result = (): CommandResult => {
+    const lines = first.flatMap(({ app, plan }) => (plan.ops.length || plan.lines.length ? plan.lines : [idle(app)]));
+    const apps = first.map(({ app, plan, info }) => ({ app, ...info, changed: plan.ops.length > 0, notes: plan.lines }));
+    return { code: worstCode(first.map((p) => p.code ?? 0)), apps, lines, plan: first.flatMap((p) => p.plan.ops) };
+  };
+  // Nothing to do and no interrupted run to finish: leave even the state dir alone.
+  if (first.every((p) => p.plan.ops.length === 0) && !ctx.sys.stat(JOURNAL)) return result();
   return withLock(ctx, async () => {
     if (fingerprint(await planAll(now, false)) !== fingerprint(first)) {
       throw new EnvironmentError("the setup changed while this run was planning (another tool at work?) — run the command again");
     }
-    const ops = first.flatMap((p) => p.plan.ops);
-    await apply(ctx, command, ops);
-    const lines = first.flatMap(({ app, plan }) => (plan.ops.length || plan.lines.length ? plan.lines : [idle(app)]));
-    const apps = first.map(({ app, plan, info }) => ({ app, ...info, changed: plan.ops.length > 0, notes: plan.lines }));
-    return { code: worstCode(first.map((p) => p.code ?? 0)), apps, lines, plan: ops };
+    await apply(ctx, command, first.flatMap((p) => p.plan.ops));
+    return result();
   });
 }
 
