@@ -90,28 +90,44 @@ async function testPlanned(ctx: Context, plans: AppInstall[], ops: Op[], check: 
   }
 }
 
-/** `install`: the selected email changes into sympl-local.d as one plan, then `use local`. */
+/** Everything install would do: per-app outcomes and the one plan (changes, then `use local`). */
+interface InstallPlan {
+  plans: AppInstall[];
+  plan: Op[];
+}
+
+/** Plans the whole run and proves it with the config test; writes nothing. */
+async function planRun(ctx: Context, settings: Settings, selection: Selection, opts: { check: boolean; make: boolean }): Promise<InstallPlan> {
+  const plans = ctx.apps.map((app) => planInstall(ctx.sys, app, settings, selection, (line) => ctx.note(line)));
+  const changeOps = plans.flatMap((p) => p.ops);
+  await testPlanned(ctx, plans, changeOps, opts.check);
+  const view = new PlannedView(ctx.sys, changeOps);
+  const useOps: Op[] = [];
+  for (const p of plans) useOps.push(...(await planUse({ ...ctx, sys: view }, p.app, "local", { check: false, make: opts.make })));
+  return { plans, plan: [...changeOps, ...useOps] };
+}
+
+/**
+ * `install`: the selected email changes into sympl-local.d as one plan,
+ * then `use local`. Planned once without the lock, so that a refusal
+ * leaves no trace (not even a state dir), and again under it before apply.
+ */
 export async function install(ctx: Context, args: Args): Promise<CommandResult> {
   if (args.init) return initSettings(ctx, args);
   const settings = loadSettings(ctx, args);
   const selection = selectionOf(args, settings);
-  const check = args.check !== false;
-  return withLock(ctx, async () => {
-    const plans = ctx.apps.map((app) => planInstall(ctx.sys, app, settings, selection, (line) => ctx.note(line)));
-    const changeOps = plans.flatMap((p) => p.ops);
-    await testPlanned(ctx, plans, changeOps, check);
-    const view = new PlannedView(ctx.sys, changeOps);
-    const useOps: Op[] = [];
-    for (const p of plans) {
-      useOps.push(...(await planUse({ ...ctx, sys: view }, p.app, "local", { check: false, make: Boolean(args.make) })));
-    }
-    const plan = [...changeOps, ...useOps];
-    await apply(ctx, "install", plan);
-    const lines = plans.flatMap((p) => p.outcomes.filter((o) => o.action !== "none" || o.notes.length).map((o) => outcomeLine(p.app, o, ctx.dryRun)));
-    if (plan.length === 0) lines.push("nothing to do: the selected changes are in place and sympl-local.d is live");
-    const apps: AppReport[] = plans.map((p) => ({ app: p.app, changes: p.outcomes.map(({ id, before, action, notes }) => ({ id, before, action, notes })) }));
-    return { code: Exit.ok, apps, lines, plan };
+  const opts = { check: args.check !== false, make: Boolean(args.make) };
+  const quiet = { ...ctx, note: () => {} };
+  await planRun(quiet, settings, selection, opts);
+  const { plans, plan } = await withLock(ctx, async () => {
+    const planned = await planRun(ctx, settings, selection, opts);
+    await apply(ctx, "install", planned.plan);
+    return planned;
   });
+  const lines = plans.flatMap((p) => p.outcomes.filter((o) => o.action !== "none" || o.notes.length).map((o) => outcomeLine(p.app, o, ctx.dryRun)));
+  if (plan.length === 0) lines.push("nothing to do: the selected changes are in place and sympl-local.d is live");
+  const apps: AppReport[] = plans.map((p) => ({ app: p.app, changes: p.outcomes.map(({ id, before, action, notes }) => ({ id, before, action, notes })) }));
+  return { code: Exit.ok, apps, lines, plan };
 }
 
 /** The settings that control a change, for the `changes` table. */

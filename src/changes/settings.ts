@@ -46,6 +46,8 @@ interface RawSetting {
   key: string;
   value: string;
   where: string;
+  /** A bare value with blanks in it: the shell would have run its second word. */
+  unquotedBlank?: boolean;
 }
 
 const SWITCH_KEYS = new Map<string, ChangeId>(CHANGE_IDS.map((id) => [switchKey(id), id]));
@@ -69,7 +71,7 @@ export function defaultSettings(source: string): Settings {
  * several lines, which the value check then refuses) or bare up to a
  * ` # comment`. Returns the value and how many extra lines it took.
  */
-function readValue(rest: string, following: string[], where: string): { value: string; extra: number } {
+function readValue(rest: string, following: string[], where: string): { value: string; extra: number; unquotedBlank?: boolean } {
   const quote = rest[0];
   if (quote === '"' || quote === "'") {
     let body = rest.slice(1);
@@ -88,10 +90,7 @@ function readValue(rest: string, following: string[], where: string): { value: s
     return { value: body.slice(0, close), extra };
   }
   const value = rest.replace(/(^|\s+)#.*$/, "").trim();
-  if (/\s/.test(value)) {
-    throw new InputError(problem(where, "a value with spaces must be quoted", `write it as "${value}"`));
-  }
-  return { value, extra: 0 };
+  return { value, extra: 0, unquotedBlank: /\s/.test(value) };
 }
 
 /**
@@ -112,8 +111,8 @@ function tokenize(text: string, source: string): RawSetting[] {
         problem(where, `\`${line.slice(0, 60)}\` is not a KEY=VALUE setting`, "this file is read as settings, never run as a script: remove the line"),
       );
     }
-    const { value, extra } = readValue(m[2] ?? "", lines.slice(i + 1), where);
-    out.push({ key: m[1] ?? "", value, where });
+    const { value, extra, unquotedBlank } = readValue(m[2] ?? "", lines.slice(i + 1), where);
+    out.push({ key: m[1] ?? "", value, where, unquotedBlank });
     i += extra;
   }
   return out;
@@ -121,7 +120,7 @@ function tokenize(text: string, source: string): RawSetting[] {
 
 /** `KEY=VALUE` as shown in a message; a secret value is never shown. */
 function shown(raw: RawSetting): string {
-  return SECRET_KEYS.has(raw.key) ? `${raw.key}=…` : `${raw.key}=${raw.value}`;
+  return SECRET_KEYS.has(raw.key) ? `${raw.key}=…` : `${raw.key}=${raw.value.replace(/\n/g, "\\n")}`;
 }
 
 function refuse(raw: RawSetting, what: string, fix: string): never {
@@ -153,6 +152,7 @@ function take(s: Settings, raw: RawSetting): void {
   if (/\$\(|`|\n/.test(raw.value)) {
     refuse(raw, "contains a newline or shell syntax ($(...) or backticks)", "the file is read as text, never run: write the plain value");
   }
+  if (raw.unquotedBlank) refuse(raw, "a value with blanks must be quoted", `write it as ${raw.key}="${raw.value}"`);
   const id = SWITCH_KEYS.get(raw.key);
   if (id) {
     if (raw.value !== "Y" && raw.value !== "N") refuse(raw, "not Y or N", "write Y (install) or N (remove), capital letters as the old installer read them");

@@ -1,0 +1,185 @@
+/**
+ * The settings file is the old installer's shell format, read as text.
+ * Tables of good files and bad values; an old installer's file works
+ * unchanged; shell in the file is never run.
+ */
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { InputError } from "../src/errors.js";
+import { DEFAULT_SETTINGS_PATH, defaultSettingsText, parseSettings, readSettingsFile } from "../src/changes/settings.js";
+import { RealSystem } from "../src/system/real.js";
+import { makeRoot } from "./fixtures/sympl.js";
+
+const FILE = "/etc/makefilecheck/Autoinstall.conf";
+
+function parse(text: string, sets: string[] = []) {
+  const warnings: string[] = [];
+  const settings = parseSettings(text, FILE, sets, (w) => warnings.push(w));
+  return { settings, warnings };
+}
+
+function refusal(text: string, sets: string[] = []): string {
+  try {
+    parse(text, sets);
+  } catch (err) {
+    expect(err).toBeInstanceOf(InputError);
+    return (err as Error).message;
+  }
+  throw new Error("expected the settings to be refused");
+}
+
+/** A file as the old shell installer's users have it. */
+const OLD_INSTALLER_FILE = `# Autoinstall.conf - settings for Install.sh
+# Y to install, N to skip
+AUTO_VERSION=3
+
+AUTO_CH1=Y
+AUTO_CH2=N
+AUTO_CH3=Y
+AUTO_CH4='Y'
+AUTO_CH5="Y"
+export AUTO_CH6=Y
+AUTO_CH7=N   # too strict for us
+AUTO_CH8=Y
+AUTO_CH9=N
+AUTO_CH10=Y
+AUTO_CH11=N
+AUTO_CH12=Y
+AUTO_CH13=Y
+AUTO_CH14=N
+AUTO_IMAP_PORT=
+AUTO_IMAPS_PORT=
+AUTO_CH6_DATABASE=nftfw
+AUTO_SPAMHAUS_DB_KEY=abc123XYZ
+DNSBL_CHECK_IN_CONNECT="spamhaus : barracuda"
+`;
+
+describe("reading the old installer's file", () => {
+  it("takes every switch and value as the old installer meant it", () => {
+    const { settings, warnings } = parse(OLD_INSTALLER_FILE);
+    expect(warnings).toEqual([]);
+    expect(settings.enabled).toMatchObject({ ch1: true, ch2: false, ch4: true, ch5: true, ch6: true, ch7: false, ch9: false, ch14: false });
+    expect(settings.database).toBe("nftfw");
+    expect(settings.spamhausKey).toBe("abc123XYZ");
+    expect(settings.dnsblInConnect).toEqual(["spamhaus", "barracuda"]);
+    expect(settings.imapPort).toBeUndefined();
+  });
+
+  it("gives an unmentioned change its default (all on but ch11)", () => {
+    const { settings } = parse("AUTO_CH3=N\n");
+    expect(settings.enabled.ch3).toBe(false);
+    expect(settings.enabled.ch5).toBe(true);
+    expect(settings.enabled.ch11).toBe(false);
+    expect(settings.dnsblInConnect).toEqual(["spamhaus", "spamcop", "barracuda"]);
+  });
+
+  it("lets --set override the file", () => {
+    const { settings } = parse("AUTO_CH3=N\nAUTO_IMAP_PORT=1143\n", ["AUTO_CH3=Y", "AUTO_IMAP_PORT=2143"]);
+    expect(settings.enabled.ch3).toBe(true);
+    expect(settings.imapPort).toBe(2143);
+  });
+
+  it("reads back the file install --init writes, with the defaults", () => {
+    const { settings, warnings } = parse(defaultSettingsText());
+    expect(warnings).toEqual([]);
+    expect(settings.enabled.ch11).toBe(false);
+    expect(settings.enabled.ch13).toBe(true);
+    expect(settings.dnsblInConnect).toEqual(["spamhaus", "spamcop", "barracuda"]);
+  });
+
+  it("warns about an unknown key and goes on", () => {
+    const { settings, warnings } = parse("AUTO_CH3=N\nAUTO_CH99=Y\nAUTO_COLOUR=$(whoami)\n");
+    expect(settings.enabled.ch3).toBe(false);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toContain("AUTO_CH99");
+    expect(warnings[0]).toContain(FILE);
+  });
+});
+
+describe("bad values: refused with the setting and the file named", () => {
+  const cases: Array<[string, string, string[]]> = [
+    ["port 0", "AUTO_IMAP_PORT=0\n", ["AUTO_IMAP_PORT=0", "1 to 65535"]],
+    ["port too large", "AUTO_IMAPS_PORT=70000\n", ["AUTO_IMAPS_PORT=70000"]],
+    ["port not a number", "AUTO_IMAP_PORT=1o43\n", ["AUTO_IMAP_PORT"]],
+    ["port of the standard imap listener", "AUTO_IMAP_PORT=143\n", ["AUTO_IMAP_PORT=143", "already listens"]],
+    ["port of the standard imaps listener", "AUTO_IMAPS_PORT=993\n", ["AUTO_IMAPS_PORT=993"]],
+    ["the two ports equal", "AUTO_IMAP_PORT=1143\nAUTO_IMAPS_PORT=1143\n", ["same port"]],
+    ["key with a dash", "AUTO_SPAMHAUS_DB_KEY=abc-123\n", ["AUTO_SPAMHAUS_DB_KEY", "letters and digits"]],
+    ["unknown database", "AUTO_CH6_DATABASE=iptables\n", ["AUTO_CH6_DATABASE=iptables", "sympl, symbiosis, nftfw"]],
+    ["unknown blacklist", 'DNSBL_CHECK_IN_CONNECT="spamhaus : sorbs"\n', ["DNSBL_CHECK_IN_CONNECT", "sorbs"]],
+    ["yes for Y", "AUTO_CH3=yes\n", ["AUTO_CH3=yes", "Y (install) or N"]],
+    ["lower-case y", "AUTO_CH3=y\n", ["AUTO_CH3=y", "Y (install) or N"]],
+    ["empty switch", "AUTO_CH3=\n", ["AUTO_CH3="]],
+    ["unknown version", "AUTO_VERSION=2\n", ["AUTO_VERSION=2", "version 3"]],
+    ["command substitution", "AUTO_CH6_DATABASE=$(touch /tmp/x)\n", ["AUTO_CH6_DATABASE", "shell syntax"]],
+    ["backticks", "AUTO_IMAP_PORT=`id -u`\n", ["AUTO_IMAP_PORT", "shell syntax"]],
+    ["newline in a quoted value", 'DNSBL_CHECK_IN_CONNECT="spamhaus\nspamcop"\n', ["DNSBL_CHECK_IN_CONNECT", "newline"]],
+    ["a bare command line", "AUTO_CH3=Y\nrm -rf /\n", ["line 2", "not a KEY=VALUE"]],
+    ["unquoted value with spaces", "DNSBL_CHECK_IN_CONNECT=spamhaus : spamcop\n", ["quoted"]],
+    ["unterminated quote", 'AUTO_CH3="Y\n', ["never closed"]],
+  ];
+  it.each(cases)("%s", (_name, text, expected) => {
+    const message = refusal(text);
+    expect(message).toContain(FILE);
+    for (const part of expected) expect(message).toContain(part);
+    expect(message).not.toContain("\n");
+  });
+
+  it("names --set when the bad value came from the command line", () => {
+    expect(refusal("", ["AUTO_IMAP_PORT=99999"])).toContain("--set AUTO_IMAP_PORT");
+    expect(refusal("", ["AUTO_CH33=Y"])).toContain("unknown setting");
+    expect(refusal("", ["AUTO_CH3"])).toContain("KEY=VALUE");
+  });
+
+  it("never shows the Spamhaus key in a message", () => {
+    expect(refusal("AUTO_SPAMHAUS_DB_KEY=secret$(x)\n")).not.toContain("secret");
+  });
+});
+
+describe("the file is never run", () => {
+  const marker = join(tmpdir(), `makefilecheck-pwned-${process.pid}`);
+  afterEach(() => rmSync(marker, { force: true }));
+
+  it("leaves shell lines and substitutions unexecuted", () => {
+    const lines = [`$(touch ${marker})`, `\`touch ${marker}\``, `AUTO_CH3=$(touch ${marker})`, `touch ${marker}`, `AUTO_X=\`touch ${marker}\``];
+    for (const line of lines) {
+      try {
+        parse(`${line}\n`);
+      } catch {
+        // refusing is fine; running is not
+      }
+    }
+    expect(existsSync(marker)).toBe(false);
+  });
+});
+
+describe("reading the file from disk", () => {
+  let root = "";
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  const opts = (mustExist: boolean) => ({ mustExist, sets: [], warn: () => {} });
+
+  it("gives defaults when the default file is missing", () => {
+    root = makeRoot();
+    const s = readSettingsFile(new RealSystem(root), DEFAULT_SETTINGS_PATH, DEFAULT_SETTINGS_PATH, opts(false));
+    expect(s.enabled.ch5).toBe(true);
+  });
+
+  it("refuses a given file that is missing or a directory", () => {
+    root = makeRoot();
+    mkdirSync(join(root, "conf.d"));
+    const sys = new RealSystem(root);
+    expect(() => readSettingsFile(sys, "/nope", "/nope", opts(true))).toThrow(/no such settings file/);
+    expect(() => readSettingsFile(sys, "/conf.d", "/conf.d", opts(true))).toThrow(/is a directory/);
+  });
+
+  it("reads a file under the root", () => {
+    root = makeRoot();
+    mkdirSync(join(root, "etc/makefilecheck"), { recursive: true });
+    writeFileSync(join(root, "etc/makefilecheck/Autoinstall.conf"), OLD_INSTALLER_FILE);
+    const s = readSettingsFile(new RealSystem(root), DEFAULT_SETTINGS_PATH, DEFAULT_SETTINGS_PATH, opts(false));
+    expect(s.enabled.ch2).toBe(false);
+    expect(s.database).toBe("nftfw");
+  });
+});
