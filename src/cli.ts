@@ -113,7 +113,7 @@ function parser(yargs: typeof import("yargs").default, argv: string[], choose: (
       pick("use", async () => (await core()).use, always))
     .command("local", false, useOptions, useCommand("local"))
     .command("sympl", false, useOptions, useCommand("sympl"))
-    .command("repair", "restore the recorded mode after an upgrade damaged the setup", {}, pick("repair", async () => (await core()).repair, always))
+    .command("repair", "restore the recorded mode after an upgrade damaged the setup", useOptions, pick("repair", async () => (await core()).repair, always))
     .command("revert", "go back to a plain upstream Makefile (keeps sympl-local.d)", (y) =>
       y.option("force", { type: "boolean", default: false, describe: "required: removes Makefile.local and Makefile.sympl" }),
       pick("revert", async () => (await core()).revert, always))
