@@ -1,0 +1,162 @@
+/**
+ * The built binary as an admin runs it: exit codes, one-line errors, no
+ * stack traces, nothing changed on refusal. Needs `npm run build` first.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { caninstallTree, managedTree } from "./support/makefilecheck-trees.js";
+import { damagePlainFile, hashTree, inRoot, makeRoot, setupLegacy, upstreamMakefile, writeSymplTree } from "./fixtures/sympl.js";
+
+const BIN = resolve(import.meta.dirname, "../bin/makefilecheck");
+const built = existsSync(resolve(import.meta.dirname, "../dist/cli.js"));
+
+let root: string;
+beforeEach(() => {
+  root = makeRoot();
+});
+afterEach(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+const at = (server: string) => inRoot(root, server);
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], asUser?: number): Ran {
+  const cmd = asUser === undefined ? [BIN, "--root", root, ...args] : ["setpriv", `--reuid=${asUser}`, `--regid=${asUser}`, "--clear-groups", BIN, "--root", root, ...args];
+  const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: "utf8", env: { ...process.env, MAKEFILECHECK_DEBUG: "" } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A refusal: the exit code, exactly one `makefilecheck: ...` line on stderr, nothing on stdout, no trace. */
+function expectOneLine(r: Ran, code: number, pattern: RegExp): void {
+  expect(r.code, r.stderr).toBe(code);
+  const lines = r.stderr.trimEnd().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^makefilecheck: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at |Error:/);
+  expect(r.stdout).toBe("");
+}
+
+describe.skipIf(!built)("bin/makefilecheck (run `npm run build` first)", () => {
+  it("report prints exactly one APP<TAB>PROFILE line per app", () => {
+    caninstallTree(root, ["dovecot"]);
+    writeSymplTree(root, { apps: ["exim4"] });
+    const r = run(["report"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("exim4\tvanilla\ndovecot\tcaninstall\n");
+    expect(run(["report", "-a", "dovecot"]).stdout).toBe("dovecot\tcaninstall\n");
+  });
+
+  it("status exits 1 on damage and 0 after repair; --json has the documented shape", async () => {
+    await managedTree(root);
+    damagePlainFile(root, "exim4");
+    expect(run([]).code).toBe(1);
+    expect(run(["repair", "--no-check"]).code).toBe(0);
+    const r = run(["--json"]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.apps.map((a: { app: string }) => a.app)).toEqual(["exim4", "dovecot"]);
+    expect(doc.apps[0]).toMatchObject({ app: "exim4", profile: "local", recorded: "local", live: "local", damage: null, next: null });
+    expect(doc.apps[0]).toHaveProperty("drift");
+  });
+
+  it("use local --dry-run --json lists the plan and changes nothing", () => {
+    caninstallTree(root);
+    const before = hashTree(root);
+    const r = run(["use", "local", "--dry-run", "--json", "--no-check"]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.dryRun).toBe(true);
+    expect(doc.plan.map((op: { op: string; path?: string }) => `${op.op} ${op.path}`)).toContain("symlink /etc/exim4/Makefile");
+    expect(hashTree(root)).toBe(before);
+  });
+
+  it("the old spelling `local` still switches", () => {
+    caninstallTree(root, ["exim4"]);
+    expect(run(["local", "-a", "exim4", "--no-check"]).code).toBe(0);
+    expect(run(["report", "-a", "exim4"]).stdout).toBe("exim4\tlocal\n");
+  });
+
+  describe("bad input and environment: one line, exit 2 or 3, nothing changed", () => {
+    const cases: Array<[string, () => void, string[], number, RegExp]> = [
+      ["--root that does not exist", () => undefined, ["--root", "/nonexistent/mfc", "status"], 2, /--root \/nonexistent\/mfc: no such directory/],
+      ["an unknown app", () => writeSymplTree(root), ["-a", "postfix", "status"], 2, /postfix/],
+      ["revert without --force", () => setupLegacy(root, "exim4"), ["revert"], 2, /add --force/],
+      [
+        "a Makefile of unexpected shape",
+        () => {
+          caninstallTree(root, ["exim4"]);
+          writeFileSync(at("/etc/exim4/Makefile"), upstreamMakefile("exim4").replace(" -type f ", " "));
+        },
+        ["use", "local", "-a", "exim4", "--no-check"],
+        2,
+        /^makefilecheck: \/etc\/exim4\/Makefile: line 12: expected one `-type` argument in the find, found 0 — /,
+      ],
+      [
+        "sympl-local.d that is a file",
+        () => {
+          writeSymplTree(root, { apps: ["exim4"] });
+          writeFileSync(at("/etc/exim4/sympl-local.d"), "");
+        },
+        ["use", "local", "-a", "exim4"],
+        3,
+        /\/etc\/exim4\/sympl-local\.d: is a file, not a directory — /,
+      ],
+      [
+        "a Makefile symlink pointing outside /etc/APP",
+        () => {
+          caninstallTree(root, ["exim4"]);
+          unlinkSync(at("/etc/exim4/Makefile"));
+          symlinkSync("/srv/Makefile", at("/etc/exim4/Makefile"));
+        },
+        ["repair", "-a", "exim4"],
+        3,
+        /\/etc\/exim4\/Makefile: symlink to \/srv\/Makefile, outside \/etc\/exim4 — /,
+      ],
+      ["use local without sympl-local.d", () => writeSymplTree(root), ["use", "local"], 2, /sympl-local\.d: missing — run `makefilecheck install`/],
+    ];
+    it.each(cases)("%s", (_name, build, args, code, pattern) => {
+      build();
+      const before = hashTree(root);
+      const r = args[0] === "--root" ? runRaw(args) : run(args);
+      expectOneLine(r, code, pattern);
+      expect(hashTree(root)).toBe(before);
+    });
+
+    it("status on a Makefile of unexpected shape says fatal with the line, exit 2", () => {
+      writeSymplTree(root, { apps: ["exim4"] });
+      writeFileSync(at("/etc/exim4/Makefile"), upstreamMakefile("exim4").replace(/^snippets_dir.*\n/m, ""));
+      const r = run(["-a", "exim4"]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toContain("exim4: fatal");
+      expect(r.stdout).toContain("/etc/exim4/Makefile: no `snippets_dir := DIR` line");
+    });
+
+    const asNobody = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", "0"]).status === 0;
+    it.skipIf(!asNobody)("permission denied (run as nobody on a tree it can read but not write)", () => {
+      caninstallTree(root, ["exim4"]);
+      mkdirSync(at("/var/lib/makefilecheck"), { recursive: true });
+      chmodSync(at("/var/lib/makefilecheck"), 0o755);
+      const before = hashTree(root);
+      expectOneLine(run(["use", "local", "-a", "exim4", "--no-check"], 65534), 3, /permission denied — run makefilecheck as root$/);
+      expect(hashTree(root)).toBe(before);
+      // Reading needs no rights beyond reading.
+      expect(run(["report", "-a", "exim4"], 65534).stdout).toBe("exim4\tcaninstall\n");
+    });
+  });
+});
+
+/** Runs the binary with exactly `args` (no --root added). */
+function runRaw(args: string[]): Ran {
+  const r = spawnSync(BIN, args, { encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
