@@ -76,7 +76,7 @@ function checkNeeds(app: App, settings: Settings, isOn: (id: ChangeId) => boolea
     for (const n of needs.filter((id) => !isOn(id))) {
       const why = n === "ch10" ? " (its Spamhaus key is defined by ch10)" : "";
       throw new InputError(
-        problem(settings.source, `${c.id} needs ${n}${why}, which would not be installed`, `set ${switchKey(n)}=Y, or ${switchKey(c.id)}=N`),
+        problem(settings.source, `${c.id} needs ${n}${why}, which would not be installed`, `set ${switchKey(n)}=Y (with --only, name ${n} too), or ${switchKey(c.id)}=N`),
       );
     }
   }

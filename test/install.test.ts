@@ -1,0 +1,264 @@
+/**
+ * `install` on fixture trees, called as a function: the changes go in, the
+ * real daemons accept the result, a second run plans nothing, a dry run
+ * writes nothing, switching a change off takes it out again unless the
+ * admin edited it, ch6 finds the firewall, and bad selections change nothing.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { changes, install } from "../src/changes/commands.js";
+import { SPAMHAUS_NO_KEY_TEXT } from "../src/changes/snippets.js";
+import { InputError } from "../src/errors.js";
+import { assembleConfig, daemonAccepts, hashTree, inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
+import { testContext } from "./support/context.js";
+import { BINARIES, missingBinaries } from "./support/daemons.js";
+
+const LOCAL = "/etc/exim4/sympl-local.d";
+const CONNECT = `${LOCAL}/10-acl/10-acl-check-connect`;
+const PORTS = ["AUTO_IMAP_PORT=1143", "AUTO_IMAPS_PORT=1993"];
+
+let root = "";
+beforeEach(() => {
+  root = makeRoot();
+  writeSymplTree(root);
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+/** Runs install as the CLI would, with these --set values (and --no-check unless asked). */
+async function run(set: string[], extra: Record<string, unknown> = {}, opts: { dryRun?: boolean } = {}) {
+  const ctx = testContext(root, opts);
+  const result = await install(ctx, { _: [], set, check: false, ...extra });
+  return { ...result, notes: ctx.notes };
+}
+
+function read(serverPath: string): string {
+  return readFileSync(inRoot(root, serverPath), "utf8");
+}
+
+function exists(serverPath: string): boolean {
+  return existsSync(inRoot(root, serverPath));
+}
+
+async function states(app: "exim4" | "dovecot"): Promise<Record<string, string>> {
+  const result = await changes(testContext(root, { apps: [app] }), { _: [] });
+  const list = (result.apps[0]?.changes ?? []) as Array<{ id: string; state: string }>;
+  return Object.fromEntries(list.map((c) => [c.id, c.state]));
+}
+
+async function refusal(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(InputError);
+    return (err as Error).message;
+  }
+  throw new Error("expected install to refuse");
+}
+
+describe.skipIf(missingBinaries("exim4", "dovecot", "doveconf"))("all default changes, proven by the daemons", () => {
+  it("builds a local config that exim4 -bV and dovecot -a accept, and makes it live", async () => {
+    const result = await run([...PORTS, "AUTO_CH6_DATABASE=sympl"], { check: true });
+    expect(result.code).toBe(0);
+    for (const app of ["exim4", "dovecot"] as const) {
+      const verdict = daemonAccepts(root, app, "sympl-local.d");
+      expect(verdict.ok, verdict.output).toBe(true);
+    }
+    expect(read("/etc/exim4/Makefile.local")).toContain("sympl-local.d");
+    expect(statSync(inRoot(root, "/etc/dovecot/Makefile"), { throwIfNoEntry: true }).isFile()).toBe(true);
+
+    const conf = join(mkdtempSync(join(tmpdir(), "makefilecheck-doveconf-")), "dovecot.conf");
+    writeFileSync(conf, assembleConfig(root, "dovecot", "sympl-local.d"));
+    const shown = spawnSync(BINARIES.doveconf, ["-n", "-c", conf], { encoding: "utf8" });
+    rmSync(join(conf, ".."), { recursive: true, force: true });
+    expect(shown.stdout).toMatch(/auth_verbose = yes/);
+    expect(shown.stdout).toMatch(/port = 1143/);
+    expect(shown.stdout).toMatch(/port = 1993/);
+  });
+
+  it("refuses, changing nothing, when the daemon rejects what it would build", async () => {
+    mkdirSync(inRoot(root, LOCAL), { recursive: true });
+    spawnSync("cp", ["-a", `${inRoot(root, "/etc/exim4/sympl.d")}/.`, inRoot(root, LOCAL)]);
+    writeFileSync(inRoot(root, `${LOCAL}/00-main/99-broken`), "this is not exim configuration\n");
+    const before = hashTree(root);
+    const message = await refusal(run(PORTS, { check: true }));
+    expect(message).toContain("rejects the config");
+    expect(hashTree(root)).toBe(before);
+  });
+});
+
+describe("converging", () => {
+  it("plans nothing on a second identical run, and says so", async () => {
+    await run(PORTS);
+    const second = await run(PORTS);
+    expect(second.plan).toEqual([]);
+    expect(second.lines.join("\n")).toContain("nothing to do");
+  });
+
+  it("leaves the tree byte-identical under --dry-run, while showing a plan", async () => {
+    const before = hashTree(root);
+    const result = await run(PORTS, {}, { dryRun: true });
+    expect(result.plan?.length).toBeGreaterThan(10);
+    expect(result.lines.join("\n")).toContain("would be installed");
+    expect(hashTree(root)).toBe(before);
+  });
+
+  it("takes a change out again when it is switched to N", async () => {
+    await run(PORTS);
+    const upstreamTls = read("/etc/exim4/sympl.d/00-main/50-tls-options");
+    expect(read(`${LOCAL}/00-main/50-tls-options`)).not.toBe(upstreamTls);
+    const result = await run([...PORTS, "AUTO_CH7=N", "AUTO_CH3=N", "AUTO_CH10=N"]);
+    expect(exists(`${CONNECT}/40-ratelimit`)).toBe(false);
+    expect(exists(`${LOCAL}/00-main/25-logging`)).toBe(false);
+    expect(read(`${LOCAL}/00-main/50-tls-options`)).toBe(upstreamTls);
+    expect(read(`${LOCAL}/10-acl/50-acl-check-rcpt/75-dns-blacklists`)).toBe(read("/etc/exim4/sympl.d/10-acl/50-acl-check-rcpt/75-dns-blacklists"));
+    expect(result.lines).toContain("exim4: ch7 removed");
+    expect(await states("exim4")).toMatchObject({ ch3: "not-installed", ch7: "not-installed", ch10: "not-installed", ch5: "installed" });
+  });
+
+  it("reports a change the admin edited and does not touch it", async () => {
+    await run(PORTS);
+    const edited = `${read(`${CONNECT}/40-ratelimit`)}  # tuned by the admin\n`;
+    writeFileSync(inRoot(root, `${CONNECT}/40-ratelimit`), edited);
+    expect((await states("exim4")).ch7).toBe("modified");
+    const result = await run([...PORTS, "AUTO_CH7=N"]);
+    expect(read(`${CONNECT}/40-ratelimit`)).toBe(edited);
+    const line = result.lines.find((l) => l.startsWith("exim4: ch7"));
+    expect(line).toContain("left alone");
+    expect(line).toContain("40-ratelimit");
+  });
+
+  it("updates a file it wrote when a setting changes", async () => {
+    await run(PORTS);
+    await run([...PORTS, 'DNSBL_CHECK_IN_CONNECT=spamcop']);
+    expect(read(`${LOCAL}/00-main/22-dns-check-in-connect`)).toMatch(/^DNSBL_CHECK_IN_CONNECT = spamcop$/m);
+    expect((await states("exim4")).ch13).toBe("installed");
+  });
+
+  it("tells partial and installed apart", async () => {
+    await run(PORTS);
+    rmSync(inRoot(root, `${CONNECT}/20-accept-known`));
+    expect(await states("exim4")).toMatchObject({ ch5: "partial", ch4: "installed", ch11: "not-installed" });
+    expect(await states("dovecot")).toMatchObject({ ch1: "installed", ch2: "installed" });
+  });
+
+  it("installs only what --only names, leaving the rest as it is", async () => {
+    await run([], { only: "ch3,ch4" });
+    expect(await states("exim4")).toMatchObject({ ch3: "installed", ch4: "installed", ch5: "not-installed", ch13: "not-installed" });
+    expect(await states("dovecot")).toMatchObject({ ch1: "not-installed" });
+  });
+
+  it("gives new files the owner of /etc/APP and mode 0644", async () => {
+    chownSync(inRoot(root, "/etc/exim4"), 4321, 4322);
+    await run([], { only: "ch5,ch7" });
+    for (const file of [`${CONNECT}/40-ratelimit`, `${LOCAL}/00-main/21-connect-check`]) {
+      const st = statSync(inRoot(root, file));
+      expect([st.uid, st.gid, st.mode & 0o777]).toEqual([4321, 4322, 0o644]);
+    }
+  });
+});
+
+describe("ch6 finds the firewall and writes the server's own path", () => {
+  const cases: Array<[string, () => void, RegExp, string]> = [
+    ["nftfw config in /etc", () => mkdirSync(inRoot(root, "/etc/nftfw"), { recursive: true }), /^NFTFW_DB = \/var\/lib\/nftfw\/firewall\.db$/m, "found /etc/nftfw"],
+    [
+      "nftfw database under /usr/local",
+      () => {
+        mkdirSync(inRoot(root, "/usr/local/var/lib/nftfw"), { recursive: true });
+        writeFileSync(inRoot(root, "/usr/local/var/lib/nftfw/firewall.db"), "");
+      },
+      /^NFTFW_DB = \/usr\/local\/var\/lib\/nftfw\/firewall\.db$/m,
+      "found /usr/local/var/lib/nftfw/firewall.db",
+    ],
+    [
+      "the Sympl database",
+      () => {
+        mkdirSync(inRoot(root, "/var/lib/sympl"), { recursive: true });
+        writeFileSync(inRoot(root, "/var/lib/sympl/firewall-blacklist-count.db"), "");
+      },
+      /^SYMPL_DB = \/var\/lib\/sympl\/firewall-blacklist-count\.db$/m,
+      "found /var/lib/sympl",
+    ],
+  ];
+  it.each(cases)("%s", async (_name, arrange, define, said) => {
+    arrange();
+    const result = await run([]);
+    const text = read(`${LOCAL}/00-main/21-connect-check`);
+    expect(text).toMatch(define);
+    expect(text).toMatch(/_INCIDENT_THRESHOLD = 10$/m);
+    expect(text).not.toContain(root);
+    expect(result.notes.join("\n")).toContain(said);
+    expect((await states("exim4")).ch6).toBe("installed");
+  });
+
+  it("skips ch6 with a message when no firewall is found", async () => {
+    const result = await run([]);
+    const line = result.lines.find((l) => l.startsWith("exim4: ch6"));
+    expect(line).toContain("skipped");
+    expect(line).toContain("AUTO_CH6_DATABASE");
+    expect(read(`${LOCAL}/00-main/21-connect-check`)).not.toMatch(/_DB = /);
+    expect(exists(`${CONNECT}/30-firewall-history`)).toBe(false);
+  });
+
+  it("removes its defines again and keeps ch5's file when switched off", async () => {
+    await run(["AUTO_CH6_DATABASE=nftfw"]);
+    expect(read(`${LOCAL}/00-main/21-connect-check`)).toContain("NFTFW_DB");
+    await run(["AUTO_CH6=N"]);
+    expect(read(`${LOCAL}/00-main/21-connect-check`)).not.toContain("NFTFW");
+    expect(await states("exim4")).toMatchObject({ ch5: "installed", ch6: "not-installed" });
+  });
+});
+
+describe("settings that shape what is written", () => {
+  it("skips ch2 without both ports, naming the two settings", async () => {
+    const result = await run(["AUTO_IMAP_PORT=1143"]);
+    const line = result.lines.find((l) => l.startsWith("dovecot: ch2")) ?? "";
+    expect(line).toContain("skipped");
+    expect(line).toContain("AUTO_IMAP_PORT");
+    expect(line).toContain("AUTO_IMAPS_PORT");
+    expect(exists("/etc/dovecot/sympl-local.d/10-main/15-imap-ports")).toBe(false);
+  });
+
+  it("defines the Spamhaus key only when one is set", async () => {
+    await run([]);
+    expect(read(`${LOCAL}/00-main/35-spamhaus-key`)).toBe(SPAMHAUS_NO_KEY_TEXT);
+    await run(["AUTO_SPAMHAUS_DB_KEY=abc123"]);
+    expect(read(`${LOCAL}/00-main/35-spamhaus-key`)).toMatch(/^SPAMHAUS_DQ_KEY = abc123$/m);
+  });
+});
+
+describe("refusals change nothing", () => {
+  const cases: Array<[string, string[], Record<string, unknown>, string]> = [
+    ["ch6 without ch5", ["AUTO_CH5=N", "AUTO_CH6_DATABASE=sympl"], {}, "ch6 needs ch5"],
+    ["a keyed ch13 without ch10", ["AUTO_CH10=N", "AUTO_SPAMHAUS_DB_KEY=abc123"], {}, "ch13 needs ch10"],
+    ["an unknown change in --only", [], { only: "ch3,ch15" }, "ch15"],
+    ["--only a change without what it needs", [], { only: "ch7" }, "with --only, name ch5 too"],
+  ];
+  it.each(cases)("%s", async (_name, set, extra, said) => {
+    const before = hashTree(root);
+    expect(await refusal(run(set, extra))).toContain(said);
+    expect(hashTree(root)).toBe(before);
+  });
+});
+
+describe("install --init", () => {
+  it("writes a commented settings file once, then refuses to overwrite it", async () => {
+    await run([], { init: true });
+    const text = read("/etc/makefilecheck/Autoinstall.conf");
+    expect(text).toMatch(/^AUTO_CH11=N$/m);
+    expect(text).toMatch(/^# ch6 /m);
+    await refusal(run([], { init: true }));
+  });
+
+  it("reads the written file on the next run", async () => {
+    await run([], { init: true });
+    const file = inRoot(root, "/etc/makefilecheck/Autoinstall.conf");
+    writeFileSync(file, readFileSync(file, "utf8").replace("AUTO_CH7=Y", "AUTO_CH7=N"));
+    chmodSync(file, 0o644);
+    await run([]);
+    expect(exists(`${CONNECT}/40-ratelimit`)).toBe(false);
+    expect(exists(`${CONNECT}/20-accept-known`)).toBe(true);
+  });
+});
