@@ -209,7 +209,8 @@ hostlist whitelist_connection_check = \${if exists{ETC_DIR/exim4/whitelist_conne
   # what \${mask_n:...} produces. The message is matched by the
   # firewall's log scanner: keep it word for word.
 ${firewallHistoryRule("NFTFW", "matchcount")}
-${firewallHistoryRule("SYMPL", "count")}`,
+${firewallHistoryRule("SYMPL", "count")}
+`,
   },
 
   [`${CONNECT}/40-ratelimit`]: {

@@ -1,0 +1,84 @@
+/**
+ * A test DNS resolver: Debian's dnsmasq answering only the records a test
+ * gives it, on 127.0.0.1:53 inside the private network namespace the exim
+ * sessions run in (see exim-session.ts). Nothing is forwarded anywhere.
+ */
+import { isIP } from "node:net";
+
+/** The records a test's resolver serves. */
+export interface DnsRecords {
+  /** Client address → host name: its PTR record. Addresses not named here have none. */
+  ptr?: Record<string, string>;
+  /** Fully qualified name → IPv4 address, e.g. a blacklist entry `4.3.2.1.zen.spamhaus.org` → `127.0.0.2`. */
+  a?: Record<string, string>;
+}
+
+/**
+ * Zones answered from the records above only: any other name in them is
+ * NXDOMAIN ("not listed", "no PTR"), never a timeout. The reverse trees
+ * and every blacklist the changes ask.
+ */
+export const LOCAL_ZONES = [
+  "in-addr.arpa",
+  "ip6.arpa",
+  "spamhaus.org",
+  "spamhaus.net",
+  "spamcop.net",
+  "barracudacentral.org",
+] as const;
+
+/** The eight 16-bit groups of an IPv6 address, each as four hex digits. */
+function ipv6Groups(ip: string): string[] {
+  const [head, tail] = ip.includes("::") ? ip.split("::") : [ip, undefined];
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const zeros = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill("0");
+  return [...left, ...zeros, ...right].map((g) => g.padStart(4, "0").toLowerCase());
+}
+
+/**
+ * The DNS name an address is looked up under in a reverse tree or a
+ * blacklist: reversed octets for IPv4, reversed nibbles for IPv6.
+ */
+export function reversedAddress(ip: string): string {
+  if (isIP(ip) === 4) return ip.split(".").reverse().join(".");
+  if (isIP(ip) === 6) return [...ipv6Groups(ip).join("")].reverse().join(".");
+  throw new Error(`resolver: not an IP address: ${ip}`);
+}
+
+/** The PTR owner name of an address. */
+export function ptrName(ip: string): string {
+  return `${reversedAddress(ip)}.${isIP(ip) === 4 ? "in-addr.arpa" : "ip6.arpa"}`;
+}
+
+/** Where dnsmasq keeps its pid and writes its query log. */
+export interface ResolverFiles {
+  pidFile: string;
+  queryLog: string;
+}
+
+/**
+ * dnsmasq's command line for `records`: local-only, on 127.0.0.1:53,
+ * logging every query to `files.queryLog` so tests can see what exim
+ * asked (and, as important, what it did not).
+ */
+export function dnsmasqArgs(records: DnsRecords, files: ResolverFiles): string[] {
+  return [
+    "--no-resolv",
+    "--no-hosts",
+    "--listen-address=127.0.0.1",
+    "--bind-interfaces",
+    "--port=53",
+    `--pid-file=${files.pidFile}`,
+    "--log-queries",
+    `--log-facility=${files.queryLog}`,
+    ...LOCAL_ZONES.map((zone) => `--local=/${zone}/`),
+    ...Object.entries(records.ptr ?? {}).map(([ip, name]) => `--ptr-record=${ptrName(ip)},${name}`),
+    ...Object.entries(records.a ?? {}).map(([name, ip]) => `--address=/${name}/${ip}`),
+  ];
+}
+
+/** The names dnsmasq's query log says were asked, in order (`query[A] NAME from ...`). */
+export function queriedNames(queryLog: string): string[] {
+  return [...queryLog.matchAll(/query\[[A-Z]+\] (\S+) from /g)].map((m) => m[1]!);
+}
