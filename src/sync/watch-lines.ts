@@ -4,7 +4,7 @@
  * same facts as JSON fields. Lines that need the admin (CONFLICT, FAILED)
  * are "loud": printed even under -q.
  */
-import type { CommandResult } from "../context.js";
+import type { AppReport, CommandResult } from "../context.js";
 import { UserError } from "../errors.js";
 import type { App } from "../layout.js";
 import { opToJson } from "../plan.js";
@@ -36,15 +36,20 @@ export interface ActionOutcome {
   error?: unknown;
 }
 
+/** True when a report says the daemon rejected the config built after the action. */
+function configTestFailed(result: CommandResult): boolean {
+  return result.apps.some((r) => (r.configTest as { status?: string } | undefined)?.status === "failed");
+}
+
 /**
- * The status word of an action: `CONFLICT` when sync left a conflict (its
- * exit 1), `FAILED` when a command threw or another exit code says the
- * setup is not right, else `ok`.
+ * The status word of an action: `CONFLICT` when sync left something for the
+ * admin to settle (its exit 1), `FAILED` when a command threw, a config
+ * test failed or another exit code says the setup is not right, else `ok`.
  */
 export function statusOf(o: ActionOutcome): "ok" | "CONFLICT" | "FAILED" {
   if (o.error !== undefined || !o.result) return "FAILED";
   if (o.result.code === 0) return "ok";
-  return o.result.code === 1 && o.action === "sync" ? "CONFLICT" : "FAILED";
+  return o.result.code === 1 && o.action === "sync" && !configTestFailed(o.result) ? "CONFLICT" : "FAILED";
 }
 
 /** The message of a thrown error: the admin's one-liner, or an internal error. */
@@ -53,16 +58,43 @@ function errorMessage(error: unknown): string {
   return `internal error: ${error instanceof Error ? error.message : String(error)}`;
 }
 
+/** How many of a command's lines a watch line repeats; --json carries the full reports. */
+const SHOWN_LINES = 4;
+
+/** A command's lines on one line: the first few, then how many more there were. */
+function gist(lines: string[]): string {
+  const kept = lines.map((l) => l.trim()).filter(Boolean);
+  const more = kept.length - SHOWN_LINES;
+  return [...kept.slice(0, SHOWN_LINES), ...(more > 0 ? [`and ${more} more line(s)`] : [])].join(" | ");
+}
+
+/**
+ * One app's sync on a few words, from its report: how many snippets each
+ * action touched and the config test's verdict (`exim4: 3 updated, 1
+ * conflict; config test passed`). Null when the report has no entries list.
+ */
+function syncGist(report: AppReport): string | null {
+  if (!Array.isArray(report.entries)) return null;
+  const counts = new Map<string, number>();
+  for (const e of report.entries as Array<{ action?: unknown }>) counts.set(String(e.action), (counts.get(String(e.action)) ?? 0) + 1);
+  const parts = [...counts].map(([action, n]) => `${n} ${action}`);
+  const test = (report.configTest as { status?: string } | undefined)?.status;
+  return `${report.app}: ${parts.length ? parts.join(", ") : "nothing to do"}${test ? `; config test ${test}` : ""}`;
+}
+
+/** What the command said, shortened to one line. */
+function said(o: ActionOutcome): string {
+  if (o.error !== undefined) return errorMessage(o.error);
+  const result = o.result as CommandResult;
+  const plan = o.dryRun && result.plan ? [`dry run: would do ${result.plan.length} step(s)`] : [];
+  const perApp = o.action === "sync" ? result.apps.map(syncGist) : [];
+  const words = perApp.length && perApp.every((g) => g !== null) ? [...plan, ...(perApp as string[])] : [...plan, ...result.lines];
+  return gist(words) || "done";
+}
+
 /** The line reporting one action of a round. */
 export function actionLine(o: ActionOutcome): WatchLine {
   const status = statusOf(o);
-  const said =
-    o.error !== undefined
-      ? errorMessage(o.error)
-      : [
-          ...(o.dryRun && o.result?.plan ? [`dry run: would do ${o.result.plan.length} step(s)`] : []),
-          ...(o.result?.lines ?? []).map((l) => l.trim()).filter(Boolean),
-        ].join(" | ") || "done";
   return line({
     event: "action",
     action: o.action,
@@ -74,7 +106,7 @@ export function actionLine(o: ActionOutcome): WatchLine {
     ...(o.error !== undefined ? { message: errorMessage(o.error) } : {}),
     ...(o.result ? { reports: o.result.apps } : {}),
     ...(o.result?.plan?.length ? { plan: o.result.plan.map(opToJson) } : {}),
-    text: `${o.apps.join(", ")}: ${o.action}: ${status === "ok" ? "" : `${status}: `}${said}`,
+    text: `${o.action}: ${status === "ok" ? "" : `${status}: `}${said(o)}`,
     loud: status !== "ok",
   });
 }

@@ -53,7 +53,9 @@ function watchableApps(ctx: Context): App[] {
 function controlPaths(ctx: Context, apps: App[]): string[] {
   return apps.flatMap((app) => {
     const dir = appPaths(app).dir;
-    const makefiles = ctx.sys.list(dir).filter(isMakefileName).map((name) => `${dir}/${name}`);
+    // An app dir that vanished (package purged) has no Makefile to look at.
+    const names = ctx.sys.stat(dir)?.type === "dir" ? ctx.sys.list(dir) : [];
+    const makefiles = names.filter(isMakefileName).map((name) => `${dir}/${name}`);
     return [...makefiles, recordPath(app)];
   });
 }
@@ -107,17 +109,28 @@ export async function watchWith(ctx: Context, args: Args, commands: RoundCommand
   };
 
   const snapshot = new ControlSnapshot(ctx.sys);
+  const failed = (what: string, err: unknown) =>
+    print(line({ event: "error", loud: true, text: `FAILED ${what}: ${err instanceof Error ? err.message : String(err)}` }));
   let held: string[] = [];
   const consider = (hostPath: string): void => {
     const meaning = eventMeaning(layout, hostPath);
     if (!meaning) return;
-    if (meaning.kind === "control" && !snapshot.changed(serverPathOf(ctx.sys.root, hostPath))) return;
+    try {
+      if (meaning.kind === "control" && !snapshot.changed(serverPathOf(ctx.sys.root, hostPath))) return;
+    } catch (err) {
+      failed(`reading ${hostPath}`, err); // unreadable: act on it rather than miss a change
+    }
     rounds.poke(meaning.apps);
   };
   const act = roundAction(ctx, args, commands, print);
   const rounds = new Rounds(debounceMs, async (roundApps, round, events) => {
     await act(roundApps, round, events);
-    snapshot.take(controlPaths(ctx, apps));
+    try {
+      snapshot.take(controlPaths(ctx, apps));
+    } catch (err) {
+      // A watcher that dies on one odd round protects nothing: report and go on.
+      failed(`recording the Makefiles after round ${round}`, err);
+    }
     const late = held;
     held = [];
     late.forEach(consider);
@@ -131,13 +144,17 @@ export async function watchWith(ctx: Context, args: Args, commands: RoundCommand
     ignored: (path, stats) => isIgnored(layout, path, stats),
   });
   const signals = untilSignal();
+  let ready = false;
   watcher.on("all", (event, path) => {
-    if (event === "addDir" || event === "unlinkDir") return;
+    // chokidar reports symlinks it finds during its first scan as "add" even
+    // with ignoreInitial; what is there at the start is the starting point.
+    if (!ready || event === "addDir" || event === "unlinkDir") return;
     if (rounds.busy) held.push(path);
     else consider(path);
   });
-  watcher.on("error", (err) => print(line({ event: "error", loud: true, text: `FAILED watching: ${err instanceof Error ? err.message : String(err)}` })));
+  watcher.on("error", (err) => failed("watching", err));
   await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+  ready = true;
   snapshot.take(controlPaths(ctx, apps));
   print(line({ event: "ready", apps, debounceMs, text: `watching ${apps.join(", ")}: sympl.d, Makefile*, recorded mode (debounce ${debounceMs} ms)` }));
 

@@ -1,0 +1,118 @@
+// The real `makefilecheck watch`, as a child process on a fixture tree under
+// a temp root: simulated Sympl upgrades (hundreds of upstream writes plus
+// each Makefile damage of DESIGN section 2), a conflicting local edit, and
+// SIGTERM. Needs `npm run build` first.
+import { mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { App } from "../src/layout.js";
+import {
+  UPSTREAM_TREES,
+  damageInstallNew,
+  damageKeepOld,
+  damagePlainFile,
+  inRoot,
+  makeRoot,
+  setupLegacy,
+  upgradeUpstream,
+} from "./fixtures/sympl.js";
+import { cli, WatchChild } from "./watch-child.js";
+
+const DEBOUNCE = ["--debounce", "300"];
+
+/** A server in local mode with a baseline: the old tooling's tree, adopted. */
+function localServer(root: string): void {
+  for (const app of ["exim4", "dovecot"] as const) setupLegacy(root, app);
+  cli(root, ["use", "local", "--no-check"]);
+  cli(root, ["sync", "--adopt"]);
+}
+
+/** What an upgrade of `app` brings: `count` new snippets in a new directory, one changed. */
+function upgrade(root: string, app: App, tag: string, count: number): Record<string, string> {
+  const add: Record<string, string> = {};
+  for (let i = 0; i < count; i += 1) add[`35-${tag}/n${String(i).padStart(3, "0")}`] = `# ${tag} snippet ${i}\n`;
+  const [changed, text] = Object.entries(UPSTREAM_TREES[app])[1]!;
+  const modify = { [changed]: `${text}# changed by upgrade ${tag}\n` };
+  upgradeUpstream(root, app, { add, modify });
+  return { ...add, ...modify };
+}
+
+function localText(root: string, app: App, rel: string): string {
+  return readFileSync(inRoot(root, `/etc/${app}/sympl-local.d/${rel}`), "utf8");
+}
+
+describe("watch (real binary)", () => {
+  let root: string;
+  let watcher: WatchChild | undefined;
+  beforeEach(() => {
+    root = makeRoot();
+    localServer(root);
+  });
+  afterEach(async () => {
+    await watcher?.stop("SIGKILL");
+    watcher = undefined;
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("after each upgrade burst and Makefile damage: the mode is restored, upstream is in sympl-local.d, one sync per burst", async () => {
+    watcher = new WatchChild(root, DEBOUNCE);
+    await watcher.waitFor((l) => l.event === "ready");
+    const damages: Array<[string, (root: string, app: App) => void]> = [
+      ["keep-old", damageKeepOld],
+      ["install-new", damageInstallNew],
+      ["plain-file", damagePlainFile],
+    ];
+    for (const [round, [tag, damage]] of damages.map((d, i) => [i + 1, d] as const)) {
+      const exim = upgrade(root, "exim4", tag, 150);
+      const dovecot = upgrade(root, "dovecot", tag, 100);
+      damage(root, "exim4");
+      const synced = await watcher.waitFor((l) => l.action === "sync" && l.round === round);
+      expect(synced.status, String(synced.text)).toBe("ok");
+      expect(watcher.actions("sync")).toHaveLength(round);
+      expect(watcher.actions("repair").at(-1)?.round).toBe(round);
+      expect(synced.apps).toEqual(["exim4", "dovecot"]);
+
+      expect(readlinkSync(inRoot(root, "/etc/exim4/Makefile")), tag).toBe("Makefile.local");
+      expect(readFileSync(inRoot(root, "/etc/exim4/Makefile.local"), "utf8")).toMatch(/^snippets_dir\s*:= sympl-local\.d$/m);
+      for (const [rel, text] of Object.entries(exim)) expect(localText(root, "exim4", rel)).toBe(text);
+      for (const [rel, text] of Object.entries(dovecot)) expect(localText(root, "dovecot", rel)).toBe(text);
+      expect(watcher.running).toBe(true);
+    }
+
+    // One write after the last round: had any write of the watcher's own
+    // rounds counted as an event, it would show up here as a round of its
+    // own or as extra events in this one.
+    const probe = inRoot(root, "/etc/dovecot/sympl.d/10-main/99-probe");
+    mkdirSync(dirname(probe), { recursive: true });
+    writeFileSync(`${probe}.dpkg-new`, "# probe\n");
+    renameSync(`${probe}.dpkg-new`, probe);
+    const last = await watcher.waitFor((l) => l.action === "sync" && l.round === 4);
+    expect(last).toMatchObject({ events: 1, apps: ["dovecot"], status: "ok" });
+
+    expect(await watcher.stop("SIGTERM")).toBe(0);
+    expect(watcher.lines.at(-1)).toMatchObject({ event: "stopped", signal: "SIGTERM", rounds: 4 });
+  });
+
+  it("reports a conflict loudly, leaves the local edit alone and keeps watching", async () => {
+    const rel = Object.keys(UPSTREAM_TREES.exim4)[1]!;
+    const original = UPSTREAM_TREES.exim4[rel]!;
+    const local = `${original}# our own tweak\n`;
+    writeFileSync(inRoot(root, `/etc/exim4/sympl-local.d/${rel}`), local);
+    watcher = new WatchChild(root, DEBOUNCE);
+    await watcher.waitFor((l) => l.event === "ready");
+
+    upgradeUpstream(root, "exim4", { modify: { [rel]: `${original}# upstream's different tweak\n` } });
+    const synced = await watcher.waitFor((l) => l.action === "sync");
+    expect(synced.status).toBe("CONFLICT");
+    expect(String(synced.text)).toMatch(/^sync: CONFLICT: .*conflict/);
+    expect(localText(root, "exim4", rel)).toBe(local);
+    expect(localText(root, "exim4", `${rel}.sympl-new`)).toContain("upstream's different tweak");
+    expect(watcher.running).toBe(true);
+
+    // Still watching: the next upgrade is synced as usual.
+    const next = upgrade(root, "exim4", "later", 3);
+    await watcher.waitFor((l) => l.action === "sync" && l.round === 2);
+    for (const [path, text] of Object.entries(next)) if (path !== rel) expect(localText(root, "exim4", path)).toBe(text);
+    expect(await watcher.stop("SIGINT")).toBe(0);
+  });
+});
