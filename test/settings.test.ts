@@ -128,7 +128,7 @@ describe("bad values: refused with the setting and the file named", () => {
   });
 
   it("names --set when the bad value came from the command line", () => {
-    expect(refusal("", ["AUTO_IMAP_PORT=99999"])).toContain("--set AUTO_IMAP_PORT");
+    expect(refusal("", ["AUTO_IMAP_PORT=99999"])).toContain("--set: AUTO_IMAP_PORT=99999");
     expect(refusal("", ["AUTO_CH33=Y"])).toContain("unknown setting");
     expect(refusal("", ["AUTO_CH3"])).toContain("KEY=VALUE");
   });

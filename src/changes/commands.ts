@@ -140,10 +140,11 @@ export async function changes(ctx: Context, _args: Args): Promise<CommandResult>
   const apps: AppReport[] = [];
   const lines: string[] = [];
   for (const app of ctx.apps) {
-    const states = changeStates(treeView(ctx.sys, app));
+    const view = treeView(ctx.sys, app);
+    const states = changeStates(view);
     const rows = CATALOGUE.filter((c) => c.app === app).map((c) => ({ change: c, state: states.get(c.id)?.state ?? "not-installed" }));
     apps.push({ app, changes: rows.map((r) => ({ id: r.change.id, state: r.state })) });
-    lines.push(`${app}:`);
+    lines.push(view.localExists ? `${app}:` : `${app}: no sympl-local.d yet — \`makefilecheck install\` creates it`);
     for (const r of rows) {
       lines.push(`  ${r.change.id.padEnd(5)} ${r.state.padEnd(14)} ${r.change.title.padEnd(46)} ${controls(r.change)}`);
     }

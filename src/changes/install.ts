@@ -60,10 +60,10 @@ class Tally {
 /** Why a wanted change cannot be installed on this machine, or null. */
 function skipReason(id: ChangeId, settings: Settings, firewall: FirewallChoice | null): string | null {
   if (id === "ch2" && (settings.imapPort === undefined || settings.imapsPort === undefined)) {
-    return `skipped: set both AUTO_IMAP_PORT and AUTO_IMAPS_PORT in ${settings.source} to install ch2`;
+    return `set both AUTO_IMAP_PORT and AUTO_IMAPS_PORT in ${settings.source} to install ch2`;
   }
   if (id === "ch6" && !firewall) {
-    return "skipped: no firewall database found (nftfw in /etc/nftfw or /var/lib/nftfw, under / or /usr/local; /var/lib/sympl or /var/lib/symbiosis firewall-blacklist-count.db) — set AUTO_CH6_DATABASE to choose one";
+    return "no firewall database found (nftfw in /etc/nftfw or /var/lib/nftfw, under / or /usr/local; /var/lib/sympl or /var/lib/symbiosis firewall-blacklist-count.db) — set AUTO_CH6_DATABASE to choose one";
   }
   return null;
 }

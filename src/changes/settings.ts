@@ -206,7 +206,7 @@ export function parseSettings(text: string, source: string, sets: string[], warn
   for (const set of sets) {
     const eq = set.indexOf("=");
     const key = eq > 0 ? set.slice(0, eq) : set;
-    const where = `--set ${key}`;
+    const where = "--set";
     if (eq <= 0 || !isKnownKey(key)) {
       throw new InputError(problem(where, eq <= 0 ? "expected KEY=VALUE" : "unknown setting", `known settings: AUTO_CH1..AUTO_CH14, ${[...VALUE_KEYS].join(", ")}`));
     }

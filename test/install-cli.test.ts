@@ -1,0 +1,111 @@
+/**
+ * `install` and `changes` through bin/makefilecheck, as an admin runs them
+ * (needs `npm run build`, which `npm test` does first): bad input is one
+ * line and exit 2 with the tree unchanged, a settings file is never run,
+ * the old installer's file works, and `changes --json` has its contract shape.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { hashTree, inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
+
+const BIN = join(import.meta.dirname, "..", "bin", "makefilecheck");
+
+let root = "";
+let outside = "";
+beforeEach(() => {
+  root = makeRoot();
+  outside = makeRoot();
+  writeSymplTree(root);
+});
+afterEach(() => {
+  rmSync(root, { recursive: true, force: true });
+  rmSync(outside, { recursive: true, force: true });
+});
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, "--root", root, ...args], { encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("bad input: exit 2, one line, nothing changed", () => {
+  const cases: Array<[string, () => string[], string[]]> = [
+    ["a port out of range", () => ["--set", "AUTO_IMAP_PORT=70000"], ["AUTO_IMAP_PORT=70000", "--set"]],
+    ["a Y/N typo in the file", () => [`--config=${settingsFile("AUTO_CH3=yes\n")}`], ["AUTO_CH3=yes", "Autoinstall.conf line 1"]],
+    ["an unknown database", () => [`--config=${settingsFile("AUTO_CH6_DATABASE=ufw\n")}`], ["AUTO_CH6_DATABASE=ufw"]],
+    ["an unknown version", () => [`--config=${settingsFile("AUTO_VERSION=4\n")}`], ["AUTO_VERSION=4"]],
+    ["a config that is a directory", () => [`--config=${outside}`], [outside, "is a directory"]],
+    ["a config that is missing", () => [`--config=${join(outside, "nope.conf")}`], ["no such settings file"]],
+    ["an unknown change in --only", () => ["--only", "ch3,ch99"], ["ch99"]],
+  ];
+  it.each(cases)("%s", (_name, args, said) => {
+    const before = hashTree(root);
+    const r = cli("install", ...args());
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    for (const part of said) expect(lines[0]).toContain(part);
+    expect(hashTree(root)).toBe(before);
+  });
+});
+
+function settingsFile(text: string): string {
+  const file = join(outside, "Autoinstall.conf");
+  writeFileSync(file, text);
+  return file;
+}
+
+describe("the settings file is never run", () => {
+  it("refuses shell lines without running them", () => {
+    const marker = join(outside, "pwned");
+    const before = hashTree(root);
+    for (const text of [`AUTO_CH3=Y\n$(touch ${marker})\n`, `rm -rf ${join(outside, "victim")}\n`, `AUTO_CH6_DATABASE=\`touch ${marker}\`\n`]) {
+      mkdirSync(join(outside, "victim"), { recursive: true });
+      const r = cli("install", `--config=${settingsFile(text)}`);
+      expect(r.code).toBe(2);
+      expect(existsSync(join(outside, "victim"))).toBe(true);
+    }
+    expect(existsSync(marker)).toBe(false);
+    expect(hashTree(root)).toBe(before);
+  });
+});
+
+describe("an old installer's settings file", () => {
+  it("installs what it says, warns about keys it does not know", () => {
+    const file = settingsFile(
+      [
+        "# written for Install.sh",
+        "AUTO_VERSION=3",
+        "export AUTO_CH1=Y",
+        "AUTO_CH2=N",
+        "AUTO_CH7='N'",
+        'AUTO_CH13="Y"',
+        "AUTO_CH6_DATABASE=sympl",
+        'DNSBL_CHECK_IN_CONNECT="spamhaus : spamcop"',
+        "AUTO_MAILNAME=mail.example.com",
+        "",
+      ].join("\n"),
+    );
+    const r = cli("install", `--config=${file}`, "--no-check");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("AUTO_MAILNAME");
+    const json = cli("changes", "--json");
+    const doc = JSON.parse(json.stdout) as { apps: Array<{ app: string; changes: Array<{ id: string; state: string }> }> };
+    expect(doc.apps.map((a) => a.app)).toEqual(["exim4", "dovecot"]);
+    const exim = Object.fromEntries(doc.apps[0]!.changes.map((c) => [c.id, c.state]));
+    expect(exim).toMatchObject({ ch6: "installed", ch7: "not-installed", ch11: "not-installed", ch13: "installed" });
+    expect(Object.keys(doc.apps[0]!.changes[0]!).sort()).toEqual(["id", "state"]);
+    expect(existsSync(inRoot(root, "/etc/exim4/sympl-local.d/00-main/22-dns-check-in-connect"))).toBe(true);
+  });
+});
+
+describe("changes, human output", () => {
+  it("shows a row per change with its state, title and setting", () => {
+    cli("install", "--only", "ch3", "--no-check");
+    const r = cli("changes", "-a", "exim4");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ {2}ch3 +installed +log protocol errors.* AUTO_CH3$/m);
+    expect(r.stdout).toMatch(/^ {2}ch13 +not-installed +DNS blacklists at connect +AUTO_CH13, DNSBL_CHECK_IN_CONNECT/m);
+  });
+});
