@@ -168,6 +168,15 @@ describe("detectProfile", () => {
     expect(detect().problem).toMatch(/^\/etc\/exim4\/Makefile: symlink to \/tmp\/Makefile, outside \/etc\/exim4 — /);
   });
 
+  it("names the variant that is off when the profile is unclear", () => {
+    setupOurs("exim4", "local");
+    breakWrongLocalDir(root, "exim4", "other.d");
+    expect(detect().problem).toBe("/etc/exim4/Makefile.local reads other.d with -type f,l, not its variant's tree");
+    rmSync(at(exim.makefileSympl));
+    writeFileSync(at(exim.makefileLocal), deriveVariant(exim.makefile, upstreamMakefile("exim4"), "local"));
+    expect(detect().problem).toBe("/etc/exim4/Makefile.sympl is missing");
+  });
+
   it("reads an absolute link inside the root, not on the host", () => {
     setupLegacy(root, "exim4");
     // The host's /etc/exim4/Makefile.local (if any) must not matter: breaking the copy under root does.

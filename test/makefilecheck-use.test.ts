@@ -78,11 +78,14 @@ describe("use", () => {
     expect(existsSync(at("/var/lib/makefilecheck/saved"))).toBe(false);
   });
 
-  it("sympl works without sympl-local.d (vanilla -> sympl)", async () => {
+  it("sympl needs sympl-local.d too: on a vanilla tree it refuses, nothing changed", async () => {
     writeSymplTree(root, { apps: ["dovecot"] });
-    await use(testContext(root, { apps: ["dovecot"] }), { ...noCheck, mode: "sympl" });
-    expect(readlinkSync(at(appPaths("dovecot").makefile))).toBe("Makefile.sympl");
-    expect((await report(testContext(root, { apps: ["dovecot"] }), { _: [] })).lines).toEqual(["dovecot\tunclear"]);
+    const before = hashTree(root);
+    await expect(use(testContext(root, { apps: ["dovecot"] }), { ...noCheck, mode: "sympl" })).rejects.toMatchObject({
+      code: 2,
+      message: expect.stringMatching(/^\/etc\/dovecot\/sympl-local\.d: missing — run `makefilecheck install`/),
+    });
+    expect(hashTree(root)).toBe(before);
   });
 
   it("is a no-op the second time: nothing to do, no writes", async () => {

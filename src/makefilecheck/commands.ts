@@ -7,7 +7,7 @@
 import type { Args } from "../cli.js";
 import { apply, withLock } from "../context.js";
 import type { AppReport, CommandResult, Context } from "../context.js";
-import { EnvironmentError, InputError, problem } from "../errors.js";
+import { InputError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
 import type { App, Mode } from "../layout.js";
 import { appPaths, snippetDir } from "../layout.js";
@@ -137,12 +137,12 @@ const fingerprint = (plans: AppPlan[]): string => JSON.stringify(plans.flatMap((
 /**
  * Plans, then applies under the run lock. The first pass runs outside the
  * lock so that every refusal (a bad Makefile, a failing config test) leaves
- * no trace, not even the state dir; under the lock the plan is made again
- * and must come out the same, so nothing changed in between.
+ * no trace, not even the state dir; under the lock the plan is made again,
+ * and what is applied is always a plan of the setup as the lock found it.
  */
 async function planLockApply(ctx: Context, command: string, planAll: PlanAll, idle: (app: App) => string): Promise<CommandResult> {
   const now = new Date();
-  const first = await planAll(now, true);
+  let first = await planAll(now, true);
   const result = (): CommandResult => {
     const lines = first.flatMap(({ app, plan }) => (plan.ops.length || plan.lines.length ? plan.lines : [idle(app)]));
     const apps = first.map(({ app, plan, info }) => ({ app, ...info, changed: plan.ops.length > 0, notes: plan.lines }));
@@ -151,9 +151,8 @@ async function planLockApply(ctx: Context, command: string, planAll: PlanAll, id
   // Nothing to do and no interrupted run to finish: leave even the state dir alone.
   if (first.every((p) => p.plan.ops.length === 0) && !ctx.sys.stat(JOURNAL)) return result();
   return withLock(ctx, async () => {
-    if (fingerprint(await planAll(now, false)) !== fingerprint(first)) {
-      throw new EnvironmentError("the setup changed while this run was planning (another tool at work?) — run the command again");
-    }
+    // Taking the lock may have finished an interrupted run; then plan afresh, config tests included.
+    if (fingerprint(await planAll(now, false)) !== fingerprint(first)) first = await planAll(now, true);
     await apply(ctx, command, first.flatMap((p) => p.plan.ops));
     return result();
   });

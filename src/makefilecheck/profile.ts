@@ -171,6 +171,16 @@ function findDamage(obs: Observation, linked: Mode | null, ml: Reading | null): 
   return null;
 }
 
+/** Names the first variant that is missing, not a file, or not of its mode's shape. */
+function misshapenVariant(obs: Observation): string {
+  for (const [mode, seen] of [["local", obs.makefileLocal], ["sympl", obs.makefileSympl]] as const) {
+    if (seen.kind !== "file") return `${seen.path} is ${seen.kind === "missing" ? "missing" : `a ${seen.kind}, not a file`}`;
+    const r = readMakefile(seen.path, seen.text ?? "");
+    if (modeOfReading(r) !== mode) return `${seen.path} reads ${r.dir} with -type ${r.type}, not its variant's tree`;
+  }
+  return "the Makefile variants do not fit together";
+}
+
 interface Verdict {
   profile: Profile;
   damage: Damage | null;
@@ -188,8 +198,8 @@ function explain(obs: Observation, v: Verdict): string | null {
   if (v.profile === "unclear") {
     if (obs.makefile.kind === "missing") return `${p.makefile} is missing`;
     if (v.linked === null) return `${p.makefile} links to ${obs.makefile.target}, not to Makefile.local or Makefile.sympl`;
-    if (obs.local !== "dir" && v.linked === "local") return `${p.local} is missing but the Makefile links to Makefile.local`;
-    return `Makefile.local and Makefile.sympl are not both present with their variant's shape`;
+    if (obs.local !== "dir") return `${p.local} is missing but the Makefile links to Makefile.${v.linked}`;
+    return misshapenVariant(obs);
   }
   if (v.recorded && v.recorded !== v.linked) return `the Makefile links to Makefile.${v.linked} but ${v.recorded} was chosen`;
   if (v.legacy) return `${p.makefile} is the old tooling's absolute link; repair adopts it (relative link, recorded mode)`;

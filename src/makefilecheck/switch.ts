@@ -94,7 +94,8 @@ export function planSwitch(obs: Observation, mode: Mode, now: Date): SwitchPlan 
   const det = detectProfile(obs);
   refuseFatal(det);
   const p = appPaths(obs.app);
-  if (mode === "local" && obs.local !== "dir") {
+  // Without the local tree there is nothing to switch between: the plain Makefile already reads sympl.d.
+  if (obs.local !== "dir") {
     throw new InputError(problem(p.local, "missing", "run `makefilecheck install` to create the local tree first"));
   }
   const up = upstreamOf(obs);
