@@ -105,7 +105,8 @@ describe("changes, human output", () => {
     cli("install", "--only", "ch3", "--no-check");
     const r = cli("changes", "-a", "exim4");
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^ {2}ch3 +installed +log protocol errors.* AUTO_CH3$/m);
-    expect(r.stdout).toMatch(/^ {2}ch13 +not-installed +DNS blacklists at connect +AUTO_CH13, DNSBL_CHECK_IN_CONNECT/m);
+    expect(r.stdout).toMatch(/^ {2}ch3 +installed +log protocol errors.* AUTO_CH3=Y$/m);
+    expect(r.stdout).toMatch(/^ {2}ch11 +not-installed +.* AUTO_CH11=N$/m);
+    expect(r.stdout).toMatch(/^ {2}ch13 +not-installed +DNS blacklists at connect +AUTO_CH13=Y, DNSBL_CHECK_IN_CONNECT/m);
   });
 });

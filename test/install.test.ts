@@ -126,6 +126,7 @@ describe("converging", () => {
     const result = await run([...PORTS, "AUTO_CH7=N"]);
     expect(read(`${CONNECT}/40-ratelimit`)).toBe(edited);
     const line = result.lines.find((l) => l.startsWith("exim4: ch7"));
+    expect(result.code).toBe(1);
     expect(line).toContain("left alone");
     expect(line).toContain("40-ratelimit");
   });

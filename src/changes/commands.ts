@@ -126,17 +126,32 @@ export async function install(ctx: Context, args: Args): Promise<CommandResult> 
   });
   const lines = plans.flatMap((p) => p.outcomes.filter((o) => o.action !== "none" || o.notes.length).map((o) => outcomeLine(p.app, o, ctx.dryRun)));
   if (plan.length === 0) lines.push("nothing to do: the selected changes are in place and sympl-local.d is live");
+  // A part left alone means the tree and the settings disagree: the admin has a look.
+  const kept = plans.some((p) => p.outcomes.some((o) => o.action === "kept"));
   const apps: AppReport[] = plans.map((p) => ({ app: p.app, changes: p.outcomes.map(({ id, before, action, notes }) => ({ id, before, action, notes })) }));
-  return { code: Exit.ok, apps, lines, plan };
+  return { code: kept ? Exit.actionNeeded : Exit.ok, apps, lines, plan };
 }
 
-/** The settings that control a change, for the `changes` table. */
-function controls(c: Change): string {
-  return [switchKey(c.id), ...c.settings].join(", ");
+/** The settings that control a change, for the `changes` table, with the switch's value when known. */
+function controls(c: Change, settings: Settings | null): string {
+  const key = switchKey(c.id);
+  return [settings ? `${key}=${settings.enabled[c.id] ? "Y" : "N"}` : key, ...c.settings].join(", ");
+}
+
+/** The settings for the `changes` table; a bad file is noted, not fatal: the states are still worth showing. */
+function settingsForTable(ctx: Context, args: Args): Settings | null {
+  try {
+    return loadSettings(ctx, args);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    ctx.note(`settings not shown: ${err.message}`);
+    return null;
+  }
 }
 
 /** `changes`: every change of the selected apps with its state on this machine. */
-export async function changes(ctx: Context, _args: Args): Promise<CommandResult> {
+export async function changes(ctx: Context, args: Args): Promise<CommandResult> {
+  const settings = settingsForTable(ctx, args);
   const apps: AppReport[] = [];
   const lines: string[] = [];
   for (const app of ctx.apps) {
@@ -146,7 +161,7 @@ export async function changes(ctx: Context, _args: Args): Promise<CommandResult>
     apps.push({ app, changes: rows.map((r) => ({ id: r.change.id, state: r.state })) });
     lines.push(view.localExists ? `${app}:` : `${app}: no sympl-local.d yet — \`makefilecheck install\` creates it`);
     for (const r of rows) {
-      lines.push(`  ${r.change.id.padEnd(5)} ${r.state.padEnd(14)} ${r.change.title.padEnd(46)} ${controls(r.change)}`);
+      lines.push(`  ${r.change.id.padEnd(5)} ${r.state.padEnd(14)} ${r.change.title.padEnd(46)} ${controls(r.change, settings)}`);
     }
   }
   return { code: Exit.ok, apps, lines };

@@ -144,7 +144,7 @@ function planEdits(w: Work, change: Change): void {
     const planned = w.next.get(edit.path);
     const text = planned ? planned.text : textOf(w.view.local(edit.path));
     if (text === null) {
-      w.tally.note(change.id, `${edit.path} is missing: cannot ${describeEdit(edit)}`);
+      w.tally.note(change.id, `${edit.path} is missing or not a plain file: cannot ${describeEdit(edit)}`);
       w.tally.kept.add(change.id);
       continue;
     }
