@@ -6,6 +6,7 @@ import { check, report, revert, status, use } from "../src/makefilecheck/command
 import { deriveVariant } from "../src/makefilecheck/makefile.js";
 import { recordPath } from "../src/makefilecheck/state.js";
 import { RealSystem } from "../src/system/real.js";
+import { FaultySystem } from "../src/system/wrappers.js";
 import { missingBinaries } from "./support/daemons.js";
 import { testContext } from "./support/context.js";
 import { hashTree, inRoot, makeRoot, setupLegacy, upstreamMakefile, writeSymplTree } from "./fixtures/sympl.js";
@@ -121,6 +122,20 @@ describe("use", () => {
     }
     const link = lstatSync(at(p.makefile));
     expect([link.uid, link.gid]).toEqual([1234, 5678]);
+  });
+
+  it("an apply cut short leaves the old Makefile live, and the next run finishes it", async () => {
+    caninstall(["exim4"]);
+    const p = appPaths("exim4");
+    // Writes: state dir, journal, Makefile.local, Makefile.sympl, then the link swap fails.
+    const faulty = { ...testContext(root, { apps: ["exim4"] }), sys: new FaultySystem(new RealSystem(root), 5) };
+    await expect(use(faulty, { ...noCheck, mode: "local" })).rejects.toThrowError(/step 3 of \d+; steps before it are done/);
+    expect(lstatSync(at(p.makefile)).isFile()).toBe(true);
+    expect(read(p.makefile)).toBe(upstreamMakefile("exim4"));
+    const again = await use(testContext(root, { apps: ["exim4"] }), { ...noCheck, mode: "local" });
+    expect(again.code).toBe(0);
+    expect(readlinkSync(at(p.makefile))).toBe("Makefile.local");
+    expect(existsSync(at("/var/lib/makefilecheck/journal.json"))).toBe(false);
   });
 
   it("local without sympl-local.d: exit 2 telling to run install, nothing changed", async () => {
