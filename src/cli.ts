@@ -53,10 +53,10 @@ function yargsOption(o: (typeof GLOBAL_OPTIONS)[keyof typeof GLOBAL_OPTIONS]): R
 }
 
 /** Commands the fast path may run: they only read, and need no option of their own. */
-const FAST_COMMANDS = new Set(["status", "report"]);
+const FAST_COMMANDS = new Set(["status", "report", "drift"]);
 
 /**
- * Parses the common read-only calls (`status`, `report` with global options)
+ * Parses the common read-only calls (`status`, `report`, `drift` with global options)
  * without loading yargs, whose start-up alone costs more than the whole
  * `status` budget (DESIGN section 8). Returns null for anything else, and
  * for anything it would reject: yargs then parses and words the error.
@@ -201,8 +201,9 @@ export async function main(argv: string[]): Promise<ExitCode> {
     const fast = fastArgs(argv);
     if (fast) {
       const name = String(fast._[0]);
-      const core = await import("./makefilecheck/commands.js");
-      chosen = { name, args: fast, writes: false, run: name === "report" ? core.report : core.status };
+      const run =
+        name === "drift" ? (await import("./sync/commands.js")).drift : (await import("./makefilecheck/commands.js"))[name === "report" ? "report" : "status"];
+      chosen = { name, args: fast, writes: false, run };
     } else {
       const { default: yargs } = await import("yargs");
       await parser(yargs, argv, (c) => {
