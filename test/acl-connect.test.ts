@@ -5,57 +5,21 @@
  * the history and deferral lines. Each session is an `exim4 -bh` host
  * check in a private namespace with its own resolver (exim-session.ts).
  */
-import { rmSync } from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
-import {
-  FIREWALL_DB_PATH,
-  buildProofTree,
-  rootMacros,
-  writeConnectWhitelist,
-  type ProofSettings,
-  type ProofTree,
-} from "./support/changes-tree.js";
+import { describe, expect, it } from "vitest";
+import { FIREWALL_DB_PATH, writeConnectWhitelist, type ProofSettings, type ProofTree } from "./support/changes-tree.js";
 import { missingBinaries } from "./support/daemons.js";
-import { firewallPattern, runSessions, type Session, type SessionsResult } from "./support/exim-session.js";
+import { FIREWALL_PATTERNS, firewallPattern } from "./support/exim-session.js";
 import { writeFirewallDb, type FirewallEntry } from "./support/firewall-db.js";
+import { connectOnly, greeting, useProofTrees, withNames } from "./support/proof.js";
 import { ptrName, reversedAddress, type DnsRecords } from "./support/resolver.js";
 import { inRoot } from "./fixtures/sympl.js";
 
 const skip = missingBinaries("exim4", "dnsmasq", "sqlite3", "unshare");
+const run = useProofTrees();
 
-/** The firewall's patterns (DESIGN section 6). */
-const HISTORY = String.raw`\[__IP__\] .*I=.*Blacklisted: Denied access - history of unwanted activity.*$`;
-const DEFERRED = String.raw`\[__IP__\] I=.*temporarily rejected.* Sender deferred.*$`;
+const { history: HISTORY, deferred: DEFERRED } = FIREWALL_PATTERNS;
 
 const HISTORY_MESSAGE = "Blacklisted: Denied access - history of unwanted activity";
-
-let tree: ProofTree | undefined;
-afterEach(() => {
-  if (tree) rmSync(tree.root, { recursive: true, force: true });
-  tree = undefined;
-});
-
-/** A client that connects and leaves: enough for the connect ACL. */
-function connectOnly(ip: string): Session {
-  return { ip, commands: ["QUIT"] };
-}
-
-/** Every address in `ips` gets a PTR record, so ch12 lets them through. */
-function withNames(ips: string[], more: DnsRecords = {}): DnsRecords {
-  return { ...more, ptr: { ...Object.fromEntries(ips.map((ip, i) => [ip, `host${i}.example.net`])), ...more.ptr } };
-}
-
-/** Installs with `settings` and runs `sessions` in one namespace. */
-function run(settings: ProofSettings, sessions: Session[], dns: DnsRecords, prepare?: (t: ProofTree) => void): SessionsResult {
-  tree = buildProofTree(settings);
-  prepare?.(tree);
-  return runSessions({ conf: tree.conf.exim4, macros: rootMacros(tree, settings), dns, sessions });
-}
-
-/** The first SMTP reply: the greeting (220) or the connect ACL's refusal. */
-function greeting(result: SessionsResult, i: number): string {
-  return result.sessions[i]!.replies[0] ?? `(no reply) ${result.sessions[i]!.output}`;
-}
 
 describe.skipIf(skip)("ch6: refuse clients with a history in the firewall database", () => {
   describe.each(["nftfw", "sympl"] as const)("with the %s database", (flavour) => {

@@ -35,10 +35,10 @@ export const FIREWALL_DB_PATH = {
   nftfw: "/var/lib/nftfw/firewall.db",
 } as const;
 
-/** Upstream lines ch3 and ch4 comment out, by file. */
-const COMMENTED: Record<string, string[]> = {
-  "00-main/50-tls-options": ["log_selector = +tls_sni"],
-  "00-main/60-general-options": ["rfc1413_hosts =", "rfc1413_query_timeout = 5s"],
+/** Upstream lines ch3 and ch4 comment out: change → [file, lines]. */
+const COMMENTED: Record<string, [string, string[]]> = {
+  ch3: ["00-main/50-tls-options", ["log_selector = +tls_sni"]],
+  ch4: ["00-main/60-general-options", ["rfc1413_hosts =", "rfc1413_query_timeout = 5s"]],
 };
 
 function placeholders(s: ProofSettings): Record<string, string> {
@@ -60,8 +60,9 @@ function writeText(file: string, text: string): void {
 }
 
 /** ch3/ch4: `# ` before the upstream lines the new snippets replace. */
-function commentOut(local: string): void {
-  for (const [rel, lines] of Object.entries(COMMENTED)) {
+function commentOut(local: string, s: ProofSettings): void {
+  for (const [change, [rel, lines]] of Object.entries(COMMENTED)) {
+    if (s.without?.includes(change)) continue;
     const file = join(local, rel);
     const text = readFileSync(file, "utf8")
       .split("\n")
@@ -90,7 +91,7 @@ function installApp(root: string, app: App, s: ProofSettings): void {
     writeText(join(local, rel), keyFileWithoutKey ? SPAMHAUS_NO_KEY_TEXT : fill(snippet.text, values));
   }
   if (app === "exim4") {
-    commentOut(local);
+    commentOut(local, s);
     const connectCheck = join(local, "00-main/21-connect-check");
     if (existsSync(connectCheck)) appendFileSync(connectCheck, firewallDefines(s));
   }

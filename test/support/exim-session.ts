@@ -157,7 +157,14 @@ export function mailSession(ip: string, from: string, to: string): Session {
   return { ip, commands: ["EHLO client.example.net", `MAIL FROM:<${from}>`, `RCPT TO:<${to}>`, "QUIT"] };
 }
 
-/** The firewall's log patterns (DESIGN section 6), `__IP__` filled with the escaped address. */
+/** The firewall's log patterns (DESIGN section 6), with `__IP__` where the address goes. */
+export const FIREWALL_PATTERNS = {
+  history: String.raw`\[__IP__\] .*I=.*Blacklisted: Denied access - history of unwanted activity.*$`,
+  auth: String.raw`\[__IP__\] I=.*AUTH command used when not advertised.*$`,
+  deferred: String.raw`\[__IP__\] I=.*temporarily rejected.* Sender deferred.*$`,
+} as const;
+
+/** A firewall pattern with `__IP__` filled with the escaped address, as the firewall does. */
 export function firewallPattern(template: string, ip: string): RegExp {
   const escaped = ip.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   return new RegExp(template.replace("__IP__", escaped));
