@@ -131,6 +131,17 @@ describe("converging", () => {
     expect(line).toContain("40-ratelimit");
   });
 
+  it("reports an edit whose line the admin changed, and stays quiet about it for a change that is off", async () => {
+    const upstream = "/etc/exim4/sympl.d/00-main/50-tls-options";
+    const text = read(upstream).replace("log_selector = +tls_sni", "log_selector = +tls_sni +tls_peerdn").replace("no_matching_hosts", "nobody");
+    writeFileSync(inRoot(root, upstream), text);
+    const result = await run([...PORTS, "AUTO_CH11=N"], { only: "ch3,ch11" });
+    expect(result.code).toBe(1);
+    expect(result.lines.find((l) => l.startsWith("exim4: ch3"))).toContain("50-tls-options: no line to comment out `log_selector = +tls_sni`");
+    expect(result.lines.some((l) => l.startsWith("exim4: ch11"))).toBe(false);
+    expect(read(`${LOCAL}/00-main/50-tls-options`)).toBe(text);
+  });
+
   it("updates a file it wrote when a setting changes", async () => {
     await run(PORTS);
     await run([...PORTS, 'DNSBL_CHECK_IN_CONNECT=spamcop']);

@@ -127,8 +127,8 @@ export async function install(ctx: Context, args: Args): Promise<CommandResult> 
   const lines = plans.flatMap((p) => p.outcomes.filter((o) => o.action !== "none" || o.notes.length).map((o) => outcomeLine(p.app, o, ctx.dryRun)));
   if (plan.length === 0) lines.push("nothing to do: the selected changes are in place and sympl-local.d is live");
   // A part left alone means the tree and the settings disagree: the admin has a look.
-  const kept = plans.some((p) => p.outcomes.some((o) => o.action === "kept"));
-  const apps: AppReport[] = plans.map((p) => ({ app: p.app, changes: p.outcomes.map(({ id, before, action, notes }) => ({ id, before, action, notes })) }));
+  const kept = plans.some((p) => p.outcomes.some((o) => o.kept));
+  const apps: AppReport[] = plans.map((p) => ({ app: p.app, changes: p.outcomes.map(({ id, before, action, kept, notes }) => ({ id, before, action, kept, notes })) }));
   return { code: kept ? Exit.actionNeeded : Exit.ok, apps, lines, plan };
 }
 

@@ -37,6 +37,8 @@ export interface Outcome {
   id: ChangeId;
   before: ChangeState;
   action: Action;
+  /** Some part was left alone because someone else changed it. */
+  kept: boolean;
   notes: string[];
 }
 
@@ -137,26 +139,25 @@ function planFile(w: Work, change: Change, rel: string): void {
   w.next.set(rel, { text: nextText, change: owners[owners.length - 1] ?? change.id });
 }
 
-/** Decides one change's line edits, on top of earlier edits to the same file. */
+/**
+ * Decides one change's line edits, on top of earlier edits to the same
+ * file. An edit that finds neither its line nor its result is reported
+ * when the change is wanted; switched off, there is nothing of ours to undo.
+ */
 function planEdits(w: Work, change: Change): void {
   for (const edit of change.edits) {
-    const state = lineEditState(w.view, edit);
     const planned = w.next.get(edit.path);
     const text = planned ? planned.text : textOf(w.view.local(edit.path));
-    if (text === null) {
-      w.tally.note(change.id, `${edit.path} is missing or not a plain file: cannot ${describeEdit(edit)}`);
-      w.tally.kept.add(change.id);
-      continue;
-    }
-    if (w.wanted(change.id) && editState(edit, text) === "unapplied") {
+    const state = text === null ? "missing" : editState(edit, text);
+    if (w.wanted(change.id) && text !== null && state === "unapplied") {
       w.next.set(edit.path, { text: applyEdit(edit, text), change: change.id });
       w.tally.touched.add(change.id);
-    } else if (!w.wanted(change.id) && state === "ours") {
+    } else if (w.wanted(change.id) && state === "missing") {
+      w.tally.note(change.id, `${edit.path}: no line to ${describeEdit(edit)} (file missing or line changed): not touched`);
+      w.tally.kept.add(change.id);
+    } else if (!w.wanted(change.id) && text !== null && lineEditState(w.view, edit) === "ours") {
       w.next.set(edit.path, { text: undoEdit(edit, text), change: change.id });
       w.tally.touched.add(change.id);
-    } else if (state === "modified") {
-      w.tally.note(change.id, `${edit.path}: line for "${describeEdit(edit)}" not found: not touched`);
-      w.tally.kept.add(change.id);
     }
   }
 }
@@ -238,6 +239,7 @@ export function planInstall(
       id: c.id,
       before: before.get(c.id)?.state ?? "not-installed",
       action: actionOf(c.id, before.get(c.id)?.state ?? "not-installed", w, Boolean(skip)),
+      kept: w.tally.kept.has(c.id),
       notes: [...(skip ? [skip] : []), ...(w.tally.notes.get(c.id) ?? [])],
     };
   });
