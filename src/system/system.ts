@@ -12,6 +12,14 @@ export interface Entry {
   uid: number;
   gid: number;
   size: number;
+  /**
+   * Identity and change times, when the System knows them: together with
+   * size they tell a file that may have changed from one that has not,
+   * without reading it (the drift stat cache).
+   */
+  ino?: number;
+  mtimeMs?: number;
+  ctimeMs?: number;
 }
 
 /** Owner, group and permission bits a write may set. */
