@@ -1,0 +1,59 @@
+/**
+ * The real exim accepts the local tree with the changes in every shape
+ * the settings can give it, and reads ch4's ident settings from it.
+ */
+import { spawnSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { buildProofTree, type ProofSettings } from "./support/changes-tree.js";
+import { BINARIES, missingBinaries } from "./support/daemons.js";
+import { daemonAccepts } from "./fixtures/sympl.js";
+
+const skip = missingBinaries("exim4");
+
+const roots: string[] = [];
+afterEach(() => {
+  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
+});
+
+function tree(settings: ProofSettings): { root: string; conf: string } {
+  const built = buildProofTree(settings);
+  roots.push(built.root);
+  return { root: built.root, conf: built.conf.exim4 };
+}
+
+/** `exim4 -bP OPTION` on the config: the option as exim understood it. */
+function option(conf: string, name: string): string {
+  return spawnSync(BINARIES.exim4, ["-C", conf, "-bP", name], { encoding: "utf8" }).stdout.trim();
+}
+
+describe.skipIf(skip)("exim accepts the changes", () => {
+  const shapes: [string, ProofSettings][] = [
+    ["all changes, no key, no firewall", {}],
+    ["a Spamhaus key", { spamhausKey: "AbC123" }],
+    ["the nftfw database", { firewall: "nftfw" }],
+    ["the Sympl database", { firewall: "sympl", threshold: 3 }],
+    ["no DNS blacklist at connect", { dnsblInConnect: "" }],
+    ["only the connect-time changes", { without: ["ch3", "ch4", "ch8", "ch9", "ch10", "ch14"] }],
+    ["only the RCPT-time changes", { without: ["ch5", "ch6", "ch7", "ch12", "ch13"] }],
+  ];
+
+  it.each(shapes)("with %s", (_name, settings) => {
+    const built = tree(settings);
+    const verdict = daemonAccepts(built.root, "exim4", "sympl-local.d");
+    expect(verdict.ok, verdict.output).toBe(true);
+  });
+});
+
+describe.skipIf(skip)("ch4: no ident callbacks", () => {
+  it("sets a zero ident timeout for every host", () => {
+    const { conf } = tree({});
+    expect(option(conf, "rfc1413_hosts")).toBe("rfc1413_hosts = *");
+    expect(option(conf, "rfc1413_query_timeout")).toBe("rfc1413_query_timeout = 0s");
+  });
+
+  it("without ch4 the upstream settings stay in force", () => {
+    const { conf } = tree({ without: ["ch4"] });
+    expect(option(conf, "rfc1413_query_timeout")).toBe("rfc1413_query_timeout = 5s");
+  });
+});
