@@ -73,20 +73,16 @@ function outcomeLine(app: string, o: Outcome, dryRun: boolean): string {
 }
 
 /**
- * Runs the daemon's config test on the local tree as the plan leaves it,
- * before anything is written; refuses the whole run when it fails.
+ * Runs the daemon's config test on an app's local tree as the plan leaves
+ * it, before anything is written; refuses the whole run when it fails.
  */
-async function testPlanned(ctx: Context, plans: AppInstall[], ops: Op[], check: boolean): Promise<void> {
-  if (!check) return;
-  const view = new PlannedView(ctx.sys, ops);
-  for (const p of plans) {
-    const result = await runConfigTest(view, p.app, "local");
-    if (result.status === "skipped") ctx.note(`${p.app}: config test skipped: ${result.output}`);
-    if (result.status === "failed") {
-      throw new InputError(
-        problem(`${p.app} sympl-local.d`, `the daemon rejects the config the install would build: ${errorLines(result, 3).join(" | ")}`, "nothing was changed; fix the settings or the edited snippet"),
-      );
-    }
+async function testPlanned(ctx: Context, view: PlannedView, app: AppInstall["app"]): Promise<void> {
+  const result = await runConfigTest(view, app, "local");
+  if (result.status === "skipped") ctx.note(`${app}: config test skipped: ${result.output}`);
+  if (result.status === "failed") {
+    throw new InputError(
+      problem(`${app} sympl-local.d`, `the daemon rejects the config the install would build: ${errorLines(result, 3).join(" | ")}`, "nothing was changed; fix the settings or the edited snippet"),
+    );
   }
 }
 
@@ -100,10 +96,14 @@ interface InstallPlan {
 async function planRun(ctx: Context, settings: Settings, selection: Selection, opts: { check: boolean; make: boolean }): Promise<InstallPlan> {
   const plans = ctx.apps.map((app) => planInstall(ctx.sys, app, settings, selection, (line) => ctx.note(line)));
   const changeOps = plans.flatMap((p) => p.ops);
-  await testPlanned(ctx, plans, changeOps, opts.check);
   const view = new PlannedView(ctx.sys, changeOps);
   const useOps: Op[] = [];
-  for (const p of plans) useOps.push(...(await planUse({ ...ctx, sys: view }, p.app, "local", { check: false, make: opts.make })));
+  for (const p of plans) {
+    // A tree this run changes is tested here; an unchanged one by `use` when it goes live.
+    const changed = p.ops.length > 0;
+    if (changed && opts.check) await testPlanned(ctx, view, p.app);
+    useOps.push(...(await planUse({ ...ctx, sys: view }, p.app, "local", { check: opts.check && !changed, make: opts.make })));
+  }
   return { plans, plan: [...changeOps, ...useOps] };
 }
 

@@ -231,7 +231,7 @@ export function readSettingsFile(
   const st = sys.stat(path);
   if (!st) {
     if (options.mustExist) throw new InputError(problem(shownAs, "no such settings file", "give an existing file, or run `makefilecheck install --init`"));
-    return parseSettings("", `${shownAs} (missing: defaults)`, options.sets, options.warn);
+    return parseSettings("", `${shownAs} (not there yet: \`makefilecheck install --init\` writes one)`, options.sets, options.warn);
   }
   if (st.type === "dir") throw new InputError(problem(shownAs, "is a directory", "give the settings file itself"));
   let text: string;
