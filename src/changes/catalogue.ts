@@ -58,6 +58,8 @@ export interface Change {
   settings: SettingKey[];
   /** Changes that must be installed with it. */
   needs: ChangeId[];
+  /** Changes it needs too once a Spamhaus key is set (ch13 uses ch10's key define). */
+  needsWithSpamhausKey: ChangeId[];
   defaultOn: boolean;
 }
 
@@ -68,8 +70,10 @@ const TLS_OPTIONS = "00-main/50-tls-options";
 const GENERAL_OPTIONS = "00-main/60-general-options";
 const RCPT_BLACKLISTS = "10-acl/50-acl-check-rcpt/75-dns-blacklists";
 
-function change(c: Omit<Change, "edits" | "replaces" | "settings" | "needs" | "defaultOn"> & Partial<Change>): Change {
-  return { edits: [], replaces: [], settings: [], needs: [], defaultOn: true, ...c };
+type Defaulted = "edits" | "replaces" | "settings" | "needs" | "needsWithSpamhausKey" | "defaultOn";
+
+function change(c: Omit<Change, Defaulted> & Partial<Change>): Change {
+  return { edits: [], replaces: [], settings: [], needs: [], needsWithSpamhausKey: [], defaultOn: true, ...c };
 }
 
 /** Every change, in id order. */
@@ -139,7 +143,7 @@ export const CATALOGUE: readonly Change[] = [
   change({
     id: "ch13", app: "exim4", title: "DNS blacklists at connect",
     why: "listed IPs are turned away before they can try passwords",
-    settings: ["DNSBL_CHECK_IN_CONNECT", "AUTO_SPAMHAUS_DB_KEY"], needs: ["ch5"],
+    settings: ["DNSBL_CHECK_IN_CONNECT", "AUTO_SPAMHAUS_DB_KEY"], needs: ["ch5"], needsWithSpamhausKey: ["ch10"],
   }),
   change({
     id: "ch14", app: "exim4", title: "verify senders in local domains",

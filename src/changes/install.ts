@@ -73,10 +73,9 @@ function skipReason(id: ChangeId, settings: Settings, firewall: FirewallChoice |
 /** Refuses a selection that would leave a change without one it needs. */
 function checkNeeds(app: App, settings: Settings, isOn: (id: ChangeId) => boolean): void {
   for (const c of CATALOGUE.filter((x) => x.app === app && isOn(x.id))) {
-    const needs = [...c.needs];
-    if (c.id === "ch13" && settings.spamhausKey !== undefined) needs.push("ch10");
-    for (const n of needs.filter((id) => !isOn(id))) {
-      const why = n === "ch10" ? " (its Spamhaus key is defined by ch10)" : "";
+    const keyed = settings.spamhausKey !== undefined ? c.needsWithSpamhausKey : [];
+    for (const n of [...c.needs, ...keyed].filter((id) => !isOn(id))) {
+      const why = keyed.includes(n) ? " (it defines the Spamhaus key)" : "";
       throw new InputError(
         problem(settings.source, `${c.id} needs ${n}${why}, which would not be installed`, `set ${switchKey(n)}=Y (with --only, name ${n} too), or ${switchKey(c.id)}=N`),
       );
