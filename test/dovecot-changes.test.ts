@@ -18,8 +18,8 @@ afterEach(() => {
 });
 
 /** The local tree built with `settings`, as `doveconf -n` reports it, and dovecot's verdict. */
-function build(settings: ProofSettings): { accepted: boolean; output: string; effective: string } {
-  const tree = buildProofTree(settings);
+async function build(settings: ProofSettings): Promise<{ accepted: boolean; output: string; effective: string }> {
+  const tree = await buildProofTree(settings);
   roots.push(tree.root);
   const verdict = daemonAccepts(tree.root, "dovecot", "sympl-local.d");
   const shown = spawnSync(BINARIES.doveconf, ["-n", "-c", tree.conf.dovecot], { encoding: "utf8" });
@@ -33,8 +33,8 @@ function imapLoginListeners(effective: string): Record<string, string> {
 }
 
 describe.skipIf(skip)("dovecot changes", () => {
-  it("ch1 and ch2: dovecot accepts the tree, logs failed logins and listens on the extra ports too", () => {
-    const built = build({ imapPort: 2143, imapsPort: 2993 });
+  it("ch1 and ch2: dovecot accepts the tree, logs failed logins and listens on the extra ports too", async () => {
+    const built = await build({ imapPort: 2143, imapsPort: 2993 });
     expect(built.accepted, built.output).toBe(true);
     expect(built.effective).toMatch(/^auth_verbose = yes$/m);
     const listeners = imapLoginListeners(built.effective);
@@ -42,8 +42,8 @@ describe.skipIf(skip)("dovecot changes", () => {
     expect(built.effective).toMatch(/inet_listener imaps_extra \{\s*port = 2993\s*ssl = yes/);
   });
 
-  it("without ch1 and ch2 only the standard listeners exist and auth_verbose stays off", () => {
-    const built = build({ without: ["ch1", "ch2"] });
+  it("without ch1 and ch2 only the standard listeners exist and auth_verbose stays off", async () => {
+    const built = await build({ without: ["ch1", "ch2"] });
     expect(built.accepted, built.output).toBe(true);
     expect(built.effective).not.toMatch(/^auth_verbose = yes$/m);
     expect(Object.values(imapLoginListeners(built.effective)).sort()).toEqual(["143", "993"]);

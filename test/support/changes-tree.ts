@@ -1,100 +1,53 @@
 /**
- * A fixture tree with the email changes installed, assembled into the
- * config files the daemons read, for the proofs with the real exim4 and
- * dovecot. The install is done here by hand from SNIPPETS (copy sympl.d,
- * add the texts, the ch3/ch4 comment edits, ch6's defines) so these
- * proofs test the texts alone, whatever the installer does around them.
+ * A fixture tree with the email changes installed by the real `install`
+ * command (called as a function, settings given as --set values), and the
+ * config each daemon would read, assembled as Makefile.local does. The
+ * proofs so test the snippet texts as the installer writes them.
  */
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { SNIPPETS, SPAMHAUS_NO_KEY_TEXT } from "../../src/changes/snippets.js";
+import { install } from "../../src/changes/commands.js";
+import { NFTFW_DBS, SYMPL_DB } from "../../src/changes/firewall.js";
 import { appPaths, type App } from "../../src/layout.js";
 import { assembleConfig, inRoot, makeRoot, writeSymplTree } from "../fixtures/sympl.js";
-import { copyTree } from "../fixtures/paths.js";
+import { testContext } from "./context.js";
 
 /** The settings a proof installs the changes with. */
 export interface ProofSettings {
-  /** Changes to leave out, e.g. ["ch12"] for a test that needs clients without PTR. */
+  /** Changes switched off (AUTO_CHn=N), e.g. ["ch12"] for a test that needs clients without PTR. */
   without?: string[];
-  /** ch10's Spamhaus key; none by default. */
+  /** ch10's Spamhaus key (AUTO_SPAMHAUS_DB_KEY); none by default. */
   spamhausKey?: string;
-  /** ch13's list, default `spamhaus : spamcop : barracuda`. */
+  /** ch13's list (DNSBL_CHECK_IN_CONNECT, `:`-separated); the installer's default when unset. */
   dnsblInConnect?: string;
-  /** ch2's ports. */
+  /** ch2's ports; 1143 and 1993 when unset. */
   imapPort?: number;
   imapsPort?: number;
-  /** ch6's firewall database flavour (the DB's server path is FIREWALL_DB_PATH of it). */
+  /** ch6's firewall database (AUTO_CH6_DATABASE); unset, the installer finds none and skips ch6. */
   firewall?: "sympl" | "nftfw";
-  /** ch6's threshold, default 10. */
-  threshold?: number;
 }
 
-/** Where each firewall keeps its database on the server. */
+/** Where each firewall keeps its database on the server (ch6's installer defaults). */
 export const FIREWALL_DB_PATH = {
-  sympl: "/var/lib/sympl/firewall-blacklist-count.db",
-  nftfw: "/var/lib/nftfw/firewall.db",
+  sympl: SYMPL_DB,
+  nftfw: NFTFW_DBS[0],
 } as const;
 
-/** Upstream lines ch3 and ch4 comment out: change → [file, lines]. */
-const COMMENTED: Record<string, [string, string[]]> = {
-  ch3: ["00-main/50-tls-options", ["log_selector = +tls_sni"]],
-  ch4: ["00-main/60-general-options", ["rfc1413_hosts =", "rfc1413_query_timeout = 5s"]],
-};
-
-function placeholders(s: ProofSettings): Record<string, string> {
-  return {
-    IMAP_PORT: String(s.imapPort ?? 1143),
-    IMAPS_PORT: String(s.imapsPort ?? 1993),
-    DNSBL_CHECK_IN_CONNECT: s.dnsblInConnect ?? "spamhaus : spamcop : barracuda",
-    SPAMHAUS_DQ_KEY: s.spamhausKey ?? "",
-  };
-}
-
-function fill(text: string, values: Record<string, string>): string {
-  return text.replace(/@@([A-Z_]+)@@/g, (_all, name: string) => values[name]!);
+/** `settings` as the installer's --set values. */
+function setValues(s: ProofSettings): string[] {
+  return [
+    ...(s.without ?? []).map((id) => `AUTO_${id.toUpperCase()}=N`),
+    `AUTO_IMAP_PORT=${s.imapPort ?? 1143}`,
+    `AUTO_IMAPS_PORT=${s.imapsPort ?? 1993}`,
+    ...(s.spamhausKey === undefined ? [] : [`AUTO_SPAMHAUS_DB_KEY=${s.spamhausKey}`]),
+    ...(s.dnsblInConnect === undefined ? [] : [`DNSBL_CHECK_IN_CONNECT=${s.dnsblInConnect}`]),
+    ...(s.firewall ? [`AUTO_CH6_DATABASE=${s.firewall}`] : []),
+  ];
 }
 
 function writeText(file: string, text: string): void {
   writeFileSync(file, text);
   chmodSync(file, 0o644);
-}
-
-/** ch3/ch4: `# ` before the upstream lines the new snippets replace. */
-function commentOut(local: string, s: ProofSettings): void {
-  for (const [change, [rel, lines]] of Object.entries(COMMENTED)) {
-    if (s.without?.includes(change)) continue;
-    const file = join(local, rel);
-    const text = readFileSync(file, "utf8")
-      .split("\n")
-      .map((line) => (lines.includes(line.trim()) ? `# ${line}` : line))
-      .join("\n");
-    writeText(file, text);
-  }
-}
-
-/** ch6: the defines the installer appends to ch5's 21-connect-check. */
-function firewallDefines(s: ProofSettings): string {
-  if (!s.firewall) return "";
-  const prefix = s.firewall === "nftfw" ? "NFTFW" : "SYMPL";
-  return `${prefix}_INCIDENT_THRESHOLD = ${s.threshold ?? 10}\n${prefix}_DB = ${FIREWALL_DB_PATH[s.firewall]}\n`;
-}
-
-/** Installs the changes for `app` into a copy of its sympl.d under `root`. */
-function installApp(root: string, app: App, s: ProofSettings): void {
-  const paths = appPaths(app);
-  const local = inRoot(root, paths.local);
-  copyTree(inRoot(root, paths.upstream), local);
-  const values = placeholders(s);
-  for (const [rel, snippet] of Object.entries(SNIPPETS)) {
-    if (snippet.app !== app || s.without?.includes(snippet.change)) continue;
-    const keyFileWithoutKey = rel === "00-main/35-spamhaus-key" && !s.spamhausKey;
-    writeText(join(local, rel), keyFileWithoutKey ? SPAMHAUS_NO_KEY_TEXT : fill(snippet.text, values));
-  }
-  if (app === "exim4") {
-    commentOut(local, s);
-    const connectCheck = join(local, "00-main/21-connect-check");
-    if (existsSync(connectCheck)) appendFileSync(connectCheck, firewallDefines(s));
-  }
 }
 
 /** A temp root with the changes installed, and each app's assembled config. */
@@ -105,16 +58,18 @@ export interface ProofTree {
 }
 
 /**
- * A fresh root (remove it afterwards) holding a vanilla Sympl tree with
- * the changes installed in sympl-local.d, assembled as Makefile.local
- * would into `ROOT/etc/APP/APP.conf`.
+ * A fresh root (remove it afterwards) holding a vanilla Sympl tree on
+ * which `install` put the changes, with each app's sympl-local.d
+ * assembled into `ROOT/etc/APP/APP.conf`. The daemons' own config test
+ * is left to the proofs (install runs with --no-check).
  */
-export function buildProofTree(settings: ProofSettings = {}): ProofTree {
+export async function buildProofTree(settings: ProofSettings = {}): Promise<ProofTree> {
   const root = makeRoot();
   writeSymplTree(root);
+  const result = await install(testContext(root), { _: [], set: setValues(settings), check: false });
+  if (result.code !== 0) throw new Error(`install exited ${result.code}: ${result.lines.join("; ")}`);
   const conf = {} as Record<App, string>;
   for (const app of ["exim4", "dovecot"] as const) {
-    installApp(root, app, settings);
     conf[app] = inRoot(root, appPaths(app).conf);
     writeText(conf[app], assembleConfig(root, app, "sympl-local.d"));
   }

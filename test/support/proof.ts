@@ -14,7 +14,7 @@ export type ProveFn = (
   sessions: Session[],
   dns: DnsRecords,
   prepare?: (tree: ProofTree) => void,
-) => SessionsResult;
+) => Promise<SessionsResult>;
 
 /**
  * A `prove` function for one test file; registers an afterEach that
@@ -25,8 +25,8 @@ export function useProofTrees(): ProveFn {
   afterEach(() => {
     for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
   });
-  return (settings, sessions, dns, prepare) => {
-    const tree = buildProofTree(settings);
+  return async (settings, sessions, dns, prepare) => {
+    const tree = await buildProofTree(settings);
     roots.push(tree.root);
     prepare?.(tree);
     return runSessions({ conf: tree.conf.exim4, macros: rootMacros(tree, settings), dns, sessions });
