@@ -56,6 +56,9 @@ function expectDaemonAccepts(app: App): void {
   expect(verdict.output, `${app} rejected sympl-local.d`).toBe(verdict.ok ? verdict.output : "(accepted)");
 }
 
+/** Hash of everything sync manages: /etc and the baseline (drift's stat cache may be refreshed, being a cache). */
+const managedHash = () => hashTree(inRoot(root, "/etc")) + hashTree(inRoot(root, "/var/lib/makefilecheck/baseline"));
+
 const GENERAL = "00-main/10-general";
 const upstreamEdit = (text: string) => `# upstream note added by a later release\n${text}`;
 const localEdit = (text: string) => `${text}# local note by the admin\n`;
@@ -85,12 +88,12 @@ describe("the section 5 table", () => {
   });
 
   it("U same, L same: clean, and sync has nothing to do", async () => {
-    const before = hashTree(root);
+    const before = managedHash();
     const result = await run(sync);
     expect(result.code).toBe(0);
     expect(result.plan).toEqual([]);
     expect(result.lines).toContain("exim4: nothing to do");
-    expect(hashTree(root)).toBe(before);
+    expect(managedHash()).toBe(before);
   });
 
   it("U same, L changed: the local change is kept", async () => {
@@ -165,11 +168,11 @@ describe("the section 5 table", () => {
   it("a second sync right after a sync does nothing", async () => {
     upgradeUpstream(root, "exim4", { modify: { [GENERAL]: upstreamEdit(read("exim4", GENERAL)) }, add: { "00-main/15-extra": "# new\n" } });
     await run(sync);
-    const after = hashTree(root);
+    const after = managedHash();
     const again = await run(sync);
     expect(again.plan).toEqual([]);
     expect(again.lines).toEqual(["exim4: nothing to do"]);
-    expect(hashTree(root)).toBe(after);
+    expect(managedHash()).toBe(after);
   });
 });
 

@@ -2,7 +2,7 @@
 import type { Args } from "../cli.js";
 import type { AppReport, CommandResult, Context } from "../context.js";
 import { apply, withLock } from "../context.js";
-import { Exit, InputError, problem } from "../errors.js";
+import { Exit, InputError, UserError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
 import type { App } from "../layout.js";
 import { appPaths } from "../layout.js";
@@ -15,6 +15,7 @@ import { diffTrees } from "./diffs.js";
 import type { Settle, SyncPlan } from "./plan-sync.js";
 import { planSync } from "./plan-sync.js";
 import { SYMPL_NEW } from "./scan.js";
+import { writeStatCache } from "./statcache.js";
 import { syncReportLines } from "./sync-report.js";
 import { verifyAfterSync } from "./verify.js";
 import type { Trees } from "./trees.js";
@@ -83,7 +84,7 @@ export async function drift(ctx: Context, _args: Args): Promise<CommandResult> {
   const apps: AppReport[] = [];
   let code: ExitCode = Exit.ok;
   for (const app of appsWithLocalTree(ctx, lines)) {
-    const trees = loadTrees(ctx.sys, app);
+    const trees = loadTrees(ctx.sys, app, { useStatCache: true });
     const states = analyze(trees);
     const entries = driftEntries(states, trees.local.waiting);
     if (needsAction(states, trees.local.waiting)) code = Exit.actionNeeded;
@@ -138,6 +139,7 @@ interface AppSync {
   app: App;
   adopted: boolean;
   plan: SyncPlan;
+  trees: Trees;
 }
 
 /**
@@ -154,16 +156,18 @@ export async function sync(ctx: Context, args: Args): Promise<CommandResult> {
   return withLock(ctx, async () => {
     const syncs: AppSync[] = [];
     const named = new Set<string>();
+    const scannedAt = Date.now();
     for (const app of apps) {
       const trees = loadTrees(ctx.sys, app, { ignoreBaseline: Boolean(args.adopt) });
       for (const p of [...settle.takeUpstream, ...settle.keepLocal]) if (knowsPath(trees, p)) named.add(p);
-      syncs.push({ app, adopted: trees.baseline === null, plan: planSync(ctx.sys, trees, analyze(trees), settle, now) });
+      syncs.push({ app, adopted: trees.baseline === null, plan: planSync(ctx.sys, trees, analyze(trees), settle, now), trees });
     }
     const unknown = [...settle.takeUpstream, ...settle.keepLocal].find((p) => !named.has(p));
     if (unknown) throw new InputError(problem(unknown, `not a snippet in sympl.d or sympl-local.d of ${apps.join(" or ")}`, "nothing was changed"));
     const ops: Op[] = syncs.flatMap((s) => s.plan.ops);
     if (args.make) for (const { app } of syncs) ops.push(makeOp(app));
     await apply(ctx, "sync", ops);
+    if (!ctx.dryRun) for (const s of syncs) refreshStatCache(ctx, s, scannedAt);
     const reports: AppReport[] = [];
     let code: ExitCode = Exit.ok;
     for (const s of syncs) {
@@ -175,6 +179,21 @@ export async function sync(ctx: Context, args: Args): Promise<CommandResult> {
     }
     return { code, apps: reports, lines, plan: ops };
   });
+}
+
+/** Server paths a plan writes, links, removes or renames. */
+function touchedBy(ops: Op[]): Set<string> {
+  return new Set(ops.flatMap((op) => (op.op === "rename" ? [op.from, op.to] : op.op === "run" ? [] : [op.path])));
+}
+
+/** Refreshes drift's stat cache after a sync; a cache that cannot be written is only noted. */
+function refreshStatCache(ctx: Context, s: AppSync, scannedAt: number): void {
+  try {
+    writeStatCache(ctx.sys, s.app, s.trees.upstream, s.trees.local, touchedBy(s.plan.ops), scannedAt);
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    ctx.note(`${s.app}: drift's stat cache not written (${err.message}); drift will read every file`);
+  }
 }
 
 /** The step that rebuilds APP.conf with the live Makefile. */

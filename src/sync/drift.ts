@@ -82,7 +82,7 @@ export function needsAction(states: PathState[], waiting: string[]): boolean {
 export function summarizeDrift(sys: Reader, app: App): DriftSummary | null {
   if (!hasLocalTree(sys, app)) return null;
   try {
-    const trees = loadTrees(sys, app);
+    const trees = loadTrees(sys, app, { useStatCache: true });
     const states = analyze(trees);
     const counts: Record<string, number> = {};
     for (const { state } of states) if (state !== "clean") counts[state] = (counts[state] ?? 0) + 1;

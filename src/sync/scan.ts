@@ -20,6 +20,9 @@ export interface ScannedSnippet {
   uid: number;
   gid: number;
   target?: string;
+  /** Inode, size and change times in one string, when the System reports them: equal stamps, equal bytes. */
+  stamp?: string;
+  ctimeMs?: number;
 }
 
 /** A scanned tree: its snippets by relative path, and the directories seen. */
@@ -60,8 +63,12 @@ export function scanTree(sys: Reader, dir: string, options: { links: boolean }):
         continue;
       }
       if (entry.type === "file" || (entry.type === "link" && options.links)) {
-        const { type, mode, uid, gid } = entry;
+        const { type, mode, uid, gid, ino, size, mtimeMs, ctimeMs } = entry;
         const snippet: ScannedSnippet = { rel: childRel, type, mode, uid, gid };
+        if (ino !== undefined && mtimeMs !== undefined && ctimeMs !== undefined) {
+          snippet.stamp = `${ino}:${size}:${mtimeMs}:${ctimeMs}`;
+          snippet.ctimeMs = ctimeMs;
+        }
         if (type === "link") snippet.target = sys.readLink(`${dir}/${childRel}`);
         scan.snippets.set(childRel, snippet);
       } else {
@@ -87,7 +94,7 @@ export interface SnapshotEntry extends ScannedSnippet {
    * to compare and is not read.
    */
   linked?: boolean;
-  /** The bytes `cat` would output (a link's final target); absent when linked. */
+  /** The bytes `cat` would output (a link's final target); absent when linked or known from the stat cache. */
   data?: Buffer;
   sha256?: string;
 }
@@ -130,16 +137,20 @@ function followLink(sys: Reader, linkPath: string, target: string, appDir: strin
   throw new EnvironmentError(problem(linkPath, "symlink loop", "fix or remove the link; nothing was changed"));
 }
 
+/** Gives the sha256 of a regular file whose stamp is unchanged since it was last hashed. */
+export type KnownHash = (rel: string, stamp: string) => string | undefined;
+
 /**
  * Scans `dir` and reads every snippet once. For the local tree pass
  * `links` (links count as snippets, as in Makefile.local), the app
  * directory every link must stay inside, and the upstream tree whose
- * files a link may mirror.
+ * files a link may mirror. With `known`, a regular file whose stamp it
+ * knows is not read: its entry has the hash but no `data`.
  */
 export function snapshotTree(
   sys: Reader,
   dir: string,
-  options: { links: false } | { links: true; appDir: string; upstreamDir: string },
+  options: ({ links: false } | { links: true; appDir: string; upstreamDir: string }) & { known?: KnownHash },
 ): Snapshot {
   const scan = scanTree(sys, dir, { links: options.links });
   const entries = new Map<string, SnapshotEntry>();
@@ -153,6 +164,11 @@ export function snapshotTree(
         continue;
       }
       source = followLink(sys, path, snippet.target ?? "", options.appDir);
+    }
+    const cached = snippet.type === "file" && snippet.stamp ? options.known?.(rel, snippet.stamp) : undefined;
+    if (cached) {
+      entries.set(rel, { ...snippet, sha256: cached });
+      continue;
     }
     const data = sys.readFile(source);
     entries.set(rel, { ...snippet, data, sha256: sha256(data) });

@@ -10,6 +10,7 @@ import type { Manifest } from "./baseline.js";
 import { readManifest } from "./baseline.js";
 import type { Snapshot } from "./scan.js";
 import { snapshotTree } from "./scan.js";
+import { readStatCache } from "./statcache.js";
 
 /** B, U and L of one app. */
 export interface Trees {
@@ -49,16 +50,20 @@ function checkShapes(app: App, upstream: Snapshot, local: Snapshot): void {
 /**
  * Reads `app`'s trees with contents. `ignoreBaseline` skips reading the
  * manifest (for `--adopt`, which replaces even a damaged one).
+ * `useStatCache` lets unchanged files go unread (their entries then carry
+ * a hash but no bytes): for drift, and only with a baseline, since an
+ * adoption asks the change catalogue about the bytes themselves.
  */
-export function loadTrees(sys: Reader, app: App, options: { ignoreBaseline?: boolean } = {}): Trees {
+export function loadTrees(sys: Reader, app: App, options: { ignoreBaseline?: boolean; useStatCache?: boolean } = {}): Trees {
   const paths = appPaths(app);
   if (sys.stat(paths.upstream)?.type !== "dir") {
     throw new EnvironmentError(problem(paths.upstream, "missing or not a directory", "reinstall the Sympl package that ships it"));
   }
   if (!hasLocalTree(sys, app)) throw noLocalTree(app);
-  const upstream = snapshotTree(sys, paths.upstream, { links: false });
-  const local = snapshotTree(sys, paths.local, { links: true, appDir: paths.dir, upstreamDir: paths.upstream });
-  checkShapes(app, upstream, local);
   const baseline = options.ignoreBaseline ? null : readManifest(sys, app);
+  const cache = baseline && options.useStatCache ? readStatCache(sys, app) : null;
+  const upstream = snapshotTree(sys, paths.upstream, { links: false, known: cache?.upstream });
+  const local = snapshotTree(sys, paths.local, { links: true, appDir: paths.dir, upstreamDir: paths.upstream, known: cache?.local });
+  checkShapes(app, upstream, local);
   return { app, upstream, local, baseline };
 }
