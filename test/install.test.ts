@@ -103,6 +103,10 @@ describe("converging", () => {
     expect(result.plan?.length).toBeGreaterThan(10);
     expect(result.lines.join("\n")).toContain("would be installed");
     expect(hashTree(root)).toBe(before);
+    const written = (result.plan ?? []).flatMap((op) => (op.op === "write" ? [op.path] : []));
+    expect(new Set(written).size).toBe(written.length);
+    const tls = (result.plan ?? []).find((op) => op.op === "write" && op.path === `${LOCAL}/00-main/50-tls-options`);
+    expect(tls?.op === "write" && tls.data.toString()).toContain("# log_selector = +tls_sni");
   });
 
   it("takes a change out again when it is switched to N", async () => {

@@ -187,6 +187,20 @@ function opsFor(w: Work, sys: Reader): Op[] {
   return ops;
 }
 
+/**
+ * When this run also creates sympl-local.d, a changed file is written once,
+ * with our text, in place of its copy (keeping the copy's mode and owner).
+ */
+function foldIntoCopy(copy: Op[], changes: Op[]): Op[] {
+  const byPath = new Map(changes.flatMap((op) => (op.op === "write" ? [[op.path, op] as const] : [])));
+  const folded = copy.map((op) => {
+    const mine = op.op === "write" ? byPath.get(op.path) : undefined;
+    return mine && op.op === "write" ? { ...op, data: mine.data, why: mine.why } : op;
+  });
+  const copied = new Set(copy.flatMap((op) => (op.op === "write" ? [op.path] : [])));
+  return [...folded, ...changes.filter((op) => !(op.op === "write" && copied.has(op.path)))];
+}
+
 /** The action to report for a change, from what the planner did with it. */
 function actionOf(id: ChangeId, before: ChangeState, w: Work, skipped: boolean): Action {
   if (skipped) return "skipped";
@@ -231,7 +245,7 @@ export function planInstall(
   if (decided("ch6") && !decided("ch5") && inApp("ch6")) planFile(w, changeById("ch5"), CONNECT_CHECK_FILE);
   for (const c of changes) planEdits(w, c);
 
-  const ops = [...(view.localExists ? [] : planCreateLocalTree(sys, app)), ...opsFor(w, sys)];
+  const ops = view.localExists ? opsFor(w, sys) : foldIntoCopy(planCreateLocalTree(sys, app), opsFor(w, sys));
   const outcomes: Outcome[] = CATALOGUE.filter((c) => c.app === app && selection.scope.has(c.id)).map((c) => {
     const skip = skips.get(c.id);
     return {
