@@ -138,6 +138,12 @@ describe.skipIf(skip)("ch12: refuse clients without a PTR record at connect", ()
     expect(result.queries).toContain(ptrName(nameless));
   });
 
+  it("a PTR lookup that times out gives a temporary error, not a refusal", async () => {
+    const silent = "45.67.89.52";
+    const result = await run({}, [connectOnly(silent)], { unanswered: [ptrName(silent)] });
+    expect(greeting(result, 0)).toMatch(/^451 /);
+  });
+
   it("without ch12 the nameless client gets in", async () => {
     const result = await run({ without: ["ch12"] }, [connectOnly(nameless)], {});
     expect(greeting(result, 0)).toMatch(/^220 /);

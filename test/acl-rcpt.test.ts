@@ -143,6 +143,17 @@ describe.skipIf(skip)("ch10: Spamhaus at RCPT", () => {
     for (const s of result.sessions) expect([...s.replies, ...s.log].join("\n")).not.toContain(key);
   });
 
+  it("a keyed lookup that times out lets the mail in and logs nothing with the key", async () => {
+    // exim logs a dnslists lookup that fails with its whole domain (the
+    // dnslist_defer log selector, on by default): the keyed rules must not.
+    const dns = withNames([listed], { unanswered: [`${key}.zen.dq.spamhaus.net`, `${key}.dbl.dq.spamhaus.net`] });
+    const result = await prove({ ...settings, spamhausKey: key }, [toAlice(listed)], dns, domainWith("zen.dq.spamhaus.net", "dbl.dq.spamhaus.net"));
+    expect(rcptReply(result, 0)).toBe("250 Accepted");
+    expect(result.queries).toContain(`${reversedAddress(listed)}.${key}.zen.dq.spamhaus.net`);
+    const session = result.sessions[0]!;
+    expect([...session.replies, ...session.log].join("\n")).not.toContain(key);
+  });
+
   it("keyed rules stay out of the config while no key is set", async () => {
     const result = await prove(settings, [toAlice(listed)], withNames([listed]), domainWith("zen.dq.spamhaus.net"));
     expect(rcptReply(result, 0)).toBe("250 Accepted");

@@ -17,7 +17,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINARIES } from "./daemons.js";
-import { dnsmasqArgs, queriedNames, type DnsRecords } from "./resolver.js";
+import { RESOLV_CONF, dnsmasqArgs, queriedNames, type DnsRecords } from "./resolver.js";
 
 /** One client: its address and the SMTP commands it sends (no CRLF). */
 export interface Session {
@@ -130,7 +130,7 @@ export function runSessions(req: SessionsRequest): SessionsResult {
   const work = mkdtempSync(join(tmpdir(), "makefilecheck-smtp-"));
   try {
     chmodSync(work, 0o755);
-    writeFileSync(join(work, "resolv.conf"), "nameserver 127.0.0.1\n");
+    writeFileSync(join(work, "resolv.conf"), RESOLV_CONF);
     const spool = join(work, "spool");
     mkdirSync(spool);
     chmodSync(spool, 0o750);

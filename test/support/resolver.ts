@@ -11,7 +11,22 @@ export interface DnsRecords {
   ptr?: Record<string, string>;
   /** Fully qualified name → IPv4 address, e.g. a blacklist entry `4.3.2.1.zen.spamhaus.org` → `127.0.0.2`. */
   a?: Record<string, string>;
+  /**
+   * Names (and everything under them) the resolver never answers: it
+   * forwards them to a port where nobody listens, so the client's lookup
+   * times out, as when a blacklist's servers are down.
+   */
+  unanswered?: string[];
 }
+
+/**
+ * The resolv.conf the namespace uses: our resolver, one second per try and
+ * one try, so a lookup the resolver leaves unanswered fails in a second.
+ */
+export const RESOLV_CONF = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
+
+/** Where unanswered names are sent: the discard port, with nothing listening. */
+const BLACK_HOLE = "127.0.0.1#9";
 
 /**
  * Zones answered from the records above only: any other name in them is
@@ -75,6 +90,7 @@ export function dnsmasqArgs(records: DnsRecords, files: ResolverFiles): string[]
     ...LOCAL_ZONES.map((zone) => `--local=/${zone}/`),
     ...Object.entries(records.ptr ?? {}).map(([ip, name]) => `--ptr-record=${ptrName(ip)},${name}`),
     ...Object.entries(records.a ?? {}).map(([name, ip]) => `--address=/${name}/${ip}`),
+    ...(records.unanswered ?? []).map((name) => `--server=/${name}/${BLACK_HOLE}`),
   ];
 }
 
