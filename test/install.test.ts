@@ -206,6 +206,7 @@ describe("ch6 finds the firewall and writes the server's own path", () => {
     expect(text).toMatch(/_INCIDENT_THRESHOLD = 10$/m);
     expect(text).not.toContain(root);
     expect(result.notes.join("\n")).toContain(said);
+    expect(result.apps[0]?.firewall).toMatchObject({ how: expect.stringContaining(said.replace("found ", "")) });
     expect((await states("exim4")).ch6).toBe("installed");
   });
 

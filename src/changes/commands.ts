@@ -128,7 +128,11 @@ export async function install(ctx: Context, args: Args): Promise<CommandResult> 
   if (plan.length === 0) lines.push("nothing to do: the selected changes are in place and sympl-local.d is live");
   // A part left alone means the tree and the settings disagree: the admin has a look.
   const kept = plans.some((p) => p.outcomes.some((o) => o.kept));
-  const apps: AppReport[] = plans.map((p) => ({ app: p.app, changes: p.outcomes.map(({ id, before, action, kept, notes }) => ({ id, before, action, kept, notes })) }));
+  const apps: AppReport[] = plans.map((p) => ({
+    app: p.app,
+    changes: p.outcomes.map(({ id, before, action, kept, notes }) => ({ id, before, action, kept, notes })),
+    ...(p.firewall ? { firewall: p.firewall } : {}),
+  }));
   return { code: kept ? Exit.actionNeeded : Exit.ok, apps, lines, plan };
 }
 

@@ -47,6 +47,8 @@ export interface AppInstall {
   app: App;
   ops: Op[];
   outcomes: Outcome[];
+  /** The database ch6 reads, when this run installs ch6. */
+  firewall: FirewallChoice | null;
 }
 
 /** Per-change bookkeeping while planning. */
@@ -256,5 +258,5 @@ export function planInstall(
       notes: [...(skip ? [skip] : []), ...(w.tally.notes.get(c.id) ?? [])],
     };
   });
-  return { app, ops, outcomes };
+  return { app, ops, outcomes, firewall };
 }
