@@ -8,13 +8,13 @@
 import { describe, expect, it } from "vitest";
 import { FIREWALL_DB_PATH, writeConnectWhitelist, type ProofSettings, type ProofTree } from "./support/changes-tree.js";
 import { missingBinaries } from "./support/daemons.js";
-import { FIREWALL_PATTERNS, firewallPattern } from "./support/exim-session.js";
+import { FIREWALL_PATTERNS, cannotRunSessions, firewallPattern } from "./support/exim-session.js";
 import { writeFirewallDb, type FirewallEntry } from "./support/firewall-db.js";
 import { connectOnly, greeting, useProofTrees, withNames } from "./support/proof.js";
 import { ptrName, reversedAddress, type DnsRecords } from "./support/resolver.js";
 import { inRoot } from "./fixtures/sympl.js";
 
-const skip = missingBinaries("exim4", "dnsmasq", "sqlite3", "unshare");
+const skip = missingBinaries("exim4", "dnsmasq", "sqlite3", "unshare") ?? cannotRunSessions();
 const run = useProofTrees();
 
 const { history: HISTORY, deferred: DEFERRED } = FIREWALL_PATTERNS;

@@ -53,6 +53,18 @@ export interface SessionsRequest {
   sessions: Session[];
 }
 
+/**
+ * A reason to skip when the sessions cannot run here: they need root for
+ * `unshare -m -n` and the bind mounts. Throws instead when CI requires the
+ * daemon proofs (MAKEFILECHECK_REQUIRE_DAEMONS), like missingBinaries().
+ */
+export function cannotRunSessions(): string | null {
+  if (process.getuid?.() === 0) return null;
+  const reason = "needs root (unshare -m -n and mount --bind for the private resolver and spool)";
+  if (process.env.MAKEFILECHECK_REQUIRE_DAEMONS) throw new Error(`${reason}; MAKEFILECHECK_REQUIRE_DAEMONS is set, so this is a failure`);
+  return reason;
+}
+
 /** The local interface the sessions pretend to arrive on (I=[198.51.100.1]:25). */
 export const LOCAL_INTERFACE = "198.51.100.1.25";
 
