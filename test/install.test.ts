@@ -166,6 +166,12 @@ describe("converging", () => {
     expect(await states("dovecot")).toMatchObject({ ch1: "not-installed" });
   });
 
+  it("leaves changes outside --only alone, whatever the settings say of them", async () => {
+    await run(PORTS);
+    await run([...PORTS, "AUTO_CH7=N"], { only: "ch3" });
+    expect(exists(`${CONNECT}/40-ratelimit`)).toBe(true);
+  });
+
   it("gives new files the owner of /etc/APP and mode 0644", async () => {
     chownSync(inRoot(root, "/etc/exim4"), 4321, 4322);
     await run([], { only: "ch5,ch7" });

@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { InputError } from "../src/errors.js";
+import { EnvironmentError, InputError } from "../src/errors.js";
+import type { Reader } from "../src/system/system.js";
 import { DEFAULT_SETTINGS_PATH, defaultSettingsText, parseSettings, readSettingsFile } from "../src/changes/settings.js";
 import { RealSystem } from "../src/system/real.js";
 import { makeRoot } from "./fixtures/sympl.js";
@@ -172,6 +173,17 @@ describe("reading the file from disk", () => {
     const sys = new RealSystem(root);
     expect(() => readSettingsFile(sys, "/nope", "/nope", opts(true))).toThrow(/no such settings file/);
     expect(() => readSettingsFile(sys, "/conf.d", "/conf.d", opts(true))).toThrow(/is a directory/);
+  });
+
+  it("refuses a file it cannot read, as bad input", () => {
+    const denied = {
+      stat: () => ({ type: "file" as const, mode: 0, uid: 0, gid: 0, size: 10 }),
+      readFile: () => {
+        throw new EnvironmentError("/x.conf: permission denied");
+      },
+    } as unknown as Reader;
+    expect(() => readSettingsFile(denied, "/x.conf", "/x.conf", opts(true))).toThrow(InputError);
+    expect(() => readSettingsFile(denied, "/x.conf", "/x.conf", opts(true))).toThrow(/unreadable/);
   });
 
   it("reads a file under the root", () => {
