@@ -20,9 +20,16 @@ export interface ScannedSnippet {
   uid: number;
   gid: number;
   target?: string;
-  /** Inode, size and change times in one string, when the System reports them: equal stamps, equal bytes. */
-  stamp?: string;
-  ctimeMs?: number;
+  /** Inode, size and change times, when the System reports them: an unchanged stamp means unchanged bytes. */
+  stamp?: Stamp;
+}
+
+/** What tells a file that may have changed from one that has not, without reading it. */
+export interface Stamp {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
 }
 
 /** A scanned tree: its snippets by relative path, and the directories seen. */
@@ -65,10 +72,7 @@ export function scanTree(sys: Reader, dir: string, options: { links: boolean }):
       if (entry.type === "file" || (entry.type === "link" && options.links)) {
         const { type, mode, uid, gid, ino, size, mtimeMs, ctimeMs } = entry;
         const snippet: ScannedSnippet = { rel: childRel, type, mode, uid, gid };
-        if (ino !== undefined && mtimeMs !== undefined && ctimeMs !== undefined) {
-          snippet.stamp = `${ino}:${size}:${mtimeMs}:${ctimeMs}`;
-          snippet.ctimeMs = ctimeMs;
-        }
+        if (ino !== undefined && mtimeMs !== undefined && ctimeMs !== undefined) snippet.stamp = { ino, size, mtimeMs, ctimeMs };
         if (type === "link") snippet.target = sys.readLink(`${dir}/${childRel}`);
         scan.snippets.set(childRel, snippet);
       } else {
@@ -138,7 +142,7 @@ function followLink(sys: Reader, linkPath: string, target: string, appDir: strin
 }
 
 /** Gives the sha256 of a regular file whose stamp is unchanged since it was last hashed. */
-export type KnownHash = (rel: string, stamp: string) => string | undefined;
+export type KnownHash = (rel: string, stamp: Stamp) => string | undefined;
 
 /**
  * Scans `dir` and reads every snippet once. For the local tree pass
@@ -153,25 +157,26 @@ export function snapshotTree(
   options: ({ links: false } | { links: true; appDir: string; upstreamDir: string }) & { known?: KnownHash },
 ): Snapshot {
   const scan = scanTree(sys, dir, { links: options.links });
-  const entries = new Map<string, SnapshotEntry>();
-  for (const [rel, snippet] of scan.snippets) {
+  // The scan's objects become the snapshot's (no copies: drift handles tens of thousands).
+  const entries = scan.snippets as Map<string, SnapshotEntry>;
+  for (const [rel, entry] of entries) {
     const path = `${dir}/${rel}`;
     let source = path;
-    if (snippet.type === "link" && options.links) {
+    if (entry.type === "link" && options.links) {
       // Checked before following: a mirror of a retired upstream file dangles, and sync removes it.
-      if (resolveLinkTarget(path, snippet.target ?? "") === `${options.upstreamDir}/${rel}`) {
-        entries.set(rel, { ...snippet, linked: true });
+      if (resolveLinkTarget(path, entry.target ?? "") === `${options.upstreamDir}/${rel}`) {
+        entry.linked = true;
         continue;
       }
-      source = followLink(sys, path, snippet.target ?? "", options.appDir);
+      source = followLink(sys, path, entry.target ?? "", options.appDir);
     }
-    const cached = snippet.type === "file" && snippet.stamp ? options.known?.(rel, snippet.stamp) : undefined;
+    const cached = entry.type === "file" && entry.stamp ? options.known?.(rel, entry.stamp) : undefined;
     if (cached) {
-      entries.set(rel, { ...snippet, sha256: cached });
+      entry.sha256 = cached;
       continue;
     }
-    const data = sys.readFile(source);
-    entries.set(rel, { ...snippet, data, sha256: sha256(data) });
+    entry.data = sys.readFile(source);
+    entry.sha256 = sha256(entry.data);
   }
   return { dir, entries, dirs: scan.dirs, waiting: scan.waiting };
 }

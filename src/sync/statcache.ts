@@ -24,12 +24,15 @@ export function statCachePath(app: App): string {
   return `${STATE_DIR}/cache/${app}.json`;
 }
 
-/** Per tree: relative path → `STAMP SHA256`. */
+/** One cached file: its stamp's numbers, then its sha256. */
+type Row = [ino: number, size: number, mtimeMs: number, ctimeMs: number, sha256: string];
+
+/** Per tree: relative path → row. */
 interface CacheFile {
   version: typeof VERSION;
   app: App;
-  upstream: Record<string, string>;
-  local: Record<string, string>;
+  upstream: Record<string, Row>;
+  local: Record<string, Row>;
 }
 
 /** Lookups for both trees; null when there is no usable cache. */
@@ -38,12 +41,12 @@ export interface StatCache {
   local: KnownHash;
 }
 
-function lookup(table: Record<string, string>): KnownHash {
+/** Numbers compared as numbers: formatting 20,000 change times as strings costs more than the lookup. */
+function lookup(table: Record<string, Row>): KnownHash {
   return (rel, stamp) => {
     const row = Object.hasOwn(table, rel) ? table[rel] : undefined;
-    if (!row) return undefined;
-    const space = row.indexOf(" ");
-    return row.slice(0, space) === stamp ? row.slice(space + 1) : undefined;
+    if (!Array.isArray(row) || row[0] !== stamp.ino || row[1] !== stamp.size || row[2] !== stamp.mtimeMs || row[3] !== stamp.ctimeMs) return undefined;
+    return typeof row[4] === "string" ? row[4] : undefined;
   };
 }
 
@@ -59,12 +62,12 @@ export function readStatCache(sys: Reader, app: App): StatCache | null {
 }
 
 /** Rows for the regular files of `tree` that were hashed, settled, and not in `touched`. */
-function rows(tree: Snapshot, touched: Set<string>, before: number): Record<string, string> {
-  const out: Record<string, string> = {};
+function rows(tree: Snapshot, touched: Set<string>, before: number): Record<string, Row> {
+  const out: Record<string, Row> = {};
   for (const [rel, e] of tree.entries) {
-    if (e.type !== "file" || !e.stamp || !e.sha256 || e.ctimeMs === undefined) continue;
-    if (e.ctimeMs >= before || touched.has(`${tree.dir}/${rel}`)) continue;
-    out[rel] = `${e.stamp} ${e.sha256}`;
+    if (e.type !== "file" || !e.stamp || !e.sha256) continue;
+    if (e.stamp.ctimeMs >= before || touched.has(`${tree.dir}/${rel}`)) continue;
+    out[rel] = [e.stamp.ino, e.stamp.size, e.stamp.mtimeMs, e.stamp.ctimeMs, e.sha256];
   }
   return out;
 }
