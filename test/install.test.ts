@@ -118,7 +118,7 @@ describe("converging", () => {
     expect(exists(`${LOCAL}/00-main/25-logging`)).toBe(false);
     expect(read(`${LOCAL}/00-main/50-tls-options`)).toBe(upstreamTls);
     expect(read(`${LOCAL}/10-acl/50-acl-check-rcpt/75-dns-blacklists`)).toBe(read("/etc/exim4/sympl.d/10-acl/50-acl-check-rcpt/75-dns-blacklists"));
-    expect(result.lines).toContain("exim4: ch7 removed");
+    expect(result.lines).toContain("exim4: ch7 removed (rate-limit connections)");
     expect(await states("exim4")).toMatchObject({ ch3: "not-installed", ch7: "not-installed", ch10: "not-installed", ch5: "installed" });
   });
 

@@ -8,7 +8,7 @@ import { runConfigTest, errorLines } from "../makefilecheck/configtest.js";
 import { planUse } from "../makefilecheck/commands.js";
 import type { Op } from "../plan.js";
 import { hostReader } from "../system/host.js";
-import { CATALOGUE, isChangeId, switchKey } from "./catalogue.js";
+import { CATALOGUE, changeById, isChangeId, switchKey } from "./catalogue.js";
 import type { Change, ChangeId } from "./catalogue.js";
 import { planInstall } from "./install.js";
 import type { AppInstall, Outcome, Selection } from "./install.js";
@@ -69,7 +69,7 @@ const WOULD: Record<Outcome["action"], string> = {
 /** One human line per change the run decided; a dry run says what it would do. */
 function outcomeLine(app: string, o: Outcome, dryRun: boolean): string {
   const verb = (dryRun ? WOULD : DONE)[o.action];
-  return `${app}: ${o.id} ${verb}${o.notes.length ? ` — ${o.notes.join("; ")}` : ""}`;
+  return `${app}: ${o.id} ${verb} (${changeById(o.id).title})${o.notes.length ? ` — ${o.notes.join("; ")}` : ""}`;
 }
 
 /**
