@@ -294,9 +294,11 @@ SPAMHAUS_DQ_KEY = @@SPAMHAUS_DQ_KEY@@
   #   zen.spamhaus.org     dbl.spamhaus.org       public zones
   #   zen.dq.spamhaus.net  dbl.dq.spamhaus.net    keyed zones (SPAMHAUS_DQ_KEY)
   # ZEN is asked about the client's address, DBL about the sender's
-  # domain. Only the documented "listed" answers refuse mail: for ZEN
-  # ${ZEN_LISTED.join(", ")}; for DBL ${DBL_LISTED.join(", ")}.
-  # Error answers (127.255.255.x, 127.0.1.255) are ignored.
+  # domain. Only the documented "listed" answers refuse mail:
+  #   ZEN  ${ZEN_LISTED.join(" ")}
+  #   DBL  ${DBL_LISTED.join(" ")}
+  # Error answers (127.255.255.x, 127.0.1.255) and DBL's "abused
+  # legitimate domain" answers (127.0.1.10x) are ignored.
 .ifdef SPAMHAUS_DQ_KEY
   # The keyed rules name the list without its key in every message.
   deny
@@ -361,8 +363,8 @@ DNSBL_CHECK_IN_CONNECT = @@DNSBL_CHECK_IN_CONNECT@@
   # Refuse clients listed in the DNS blacklists named in
   # DNSBL_CHECK_IN_CONNECT (00-main/22-dns-check-in-connect). The name
   # test comes first in each rule, so a list not named is never queried.
-  # Spamhaus ZEN refuses on ${ZEN_LISTED_AT_CONNECT.join(", ")} only: the
-  # PBL answers (127.0.0.10, .11) list home and dial-up ranges, from
+  # Spamhaus ZEN refuses only on ${ZEN_LISTED_AT_CONNECT.join(" ")}:
+  # the PBL answers (127.0.0.10, .11) list home and dial-up ranges, from
   # which our own users connect to log in. With SPAMHAUS_DQ_KEY defined
   # (ch10) the keyed zone is used and the key stays out of messages.
 .ifdef SPAMHAUS_DQ_KEY
