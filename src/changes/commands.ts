@@ -17,9 +17,14 @@ import { DEFAULT_SETTINGS_PATH, defaultSettingsText, readSettingsFile } from "./
 import type { Settings } from "./settings.js";
 import { changeStates, treeView } from "./state.js";
 
+/** The `--set KEY=VALUE` arguments. */
+function setsOf(args: Args): string[] {
+  return ((args.set as string[] | undefined) ?? []).map(String);
+}
+
 /** Reads the settings `--config` names (a host path), else the default file under --root. */
 function loadSettings(ctx: Context, args: Args): Settings {
-  const sets = ((args.set as string[] | undefined) ?? []).map(String);
+  const sets = setsOf(args);
   const warn = (line: string) => ctx.note(`warning: ${line}`);
   if (typeof args.config === "string") {
     const host = resolve(args.config);
@@ -34,7 +39,7 @@ function loadSettings(ctx: Context, args: Args): Settings {
  * settings say.
  */
 function selectionOf(args: Args, settings: Settings): Selection {
-  const sets = ((args.set as string[] | undefined) ?? []).map(String);
+  const sets = setsOf(args);
   if (typeof args.only !== "string") return { scope: new Set(CATALOGUE.map((c) => c.id)), wanted: (id) => settings.enabled[id] };
   const ids = args.only.split(",").map((s) => s.trim()).filter(Boolean);
   for (const id of ids) {
