@@ -38,13 +38,21 @@ describe("which events count", () => {
     expect(m ? `${m.kind} ${m.apps.join(",")}` : null).toBe(want);
   });
 
-  it("never descends into sympl-local.d or the baseline, but into every sympl.d directory", () => {
-    const dir = { isFile: () => false };
+  it("watches directories only: every one in sympl.d, none in sympl-local.d or the state dir", () => {
+    const dir = { isDirectory: () => true };
+    const file = { isDirectory: () => false };
     expect(isIgnored(layout, "/R/etc/exim4/sympl-local.d", dir)).toBe(true);
     expect(isIgnored(layout, "/R/var/lib/makefilecheck/baseline", dir)).toBe(true);
     expect(isIgnored(layout, "/R/etc/exim4/sympl.d/odd.dir", dir)).toBe(false);
-    expect(isIgnored(layout, "/R/etc/exim4/sympl.d/00-main/x.dpkg-new", { isFile: () => true })).toBe(true);
+    expect(isIgnored(layout, "/R/etc/exim4/sympl.d/00-main/50-tls-options", file)).toBe(true);
+    expect(isIgnored(layout, "/R/etc/exim4/Makefile", file)).toBe(true);
     expect(isIgnored(layout, "/R/etc/exim4", dir)).toBe(false);
+    expect(isIgnored(layout, "/R/var/lib/makefilecheck", dir)).toBe(false);
+  });
+
+  it("counts a directory in sympl.d whatever its name", () => {
+    expect(eventMeaning(layout, "/R/etc/exim4/sympl.d/new.d", (p) => p.endsWith("new.d"))).toEqual({ kind: "snippet", apps: ["exim4"] });
+    expect(eventMeaning(layout, "/R/etc/exim4/sympl-local.d/new.d", () => true)).toBeNull();
   });
 });
 
@@ -54,18 +62,18 @@ describe("rounds", () => {
 
   it("turns a burst into one round that starts only after the quiet period", async () => {
     const calls: Array<[App[], number]> = [];
-    const rounds = new Rounds(1000, async (apps, _round, events) => {
-      calls.push([apps, events]);
+    const rounds = new Rounds(1000, async (apps, _round, paths) => {
+      calls.push([apps, paths]);
     });
     for (let i = 0; i < 500; i += 1) {
-      rounds.poke(i % 2 ? ["exim4"] : ["dovecot"]);
+      rounds.poke(i % 2 ? ["exim4"] : ["dovecot"], `/p${i % 400}`);
       await vi.advanceTimersByTimeAsync(10);
     }
     expect(calls).toEqual([]);
     await vi.advanceTimersByTimeAsync(989); // 999 ms since the last event
     expect(calls).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
-    expect(calls).toEqual([[["dovecot", "exim4"], 500]]);
+    expect(calls).toEqual([[["dovecot", "exim4"], 400]]); // 400 distinct paths
   });
 
   it("holds events during a round for one more round, and stop waits for the round in flight", async () => {
@@ -75,10 +83,10 @@ describe("rounds", () => {
       calls.push(round);
       return new Promise<void>((r) => (finish = r));
     });
-    rounds.poke(["exim4"]);
+    rounds.poke(["exim4"], "/p");
     await vi.advanceTimersByTimeAsync(100);
     expect(rounds.busy).toBe(true);
-    rounds.poke(["exim4"]);
+    rounds.poke(["exim4"], "/p");
     await vi.advanceTimersByTimeAsync(500);
     expect(calls).toEqual([1]); // no overlap
     finish();
@@ -90,7 +98,7 @@ describe("rounds", () => {
     expect(stopped).toBe(false);
     finish();
     await stopping;
-    rounds.poke(["exim4"]);
+    rounds.poke(["exim4"], "/p");
     await vi.advanceTimersByTimeAsync(1000);
     expect(calls).toEqual([1, 2]);
   });
@@ -145,19 +153,19 @@ describe("watchWith on a real tree, with stand-in commands", () => {
     const watching = watchWith(ctx, { _: ["watch"], debounce: 200 }, commands);
     await until(() => lines.some((l) => l.event === "ready"));
 
-    for (let i = 0; i < 50; i += 1) dpkgWrite(inRoot(root, `/etc/exim4/sympl.d/40-new/n${i}`), `# ${i}\n`);
+    for (let i = 0; i < 50; i += 1) dpkgWrite(inRoot(root, `/etc/exim4/sympl.d/00-main/n${i}`), `# ${i}\n`);
     writeFileSync(inRoot(root, "/etc/exim4/sympl.d/00-main/ignored.dpkg-old"), "x\n");
     await until(() => syncs().length === 1);
-    expect(syncs()[0]).toMatchObject({ round: 1, events: 50, apps: ["exim4"], status: "ok" });
+    expect(syncs()[0]).toMatchObject({ round: 1, paths: 50, apps: ["exim4"], status: "ok" });
 
     for (let i = 0; i < 30; i += 1) dpkgWrite(inRoot(root, `/etc/dovecot/sympl.d/10-main/n${i}`), `# ${i}\n`);
     await until(() => syncs().length === 2);
     // Had repair's writes counted, they would have started round 2 or joined it.
-    expect(syncs()[1]).toMatchObject({ round: 2, events: 30, apps: ["dovecot"] });
+    expect(syncs()[1]).toMatchObject({ round: 2, paths: 30, apps: ["dovecot"] });
 
     dpkgWrite(inRoot(root, "/etc/dovecot/Makefile.dpkg-dist"), "new upstream\n");
     await until(() => syncs().length === 3);
-    expect(syncs()[2]).toMatchObject({ round: 3, events: 1, apps: ["dovecot"] });
+    expect(syncs()[2]).toMatchObject({ round: 3, paths: 1, apps: ["dovecot"] });
 
     process.emit("SIGTERM", "SIGTERM");
     const result = await watching;

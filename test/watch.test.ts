@@ -87,7 +87,7 @@ describe("watch (real binary)", () => {
     writeFileSync(`${probe}.dpkg-new`, "# probe\n");
     renameSync(`${probe}.dpkg-new`, probe);
     const last = await watcher.waitFor((l) => l.action === "sync" && l.round === 4);
-    expect(last).toMatchObject({ events: 1, apps: ["dovecot"], status: "ok" });
+    expect(last).toMatchObject({ paths: 1, apps: ["dovecot"], status: "ok" });
 
     expect(await watcher.stop("SIGTERM")).toBe(0);
     expect(watcher.lines.at(-1)).toMatchObject({ event: "stopped", signal: "SIGTERM", rounds: 4 });

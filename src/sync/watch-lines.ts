@@ -30,7 +30,10 @@ export interface ActionOutcome {
   action: string;
   apps: App[];
   round: number;
-  events: number;
+  /** How many paths the burst touched. */
+  paths: number;
+  /** How long the action took. */
+  ms: number;
   dryRun: boolean;
   result?: CommandResult;
   error?: unknown;
@@ -99,7 +102,8 @@ export function actionLine(o: ActionOutcome): WatchLine {
     event: "action",
     action: o.action,
     round: o.round,
-    events: o.events,
+    paths: o.paths,
+    ms: o.ms,
     apps: o.apps,
     code: o.error !== undefined ? (o.error instanceof UserError ? o.error.code : 3) : o.result?.code,
     status,

@@ -22,7 +22,7 @@ export interface WatchLayout {
   apps: WatchedApp[];
   /** The state dir: only the recorded-mode files in it matter. */
   stateDir: string;
-  /** The files holding the recorded mode (written by use/repair). */
+  /** The files holding the recorded mode (written by use/repair), directly in the state dir. */
   modeFiles: string[];
 }
 
@@ -68,12 +68,16 @@ export function isMakefileName(name: string): boolean {
 /**
  * What an event on `path` means, or null when it must not start a round:
  * files the Makefile would never build in (dot-named, underscores), other
- * files beside the Makefiles, and everything else in the state dir.
+ * files beside the Makefiles, and everything else in the state dir. In
+ * sympl.d a new or removed directory counts whatever its name (`find`
+ * descends every one); `isDir` is asked only for such names.
  */
-export function eventMeaning(layout: WatchLayout, path: string): EventMeaning | null {
+export function eventMeaning(layout: WatchLayout, path: string, isDir: (path: string) => boolean = () => false): EventMeaning | null {
   const name = posix.basename(path);
   for (const a of layout.apps) {
-    if (isInside(a.upstream, path) && path !== a.upstream) return isSnippetName(name) ? { kind: "snippet", apps: [a.app] } : null;
+    if (isInside(a.upstream, path) && path !== a.upstream) {
+      return isSnippetName(name) || isDir(path) ? { kind: "snippet", apps: [a.app] } : null;
+    }
     if (posix.dirname(path) === a.dir && isMakefileName(name)) return { kind: "control", apps: [a.app] };
   }
   if (layout.modeFiles.includes(path)) return { kind: "control", apps: layout.apps.map((a) => a.app) };
@@ -81,17 +85,15 @@ export function eventMeaning(layout: WatchLayout, path: string): EventMeaning | 
 }
 
 /**
- * The watcher's `ignored` test: true keeps chokidar from watching a path at
- * all. Directories inside sympl.d are always kept (the Makefile's `find`
- * descends every one); files are dropped here only when their stats say so,
- * the rest is decided per event by eventMeaning.
+ * The watcher's `ignored` test: true keeps chokidar from watching a path.
+ * Only directories are watched: a directory's inotify watch already reports
+ * every create, write, rename and delete of its entries (chokidar's raw
+ * events), while a watch per file costs chokidar about 18 KiB each. Of the
+ * directories, sympl-local.d (the watcher's own sync writes there) and the
+ * state dir's subdirectories (baselines, saved copies) are left out.
  */
-export function isIgnored(layout: WatchLayout, path: string, stats?: { isFile(): boolean }): boolean {
+export function isIgnored(layout: WatchLayout, path: string, stats?: { isDirectory(): boolean }): boolean {
+  if (stats && !stats.isDirectory()) return true;
   if (watchRoots(layout).includes(path)) return false;
-  for (const a of layout.apps) {
-    if (isInside(a.upstream, path)) return stats?.isFile() === true && !isSnippetName(posix.basename(path));
-  }
-  // Directories on the way to a mode file kept in a subdirectory of the state dir.
-  if (layout.modeFiles.some((f) => isInside(path, f))) return false;
-  return eventMeaning(layout, path) === null;
+  return !layout.apps.some((a) => isInside(a.upstream, path));
 }

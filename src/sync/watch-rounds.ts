@@ -7,14 +7,14 @@
  */
 import type { App } from "../layout.js";
 
-/** The work of one round; it reports its own outcome and never throws. */
-export type RoundAction = (apps: App[], round: number, events: number) => Promise<void>;
+/** The work of one round (`paths`: how many paths the burst touched); it reports its own outcome. */
+export type RoundAction = (apps: App[], round: number, paths: number) => Promise<void>;
 
 /** Debounces events into rounds that run one at a time. */
 export class Rounds {
   private timer: NodeJS.Timeout | undefined;
   private pending = new Set<App>();
-  private events = 0;
+  private paths = new Set<string>();
   private running: Promise<void> | undefined;
   private stopping = false;
   /** How many rounds have started. */
@@ -30,11 +30,11 @@ export class Rounds {
     return this.running !== undefined;
   }
 
-  /** An event that concerns `apps`: (re)starts the quiet period. */
-  poke(apps: readonly App[]): void {
+  /** An event on `path` that concerns `apps`: (re)starts the quiet period. */
+  poke(apps: readonly App[], path: string): void {
     if (this.stopping) return;
     for (const app of apps) this.pending.add(app);
-    this.events += 1;
+    this.paths.add(path);
     this.arm();
   }
 
@@ -48,11 +48,11 @@ export class Rounds {
     // The round in flight re-arms when it ends, if events came meanwhile.
     if (this.running || this.stopping || this.pending.size === 0) return;
     const apps = [...this.pending];
-    const events = this.events;
+    const paths = this.paths.size;
     this.pending.clear();
-    this.events = 0;
+    this.paths.clear();
     this.count += 1;
-    this.running = this.act(apps, this.count, events).finally(() => {
+    this.running = this.act(apps, this.count, paths).finally(() => {
       this.running = undefined;
       if (this.pending.size > 0 && !this.timer && !this.stopping) this.arm();
     });

@@ -5,6 +5,7 @@
  * one round runs `repair` and `sync` (each takes the run lock itself). It
  * prints one line per action and stops cleanly on SIGINT or SIGTERM.
  */
+import { posix } from "node:path";
 import type { Args } from "../cli.js";
 import type { CommandResult, Context } from "../context.js";
 import { EnvironmentError, InputError, problem } from "../errors.js";
@@ -79,18 +80,19 @@ function untilSignal(): { signal: Promise<string>; dispose: () => void } {
 /** Runs repair then sync for `apps` and prints one line per action. */
 function roundAction(ctx: Context, args: Args, commands: RoundCommands, print: Print) {
   const globals = { root: args.root, json: ctx.json, quiet: ctx.quiet, "dry-run": ctx.dryRun, color: false };
-  return async (apps: App[], round: number, events: number): Promise<void> => {
+  return async (apps: App[], round: number, paths: number): Promise<void> => {
     const sub: Context = { ...ctx, apps };
     const steps: Array<[string, () => Promise<CommandResult>]> = [
       ["repair", () => commands.repair(sub, { ...globals, _: ["repair"] })],
       ["sync", () => commands.sync(sub, { ...globals, _: ["sync"], adopt: false, make: Boolean(args.make) })],
     ];
     for (const [action, run] of steps) {
+      const started = performance.now();
       const outcome = await run().then(
         (result) => ({ result }),
         (error: unknown) => ({ error }),
       );
-      print(actionLine({ action, apps, round, events, dryRun: ctx.dryRun, ...outcome }));
+      print(actionLine({ action, apps, round, paths, ms: Math.round(performance.now() - started), dryRun: ctx.dryRun, ...outcome }));
     }
   };
 }
@@ -112,19 +114,20 @@ export async function watchWith(ctx: Context, args: Args, commands: RoundCommand
   const failed = (what: string, err: unknown) =>
     print(line({ event: "error", loud: true, text: `FAILED ${what}: ${err instanceof Error ? err.message : String(err)}` }));
   let held: string[] = [];
+  const isDir = (hostPath: string) => ctx.sys.stat(serverPathOf(ctx.sys.root, hostPath))?.type === "dir";
   const consider = (hostPath: string): void => {
-    const meaning = eventMeaning(layout, hostPath);
+    const meaning = eventMeaning(layout, hostPath, isDir);
     if (!meaning) return;
     try {
       if (meaning.kind === "control" && !snapshot.changed(serverPathOf(ctx.sys.root, hostPath))) return;
     } catch (err) {
       failed(`reading ${hostPath}`, err); // unreadable: act on it rather than miss a change
     }
-    rounds.poke(meaning.apps);
+    rounds.poke(meaning.apps, hostPath);
   };
   const act = roundAction(ctx, args, commands, print);
-  const rounds = new Rounds(debounceMs, async (roundApps, round, events) => {
-    await act(roundApps, round, events);
+  const rounds = new Rounds(debounceMs, async (roundApps, round, paths) => {
+    await act(roundApps, round, paths);
     try {
       snapshot.take(controlPaths(ctx, apps));
     } catch (err) {
@@ -144,11 +147,15 @@ export async function watchWith(ctx: Context, args: Args, commands: RoundCommand
     ignored: (path, stats) => isIgnored(layout, path, stats),
   });
   const signals = untilSignal();
+  // Events before the first snapshot have nothing to be compared with: what
+  // is there when watching starts is the starting point.
   let ready = false;
-  watcher.on("all", (event, path) => {
-    // chokidar reports symlinks it finds during its first scan as "add" even
-    // with ignoreInitial; what is there at the start is the starting point.
-    if (!ready || event === "addDir" || event === "unlinkDir") return;
+  // Raw events come from the directory watches with the entry's name, at
+  // once: no per-file watch, and none of chokidar's once-a-second rescans.
+  watcher.on("raw", (_event, name, details) => {
+    const dir = (details as { watchedPath?: string }).watchedPath;
+    if (!ready || !name || !dir) return;
+    const path = posix.join(dir, name);
     if (rounds.busy) held.push(path);
     else consider(path);
   });
