@@ -359,6 +359,17 @@ describe("adopting a tree the old tooling made", () => {
   });
 });
 
+describe("sync --make", () => {
+  it.skipIf(missingBinaries("exim4", "make"))("rebuilds APP.conf from the synced tree, even through the old tooling's absolute Makefile link", async () => {
+    setupLegacy(root, "exim4");
+    await run(sync);
+    upgradeUpstream(root, "exim4", { modify: { [GENERAL]: upstreamEdit(read("exim4", GENERAL, "sympl.d")) } });
+    const result = await run(sync, { make: true });
+    expect(result.code).toBe(0);
+    expect(readFileSync(inRoot(root, "/etc/exim4/exim4.conf"), "utf8")).toContain("# upstream note added by a later release");
+  });
+});
+
 describe("refusals: one line, an exit code, nothing changed", () => {
   it("no sympl-local.d: says to run install or use local (exit 2)", async () => {
     writeSymplTree(root);

@@ -6,7 +6,8 @@ import { Exit, InputError, UserError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
 import type { App } from "../layout.js";
 import { appPaths } from "../layout.js";
-import { relPath } from "../paths.js";
+import { relPath, resolveLinkTarget } from "../paths.js";
+import type { Reader } from "../system/system.js";
 import type { Op } from "../plan.js";
 import type { State } from "./classify.js";
 import { analyze, needsAction } from "./drift.js";
@@ -165,7 +166,7 @@ export async function sync(ctx: Context, args: Args): Promise<CommandResult> {
     const unknown = [...settle.takeUpstream, ...settle.keepLocal].find((p) => !named.has(p));
     if (unknown) throw new InputError(problem(unknown, `not a snippet in sympl.d or sympl-local.d of ${apps.join(" or ")}`, "nothing was changed"));
     const ops: Op[] = syncs.flatMap((s) => s.plan.ops);
-    if (args.make) for (const { app } of syncs) ops.push(makeOp(app));
+    if (args.make) for (const { app } of syncs) ops.push(makeOp(ctx.sys, app));
     await apply(ctx, "sync", ops);
     if (!ctx.dryRun) for (const s of syncs) refreshStatCache(ctx, s, scannedAt);
     const reports: AppReport[] = [];
@@ -196,7 +197,19 @@ function refreshStatCache(ctx: Context, s: AppSync, scannedAt: number): void {
   }
 }
 
-/** The step that rebuilds APP.conf with the live Makefile. */
-function makeOp(app: App): Op {
-  return { op: "run", cmd: "make", args: [`${app}.conf`], cwd: appPaths(app).dir, why: "rebuild the config (--make)" };
+/**
+ * The step that rebuilds APP.conf with the live Makefile. The Makefile is
+ * named with -f, resolved inside --root: the old tooling's absolute link
+ * would otherwise lead make to the host's own /etc.
+ */
+function makeOp(sys: Reader, app: App): Op {
+  const live = resolveInside(sys, appPaths(app).makefile);
+  return { op: "run", cmd: "make", args: ["-f", sys.hostPath(live), `${app}.conf`], cwd: appPaths(app).dir, why: "rebuild the config (--make)" };
+}
+
+/** Where a chain of links starting at `path` ends, each hop read as a chroot at --root would. */
+function resolveInside(sys: Reader, path: string): string {
+  let at = path;
+  for (let hop = 0; hop < 8 && sys.stat(at)?.type === "link"; hop++) at = resolveLinkTarget(at, sys.readLink(at));
+  return at;
 }
