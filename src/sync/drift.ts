@@ -29,6 +29,8 @@ export interface DriftSummary {
   actionNeeded: boolean;
   /** Set when the trees could not be compared (the one-line reason). */
   problem?: string;
+  /** False for a tree no sync has adopted yet (made by older tooling): `makefilecheck sync` records one. */
+  baseline?: boolean;
 }
 
 function localFact(entry: SnapshotEntry | undefined): LocalFact | undefined {
@@ -87,8 +89,7 @@ export function summarizeDrift(sys: Reader, app: App): DriftSummary | null {
     const counts: Record<string, number> = {};
     for (const { state } of states) if (state !== "clean") counts[state] = (counts[state] ?? 0) + 1;
     if (trees.local.waiting.length) counts.waiting = trees.local.waiting.length;
-    if (!trees.baseline) counts["no-baseline"] = 1;
-    return { counts, actionNeeded: needsAction(states, trees.local.waiting) };
+    return { counts, actionNeeded: needsAction(states, trees.local.waiting), baseline: trees.baseline !== null };
   } catch (err) {
     if (err instanceof UserError) return { counts: {}, actionNeeded: true, problem: err.message };
     throw err;
