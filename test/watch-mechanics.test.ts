@@ -24,6 +24,7 @@ describe("which events count", () => {
     ["/R/etc/exim4/sympl.d/00-main/50-tls-options.dpkg-dist", null],
     ["/R/etc/exim4/sympl.d/00-main/.50-tls-options.mfc-1-1", null],
     ["/R/etc/exim4/sympl.d/00-main/my_file", null],
+    ["/R/etc/exim4/sympl.d", "snippet exim4"],
     ["/R/etc/exim4/Makefile", "control exim4"],
     ["/R/etc/exim4/Makefile.local.dpkg-dist", "control exim4"],
     ["/R/etc/exim4/.Makefile.mfc-1-2", null],

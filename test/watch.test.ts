@@ -16,6 +16,7 @@ import {
   setupLegacy,
   upgradeUpstream,
 } from "./fixtures/sympl.js";
+import { missingBinaries } from "./support/daemons.js";
 import { cli, WatchChild } from "./watch-child.js";
 
 const DEBOUNCE = ["--debounce", "300"];
@@ -114,5 +115,39 @@ describe("watch (real binary)", () => {
     await watcher.waitFor((l) => l.action === "sync" && l.round === 2);
     for (const [path, text] of Object.entries(next)) if (path !== rel) expect(localText(root, "exim4", path)).toBe(text);
     expect(await watcher.stop("SIGINT")).toBe(0);
+  });
+});
+
+describe.skipIf(missingBinaries("exim4", "make"))("watch --make (real exim4)", () => {
+  let root: string;
+  let watcher: WatchChild | undefined;
+  beforeEach(() => {
+    root = makeRoot();
+    localServer(root);
+  });
+  afterEach(async () => {
+    await watcher?.stop("SIGKILL");
+    watcher = undefined;
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("rebuilds the live config after a good upgrade, and never after one exim rejects", async () => {
+    const conf = inRoot(root, "/etc/exim4/exim4.conf");
+    watcher = new WatchChild(root, [...DEBOUNCE, "--make", "-a", "exim4"]);
+    await watcher.waitFor((l) => l.event === "ready");
+
+    upgradeUpstream(root, "exim4", { add: { "00-main/70-good": "# a harmless new upstream snippet\n" } });
+    const good = await watcher.waitFor((l) => l.action === "sync" && l.round === 1);
+    expect(good.status, String(good.text)).toBe("ok");
+    const built = readFileSync(conf, "utf8");
+    expect(built).toContain("# a harmless new upstream snippet");
+
+    upgradeUpstream(root, "exim4", { add: { "00-main/71-broken": "this_is_no_exim_option = 1\n" } });
+    const bad = await watcher.waitFor((l) => l.action === "sync" && l.round === 2);
+    expect(bad.status).toBe("FAILED");
+    expect(String(bad.text)).toMatch(/^sync: FAILED: /);
+    expect(readFileSync(conf, "utf8")).toBe(built);
+    expect(watcher.running).toBe(true);
+    expect(await watcher.stop("SIGTERM")).toBe(0);
   });
 });

@@ -75,9 +75,9 @@ export function isMakefileName(name: string): boolean {
 export function eventMeaning(layout: WatchLayout, path: string, isDir: (path: string) => boolean = () => false): EventMeaning | null {
   const name = posix.basename(path);
   for (const a of layout.apps) {
-    if (isInside(a.upstream, path) && path !== a.upstream) {
-      return isSnippetName(name) || isDir(path) ? { kind: "snippet", apps: [a.app] } : null;
-    }
+    // sympl.d itself replaced counts too: its new entries come before their watches.
+    if (path === a.upstream) return { kind: "snippet", apps: [a.app] };
+    if (isInside(a.upstream, path)) return isSnippetName(name) || isDir(path) ? { kind: "snippet", apps: [a.app] } : null;
     if (posix.dirname(path) === a.dir && isMakefileName(name)) return { kind: "control", apps: [a.app] };
   }
   if (layout.modeFiles.includes(path)) return { kind: "control", apps: layout.apps.map((a) => a.app) };
