@@ -13,6 +13,7 @@ import { planCreateLocalTree } from "../src/sync/clone.js";
 import { diff, drift, sync } from "../src/sync/commands.js";
 import { summarizeDrift } from "../src/sync/drift.js";
 import { RealSystem } from "../src/system/real.js";
+import { FaultySystem } from "../src/system/wrappers.js";
 import { daemonAccepts, hashTree, inRoot, makeRoot, setupLegacy, upgradeUpstream, writeSymplTree } from "./fixtures/sympl.js";
 import { missingBinaries } from "./support/daemons.js";
 import { testContext } from "./support/context.js";
@@ -356,6 +357,27 @@ describe("adopting a tree the old tooling made", () => {
     await expect(run(drift)).rejects.toMatchObject({ code: 3, message: expect.stringContaining("sync --adopt") });
     expect((await run(sync, { adopt: true })).code).toBe(0);
     expect((await run(drift)).code).toBe(0);
+  });
+});
+
+describe("a sync cut short", () => {
+  it("reports how far it got, and the next run finishes it without losing the old versions", async () => {
+    await freshLocal(["exim4"]);
+    const old = read("exim4", GENERAL);
+    upgradeUpstream(root, "exim4", { modify: { [GENERAL]: upstreamEdit(old) }, remove: ["40-retry/10-default"] });
+    // Writes: state dir, journal, two saved copies with their dirs (3-6), the update (7); the removal (8) fails.
+    const faulty = { ...testContext(root, { apps: ["exim4"] }), sys: new FaultySystem(new RealSystem(root), 8) };
+    await expect(sync(faulty, { _: [] })).rejects.toMatchObject({ code: 3, message: expect.stringContaining("the next run finishes it") });
+    expect(read("exim4", GENERAL)).toBe(upstreamEdit(old));
+    expect(existsSync(at("exim4", "40-retry/10-default"))).toBe(true);
+    const next = await run(sync);
+    expect(next.code).toBe(0);
+    expect(read("exim4", GENERAL)).toBe(upstreamEdit(old));
+    expect(existsSync(at("exim4", "40-retry/10-default"))).toBe(false);
+    expect(await states()).toEqual({});
+    const saved = inRoot(root, "/var/lib/makefilecheck/saved/exim4");
+    const kept = readdirSync(saved).map((d) => `${saved}/${d}/${GENERAL}`).filter((f) => existsSync(f));
+    expect(kept.map((f) => readFileSync(f, "utf8"))).toContain(old);
   });
 });
 
