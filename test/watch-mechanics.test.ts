@@ -6,6 +6,7 @@ import { dirname } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Args } from "../src/cli.js";
 import type { CommandResult, Context } from "../src/context.js";
+import { EnvironmentError } from "../src/errors.js";
 import type { App } from "../src/layout.js";
 import { RealSystem } from "../src/system/real.js";
 import { eventMeaning, isIgnored, watchLayout } from "../src/sync/watch-paths.js";
@@ -173,5 +174,92 @@ describe("watchWith on a real tree, with stand-in commands", () => {
     expect(result.code).toBe(0);
     expect(lines.at(-1)).toMatchObject({ event: "stopped", signal: "SIGTERM", rounds: 3 });
     expect(repairs).toBe(3);
+  });
+});
+
+describe("signals and output", () => {
+  let root: string;
+  beforeEach(() => {
+    root = makeRoot();
+    writeSymplTree(root);
+  });
+  afterEach(() => {
+    process.emit("SIGTERM", "SIGTERM");
+    vi.restoreAllMocks();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  /** Captures what the watcher prints, one entry per line. */
+  function capture(): { out: string[]; until: (pred: () => boolean) => Promise<void> } {
+    const out: string[] = [];
+    const waiters: Array<() => void> = [];
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+      out.push(String(chunk));
+      waiters.splice(0).forEach((w) => w());
+      return true;
+    });
+    const until = async (pred: () => boolean) => {
+      while (!pred()) await new Promise<void>((r) => waiters.push(r));
+    };
+    return { out, until };
+  }
+
+  it("SIGTERM during a round lets the round finish, then stops with exit 0", async () => {
+    const { out, until } = capture();
+    let release!: () => void;
+    let syncing = false;
+    const ctx: Context = { sys: new RealSystem(root), apps: ["exim4"], json: false, quiet: false, dryRun: false, color: false, note: () => {} };
+    const commands = {
+      repair: async () => ({ code: 0 as const, apps: [], lines: ["exim4: nothing to repair"] }),
+      sync: () => {
+        syncing = true;
+        return new Promise<CommandResult>((resolve) => (release = () => resolve({ code: 0, apps: [], lines: ["exim4: 1 added"] })));
+      },
+    };
+    const watching = watchWith(ctx, { _: ["watch"], debounce: 50 }, commands);
+    let finished = false;
+    void watching.then(() => (finished = true));
+    await until(() => out.some((l) => l.includes("watching exim4")));
+    dpkgWrite(inRoot(root, "/etc/exim4/sympl.d/00-main/99-new"), "# new\n");
+    await vi.waitFor(() => expect(syncing).toBe(true), { timeout: 10_000 });
+
+    process.emit("SIGTERM", "SIGTERM");
+    await new Promise((r) => setTimeout(r, 0));
+    expect(finished).toBe(false);
+    release();
+    expect((await watching).code).toBe(0);
+    const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /;
+    expect(out.every((l) => iso.test(l) && l.endsWith("\n"))).toBe(true);
+    expect(out.map((l) => l.replace(iso, "").trimEnd())).toEqual([
+      "watching exim4: sympl.d, Makefile*, recorded mode (debounce 50 ms)",
+      "repair: exim4: nothing to repair",
+      "sync: exim4: 1 added",
+      "stopped by SIGTERM after 1 round(s)",
+    ]);
+  });
+
+  it("under -q prints only what needs the admin: a conflict or a failure", async () => {
+    const { out, until } = capture();
+    const ctx: Context = { sys: new RealSystem(root), apps: ["exim4"], json: false, quiet: true, dryRun: false, color: false, note: () => {} };
+    const commands = {
+      repair: async () => {
+        throw new EnvironmentError("/etc/exim4: something is off — look");
+      },
+      sync: async () => ({ code: 1 as const, apps: [{ app: "exim4" as const, entries: [{ action: "conflict" }] }], lines: [] }),
+    };
+    const watching = watchWith(ctx, { _: ["watch"], debounce: 50 }, commands);
+    // -q hides the "watching" line, so there is no telling when events start
+    // to count: write until a round reports.
+    for (let i = 0; out.length === 0 && i < 50; i += 1) {
+      dpkgWrite(inRoot(root, `/etc/exim4/sympl.d/00-main/99-new-${i}`), "# new\n");
+      await Promise.race([until(() => out.length >= 2), new Promise((r) => setTimeout(r, 300))]);
+    }
+    await until(() => out.length >= 2);
+    process.emit("SIGTERM", "SIGTERM");
+    await watching;
+    expect(out.slice(0, 2).map((l) => l.replace(/^\S+ /, "").trimEnd())).toEqual([
+      "repair: FAILED: /etc/exim4: something is off — look",
+      "sync: CONFLICT: exim4: 1 conflict",
+    ]);
   });
 });
