@@ -10,6 +10,7 @@ import { hooks } from "../src/sync/hooks.js";
 import { APT_HOOK, checkBin, ENABLE_LINK, PATH_UNIT, SERVICE_UNIT, UNIT_DIR } from "../src/sync/hook-files.js";
 import { damagePlainFile, hashTree, inRoot, makeRoot, setupLegacy, UPSTREAM_TREES, upgradeUpstream } from "./fixtures/sympl.js";
 import { testContext } from "./support/context.js";
+import { installedBinary } from "../src/system/launcher.js";
 import { BIN, cli } from "./watch-child.js";
 
 /**
@@ -150,6 +151,17 @@ describe("hooks", () => {
     expect(remove.code).toBe(1);
     expect(readFileSync(inRoot(root, APT_HOOK), "utf8")).toBe(foreign);
     expect(existsSync(inRoot(root, `${UNIT_DIR}/${SERVICE_UNIT}`))).toBe(false);
+  });
+
+  it("writes the binary the admin names, with --make when asked, and finds where it is installed", () => {
+    const made = JSON.parse(cli(root, ["hooks", "--json", "--make", "--bin", "/opt/mfc/bin/makefilecheck"])) as { files: Array<{ path: string; text: string }> };
+    const service = made.files.find((f) => f.path.endsWith(SERVICE_UNIT))!.text;
+    expect(service).toContain("ExecStart=/opt/mfc/bin/makefilecheck sync -q --make\n");
+    expect(made.files.find((f) => f.path === APT_HOOK)!.text).toContain("/opt/mfc/bin/makefilecheck sync -q --make ||");
+    expect(made.files.map((f) => f.text).join("")).not.toContain(root); // never the --root of this run
+
+    expect(installedBinary(bin)).toBe(bin); // binDir is a real directory, not a link
+    expect(installedBinary(join(binDir, "missing"))).toBeNull();
   });
 
   it.each(["relative/makefilecheck", "/usr/bin/make filecheck", "/usr/bin/$(reboot)", "/opt/%n", "/opt/../bin/x"])("refuses --bin %s", (b) => {
