@@ -218,6 +218,24 @@ describe("additions and retirements", () => {
     expectDaemonAccepts("exim4");
   });
 
+  it("a file upstream made a directory (and back) replaces the unchanged local copy", async () => {
+    const rel = "40-retry/10-default";
+    const text = read("exim4", rel);
+    upgradeUpstream(root, "exim4", { remove: [rel] });
+    upgradeUpstream(root, "exim4", { add: { [`${rel}/10-first`]: text } });
+    expect(await states()).toEqual({ [rel]: "upstream-deleted", [`${rel}/10-first`]: "upstream-added" });
+    const result = await run(sync);
+    expect(result.code).toBe(0);
+    expect(read("exim4", `${rel}/10-first`)).toBe(text);
+    expect(readFileSync(inRoot(root, `${result.apps[0]?.saved as string}/${rel}`), "utf8")).toBe(text);
+    expectDaemonAccepts("exim4");
+    rmSync(at("exim4", rel, "sympl.d"), { recursive: true });
+    upgradeUpstream(root, "exim4", { add: { [rel]: text } });
+    await run(sync);
+    expect(statSync(at("exim4", rel)).isFile()).toBe(true);
+    expect(await states()).toEqual({});
+  });
+
   it("dpkg and ucf leftovers are never snippets: not reported, not copied", async () => {
     upgradeUpstream(root, "exim4", { add: { [`${GENERAL}.dpkg-dist`]: "# new conffile\n", "00-main/x.ucf-old": "junk\n" } });
     writeFileSync(`${at("exim4", GENERAL)}.dpkg-old`, "old\n");
@@ -365,11 +383,11 @@ describe("a sync cut short", () => {
     await freshLocal(["exim4"]);
     const old = read("exim4", GENERAL);
     upgradeUpstream(root, "exim4", { modify: { [GENERAL]: upstreamEdit(old) }, remove: ["40-retry/10-default"] });
-    // Writes: state dir, journal, two saved copies with their dirs (3-6), the update (7); the removal (8) fails.
+    // Writes: state dir, journal, two saved copies with their dirs (3-6), the removal (7); the update (8) fails.
     const faulty = { ...testContext(root, { apps: ["exim4"] }), sys: new FaultySystem(new RealSystem(root), 8) };
     await expect(sync(faulty, { _: [] })).rejects.toMatchObject({ code: 3, message: expect.stringContaining("the next run finishes it") });
-    expect(read("exim4", GENERAL)).toBe(upstreamEdit(old));
-    expect(existsSync(at("exim4", "40-retry/10-default"))).toBe(true);
+    expect(read("exim4", GENERAL)).toBe(old);
+    expect(existsSync(at("exim4", "40-retry/10-default"))).toBe(false);
     const next = await run(sync);
     expect(next.code).toBe(0);
     expect(read("exim4", GENERAL)).toBe(upstreamEdit(old));
@@ -415,14 +433,13 @@ describe("refusals: one line, an exit code, nothing changed", () => {
     expect(hashTree(root)).toBe(before);
   });
 
-  it("a path that is a file upstream and a directory locally (exit 2)", async () => {
+  it("a file upstream made a directory, when the local copy was changed (exit 2)", async () => {
     await freshLocal(["exim4"]);
-    rmSync(at("exim4", GENERAL));
-    const { mkdirSync } = await import("node:fs");
-    mkdirSync(at("exim4", GENERAL));
-    writeFileSync(at("exim4", `${GENERAL}/10-inner`), "# inner\n");
+    writeFileSync(at("exim4", "40-retry/10-default"), localEdit(read("exim4", "40-retry/10-default")));
+    upgradeUpstream(root, "exim4", { remove: ["40-retry/10-default"] });
+    upgradeUpstream(root, "exim4", { add: { "40-retry/10-default/10-first": "# retry rules, now one per file\n" } });
     const before = hashTree(root);
-    await expect(run(sync)).rejects.toMatchObject({ code: 2, message: expect.stringContaining("is a directory here but a file in sympl.d") });
+    await expect(run(sync)).rejects.toMatchObject({ code: 2, message: expect.stringContaining("is a file here but a directory in sympl.d, and holds local changes") });
     expect(hashTree(root)).toBe(before);
   });
 

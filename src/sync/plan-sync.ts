@@ -7,6 +7,7 @@
 import { posix } from "node:path";
 import { deriveWithKnownEdits } from "../changes/edits.js";
 import type { App } from "../layout.js";
+import { InputError, problem } from "../errors.js";
 import { STATE_DIR } from "../layout.js";
 import type { Op } from "../plan.js";
 import type { Attrs, Reader } from "../system/system.js";
@@ -64,16 +65,23 @@ export function stampOf(now: Date): string {
   return now.toISOString().replace(/\.\d+Z$/, "Z").replace(/:/g, "-");
 }
 
-/** Collects steps in the order they must run: saves, directories, changes, cleanup, baseline. */
+/**
+ * Collects steps in the order they must run: saves, removals, emptied
+ * directories, new directories, writes. Removing first lets an upstream
+ * file that became a directory (or the reverse) be replaced.
+ */
 class Steps {
   readonly saves: Op[] = [];
+  readonly removals: Op[] = [];
+  readonly cleanup: Op[] = [];
   readonly dirs: Op[] = [];
   readonly changes: Op[] = [];
-  readonly cleanup: Op[] = [];
   private readonly madeDirs = new Set<string>();
   private readonly savedDirs = new Set<string>();
   /** Relative paths (files and directories) this plan removes from the local tree. */
   readonly removed = new Set<string>();
+  /** Local paths of the other kind (file where a directory must go, or the reverse) that must be removed first. */
+  private readonly inTheWay = new Set<string>();
 
   constructor(
     private readonly sys: Reader,
@@ -110,6 +118,7 @@ class Steps {
     for (let i = 1; i <= parts.length; i++) {
       const dir = parts.slice(0, i).join("/");
       if (this.trees.local.dirs.has(dir) || this.madeDirs.has(dir)) continue;
+      if (this.trees.local.entries.has(dir)) this.inTheWay.add(dir);
       this.madeDirs.add(dir);
       const mode = upstreamDirMode(this.sys, this.trees.app, dir);
       this.dirs.push({ op: "mkdir", path: `${this.trees.local.dir}/${dir}`, mode, ...this.owner, why: "new upstream directory" });
@@ -122,6 +131,7 @@ class Steps {
     const up = this.trees.upstream.entries.get(rel);
     if (mine) this.save(rel, mine);
     this.parents(rel);
+    this.notOverDir(rel);
     const owner = mine?.type === "file" ? { uid: mine.uid, gid: mine.gid } : this.owner;
     this.changes.push({ op: "write", path: `${this.trees.local.dir}/${rel}`, data, mode: up?.mode ?? mine?.mode ?? 0o644, ...owner, why });
   }
@@ -135,6 +145,7 @@ class Steps {
     if (mine?.linked) return;
     if (mine) this.save(rel, mine);
     this.parents(rel);
+    this.notOverDir(rel);
     const target = mirrorTarget(this.trees.app, rel);
     this.changes.push({ op: "symlink", path: `${this.trees.local.dir}/${rel}`, target, ...this.owner, why: `${why}; a link keeps Sympl's rewrites live` });
   }
@@ -145,7 +156,27 @@ class Steps {
     if (!mine) return;
     this.save(rel, mine);
     this.removed.add(rel);
-    this.changes.push({ op: "remove", path: `${this.trees.local.dir}/${rel}`, why });
+    this.removals.push({ op: "remove", path: `${this.trees.local.dir}/${rel}`, why });
+  }
+
+  /** Notes that a local directory at `rel` must be gone before a file can be written there. */
+  private notOverDir(rel: string): void {
+    if (this.trees.local.dirs.has(rel)) this.inTheWay.add(rel);
+  }
+
+  /**
+   * Refuses the plan when a path must change kind (file ↔ directory) but
+   * the local side holds something this plan does not retire: a local
+   * change that would otherwise be in the way or lost.
+   */
+  checkKinds(): void {
+    for (const rel of this.inTheWay) {
+      if (this.removed.has(rel)) continue;
+      const [here, there] = this.trees.local.dirs.has(rel) ? ["a directory", "a file"] : ["a file", "a directory"];
+      throw new InputError(
+        problem(`${this.trees.local.dir}/${rel}`, `is ${here} here but ${there} in sympl.d, and holds local changes`, "move it aside (compare with `makefilecheck diff`), then run sync again; nothing was changed"),
+      );
+    }
   }
 
   /** Puts the upstream version beside a local file it could not be merged into. */
@@ -162,7 +193,7 @@ class Steps {
   dropWaiting(rel: string): void {
     const name = `${rel}${SYMPL_NEW}`;
     this.save(name);
-    this.changes.push({ op: "remove", path: `${this.trees.local.dir}/${name}`, why: "settled" });
+    this.removals.push({ op: "remove", path: `${this.trees.local.dir}/${name}`, why: "settled" });
   }
 
   /** Removes local directories that only held files this plan retires. */
@@ -245,6 +276,7 @@ export function planSync(sys: Reader, trees: Trees, states: PathState[], settle:
     if (action) entries.push({ path: ps.path, state: ps.state, action });
   }
   steps.emptiedDirs();
+  steps.checkKinds();
   const settled = (p: string) => settle.takeUpstream.has(p) || settle.keepLocal.has(p);
   const unsettled = states.filter((s) => s.state === "diverged" && !settled(s.path)).map((s) => s.path);
   const conflicts = entries.filter((e) => e.action === "conflict").map((e) => e.path);
@@ -253,7 +285,7 @@ export function planSync(sys: Reader, trees: Trees, states: PathState[], settle:
   const baselineChanged = !sameBaseline(trees.baseline, next);
   const baselineOps = baselineChanged ? planBaseline(sys, next, trees.upstream, trees.baseline) : [];
   return {
-    ops: [...steps.saves, ...steps.dirs, ...steps.changes, ...steps.cleanup, ...baselineOps],
+    ops: [...steps.saves, ...steps.removals, ...steps.cleanup, ...steps.dirs, ...steps.changes, ...baselineOps],
     entries,
     savedDir: steps.anySaved ? steps.savedDir : null,
     waiting,

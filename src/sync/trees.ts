@@ -1,6 +1,7 @@
 /**
- * Loads the three trees of one app (baseline, sympl.d, sympl-local.d) and
- * refuses, before anything is planned, the shapes sync cannot reason about.
+ * Loads the three trees of one app (baseline, sympl.d, sympl-local.d),
+ * refusing before anything is planned what cannot be read safely: a
+ * missing tree, a damaged baseline, a link leaving the app directory.
  */
 import { EnvironmentError, InputError, problem } from "../errors.js";
 import type { App } from "../layout.js";
@@ -33,20 +34,6 @@ export function noLocalTree(app: App): InputError {
   );
 }
 
-/** Refuses a path that is a snippet in one tree and a directory in the other. */
-function checkShapes(app: App, upstream: Snapshot, local: Snapshot): void {
-  const clash = (snippets: Snapshot, dirs: Snapshot): string | undefined =>
-    [...snippets.entries.keys()].find((rel) => dirs.dirs.has(rel));
-  const upFile = clash(upstream, local);
-  const localFile = clash(local, upstream);
-  const rel = upFile ?? localFile;
-  if (rel === undefined) return;
-  const [fileSide, dirSide] = upFile !== undefined ? ["sympl.d", "sympl-local.d"] : ["sympl-local.d", "sympl.d"];
-  throw new InputError(
-    problem(`${appPaths(app).dir}/${dirSide}/${rel}`, `is a directory here but a file in ${fileSide}`, "make both the same kind (move one aside), then run this again; nothing was changed"),
-  );
-}
-
 /**
  * Reads `app`'s trees with contents. `ignoreBaseline` skips reading the
  * manifest (for `--adopt`, which replaces even a damaged one).
@@ -64,6 +51,5 @@ export function loadTrees(sys: Reader, app: App, options: { ignoreBaseline?: boo
   const cache = baseline && options.useStatCache ? readStatCache(sys, app) : null;
   const upstream = snapshotTree(sys, paths.upstream, { links: false, known: cache?.upstream });
   const local = snapshotTree(sys, paths.local, { links: true, appDir: paths.dir, upstreamDir: paths.upstream, known: cache?.local });
-  checkShapes(app, upstream, local);
   return { app, upstream, local, baseline };
 }
