@@ -206,6 +206,20 @@ describe("additions and retirements", () => {
     expect(result.lines.join("\n")).toContain("upstream retired it");
   });
 
+  it("an upstream rename of a file the admin changed takes the local version along", async () => {
+    const from = "40-retry/10-default";
+    const to = "40-retry/20-default";
+    const text = read("exim4", from);
+    writeFileSync(at("exim4", from), localEdit(text));
+    upgradeUpstream(root, "exim4", { remove: [from], add: { [to]: text } });
+    const result = await run(sync);
+    expect(result.apps[0]?.entries).toEqual([{ path: from, state: "conflict", action: "moved", to }]);
+    expect(existsSync(at("exim4", from))).toBe(false);
+    expect(read("exim4", to)).toBe(localEdit(text));
+    expect(await states()).toEqual({ [to]: "local-modified" });
+    expectDaemonAccepts("exim4");
+  });
+
   it("a new upstream directory is created with the owner and group of /etc/APP", async () => {
     chownSync(inRoot(root, "/etc/exim4"), 4321, 4322);
     upgradeUpstream(root, "exim4", { add: { "05-extra/10-note": "# a new section of notes\n" } });

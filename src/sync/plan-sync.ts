@@ -31,13 +31,16 @@ export type SyncAction =
   | "kept"
   | "took-upstream"
   | "kept-local"
-  | "kept-retired";
+  | "kept-retired"
+  | "moved";
 
 /** One reported path. */
 export interface SyncEntry {
   path: string;
   state: PathState["state"];
   action: SyncAction;
+  /** For `moved`: the new upstream name the local version went to. */
+  to?: string;
 }
 
 /** The admin's decisions for paths sync must not decide alone. */
@@ -224,6 +227,33 @@ function resolveBoth(sys: Reader, trees: Trees, rel: string): { data: Buffer; ho
   return merged ? { data: merged, how: "merged" } : null;
 }
 
+/**
+ * Upstream renames of files the admin changed: a retired path whose
+ * baseline bytes are exactly those of one new upstream path. The local
+ * version moves to the new name, so the old name does not stay built in
+ * beside it (two definitions of the same thing break the config).
+ */
+function renamesOfChanged(trees: Trees, states: PathState[], settle: Settle): Map<string, string> {
+  const { baseline, upstream, local } = trees;
+  const added = new Map<string, string[]>();
+  for (const ps of states) {
+    const hash = ps.state === "upstream-added" ? upstream.entries.get(ps.path)?.sha256 : undefined;
+    if (hash) added.set(hash, [...(added.get(hash) ?? []), ps.path]);
+  }
+  const moves = new Map<string, string>();
+  for (const ps of states) {
+    const base = baseline?.files[ps.path];
+    const mine = local.entries.get(ps.path);
+    if (ps.state !== "conflict" || !base || upstream.entries.has(ps.path) || !mine?.data || settle.keepLocal.has(ps.path) || settle.takeUpstream.has(ps.path)) continue;
+    const targets = added.get(base.sha256) ?? [];
+    if (targets.length === 1 && targets[0]) {
+      moves.set(ps.path, targets[0]);
+      added.delete(base.sha256);
+    }
+  }
+  return moves;
+}
+
 /** Plans one path by its state; returns what to report, or null for nothing. */
 function planPath(sys: Reader, trees: Trees, steps: Steps, ps: PathState, settle: Settle): SyncAction | null {
   const { path, state } = ps;
@@ -271,7 +301,17 @@ export function planSync(sys: Reader, trees: Trees, states: PathState[], settle:
   const app: App = trees.app;
   const steps = new Steps(sys, trees, savedDirFor(sys, app, now), appOwner(sys, app));
   const entries: SyncEntry[] = [];
+  const moves = renamesOfChanged(trees, states, settle);
+  const movedTo = new Set(moves.values());
   for (const ps of states) {
+    const to = moves.get(ps.path);
+    if (to) {
+      steps.write(to, trees.local.entries.get(ps.path)?.data ?? Buffer.alloc(0), `your version of ${ps.path}, which upstream renamed`);
+      steps.remove(ps.path, `renamed upstream to ${to}`);
+      entries.push({ path: ps.path, state: ps.state, action: "moved", to });
+      continue;
+    }
+    if (movedTo.has(ps.path)) continue;
     const action = planPath(sys, trees, steps, ps, settle);
     if (action) entries.push({ path: ps.path, state: ps.state, action });
   }

@@ -16,6 +16,7 @@ const SAYS: Record<SyncAction, string> = {
   "took-upstream": "took upstream",
   "kept-local": "kept local ",
   "kept-retired": "KEPT       ",
+  moved: "moved      ",
 };
 
 /** The line of one entry, with what the admin should do about it when anything. */
@@ -24,6 +25,7 @@ function entryLine(app: App, e: SyncEntry): string {
   if (e.action === "kept") {
     return `${head} — left alone; see \`makefilecheck diff ${e.path}\`, then \`makefilecheck sync -a ${app} --take-upstream ${e.path}\` or \`--keep-local ${e.path}\``;
   }
+  if (e.action === "moved") return `${head} → ${e.to ?? "?"} (upstream renamed it; your changes went along)`;
   if (e.action === "kept-retired") return `${head} — upstream retired it but you changed it: kept; delete it if it is no longer wanted`;
   if (e.action !== "conflict") return head;
   const beside = `${appPaths(app).local}/${e.path}${SYMPL_NEW}`;
