@@ -262,4 +262,36 @@ describe("signals and output", () => {
       "sync: CONFLICT: exim4: 1 conflict",
     ]);
   });
+
+  it("does a round again when it lost the run lock to another run, and only then", async () => {
+    const { out, until } = capture();
+    const ctx: Context = { sys: new RealSystem(root), apps: ["exim4"], json: true, quiet: false, dryRun: false, color: false, note: () => {} };
+    let syncs = 0;
+    const commands = {
+      repair: async () => ({ code: 0 as const, apps: [], lines: [] }),
+      sync: async () => {
+        syncs += 1;
+        // As RealSystem.lock words it when another run holds the lock.
+        if (syncs === 1) throw new EnvironmentError("/var/lib/makefilecheck/lock: another makefilecheck run holds the lock — wait for it to finish, then run this again");
+        if (syncs === 2) throw new EnvironmentError("/etc/exim4/sympl-local.d: permission denied — run makefilecheck as root");
+        return { code: 0 as const, apps: [], lines: ["exim4: nothing to do"] };
+      },
+    };
+    const syncLines = () => out.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.action === "sync");
+    const watching = watchWith(ctx, { _: ["watch"], debounce: 300 }, commands);
+    await until(() => out.length > 0);
+    dpkgWrite(inRoot(root, "/etc/exim4/sympl.d/00-main/99-new"), "# new\n");
+    await until(() => syncLines().length === 2);
+    // The second failure is not about the lock: the next round comes from the next event (two paths), not a retry (one).
+    dpkgWrite(inRoot(root, "/etc/exim4/sympl.d/00-main/99-newer"), "# newer\n");
+    dpkgWrite(inRoot(root, "/etc/exim4/sympl.d/00-main/99-newest"), "# newest\n");
+    await until(() => syncLines().length === 3);
+    process.emit("SIGTERM", "SIGTERM");
+    await watching;
+    expect(syncLines().map((l) => [l.round, l.paths, l.status, l.message ?? null])).toEqual([
+      [1, 1, "FAILED", "/var/lib/makefilecheck/lock: another makefilecheck run holds the lock — wait for it to finish, then run this again"],
+      [2, 1, "FAILED", "/etc/exim4/sympl-local.d: permission denied — run makefilecheck as root"],
+      [3, 2, "ok", null],
+    ]);
+  });
 });

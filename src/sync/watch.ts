@@ -77,15 +77,29 @@ function untilSignal(): { signal: Promise<string>; dispose: () => void } {
   };
 }
 
-/** Runs repair then sync for `apps` and prints one line per action. */
+/**
+ * True for the refusal of a run that found another holding the lock (an
+ * admin's own `sync`, or the apt hook firing with the same upgrade): worth
+ * another round, unlike every other failure.
+ */
+function lostLockRace(error: unknown): boolean {
+  return error instanceof EnvironmentError && error.message.includes("holds the lock");
+}
+
+/**
+ * Runs repair then sync for `apps` and prints one line per action. Resolves
+ * to true when a step lost the lock to another run and the round should be
+ * done again.
+ */
 function roundAction(ctx: Context, args: Args, commands: RoundCommands, print: Print) {
   const globals = { root: args.root, json: ctx.json, quiet: ctx.quiet, "dry-run": ctx.dryRun, color: false };
-  return async (apps: App[], round: number, paths: number): Promise<void> => {
+  return async (apps: App[], round: number, paths: number): Promise<boolean> => {
     const sub: Context = { ...ctx, apps };
     const steps: Array<[string, () => Promise<CommandResult>]> = [
       ["repair", () => commands.repair(sub, { ...globals, _: ["repair"] })],
       ["sync", () => commands.sync(sub, { ...globals, _: ["sync"], adopt: false, make: Boolean(args.make) })],
     ];
+    let again = false;
     for (const [action, run] of steps) {
       const started = performance.now();
       const outcome = await run().then(
@@ -93,7 +107,9 @@ function roundAction(ctx: Context, args: Args, commands: RoundCommands, print: P
         (error: unknown) => ({ error }),
       );
       print(actionLine({ action, apps, round, paths, ms: Math.round(performance.now() - started), dryRun: ctx.dryRun, ...outcome }));
+      again ||= "error" in outcome && lostLockRace(outcome.error);
     }
+    return again;
   };
 }
 
@@ -127,7 +143,7 @@ export async function watchWith(ctx: Context, args: Args, commands: RoundCommand
   };
   const act = roundAction(ctx, args, commands, print);
   const rounds = new Rounds(debounceMs, async (roundApps, round, paths) => {
-    await act(roundApps, round, paths);
+    if (await act(roundApps, round, paths)) rounds.poke(roundApps, "(the run lock was busy: trying again)");
     try {
       snapshot.take(controlPaths(ctx, apps));
     } catch (err) {
