@@ -1,8 +1,9 @@
 /**
  * The watcher's output: one line per thing that happened, stamped with the
- * time, worded for journald (`TIME exim4: sync: ok: ...`) and carrying the
- * same facts as JSON fields. Lines that need the admin (CONFLICT, FAILED)
- * are "loud": printed even under -q.
+ * time, worded for journald (`TIME sync: exim4: 3 updated; config test
+ * passed`, `TIME sync: CONFLICT: ...`) and carrying the same facts as JSON
+ * fields. Lines that need the admin (CONFLICT, FAILED) are "loud": printed
+ * even under -q.
  */
 import type { AppReport, CommandResult } from "../context.js";
 import { UserError } from "../errors.js";
@@ -49,7 +50,7 @@ function configTestFailed(result: CommandResult): boolean {
  * admin to settle (its exit 1), `FAILED` when a command threw, a config
  * test failed or another exit code says the setup is not right, else `ok`.
  */
-export function statusOf(o: ActionOutcome): "ok" | "CONFLICT" | "FAILED" {
+function statusOf(o: ActionOutcome): "ok" | "CONFLICT" | "FAILED" {
   if (o.error !== undefined || !o.result) return "FAILED";
   if (o.result.code === 0) return "ok";
   return o.result.code === 1 && o.action === "sync" && !configTestFailed(o.result) ? "CONFLICT" : "FAILED";
@@ -109,7 +110,9 @@ export function actionLine(o: ActionOutcome): WatchLine {
     status,
     ...(o.error !== undefined ? { message: errorMessage(o.error) } : {}),
     ...(o.result ? { reports: o.result.apps } : {}),
-    ...(o.result?.plan?.length ? { plan: o.result.plan.map(opToJson) } : {}),
+    // The steps themselves only under --dry-run, where they are the answer;
+    // a real round's can run to hundreds, and the reports say what changed.
+    ...(o.result?.plan ? (o.dryRun ? { plan: o.result.plan.map(opToJson) } : { steps: o.result.plan.length }) : {}),
     text: `${o.action}: ${status === "ok" ? "" : `${status}: `}${said(o)}`,
     loud: status !== "ok",
   });
