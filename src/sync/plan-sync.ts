@@ -294,8 +294,9 @@ function planPath(sys: Reader, trees: Trees, steps: Steps, ps: PathState, settle
 }
 
 /**
- * Plans the sync of one app. `adopting` records a baseline for a tree that
- * has none (or replaces it, for `--adopt`).
+ * Plans the sync of one app from the states `analyze` gave. Trees without
+ * a baseline (being adopted) get one; every plan ends with the baseline
+ * recording today's upstream, when that changes it.
  */
 export function planSync(sys: Reader, trees: Trees, states: PathState[], settle: Settle, now: Date): SyncPlan {
   const app: App = trees.app;
