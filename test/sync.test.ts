@@ -433,6 +433,16 @@ describe("refusals: one line, an exit code, nothing changed", () => {
     expect(hashTree(root)).toBe(before);
   });
 
+  it("sympl-local.d itself a symlink (exit 3, not followed)", async () => {
+    writeSymplTree(root, { apps: ["exim4"] });
+    const { symlinkSync } = await import("node:fs");
+    symlinkSync("sympl.d", inRoot(root, "/etc/exim4/sympl-local.d"));
+    const before = hashTree(root);
+    await expect(run(sync)).rejects.toMatchObject({ code: 3, message: expect.stringContaining("sympl-local.d: is a symlink, not a directory") });
+    await expect(run(drift)).rejects.toMatchObject({ code: 3 });
+    expect(hashTree(root)).toBe(before);
+  });
+
   it.each([
     ["a link out of /etc/APP", "/etc/shadow", /points outside \/etc\/exim4/],
     ["a link that climbs out relatively", "../../../../etc/passwd", /points outside \/etc\/exim4/],

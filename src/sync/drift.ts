@@ -82,8 +82,8 @@ export function needsAction(states: PathState[], waiting: string[]): boolean {
 
 /** Summarises `app`'s drift for `status`; a tree that cannot be read gives `problem`, not an exception. */
 export function summarizeDrift(sys: Reader, app: App): DriftSummary | null {
-  if (!hasLocalTree(sys, app)) return null;
   try {
+    if (!hasLocalTree(sys, app)) return null;
     const trees = loadTrees(sys, app, { useStatCache: true });
     const states = analyze(trees);
     const counts: Record<string, number> = {};

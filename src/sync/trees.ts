@@ -22,9 +22,17 @@ export interface Trees {
   baseline: Manifest | null;
 }
 
-/** True when `app` has a sympl-local.d directory. */
+/**
+ * True when `app` has a sympl-local.d directory. Anything else in its
+ * place (a link to elsewhere, a file) is refused rather than followed.
+ */
 export function hasLocalTree(sys: Reader, app: App): boolean {
-  return sys.stat(appPaths(app).local)?.type === "dir";
+  const path = appPaths(app).local;
+  const st = sys.stat(path);
+  if (st && st.type !== "dir") {
+    throw new EnvironmentError(problem(path, `is a ${st.type === "link" ? "symlink" : st.type}, not a directory`, "make it a plain directory (move the tree it points to in place); nothing was changed"));
+  }
+  return st !== null;
 }
 
 /** The error for an app without sympl-local.d. */
