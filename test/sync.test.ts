@@ -342,6 +342,12 @@ describe("diff", () => {
     expect(result.lines).toContain("+# upstream note added by a later release");
   });
 
+  it("refuses a path in neither tree, and --base before any baseline (exit 2)", async () => {
+    await expect(run(diff, { path: "00-main/no-such" })).rejects.toMatchObject({ code: 2, message: expect.stringContaining("not a snippet in sympl.d or sympl-local.d") });
+    rmSync(inRoot(root, "/var/lib/makefilecheck/baseline"), { recursive: true });
+    await expect(run(diff, { base: true })).rejects.toMatchObject({ code: 2, message: expect.stringContaining("no baseline recorded yet") });
+  });
+
   it("says binary files differ for non-UTF-8 content", async () => {
     writeFileSync(at("exim4", GENERAL), Buffer.from([0x23, 0xff, 0x0a]));
     expect((await run(diff, { path: GENERAL })).lines).toEqual([`exim4: binary files sympl.d/${GENERAL} and sympl-local.d/${GENERAL} differ`]);
