@@ -84,10 +84,11 @@ export function pathUnit(): HookFile {
     "# renaming the new file over the old one inside the subdirectories of\n" +
     "# sympl.d (00-main/, 10-acl/...). A unit naming sympl.d would never fire;\n" +
     "# naming every subdirectory would miss the ones a new Sympl adds. dpkg\n" +
-    "# rewrites its status database when a run ends, after every postinst, so\n" +
-    "# any package run fires this unit, whatever it touched, and also runs of\n" +
-    "# dpkg that apt did not start. A change seen while the service is still\n" +
-    "# running starts no second run: the next package run catches up.\n" +
+    "# rewrites its status database during a run and when the run ends, after\n" +
+    "# the last postinst, so every package run fires this unit whatever it\n" +
+    "# touched, runs of dpkg that apt did not start included. A change seen\n" +
+    "# while the service is still running starts no second run; the apt hook\n" +
+    "# (or the next package run) catches up.\n" +
     "[Unit]\n" +
     "Description=Watch dpkg runs to keep the chosen Sympl snippet tree after upgrades\n" +
     "\n" +
