@@ -86,9 +86,9 @@ export function pathUnit(): HookFile {
     "# naming every subdirectory would miss the ones a new Sympl adds. dpkg\n" +
     "# rewrites its status database during a run and when the run ends, after\n" +
     "# the last postinst, so every package run fires this unit whatever it\n" +
-    "# touched, runs of dpkg that apt did not start included. A change seen\n" +
-    "# while the service is still running starts no second run; the apt hook\n" +
-    "# (or the next package run) catches up.\n" +
+    "# touched, runs of dpkg that apt did not start included. A change that\n" +
+    "# comes while the service is still running may not start a second run;\n" +
+    "# the apt hook, or the next package run, catches up.\n" +
     "[Unit]\n" +
     "Description=Watch dpkg runs to keep the chosen Sympl snippet tree after upgrades\n" +
     "\n" +
