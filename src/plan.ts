@@ -100,26 +100,33 @@ async function perform(sys: System, op: Op): Promise<void> {
 }
 
 /**
- * Applies `ops` in order, with a journal in the state dir while it runs. On a
- * failure the error says how far the plan got; the journal stays so the next
- * run finishes it.
+ * Applies `ops`: first every file step, with a journal in the state dir
+ * while they run, then the `run` steps (rebuilding the config). On a failed
+ * file step the error says how far the plan got and the journal stays, so
+ * the next run finishes it. `run` steps are not journalled: a rebuild the
+ * daemon refused must not be replayed by every later command; the admin
+ * reruns it once the snippet is fixed.
  */
 export async function applyPlan(sys: System, command: string, ops: Op[]): Promise<void> {
-  if (ops.length === 0) return;
-  const journal: JournalFile = { version: 1, command, started: new Date().toISOString(), ops: ops.map(encode) };
-  sys.mkdir(STATE_DIR, { mode: 0o755 });
-  sys.writeFile(JOURNAL, JSON.stringify(journal), { mode: 0o600 });
-  for (const [i, op] of ops.entries()) {
-    try {
-      await perform(sys, op);
-    } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      throw new EnvironmentError(
-        `${msg} (step ${i + 1} of ${ops.length}; steps before it are done, the rest is journalled in ${JOURNAL} and the next run finishes it)`,
-      );
+  const fileOps = ops.filter((op) => op.op !== "run");
+  const runOps = ops.filter((op) => op.op === "run");
+  if (fileOps.length > 0) {
+    const journal: JournalFile = { version: 1, command, started: new Date().toISOString(), ops: fileOps.map(encode) };
+    sys.mkdir(STATE_DIR, { mode: 0o755 });
+    sys.writeFile(JOURNAL, JSON.stringify(journal), { mode: 0o600 });
+    for (const [i, op] of fileOps.entries()) {
+      try {
+        await perform(sys, op);
+      } catch (err) {
+        const msg = err instanceof Error ? err.message : String(err);
+        throw new EnvironmentError(
+          `${msg} (step ${i + 1} of ${fileOps.length}; steps before it are done, the rest is journalled in ${JOURNAL} and the next run finishes it)`,
+        );
+      }
     }
+    sys.remove(JOURNAL);
   }
-  sys.remove(JOURNAL);
+  for (const op of runOps) await perform(sys, op);
 }
 
 /**
@@ -138,7 +145,8 @@ export async function finishInterrupted(sys: System): Promise<string | null> {
       problem(JOURNAL, "journal of an interrupted run is unreadable", "inspect it, then remove it to continue"),
     );
   }
-  for (const raw of journal.ops) await perform(sys, decode(raw));
+  // Journals of older runs may hold a rebuild step; it is not replayed.
+  for (const op of journal.ops.map(decode)) if (op.op !== "run") await perform(sys, op);
   sys.remove(JOURNAL);
   return `finished the interrupted \`${journal.command}\` run of ${journal.started}`;
 }

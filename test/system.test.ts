@@ -122,3 +122,16 @@ describe("plans and the journal", () => {
     await expect(finishInterrupted(sys)).rejects.toThrow(/journal of an interrupted run is unreadable — inspect it, then remove it/);
   });
 });
+
+describe("rebuild steps", () => {
+  it("runs after the file steps, outside the journal, so a refused rebuild is not replayed later", async () => {
+    const plan: Op[] = [
+      { op: "run", cmd: "/bin/false", args: [], cwd: "/etc/exim4", why: "rebuild" },
+      { op: "write", path: "/etc/exim4/snippet", data: Buffer.from("new\n"), why: "sync" },
+    ];
+    await expect(applyPlan(sys, "sync --make", plan)).rejects.toThrow(/\/bin\/false failed \(exit 1\)/);
+    expect(readFileSync(`${root}/etc/exim4/snippet`, "utf8")).toBe("new\n");
+    expect(sys.stat(JOURNAL)).toBeNull();
+    expect(await finishInterrupted(sys)).toBeNull();
+  });
+});

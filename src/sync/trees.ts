@@ -38,7 +38,7 @@ export function hasLocalTree(sys: Reader, app: App): boolean {
 /** The error for an app without sympl-local.d. */
 export function noLocalTree(app: App): InputError {
   return new InputError(
-    problem(appPaths(app).local, "missing", "run `makefilecheck install` to create it with the email changes, or `makefilecheck use local` to create a plain copy"),
+    problem(appPaths(app).local, "missing", "run `makefilecheck install` to create it (a copy of sympl.d with the email changes)"),
   );
 }
 
