@@ -124,7 +124,10 @@ export async function applyPlan(sys: System, command: string, ops: Op[]): Promis
         );
       }
     }
+    // The journal may go only once every step it describes is on disk.
+    sys.flush();
     sys.remove(JOURNAL);
+    sys.flush();
   }
   for (const op of runOps) await perform(sys, op);
 }
@@ -147,6 +150,8 @@ export async function finishInterrupted(sys: System): Promise<string | null> {
   }
   // Journals of older runs may hold a rebuild step; it is not replayed.
   for (const op of journal.ops.map(decode)) if (op.op !== "run") await perform(sys, op);
+  sys.flush();
   sys.remove(JOURNAL);
+  sys.flush();
   return `finished the interrupted \`${journal.command}\` run of ${journal.started}`;
 }

@@ -431,10 +431,10 @@ describe("sync --make", () => {
 });
 
 describe("refusals: one line, an exit code, nothing changed", () => {
-  it("no sympl-local.d: says to run install or use local (exit 2)", async () => {
+  it("no sympl-local.d: says to run install (exit 2)", async () => {
     writeSymplTree(root);
     const before = hashTree(root);
-    await expect(run(sync)).rejects.toMatchObject({ code: 2, message: expect.stringMatching(/makefilecheck install.*makefilecheck use local/) });
+    await expect(run(sync)).rejects.toMatchObject({ code: 2, message: expect.stringMatching(/sympl-local.d: missing — run `makefilecheck install`/) });
     await expect(run(drift)).rejects.toMatchObject({ code: 2 });
     expect(hashTree(root)).toBe(before);
   });

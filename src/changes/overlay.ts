@@ -72,6 +72,9 @@ export class PlannedView implements System {
   writeFile(): void {
     this.refuse();
   }
+  flush(): void {
+    this.refuse();
+  }
   symlink(): void {
     this.refuse();
   }

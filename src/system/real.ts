@@ -50,6 +50,10 @@ function typeOf(st: fs.Stats): Entry["type"] {
 /** The System that really reads and writes, with `root` standing for `/`. */
 export class RealSystem implements System {
   readonly root: string;
+  /** Directories already seen to be real directories in this run (see assertPlainParents). */
+  private readonly plainDirs = new Set<string>();
+  /** Host directories holding renames not yet made durable (see flush). */
+  private readonly unsyncedDirs = new Set<string>();
 
   constructor(root: string) {
     this.root = root === "/" ? "/" : root.replace(/\/+$/, "");
@@ -123,13 +127,20 @@ export class RealSystem implements System {
     }
   }
 
-  /** Refuses a write whose parent directories below the root include a symlink. */
+  /**
+   * Refuses a write whose parent directories below the root include a
+   * symlink. A sync writes hundreds of files into a few directories, so a
+   * directory once checked is remembered until this run removes or renames
+   * something that could change what a path is.
+   */
   private assertPlainParents(path: string): void {
     const parts = serverPath(path).split("/").filter(Boolean);
     let walked = "";
     for (const part of parts.slice(0, -1)) {
       walked += `/${part}`;
+      if (this.plainDirs.has(walked)) continue;
       const st = this.stat(walked);
+      if (st?.type === "dir") this.plainDirs.add(walked);
       if (st && st.type !== "dir") {
         throw new EnvironmentError(
           problem(walked, `is a ${st.type === "link" ? "symlink" : st.type}, not a directory`, `refusing to write ${path} through it`),
@@ -163,7 +174,7 @@ export class RealSystem implements System {
         fs.rmSync(temp, { force: true });
         throw err;
       }
-      syncDir(posix.dirname(host));
+      this.unsyncedDirs.add(posix.dirname(host));
     });
   }
 
@@ -180,7 +191,7 @@ export class RealSystem implements System {
         fs.rmSync(temp, { force: true });
         throw err;
       }
-      syncDir(posix.dirname(host));
+      this.unsyncedDirs.add(posix.dirname(host));
     });
   }
 
@@ -205,16 +216,26 @@ export class RealSystem implements System {
     this.assertPlainParents(path);
     const st = this.stat(path);
     if (!st) return;
+    if (st.type === "dir") this.plainDirs.clear();
     this.guard(path, () => {
       if (st.type === "dir") fs.rmdirSync(this.hostPath(path));
       else fs.unlinkSync(this.hostPath(path));
     });
+    this.unsyncedDirs.add(posix.dirname(this.hostPath(path)));
   }
 
   rename(from: string, to: string): void {
     this.assertPlainParents(from);
     this.assertPlainParents(to);
+    this.plainDirs.clear();
     this.guard(from, () => fs.renameSync(this.hostPath(from), this.hostPath(to)));
+    this.unsyncedDirs.add(posix.dirname(this.hostPath(from)));
+    this.unsyncedDirs.add(posix.dirname(this.hostPath(to)));
+  }
+
+  flush(): void {
+    for (const dir of this.unsyncedDirs) syncDir(dir);
+    this.unsyncedDirs.clear();
   }
 
   setAttrs(path: string, attrs: Attrs): void {

@@ -79,6 +79,13 @@ export interface System extends Reader {
   rename(from: string, to: string): void;
   setAttrs(path: string, attrs: Attrs): void;
   /**
+   * Makes the renames and removals so far durable (fsync of each directory
+   * they touched, once). Each file is fsynced before its rename already; the
+   * directories are done together because a sync writes hundreds of files
+   * into a few of them.
+   */
+  flush(): void;
+  /**
    * Takes the run lock at `path`, waiting up to `waitMs`; resolves to a
    * release function. Throws EnvironmentError when another run holds it.
    */

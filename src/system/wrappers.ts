@@ -65,6 +65,9 @@ abstract class Wrapper implements System {
   lock(path: string, waitMs: number): Promise<() => Promise<void>> {
     return (this.inner as System).lock(path, waitMs);
   }
+  flush(): void {
+    (this.inner as Partial<System>).flush?.();
+  }
 }
 
 /** Drops every write and remembers it: `--dry-run`. Takes no lock. */
