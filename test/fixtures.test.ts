@@ -4,7 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { lstatSync, readFileSync, readlinkSync, rmSync, chmodSync, symlinkSync, unlinkSync, existsSync } from "node:fs";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { APPS, type App } from "../src/layout.js";
 import {
   assembleConfig,
@@ -26,16 +26,12 @@ import {
   writeSymplTree,
 } from "./fixtures/sympl.js";
 import { missingBinaries } from "./support/daemons.js";
+import { withTempRoot } from "./support/temp-root.js";
 
 const BIN_OF: Record<App, "exim4" | "dovecot"> = { exim4: "exim4", dovecot: "dovecot" };
 
 let root: string;
-beforeEach(() => {
-  root = makeRoot();
-});
-afterEach(() => {
-  rmSync(root, { recursive: true, force: true });
-});
+withTempRoot((r) => (root = r));
 
 const read = (serverPath: string): string => readFileSync(inRoot(root, serverPath), "utf8");
 const isLink = (serverPath: string): boolean => lstatSync(inRoot(root, serverPath)).isSymbolicLink();

@@ -3,22 +3,18 @@
  * stack traces, nothing changed on refusal. Needs `npm run build` first.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { caninstallTree, managedTree } from "./support/makefilecheck-trees.js";
-import { damagePlainFile, hashTree, inRoot, makeRoot, setupLegacy, upstreamMakefile, writeSymplTree } from "./fixtures/sympl.js";
+import { damagePlainFile, hashTree, inRoot, setupLegacy, upstreamMakefile, writeSymplTree } from "./fixtures/sympl.js";
+import { withTempRoot } from "./support/temp-root.js";
 
 const BIN = resolve(import.meta.dirname, "../bin/makefilecheck");
 const built = existsSync(resolve(import.meta.dirname, "../dist/cli.js"));
 
 let root: string;
-beforeEach(() => {
-  root = makeRoot();
-});
-afterEach(() => {
-  rmSync(root, { recursive: true, force: true });
-});
+withTempRoot((r) => (root = r));
 
 const at = (server: string) => inRoot(root, server);
 

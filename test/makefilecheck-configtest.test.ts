@@ -1,19 +1,15 @@
-import { appendFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { appendFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
 import { assembleConfig, runConfigTest } from "../src/makefilecheck/configtest.js";
 import { RealSystem } from "../src/system/real.js";
 import type { RunOptions, RunResult } from "../src/system/system.js";
 import { missingBinaries } from "./support/daemons.js";
 import { caninstallTree } from "./support/makefilecheck-trees.js";
-import { assembleConfig as fixtureAssemble, inRoot, makeRoot, setupLegacy } from "./fixtures/sympl.js";
+import { assembleConfig as fixtureAssemble, inRoot, setupLegacy } from "./fixtures/sympl.js";
+import { withTempRoot } from "./support/temp-root.js";
 
 let root: string;
-beforeEach(() => {
-  root = makeRoot();
-});
-afterEach(() => {
-  rmSync(root, { recursive: true, force: true });
-});
+withTempRoot((r) => (root = r));
 
 const at = (server: string) => inRoot(root, server);
 

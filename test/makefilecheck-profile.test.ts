@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { App } from "../src/layout.js";
 import { appPaths } from "../src/layout.js";
 import { deriveVariant } from "../src/makefilecheck/makefile.js";
@@ -16,20 +16,15 @@ import {
   damageKeepOld,
   damagePlainFile,
   inRoot,
-  makeRoot,
   newerUpstreamMakefile,
   setupLegacy,
   upstreamMakefile,
   writeSymplTree,
 } from "./fixtures/sympl.js";
+import { withTempRoot } from "./support/temp-root.js";
 
 let root: string;
-beforeEach(() => {
-  root = makeRoot();
-});
-afterEach(() => {
-  rmSync(root, { recursive: true, force: true });
-});
+withTempRoot((r) => (root = r));
 
 const at = (server: string) => inRoot(root, server);
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import lockfile from "proper-lockfile";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { App } from "../src/layout.js";
 import { appPaths } from "../src/layout.js";
 import { repair, revert, status } from "../src/makefilecheck/commands.js";
@@ -19,14 +19,10 @@ import {
   setupLegacy,
   upstreamMakefile,
 } from "./fixtures/sympl.js";
+import { withTempRoot } from "./support/temp-root.js";
 
 let root: string;
-beforeEach(() => {
-  root = makeRoot();
-});
-afterEach(() => {
-  rmSync(root, { recursive: true, force: true });
-});
+withTempRoot((r) => (root = r));
 
 const at = (server: string) => inRoot(root, server);
 const read = (server: string) => readFileSync(at(server), "utf8");

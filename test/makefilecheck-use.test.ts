@@ -1,5 +1,5 @@
-import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
 import type { App } from "../src/layout.js";
 import { APPS, appPaths } from "../src/layout.js";
 import { check, report, revert, status, use } from "../src/makefilecheck/commands.js";
@@ -9,16 +9,12 @@ import { RealSystem } from "../src/system/real.js";
 import { FaultySystem } from "../src/system/wrappers.js";
 import { missingBinaries } from "./support/daemons.js";
 import { testContext } from "./support/context.js";
-import { hashTree, inRoot, makeRoot, setupLegacy, upstreamMakefile, writeSymplTree } from "./fixtures/sympl.js";
+import { hashTree, inRoot, setupLegacy, upstreamMakefile, writeSymplTree } from "./fixtures/sympl.js";
 import { caninstallTree } from "./support/makefilecheck-trees.js";
+import { withTempRoot } from "./support/temp-root.js";
 
 let root: string;
-beforeEach(() => {
-  root = makeRoot();
-});
-afterEach(() => {
-  rmSync(root, { recursive: true, force: true });
-});
+withTempRoot((r) => (root = r));
 
 const at = (server: string) => inRoot(root, server);
 const read = (server: string) => readFileSync(at(server), "utf8");

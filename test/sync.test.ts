@@ -5,7 +5,7 @@
  * dry runs, and after every sync the real daemons' verdict on the result.
  */
 import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { CommandResult } from "../src/context.js";
 import type { App } from "../src/layout.js";
 import { applyPlan } from "../src/plan.js";
@@ -14,17 +14,13 @@ import { diff, drift, sync } from "../src/sync/commands.js";
 import { summarizeDrift } from "../src/sync/drift.js";
 import { RealSystem } from "../src/system/real.js";
 import { FaultySystem } from "../src/system/wrappers.js";
-import { daemonAccepts, hashTree, inRoot, makeRoot, setupLegacy, upgradeUpstream, writeSymplTree } from "./fixtures/sympl.js";
+import { daemonAccepts, hashTree, inRoot, setupLegacy, upgradeUpstream, writeSymplTree } from "./fixtures/sympl.js";
 import { missingBinaries } from "./support/daemons.js";
 import { testContext } from "./support/context.js";
+import { withTempRoot } from "./support/temp-root.js";
 
 let root: string;
-beforeEach(() => {
-  root = makeRoot();
-});
-afterEach(() => {
-  rmSync(root, { recursive: true, force: true });
-});
+withTempRoot((r) => (root = r));
 
 /** Host path of a snippet in one of `app`'s trees. */
 const at = (app: App, rel: string, tree: "sympl.d" | "sympl-local.d" = "sympl-local.d") => inRoot(root, `/etc/${app}/${tree}/${rel}`);
