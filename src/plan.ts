@@ -4,8 +4,8 @@
  * through the System after writing a journal, so that a run cut short is
  * finished by the next one. Every operation is idempotent for that reason.
  */
-import { createHash } from "node:crypto";
 import { EnvironmentError, problem } from "./errors.js";
+import { sha256 } from "./hash.js";
 import { STATE_DIR } from "./layout.js";
 import type { Attrs, System } from "./system/system.js";
 
@@ -46,7 +46,7 @@ export function describeOp(op: Op): string {
 export function opToJson(op: Op): Record<string, unknown> {
   if (op.op !== "write") return { ...op };
   const { data, ...rest } = op;
-  return { ...rest, bytes: data.length, sha256: createHash("sha256").update(data).digest("hex") };
+  return { ...rest, bytes: data.length, sha256: sha256(data) };
 }
 
 interface JournalFile {
