@@ -4,8 +4,8 @@
  * record also keeps the hash of each variant as we last wrote it, which is
  * how an admin's own later edit of a variant is told from our text.
  */
-import { createHash } from "node:crypto";
 import { InputError, problem } from "../errors.js";
+import { sha256 } from "../hash.js";
 import type { App, Mode } from "../layout.js";
 import { STATE_DIR } from "../layout.js";
 import type { Op } from "../plan.js";
@@ -28,11 +28,6 @@ export function recordPath(app: App): string {
 /** Where copies of files we replaced are kept for `app`. */
 export function savedDir(app: App): string {
   return `${STATE_DIR}/saved/${app}`;
-}
-
-/** sha256 of a text, hex. */
-export function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
 }
 
 /** Reads `app`'s record; null when none. An unreadable record is refused, not ignored. */

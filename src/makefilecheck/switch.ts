@@ -9,6 +9,7 @@
  * when it holds text we did not derive (the admin's own edit).
  */
 import { EnvironmentError, InputError, problem } from "../errors.js";
+import { sha256 } from "../hash.js";
 import type { Mode } from "../layout.js";
 import { appPaths, snippetDir, variantPath } from "../layout.js";
 import type { Op } from "../plan.js";
@@ -16,7 +17,7 @@ import { deriveVariant } from "./makefile.js";
 import type { Observation, Seen } from "./observe.js";
 import type { Detection, UpstreamSource } from "./profile.js";
 import { detectProfile, findUpstream } from "./profile.js";
-import { planForget, planRecord, savedDir, sha256, stamp } from "./state.js";
+import { planForget, planRecord, savedDir, stamp } from "./state.js";
 
 /** A plan for one app and what to tell the admin about it. */
 export interface SwitchPlan {

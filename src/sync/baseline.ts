@@ -6,12 +6,12 @@
  * `diff --base`.
  */
 import { EnvironmentError, problem } from "../errors.js";
+import { sha256 } from "../hash.js";
 import type { App } from "../layout.js";
 import { STATE_DIR } from "../layout.js";
 import type { Op } from "../plan.js";
 import type { Reader } from "../system/system.js";
 import type { Snapshot } from "./scan.js";
-import { sha256 } from "./scan.js";
 
 const FORMAT = "makefilecheck-baseline";
 const VERSION = 1;

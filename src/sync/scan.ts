@@ -6,8 +6,8 @@
  * `snapshotTree` adds each snippet's bytes and sha256, reading every file
  * exactly once, which is what drift and sync compare.
  */
-import { createHash } from "node:crypto";
 import { EnvironmentError, problem } from "../errors.js";
+import { sha256 } from "../hash.js";
 import { isSnippetName } from "../layout.js";
 import { isInside, resolveLinkTarget } from "../paths.js";
 import type { Reader } from "../system/system.js";
@@ -83,11 +83,6 @@ export function scanTree(sys: Reader, dir: string, options: { links: boolean }):
   walk("");
   scan.snippets = new Map([...scan.snippets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return scan;
-}
-
-/** The sha256 of some bytes, in hex: the identity drift and sync compare. */
-export function sha256(data: Buffer): string {
-  return createHash("sha256").update(data).digest("hex");
 }
 
 /** A snippet with what the Makefile would concatenate for it. */
