@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { ClassifyInput, State } from "../src/sync/classify.js";
 import { ACTION_STATES, classify } from "../src/sync/classify.js";
-import { mergeThreeWay } from "../src/sync/text.js";
+import { mergeThreeWay } from "../src/sync/merge.js";
 
 const B = "b".repeat(64);
 const U = "u".repeat(64);

@@ -17,7 +17,8 @@ import { appOwner, isLinkedPath, mirrorTarget, upstreamDirMode } from "./clone.j
 import type { PathState } from "./drift.js";
 import type { SnapshotEntry } from "./scan.js";
 import { SYMPL_NEW } from "./scan.js";
-import { asText, mergeThreeWay } from "./text.js";
+import { mergeThreeWay } from "./merge.js";
+import { asText } from "./text.js";
 import type { Trees } from "./trees.js";
 
 /** What sync did (or would do) to one path. */
