@@ -118,7 +118,7 @@ function parser(yargs: typeof import("yargs").default, argv: string[], choose: (
       y.option("force", { type: "boolean", default: false, describe: "required: removes Makefile.local and Makefile.sympl" }),
       pick("revert", async () => (await core()).revert, always))
     .command("check", "run the live Makefile's config test with the real daemon", {}, pick("check", async () => (await core()).check, never))
-    .command("drift", "three-way state of each snippet, local vs upstream", {}, pick("drift", async () => (await sync()).drift, never))
+    .command("drift", "three-way state of each snippet, local vs upstream", {}, pick("drift", async () => (await import("./sync/drift-command.js")).drift, never))
     .command("diff [path]", "unified diff between sympl.d and sympl-local.d", (y) =>
       y.positional("path", { type: "string", describe: "snippet path relative to the tree, e.g. 00-main/50-tls-options" })
         .option("base", { type: "boolean", default: false, describe: "show what upstream changed since the last sync" }),
@@ -202,7 +202,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
     if (fast) {
       const name = String(fast._[0]);
       const run =
-        name === "drift" ? (await import("./sync/commands.js")).drift : (await import("./makefilecheck/commands.js"))[name === "report" ? "report" : "status"];
+        name === "drift" ? (await import("./sync/drift-command.js")).drift : (await import("./makefilecheck/commands.js"))[name === "report" ? "report" : "status"];
       chosen = { name, args: fast, writes: false, run };
     } else {
       const { default: yargs } = await import("yargs");
