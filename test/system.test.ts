@@ -59,6 +59,25 @@ describe("RealSystem", () => {
     expect(sys.list("/etc/exim4")).toEqual(["B", "_x", "a-1", "a1", "b"]);
   });
 
+  it("lists names with their types in byte order, and lstats only the names asked for", () => {
+    const dir = `${root}/etc/exim4`;
+    for (const n of ["b", "B", "a1"]) writeFileSync(`${dir}/${n}`, "text");
+    mkdirSync(`${dir}/sub`);
+    symlinkSync("b", `${dir}/a-link`);
+    const asked: string[] = [];
+    const listed = sys.listDetailed("/etc/exim4", (name, type) => {
+      asked.push(`${name}:${type}`);
+      return type !== "dir" && name !== "B";
+    });
+    expect(listed.map((l) => [l.name, l.type])).toEqual([["B", "file"], ["a-link", "link"], ["a1", "file"], ["b", "file"], ["sub", "dir"]]);
+    expect(asked).toEqual(["B:file", "a-link:link", "a1:file", "b:file", "sub:dir"]);
+    // The link is reported as itself, never followed; the names not asked for carry no lstat.
+    expect(listed.find((l) => l.name === "a-link")?.entry?.type).toBe("link");
+    expect(listed.find((l) => l.name === "a1")?.entry).toMatchObject({ type: "file", size: 4 });
+    expect(listed.find((l) => l.name === "B")?.entry).toBeUndefined();
+    expect(listed.find((l) => l.name === "sub")?.entry).toBeUndefined();
+  });
+
   it("reports a missing program as exit 127 instead of throwing", async () => {
     const r = await sys.run("/nonexistent/program", []);
     expect(r.exitCode).toBe(127);

@@ -7,7 +7,8 @@
 import { posix } from "node:path";
 import { byteOrder } from "../system/real.js";
 import type { Op } from "../plan.js";
-import type { Entry, RunOptions, RunResult, System } from "../system/system.js";
+import type { Entry, Listed, RunOptions, RunResult, System } from "../system/system.js";
+import { listByStat } from "../system/system.js";
 
 type Planned = { type: "file"; data: Buffer; mode: number } | { type: "link"; target: string } | { type: "dir"; mode: number } | null;
 
@@ -58,6 +59,9 @@ export class PlannedView implements System {
       else names.delete(posix.basename(p));
     }
     return [...names].sort(byteOrder);
+  }
+  listDetailed(path: string, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
+    return listByStat(this, path, detail);
   }
   run(cmd: string, args: string[], options?: RunOptions): Promise<RunResult> {
     return this.inner.run(cmd, args, options);

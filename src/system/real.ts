@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { posix } from "node:path";
 import { EnvironmentError, problem } from "../errors.js";
 import { serverPath } from "../paths.js";
-import type { Attrs, Entry, RunOptions, RunResult, System } from "./system.js";
+import type { Attrs, Entry, Listed, RunOptions, RunResult, System } from "./system.js";
 
 let tempCounter = 0;
 
@@ -38,6 +38,26 @@ function explain(path: string, err: unknown): Error {
     default:
       return err instanceof Error ? err : new Error(String(err));
   }
+}
+
+/** lstat of a host path as an Entry (null when nothing is there); `path` names it in errors. */
+function lstatHost(host: string, path: string): Entry | null {
+  try {
+    const st = fs.lstatSync(host);
+    return { type: typeOf(st), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return null;
+    throw explain(path, err);
+  }
+}
+
+/** The type a directory records for a name (node lstats names whose type the file system does not record). */
+function direntType(d: fs.Dirent): Entry["type"] {
+  if (d.isSymbolicLink()) return "link";
+  if (d.isFile()) return "file";
+  if (d.isDirectory()) return "dir";
+  return "other";
 }
 
 function typeOf(st: fs.Stats): Entry["type"] {
@@ -74,15 +94,7 @@ export class RealSystem implements System {
   }
 
   stat(path: string): Entry | null {
-    const host = this.hostPath(path);
-    try {
-      const st = fs.lstatSync(host);
-      return { type: typeOf(st), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ENOTDIR") return null;
-      throw explain(path, err);
-    }
+    return lstatHost(this.hostPath(path), path);
   }
 
   readFile(path: string): Buffer {
@@ -95,6 +107,17 @@ export class RealSystem implements System {
 
   list(path: string): string[] {
     return this.guard(path, () => sortBytewise(fs.readdirSync(this.hostPath(path))));
+  }
+
+  listDetailed(path: string, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
+    const host = this.hostPath(path);
+    const dirents = this.guard(path, () => fs.readdirSync(host, { withFileTypes: true }));
+    // A listed name is one plain component: joined as is, without a path check per name.
+    return sortByName(dirents).map((d) => {
+      const { name } = d;
+      const type = direntType(d);
+      return detail(name, type) ? { name, type, entry: lstatHost(`${host}/${name}`, `${path}/${name}`) } : { name, type };
+    });
   }
 
   async run(cmd: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
@@ -278,6 +301,12 @@ export class RealSystem implements System {
  */
 function sortBytewise(names: string[]): string[] {
   return names.some((n) => /[\uD800-\uDFFF]/.test(n)) ? names.sort(byteOrder) : names.sort();
+}
+
+/** sortBytewise for directory entries, by name. */
+function sortByName(dirents: fs.Dirent[]): fs.Dirent[] {
+  if (dirents.some((d) => /[\uD800-\uDFFF]/.test(d.name))) return dirents.sort((a, b) => byteOrder(a.name, b.name));
+  return dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Orders names by their bytes, as `sort` in the C locale does. */

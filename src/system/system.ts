@@ -22,6 +22,15 @@ export interface Entry {
   ctimeMs?: number;
 }
 
+/** One name of a directory listing (see Reader.listDetailed). */
+export interface Listed {
+  name: string;
+  /** The type the directory itself records for the name. */
+  type: Entry["type"];
+  /** The name's lstat, when the caller asked for it; null when it vanished after the listing. */
+  entry?: Entry | null;
+}
+
 /** Owner, group and permission bits a write may set. */
 export interface Attrs {
   mode?: number;
@@ -56,6 +65,13 @@ export interface Reader {
   readLink(path: string): string;
   /** Names in a directory, sorted bytewise. */
   list(path: string): string[];
+  /**
+   * Names in a directory with their types, sorted bytewise, from one read
+   * of the directory; the names `detail` picks also get an lstat
+   * (`entry`). For scans of thousands of files: no lstat of directories
+   * or of names the scan passes over.
+   */
+  listDetailed(path: string, detail: (name: string, type: Entry["type"]) => boolean): Listed[];
   /** Runs a program (not through a shell). Paths in args must be host paths. */
   run(cmd: string, args: string[], options?: RunOptions): Promise<RunResult>;
   /**
@@ -90,4 +106,17 @@ export interface System extends Reader {
    * release function. Throws EnvironmentError when another run holds it.
    */
   lock(path: string, waitMs: number): Promise<() => Promise<void>>;
+}
+
+/**
+ * listDetailed for a Reader that has no cheaper way (a view that lays
+ * planned writes over the disk): list, then lstat every name.
+ */
+export function listByStat(sys: Reader, path: string, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
+  const out: Listed[] = [];
+  for (const name of sys.list(path)) {
+    const entry = sys.stat(`${path}/${name}`);
+    if (entry) out.push(detail(name, entry.type) ? { name, type: entry.type, entry } : { name, type: entry.type });
+  }
+  return out;
 }

@@ -4,7 +4,7 @@
  * them, fault-injecting fails the Nth one. Tests use the last two to prove
  * that a reading command cannot write and that a failed apply is reported.
  */
-import type { Attrs, Entry, Reader, RunOptions, RunResult, System } from "./system.js";
+import type { Attrs, Entry, Listed, Reader, RunOptions, RunResult, System } from "./system.js";
 
 /** One write as a wrapper saw it. */
 export interface WriteCall {
@@ -33,6 +33,9 @@ abstract class Wrapper implements System {
   }
   list(path: string): string[] {
     return this.inner.list(path);
+  }
+  listDetailed(path: string, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
+    return this.inner.listDetailed(path, detail);
   }
   run(cmd: string, args: string[], options?: RunOptions): Promise<RunResult> {
     return this.inner.run(cmd, args, options);
