@@ -10,7 +10,7 @@ import { EnvironmentError, problem } from "../errors.js";
 import { sha256 } from "../hash.js";
 import { isSnippetName } from "../layout.js";
 import { isInside, resolveLinkTarget } from "../paths.js";
-import type { Reader } from "../system/system.js";
+import type { Entry, Reader } from "../system/system.js";
 
 /** One snippet as found on disk; `target` is set for links. */
 export interface ScannedSnippet {
@@ -53,12 +53,16 @@ export const SYMPL_NEW = ".sympl-new";
  */
 export function scanTree(sys: Reader, dir: string, options: { links: boolean }): Scan {
   const scan: Scan = { snippets: new Map(), dirs: new Set(), skipped: [], waiting: [] };
+  const found: ScannedSnippet[] = [];
+  // Only a name that may be a snippet needs its lstat: directories and the rest are told by the listing.
+  const wanted = (name: string, type: Entry["type"]) => (type === "file" || (type === "link" && options.links)) && isSnippetName(name);
   const walk = (rel: string): void => {
-    for (const name of sys.list(rel ? `${dir}/${rel}` : dir)) {
+    for (const item of sys.listDetailed(rel ? `${dir}/${rel}` : dir, wanted)) {
+      const { name, entry } = item;
+      if (entry === null) continue; // gone since the listing
       const childRel = rel ? `${rel}/${name}` : name;
-      const entry = sys.stat(`${dir}/${childRel}`);
-      if (!entry) continue;
-      if (entry.type === "dir") {
+      const type = entry?.type ?? item.type;
+      if (type === "dir") {
         scan.dirs.add(childRel);
         walk(childRel);
         continue;
@@ -69,20 +73,24 @@ export function scanTree(sys: Reader, dir: string, options: { links: boolean }):
         }
         continue;
       }
-      if (entry.type === "file" || (entry.type === "link" && options.links)) {
-        const { type, mode, uid, gid, ino, size, mtimeMs, ctimeMs } = entry;
-        const snippet: ScannedSnippet = { rel: childRel, type, mode, uid, gid };
-        if (ino !== undefined && mtimeMs !== undefined && ctimeMs !== undefined) snippet.stamp = { ino, size, mtimeMs, ctimeMs };
-        if (type === "link") snippet.target = sys.readLink(`${dir}/${childRel}`);
-        scan.snippets.set(childRel, snippet);
-      } else {
-        scan.skipped.push(childRel);
-      }
+      if (entry && (type === "file" || (type === "link" && options.links))) found.push(snippetOf(sys, dir, childRel, entry));
+      else scan.skipped.push(childRel);
     }
   };
   walk("");
-  scan.snippets = new Map([...scan.snippets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  // Each directory was listed in order, so this sort only moves a few runs past each other.
+  found.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  for (const snippet of found) scan.snippets.set(snippet.rel, snippet);
   return scan;
+}
+
+/** The scanned form of one snippet file or link; the lstat's numbers serve as the stamp, without a copy. */
+function snippetOf(sys: Reader, dir: string, rel: string, entry: Entry): ScannedSnippet {
+  const { type, mode, uid, gid } = entry;
+  const snippet: ScannedSnippet = { rel, type: type as ScannedSnippet["type"], mode, uid, gid };
+  if (entry.ino !== undefined && entry.mtimeMs !== undefined && entry.ctimeMs !== undefined) snippet.stamp = entry as Stamp;
+  if (type === "link") snippet.target = sys.readLink(`${dir}/${rel}`);
+  return snippet;
 }
 
 /** A snippet with what the Makefile would concatenate for it. */
