@@ -40,15 +40,19 @@ function explain(path: string, err: unknown): Error {
   }
 }
 
-/** lstat of a host path as an Entry (null when nothing is there); `path` names it in errors. */
-function lstatHost(host: string, path: string): Entry | null {
+/**
+ * lstat of a host path as an Entry (null when nothing is there). Errors
+ * name the server path `path`, or `path/name` (built only then: a scan
+ * makes thousands of these calls).
+ */
+function lstatHost(host: string, path: string, name?: string): Entry | null {
   try {
     const st = fs.lstatSync(host);
     return { type: typeOf(st), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return null;
-    throw explain(path, err);
+    throw explain(name === undefined ? path : `${path}/${name}`, err);
   }
 }
 
@@ -116,7 +120,7 @@ export class RealSystem implements System {
     return sortByName(dirents).map((d) => {
       const { name } = d;
       const type = direntType(d);
-      return detail(name, type) ? { name, type, entry: lstatHost(`${host}/${name}`, `${path}/${name}`) } : { name, type };
+      return detail(name, type) ? { name, type, entry: lstatHost(`${host}/${name}`, path, name) } : { name, type };
     });
   }
 
