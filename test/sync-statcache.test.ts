@@ -8,7 +8,7 @@ import type { App } from "../src/layout.js";
 import { applyPlan } from "../src/plan.js";
 import { planCreateLocalTree } from "../src/sync/clone.js";
 import { analyze } from "../src/sync/drift.js";
-import { writeStatCache } from "../src/sync/statcache.js";
+import { statCachePath, writeStatCache } from "../src/sync/statcache.js";
 import { loadTrees } from "../src/sync/trees.js";
 import { RealSystem } from "../src/system/real.js";
 import { inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
@@ -60,8 +60,13 @@ describe("drift with a stat cache", () => {
     expect(sys.reads).toBe(1);
   });
 
-  it("is ignored when damaged", () => {
-    writeFileSync(inRoot(root, "/var/lib/makefilecheck/cache/exim4.json"), "{ broken");
+  it.each([
+    ["cut short", (data: Buffer) => data.subarray(0, data.length - 5)],
+    ["of another version", (data: Buffer) => Buffer.concat([Buffer.from("makefilecheck-statcache 1"), data.subarray(25)])],
+    ["not a cache at all", () => Buffer.from("{ broken")],
+  ])("is ignored when %s", (_why, damage) => {
+    const path = inRoot(root, statCachePath(APP));
+    writeFileSync(path, damage(readFileSync(path)));
     const sys = new CountingSystem(root);
     expect(driftStates(sys)).toEqual({});
     expect(sys.reads).toBeGreaterThan(10);

@@ -4,35 +4,39 @@
  * hash only while the file's stamp is unchanged, so it reads just the files
  * touched since, as git's index does. `sync` never uses it: it reads every
  * file, and refreshes the cache afterwards. Being only a cache, a damaged
- * one is ignored, never an error.
+ * one is ignored, never an error: drift then reads every file.
+ *
+ * The file is binary, because drift reads it on every run and a 10,000
+ * snippet tree's cache is megabytes: a header line `makefilecheck-statcache
+ * 2 APP`, then for sympl.d and sympl-local.d a record count (u32) and per
+ * record the path's length (u16) and UTF-8 bytes, four float64 numbers
+ * (inode, size, mtimeMs, ctimeMs) and the 32 bytes of the sha256, all
+ * little-endian. Looking a path up decodes only its own record.
  */
 import type { App } from "../layout.js";
 import { STATE_DIR } from "../layout.js";
 import type { System, Reader } from "../system/system.js";
 import type { KnownHash, Snapshot } from "./scan.js";
 
-const VERSION = 1;
+const MAGIC = "makefilecheck-statcache";
+const VERSION = 2;
 /**
  * A file changed this close before the cache is written may change again
  * within the same timestamp tick and keep its stamp: such files are left
  * out and read again next time.
  */
 const RACY_MS = 2_000;
+/** Bytes of a record after its path: four float64 numbers and a sha256. */
+const FIXED = 4 * 8 + 32;
 
 /** Where `app`'s cache lives. */
 export function statCachePath(app: App): string {
-  return `${STATE_DIR}/cache/${app}.json`;
+  return `${STATE_DIR}/cache/${app}.bin`;
 }
 
-/** One cached file: its stamp's numbers, then its sha256. */
-type Row = [ino: number, size: number, mtimeMs: number, ctimeMs: number, sha256: string];
-
-/** Per tree: relative path → row. */
-interface CacheFile {
-  version: typeof VERSION;
-  app: App;
-  upstream: Record<string, Row>;
-  local: Record<string, Row>;
+/** Where version 1 (JSON) kept it; a sync removes that file. */
+function oldStatCachePath(app: App): string {
+  return `${STATE_DIR}/cache/${app}.json`;
 }
 
 /** Lookups for both trees; null when there is no usable cache. */
@@ -41,35 +45,93 @@ export interface StatCache {
   local: KnownHash;
 }
 
-/** Numbers compared as numbers: formatting 20,000 change times as strings costs more than the lookup. */
-function lookup(table: Record<string, Row>): KnownHash {
+/** One tree's records: path → offset of its numbers in `data`. */
+function lookup(data: Buffer, table: Map<string, number>): KnownHash {
   return (rel, stamp) => {
-    const row = Object.hasOwn(table, rel) ? table[rel] : undefined;
-    if (!Array.isArray(row) || row[0] !== stamp.ino || row[1] !== stamp.size || row[2] !== stamp.mtimeMs || row[3] !== stamp.ctimeMs) return undefined;
-    return typeof row[4] === "string" ? row[4] : undefined;
+    const at = table.get(rel);
+    if (at === undefined) return undefined;
+    if (data.readDoubleLE(at) !== stamp.ino || data.readDoubleLE(at + 8) !== stamp.size) return undefined;
+    if (data.readDoubleLE(at + 16) !== stamp.mtimeMs || data.readDoubleLE(at + 24) !== stamp.ctimeMs) return undefined;
+    return data.toString("hex", at + 32, at + FIXED);
   };
 }
 
-/** Reads `app`'s cache; anything unexpected means "no cache". */
+/** Reads one tree's records from `at`; null when they overrun the data. */
+function readSection(data: Buffer, at: number): { table: Map<string, number>; end: number } | null {
+  if (at + 4 > data.length) return null;
+  const count = data.readUInt32LE(at);
+  const table = new Map<string, number>();
+  let p = at + 4;
+  for (let i = 0; i < count; i++) {
+    if (p + 2 > data.length) return null;
+    const len = data.readUInt16LE(p);
+    const numbers = p + 2 + len;
+    if (numbers + FIXED > data.length) return null;
+    table.set(data.toString("utf8", p + 2, numbers), numbers);
+    p = numbers + FIXED;
+  }
+  return { table, end: p };
+}
+
+/** Reads `app`'s cache; anything unexpected (no file, another version or app, a cut-off file) means "no cache". */
 export function readStatCache(sys: Reader, app: App): StatCache | null {
   try {
-    const raw = JSON.parse(sys.readFile(statCachePath(app)).toString("utf8")) as Partial<CacheFile>;
-    if (raw.version !== VERSION || raw.app !== app || typeof raw.upstream !== "object" || typeof raw.local !== "object" || !raw.upstream || !raw.local) return null;
-    return { upstream: lookup(raw.upstream), local: lookup(raw.local) };
+    const data = sys.readFile(statCachePath(app));
+    const header = `${MAGIC} ${VERSION} ${app}\n`;
+    if (data.toString("latin1", 0, header.length) !== header) return null;
+    const upstream = readSection(data, header.length);
+    const local = upstream && readSection(data, upstream.end);
+    if (!upstream || !local || local.end !== data.length) return null;
+    return { upstream: lookup(data, upstream.table), local: lookup(data, local.table) };
   } catch {
     return null;
   }
 }
 
+/** One record to write. */
+interface Row {
+  rel: string;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  sha256: string;
+}
+
 /** Rows for the regular files of `tree` that were hashed, settled, and not in `touched`. */
-function rows(tree: Snapshot, touched: Set<string>, before: number): Record<string, Row> {
-  const out: Record<string, Row> = {};
+function rows(tree: Snapshot, touched: Set<string>, before: number): Row[] {
+  const out: Row[] = [];
   for (const [rel, e] of tree.entries) {
     if (e.type !== "file" || !e.stamp || !e.sha256) continue;
     if (e.stamp.ctimeMs >= before || touched.has(`${tree.dir}/${rel}`)) continue;
-    out[rel] = [e.stamp.ino, e.stamp.size, e.stamp.mtimeMs, e.stamp.ctimeMs, e.sha256];
+    const { ino, size, mtimeMs, ctimeMs } = e.stamp;
+    out.push({ rel, ino, size, mtimeMs, ctimeMs, sha256: e.sha256 });
   }
   return out;
+}
+
+/** The file's bytes for two trees' rows. */
+function encode(app: App, sections: Row[][]): Buffer {
+  const header = Buffer.from(`${MAGIC} ${VERSION} ${app}\n`, "latin1");
+  let size = header.length;
+  for (const section of sections) for (const row of section) size += 2 + Buffer.byteLength(row.rel) + FIXED;
+  const data = Buffer.alloc(size + 4 * sections.length);
+  let p = header.copy(data, 0);
+  for (const section of sections) {
+    p = data.writeUInt32LE(section.length, p);
+    for (const row of section) {
+      const len = Buffer.byteLength(row.rel);
+      p = data.writeUInt16LE(len, p);
+      p += data.write(row.rel, p, len, "utf8");
+      p = data.writeDoubleLE(row.ino, p);
+      p = data.writeDoubleLE(row.size, p);
+      p = data.writeDoubleLE(row.mtimeMs, p);
+      p = data.writeDoubleLE(row.ctimeMs, p);
+      data.write(row.sha256, p, 32, "hex");
+      p += 32;
+    }
+  }
+  return data;
 }
 
 /**
@@ -81,9 +143,9 @@ function rows(tree: Snapshot, touched: Set<string>, before: number): Record<stri
  */
 export function writeStatCache(sys: System, app: App, upstream: Snapshot, local: Snapshot, touched: Set<string>, scannedAt: number): void {
   const before = scannedAt - RACY_MS;
-  const file: CacheFile = { version: VERSION, app, upstream: rows(upstream, touched, before), local: rows(local, touched, before) };
-  const data = Buffer.from(JSON.stringify(file));
+  const data = encode(app, [rows(upstream, touched, before), rows(local, touched, before)]);
   const path = statCachePath(app);
+  if (sys.stat(oldStatCachePath(app))) sys.remove(oldStatCachePath(app));
   if (sys.stat(path)?.type === "file" && sys.readFile(path).equals(data)) return;
   sys.mkdir(`${STATE_DIR}/cache`, { mode: 0o700 });
   sys.writeFile(path, data, { mode: 0o600 });
