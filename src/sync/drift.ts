@@ -55,16 +55,20 @@ function knownEdit(app: App, rel: string, up: SnapshotEntry, local: SnapshotEntr
 /** The state of every path in any of the three trees, sorted by path. */
 export function analyze(trees: Trees): PathState[] {
   const { app, upstream, local, baseline } = trees;
-  const paths = new Set([...upstream.entries.keys(), ...local.entries.keys(), ...Object.keys(baseline?.files ?? {})]);
+  const files = baseline?.files ?? {};
+  // Each source is already sorted or nearly so: gathering them as runs keeps the one sort cheap.
+  const paths = [...upstream.entries.keys()];
+  for (const path of local.entries.keys()) if (!upstream.entries.has(path)) paths.push(path);
+  for (const path of Object.keys(files)) if (!upstream.entries.has(path) && !local.entries.has(path)) paths.push(path);
   const unsettled = new Set(baseline?.unsettled ?? []);
   const out: PathState[] = [];
-  for (const path of [...paths].sort()) {
+  for (const path of paths.sort()) {
     const up = upstream.entries.get(path);
     const mine = local.entries.get(path);
     const edit = !baseline && up && mine && !mine.linked && up.sha256 !== mine.sha256 ? knownEdit(app, path, up, mine) : undefined;
     const state = classify({
       hasBase: baseline !== null,
-      base: baseline?.files[path]?.sha256,
+      base: files[path]?.sha256,
       up: up?.sha256,
       local: localFact(mine),
       unsettled: unsettled.has(path),
