@@ -4,7 +4,6 @@
  * through a symlinked directory below the root.
  */
 import * as fs from "node:fs";
-import { tmpdir } from "node:os";
 import { posix } from "node:path";
 import { EnvironmentError, problem } from "../errors.js";
 import { serverPath } from "../paths.js";
@@ -142,7 +141,8 @@ export class RealSystem implements System {
   }
 
   async withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T> {
-    const dir = fs.mkdtempSync(`${tmpdir()}/makefilecheck-`);
+    // node:os is fetched here, not imported: every run would pay its start-up for this rare call.
+    const dir = fs.mkdtempSync(`${process.getBuiltinModule("node:os").tmpdir()}/makefilecheck-`);
     try {
       const file = `${dir}/${posix.basename(name)}`;
       fs.writeFileSync(file, data, { mode: 0o644 });
