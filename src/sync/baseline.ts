@@ -64,15 +64,20 @@ function validate(app: App, raw: unknown): Manifest {
   if (typeof m.created !== "string" || !m.files || typeof m.files !== "object" || !Array.isArray(m.unsettled)) {
     throw corrupt(app, "is incomplete");
   }
-  for (const [rel, entry] of Object.entries(m.files)) {
+  // Keys, not entries: a manifest may list 10,000 files, and each entry pair is garbage.
+  for (const rel of Object.keys(m.files)) {
+    const entry = m.files[rel];
     if (!isPlainSnippetPath(rel)) throw corrupt(app, `names a bad path ${JSON.stringify(rel)}`);
-    if (!entry || !/^[0-9a-f]{64}$/.test(String(entry.sha256)) || !Number.isInteger(entry.mode)) {
+    if (!entry || typeof entry.sha256 !== "string" || !SHA256_HEX.test(entry.sha256) || !Number.isInteger(entry.mode)) {
       throw corrupt(app, `has a bad entry for ${rel}`);
     }
   }
   if (!m.unsettled.every((rel) => typeof rel === "string" && isPlainSnippetPath(rel))) throw corrupt(app, "lists a bad unsettled path");
   return m as Manifest;
 }
+
+/** A sha256 as the manifest writes it. */
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /**
  * Directory parts that are neither empty, `.` nor `..`, then a snippet
