@@ -59,6 +59,14 @@ describe("RealSystem", () => {
     expect(sys.list("/etc/exim4")).toEqual(["B", "_x", "a-1", "a1", "b"]);
   });
 
+  it("reads a file whole whatever size hint it is given (a file may change between lstat and read)", () => {
+    const text = "x".repeat(5000);
+    writeFileSync(`${root}/etc/exim4/f`, text);
+    for (const hint of [5000, 0, 4999, 5001, 20_000]) expect(sys.readFile("/etc/exim4/f", hint).toString()).toBe(text);
+    writeFileSync(`${root}/etc/exim4/empty`, "");
+    expect(sys.readFile("/etc/exim4/empty", 10).length).toBe(0);
+  });
+
   it("lists names with their types in byte order, and lstats only the names asked for", () => {
     const dir = `${root}/etc/exim4`;
     for (const n of ["b", "B", "a1"]) writeFileSync(`${dir}/${n}`, "text");

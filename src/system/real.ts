@@ -55,6 +55,32 @@ function lstatHost(host: string, path: string, name?: string): Entry | null {
   }
 }
 
+/**
+ * Reads a file expected to hold `size` bytes without an fstat: into room
+ * for one byte more, so that a read stopping short past `size` is the
+ * end, and a full buffer means the file grew (the room is doubled and
+ * reading goes on). Short of `size`, reading goes on until it returns 0.
+ */
+function readSized(host: string, size: number): Buffer {
+  const fd = fs.openSync(host, "r");
+  try {
+    let buf = Buffer.allocUnsafe(size + 1);
+    let len = 0;
+    for (;;) {
+      if (len === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger);
+        buf = bigger;
+      }
+      const n = fs.readSync(fd, buf, len, buf.length - len, null);
+      len += n;
+      if (n === 0 || (len >= size && len < buf.length)) return buf.subarray(0, len);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** The type a directory records for a name (node lstats names whose type the file system does not record). */
 function direntType(d: fs.Dirent): Entry["type"] {
   if (d.isSymbolicLink()) return "link";
@@ -100,8 +126,9 @@ export class RealSystem implements System {
     return lstatHost(this.hostPath(path), path);
   }
 
-  readFile(path: string): Buffer {
-    return this.guard(path, () => fs.readFileSync(this.hostPath(path)));
+  readFile(path: string, sizeHint?: number): Buffer {
+    const host = this.hostPath(path);
+    return this.guard(path, () => (sizeHint === undefined ? fs.readFileSync(host) : readSized(host, sizeHint)));
   }
 
   readLink(path: string): string {

@@ -61,7 +61,12 @@ export interface Reader {
   hostPath(path: string): string;
   /** lstat: null when nothing is there. */
   stat(path: string): Entry | null;
-  readFile(path: string): Buffer;
+  /**
+   * The bytes of a file. `sizeHint`, the size an lstat just reported,
+   * spares asking for it again (a scan reads thousands of files); a file
+   * that has grown or shrunk since is still read whole.
+   */
+  readFile(path: string, sizeHint?: number): Buffer;
   readLink(path: string): string;
   /** Names in a directory, sorted bytewise. */
   list(path: string): string[];

@@ -25,8 +25,8 @@ abstract class Wrapper implements System {
   stat(path: string): Entry | null {
     return this.inner.stat(path);
   }
-  readFile(path: string): Buffer {
-    return this.inner.readFile(path);
+  readFile(path: string, sizeHint?: number): Buffer {
+    return this.inner.readFile(path, sizeHint);
   }
   readLink(path: string): string {
     return this.inner.readLink(path);
