@@ -178,7 +178,8 @@ export function snapshotTree(
       entry.sha256 = cached;
       continue;
     }
-    entry.data = sys.readFile(source);
+    // A file's own lstat gives its size; a link's target was not lstat'ed here.
+    entry.data = sys.readFile(source, entry.type === "file" ? entry.stamp?.size : undefined);
     entry.sha256 = sha256(entry.data);
   }
   return { dir, entries, dirs: scan.dirs, waiting: scan.waiting };
