@@ -3,7 +3,8 @@
  * call it later (the apt and systemd triggers). Read from the host, never
  * under --root: the running program is the one the triggers will run.
  */
-import { realpathSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
 /** The conventional place `npm install -g` links the command to. */
 export const LINKED_BINARY = "/usr/local/bin/makefilecheck";
@@ -25,4 +26,20 @@ export function installedBinary(launcher: string | undefined = process.argv[1]):
   const real = launcher ? realOrNull(launcher) : null;
   if (!real) return null;
   return realOrNull(LINKED_BINARY) === real ? LINKED_BINARY : real;
+}
+
+/**
+ * This package's own `bin/makefilecheck`, for running a command of the same
+ * CLI as a child process (the watcher's rounds); null when it is not there.
+ * Found beside this module: the built CLI is bundled into `dist/` (the
+ * launcher is `../bin`), the sources tests run sit in `src/system/`
+ * (`../../bin`). Not process.argv[1]: a test calling a command directly
+ * runs under vitest, not the launcher.
+ */
+export function ownLauncher(): string | null {
+  for (const rel of ["../bin/makefilecheck", "../../bin/makefilecheck"]) {
+    const path = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  return null;
 }
