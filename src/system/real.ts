@@ -158,6 +158,7 @@ export class RealSystem implements System {
       cwd: options.cwd ? this.hostPath(options.cwd) : undefined,
       timeout: options.timeoutMs ?? 120_000,
       env: options.env,
+      detached: options.detached ?? false,
     });
     const exitCode = result.failed && result.exitCode === undefined ? 127 : (result.exitCode ?? 1);
     return {

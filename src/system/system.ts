@@ -51,6 +51,12 @@ export interface RunOptions {
   cwd?: string;
   timeoutMs?: number;
   env?: Record<string, string>;
+  /**
+   * Runs the program in a session of its own, so that a Ctrl-C at the
+   * terminal (SIGINT to the whole foreground process group) does not reach
+   * it: for a child the caller lets finish before it stops itself.
+   */
+  detached?: boolean;
 }
 
 /** The reading half: safe to give to any command. */
