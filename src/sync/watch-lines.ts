@@ -86,11 +86,22 @@ function syncGist(report: AppReport): string | null {
   return `${report.app}: ${parts.length ? parts.join(", ") : "nothing to do"}${test ? `; config test ${test}` : ""}`;
 }
 
+/**
+ * The plan of a result in its JSON form: an in-process command's ops, or
+ * the plan of a child's JSON document (src/sync/watch-spawn.ts).
+ */
+function planOf(result: CommandResult): Array<Record<string, unknown>> | undefined {
+  if (result.plan) return result.plan.map(opToJson);
+  const plan = result.data?.plan;
+  return Array.isArray(plan) ? (plan as Array<Record<string, unknown>>) : undefined;
+}
+
 /** What the command said, shortened to one line. */
 function said(o: ActionOutcome): string {
   if (o.error !== undefined) return errorMessage(o.error);
   const result = o.result as CommandResult;
-  const plan = o.dryRun && result.plan ? [`dry run: would do ${result.plan.length} step(s)`] : [];
+  const steps = planOf(result);
+  const plan = o.dryRun && steps ? [`dry run: would do ${steps.length} step(s)`] : [];
   const perApp = o.action === "sync" ? result.apps.map(syncGist) : [];
   const words = perApp.length && perApp.every((g) => g !== null) ? [...plan, ...(perApp as string[])] : [...plan, ...result.lines];
   return gist(words) || "done";
@@ -99,6 +110,7 @@ function said(o: ActionOutcome): string {
 /** The line reporting one action of a round. */
 export function actionLine(o: ActionOutcome): WatchLine {
   const status = statusOf(o);
+  const plan = o.result && planOf(o.result);
   return line({
     event: "action",
     action: o.action,
@@ -112,7 +124,7 @@ export function actionLine(o: ActionOutcome): WatchLine {
     ...(o.result ? { reports: o.result.apps } : {}),
     // The steps themselves only under --dry-run, where they are the answer;
     // a real round's can run to hundreds, and the reports say what changed.
-    ...(o.result?.plan ? (o.dryRun ? { plan: o.result.plan.map(opToJson) } : { steps: o.result.plan.length }) : {}),
+    ...(plan ? (o.dryRun ? { plan } : { steps: plan.length }) : {}),
     text: `${o.action}: ${status === "ok" ? "" : `${status}: `}${said(o)}`,
     loud: status !== "ok",
   });

@@ -2,8 +2,10 @@
  * `makefilecheck watch`: a foreground watcher that puts the chosen setup
  * back after a Sympl upgrade. It watches each app's sympl.d, the Makefiles
  * beside it and the recorded modes; a burst of writes settles first, then
- * one round runs `repair` and `sync` (each takes the run lock itself). It
- * prints one line per action and stops cleanly on SIGINT or SIGTERM.
+ * one round runs `repair` and `sync`, each as a child process of the same
+ * CLI that takes the run lock itself (the watcher's memory stays that of an
+ * idle watcher). It prints one line per action and stops cleanly on SIGINT
+ * or SIGTERM.
  */
 import { posix } from "node:path";
 import type { Args } from "../cli.js";
@@ -12,16 +14,20 @@ import { EnvironmentError, InputError, problem } from "../errors.js";
 import { appPaths, STATE_DIR } from "../layout.js";
 import type { App } from "../layout.js";
 import { recordPath } from "../makefilecheck/state.js";
-import { repair } from "../makefilecheck/commands.js";
-import { sync } from "./commands.js";
+import { ownLauncher } from "../system/launcher.js";
 import { ControlSnapshot } from "./watch-echo.js";
 import { actionLine, line, type Print } from "./watch-lines.js";
 import { eventMeaning, isIgnored, isMakefileName, serverPathOf, watchLayout, watchRoots } from "./watch-paths.js";
 import type { WatchLayout } from "./watch-paths.js";
 import { Rounds } from "./watch-rounds.js";
+import { childCommand } from "./watch-spawn.js";
 import { printStreamLine } from "../render.js";
 
-/** The two commands a round runs, replaceable in tests of the mechanics. */
+/**
+ * The two commands a round runs: child processes by default (see
+ * watch-spawn.ts), stand-ins in tests of the mechanics. Notes go to the
+ * ctx.note they are given, which prints them as watch lines.
+ */
 export interface RoundCommands {
   repair: (ctx: Context, args: Args) => Promise<CommandResult>;
   sync: (ctx: Context, args: Args) => Promise<CommandResult>;
@@ -87,17 +93,22 @@ function lostLockRace(error: unknown): boolean {
 }
 
 /**
- * Runs repair then sync for `apps` and prints one line per action. Resolves
+ * Runs repair then sync for `apps` and prints one line per action, with a
+ * line for each note an action gives (the child's stderr). Resolves
  * to true when a step lost the lock to another run and the round should be
  * done again.
  */
 function roundAction(ctx: Context, args: Args, commands: RoundCommands, print: Print) {
   const globals = { root: args.root, json: ctx.json, quiet: ctx.quiet, "dry-run": ctx.dryRun, color: false };
   return async (apps: App[], round: number, paths: number): Promise<boolean> => {
-    const sub: Context = { ...ctx, apps };
+    const sub = (action: string): Context => ({
+      ...ctx,
+      apps,
+      note: (text) => print(line({ event: "note", action, round, apps, text: `${action}: ${text}` })),
+    });
     const steps: Array<[string, () => Promise<CommandResult>]> = [
-      ["repair", () => commands.repair(sub, { ...globals, _: ["repair"] })],
-      ["sync", () => commands.sync(sub, { ...globals, _: ["sync"], adopt: false, make: Boolean(args.make) })],
+      ["repair", () => commands.repair(sub("repair"), { ...globals, _: ["repair"] })],
+      ["sync", () => commands.sync(sub("sync"), { ...globals, _: ["sync"], adopt: false, make: Boolean(args.make) })],
     ];
     let again = false;
     for (const [action, run] of steps) {
@@ -190,7 +201,11 @@ export async function watchWith(ctx: Context, args: Args, commands: RoundCommand
   return { code: 0, apps: [], lines: [], streamed: true };
 }
 
-/** The watch command. */
+/** The watch command: each round's repair and sync run as children of this package's launcher. */
 export async function watch(ctx: Context, args: Args): Promise<CommandResult> {
-  return watchWith(ctx, args, { repair, sync });
+  const launcher = ownLauncher();
+  if (!launcher) {
+    throw new EnvironmentError(problem("bin/makefilecheck", "not found beside the running makefilecheck", "reinstall makefilecheck (npm install -g)"));
+  }
+  return watchWith(ctx, args, { repair: childCommand(launcher, "repair"), sync: childCommand(launcher, "sync") });
 }
