@@ -167,6 +167,9 @@ function parser(yargs: typeof import("yargs").default, argv: string[], choose: (
     });
 }
 
+/** Set to "1" in the environment, notes go to stderr under --json as well. */
+export const JSON_NOTES_ENV = "MAKEFILECHECK_JSON_NOTES";
+
 /** Checks --root and the app list, and builds the Context for one command. */
 function makeContext(chosen: Chosen): Context {
   const a = chosen.args;
@@ -189,7 +192,8 @@ function makeContext(chosen: Chosen): Context {
     dryRun,
     color: Boolean(a.color) && !process.env.NO_COLOR && Boolean(process.stdout.isTTY),
     note: (line) => {
-      if (!quiet && !json) printNote(line);
+      // A parent reading the --json document (the watcher's rounds) asks for the notes too.
+      if (!quiet && (!json || process.env[JSON_NOTES_ENV] === "1")) printNote(line);
     },
   };
 }
