@@ -9,8 +9,11 @@ import type { CommandResult, Context } from "../src/context.js";
 import { EnvironmentError } from "../src/errors.js";
 import type { App } from "../src/layout.js";
 import { RealSystem } from "../src/system/real.js";
+import type { RunOptions, RunResult } from "../src/system/system.js";
+import { actionLine } from "../src/sync/watch-lines.js";
 import { eventMeaning, isIgnored, watchLayout } from "../src/sync/watch-paths.js";
 import { Rounds } from "../src/sync/watch-rounds.js";
+import { childCommand } from "../src/sync/watch-spawn.js";
 import { watchWith } from "../src/sync/watch.js";
 import { inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
 
@@ -293,5 +296,75 @@ describe("signals and output", () => {
       [2, 1, "FAILED", "/etc/exim4/sympl-local.d: permission denied — run makefilecheck as root"],
       [3, 2, "ok", null],
     ]);
+  });
+});
+
+describe("rounds as child processes of the CLI", () => {
+  const LAUNCHER = "/opt/mfc/bin/makefilecheck";
+  let root: string;
+  let runs: Array<{ cmd: string; args: string[]; options?: RunOptions }>;
+  let notes: string[];
+  beforeEach(() => {
+    root = makeRoot();
+    runs = [];
+    notes = [];
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  /** A context whose System answers every run with `answer` and records the call. */
+  function contextAnswering(answer: RunResult, opts: Partial<Context> = {}): Context {
+    const sys = new RealSystem(root);
+    sys.run = async (cmd, args, options) => {
+      runs.push({ cmd, args, options });
+      return answer;
+    };
+    return { sys, apps: ["exim4"], json: false, quiet: false, dryRun: false, color: false, note: (l) => notes.push(l), ...opts };
+  }
+
+  it("runs the same CLI with the watcher's root, apps, -q, --dry-run and --make, and reads its JSON document", async () => {
+    const doc = { apps: [{ app: "exim4", entries: [{ action: "conflict" }] }], plan: [{ op: "remove", path: "/etc/exim4/sympl-local.d/x" }], dryRun: true };
+    const ctx = contextAnswering({ exitCode: 1, stdout: JSON.stringify(doc), stderr: "exim4: finished an interrupted sync\n" }, { quiet: true, dryRun: true });
+    const result = await childCommand(LAUNCHER, "sync")(ctx, { _: ["sync"], make: true });
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.cmd).toBe(process.execPath);
+    expect(runs[0]!.args).toEqual([LAUNCHER, "sync", "--json", "--root", root, "-a", "exim4", "-q", "--dry-run", "--make"]);
+    // Its own session: a Ctrl-C at the terminal must not cut the round short.
+    expect(runs[0]!.options?.detached).toBe(true);
+    expect(notes).toEqual(["exim4: finished an interrupted sync"]);
+    const reported = actionLine({ action: "sync", apps: ["exim4"], round: 1, paths: 3, ms: 5, dryRun: true, result });
+    expect(reported.line).toMatchObject({ status: "CONFLICT", code: 1, plan: doc.plan, text: "sync: CONFLICT: dry run: would do 1 step(s) | exim4: 1 conflict" });
+    expect(reported.loud).toBe(true);
+  });
+
+  it("words repair's line from the reports, and gives repair no --make", async () => {
+    const apps = [
+      { app: "exim4", changed: false, notes: [] },
+      { app: "dovecot", changed: true, notes: ["dovecot: the Makefile is a plain file; restoring local (Makefile -> Makefile.local)"] },
+    ];
+    const ctx = contextAnswering({ exitCode: 0, stdout: JSON.stringify({ apps }), stderr: "" }, { apps: ["exim4", "dovecot"] });
+    const result = await childCommand(LAUNCHER, "repair")(ctx, { _: ["repair"], make: true });
+    expect(runs[0]!.args).toEqual([LAUNCHER, "repair", "--json", "--root", root, "-a", "exim4", "-a", "dovecot"]);
+    const reported = actionLine({ action: "repair", apps: ["exim4", "dovecot"], round: 1, paths: 1, ms: 5, dryRun: false, result });
+    expect(reported.line.text).toBe("repair: exim4: nothing to repair | dovecot: the Makefile is a plain file; restoring local (Makefile -> Makefile.local)");
+    expect(reported.loud).toBe(false);
+  });
+
+  it("turns the child's exit 3 into the error it printed, so a lost lock race is retried", async () => {
+    const lock = "/var/lib/makefilecheck/lock: another makefilecheck run holds the lock — wait for it to finish, then run this again";
+    const ctx = contextAnswering({ exitCode: 3, stdout: "", stderr: `exim4: a note first\nmakefilecheck: ${lock}\n` });
+    const error = await childCommand(LAUNCHER, "sync")(ctx, { _: ["sync"] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EnvironmentError);
+    expect((error as Error).message).toBe(lock);
+    expect(notes).toEqual(["exim4: a note first"]);
+  });
+
+  it("reports bad input as exit 2 and a child that died without a word as FAILED", async () => {
+    const bad = contextAnswering({ exitCode: 2, stdout: "", stderr: "makefilecheck: /etc/exim4/sympl.d/x: not a snippet — fix it\n" });
+    await expect(childCommand(LAUNCHER, "sync")(bad, { _: ["sync"] })).rejects.toMatchObject({ code: 2, message: "/etc/exim4/sympl.d/x: not a snippet — fix it" });
+    const died = contextAnswering({ exitCode: 127, stdout: "", stderr: "spawn ENOENT\n" });
+    const error = await childCommand(LAUNCHER, "repair")(died, { _: ["repair"] }).catch((e: unknown) => e);
+    const reported = actionLine({ action: "repair", apps: ["exim4"], round: 1, paths: 1, ms: 1, dryRun: false, error });
+    expect(reported.line).toMatchObject({ status: "FAILED", code: 3 });
+    expect(reported.line.text).toMatch(/^repair: FAILED: makefilecheck repair: the child run could not be started .*spawn ENOENT/);
   });
 });

@@ -2,10 +2,11 @@
 // a temp root: simulated Sympl upgrades (hundreds of upstream writes plus
 // each Makefile damage of DESIGN section 2), a conflicting local edit, and
 // SIGTERM. Needs `npm run build` first.
-import { mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../src/layout.js";
+import { RealSystem } from "../src/system/real.js";
 import {
   UPSTREAM_TREES,
   damageInstallNew,
@@ -115,6 +116,51 @@ describe("watch (real binary)", () => {
     await watcher.waitFor((l) => l.action === "sync" && l.round === 2);
     for (const [path, text] of Object.entries(next)) if (path !== rel) expect(localText(root, "exim4", path)).toBe(text);
     expect(await watcher.stop("SIGINT")).toBe(0);
+  });
+});
+
+describe("watch rounds run as child processes (real binary)", () => {
+  let root: string;
+  let watcher: WatchChild | undefined;
+  beforeEach(() => {
+    root = makeRoot();
+    localServer(root);
+  });
+  afterEach(async () => {
+    await watcher?.stop("SIGKILL");
+    watcher = undefined;
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("under --dry-run, a round says what it would do and its children change nothing", async () => {
+    watcher = new WatchChild(root, [...DEBOUNCE, "--dry-run"]);
+    await watcher.waitFor((l) => l.event === "ready");
+    const exim = upgrade(root, "exim4", "dry", 20);
+    damagePlainFile(root, "exim4");
+    const synced = await watcher.waitFor((l) => l.action === "sync");
+    expect(String(synced.text)).toMatch(/^sync: dry run: would do \d+ step\(s\)/);
+    expect(String(watcher.actions("repair")[0]?.text)).toMatch(/^repair: dry run: would do \d+ step\(s\)/);
+    expect(lstatSync(inRoot(root, "/etc/exim4/Makefile")).isSymbolicLink()).toBe(false);
+    for (const [rel, text] of Object.entries(exim)) {
+      const local = inRoot(root, `/etc/exim4/sympl-local.d/${rel}`);
+      expect(existsSync(local) ? readFileSync(local, "utf8") : null, rel).not.toBe(text);
+    }
+    expect(await watcher.stop("SIGTERM")).toBe(0);
+  });
+
+  it("does the round again once another run has let go of the lock", async () => {
+    const release = await new RealSystem(root).lock("/var/lib/makefilecheck/lock", 0);
+    watcher = new WatchChild(root, DEBOUNCE);
+    await watcher.waitFor((l) => l.event === "ready");
+    const exim = upgrade(root, "exim4", "locked", 5);
+    const lost = await watcher.waitFor((l) => l.action === "sync" && l.round === 1);
+    expect(lost).toMatchObject({ status: "FAILED", code: 3 });
+    expect(String(lost.message)).toContain("holds the lock");
+    await release();
+    const synced = await watcher.waitFor((l) => l.action === "sync" && l.status === "ok");
+    for (const [rel, text] of Object.entries(exim)) expect(localText(root, "exim4", rel)).toBe(text);
+    expect(watcher.running).toBe(true);
+    expect(Number(synced.round)).toBeGreaterThan(1);
   });
 });
 

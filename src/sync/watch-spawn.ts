@@ -7,6 +7,7 @@
  * CommandResult (or thrown error) the command function would have given,
  * so the watcher reports both alike.
  */
+import { JSON_NOTES_ENV } from "../cli.js";
 import type { Args } from "../cli.js";
 import type { AppReport, CommandResult, Context } from "../context.js";
 import { EnvironmentError, Exit, InputError, problem } from "../errors.js";
@@ -98,6 +99,8 @@ export function childCommand(launcher: string, action: "repair" | "sync"): Child
   return async (ctx, args) => {
     const run = await ctx.sys.run(process.execPath, childArgs(launcher, action, ctx, args), {
       timeoutMs: CHILD_TIMEOUT_MS,
+      // Under --json the child keeps its notes to itself unless asked.
+      env: { [JSON_NOTES_ENV]: "1" },
       // The watcher lets the round in flight finish on Ctrl-C; the child must not get that SIGINT.
       detached: true,
     });
