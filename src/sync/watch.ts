@@ -8,6 +8,7 @@
  * or SIGTERM.
  */
 import { posix } from "node:path";
+import { setFlagsFromString } from "node:v8";
 import type { Args } from "../cli.js";
 import type { CommandResult, Context } from "../context.js";
 import { EnvironmentError, InputError, problem } from "../errors.js";
@@ -203,6 +204,12 @@ export async function watchWith(ctx: Context, args: Args, commands: RoundCommand
 
 /** The watch command: each round's repair and sync run as children of this package's launcher. */
 export async function watch(ctx: Context, args: Args): Promise<CommandResult> {
+  // The watcher lives for weeks. Each burst's allocations (chokidar's events,
+  // the children's JSON) make V8 grow its young generation up to 16 MiB,
+  // which it then keeps; at its starting size, the memory a burst took goes
+  // back once the watcher is idle again. V8 reads this flag at each growth
+  // decision, so setting it now, after start-up, takes effect.
+  setFlagsFromString("--semi-space-growth-factor=1");
   const launcher = ownLauncher();
   if (!launcher) {
     throw new EnvironmentError(problem("bin/makefilecheck", "not found beside the running makefilecheck", "reinstall makefilecheck (npm install -g)"));
