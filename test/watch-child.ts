@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** The launcher the tests and the bench run. */
@@ -31,9 +31,10 @@ export class WatchChild {
   private waiters: Array<() => void> = [];
   private buffer = "";
 
-  constructor(root: string, extra: string[] = []) {
+  /** `ownGroup`: start the watcher as the leader of a process group, as a shell does a foreground job (see interruptGroup). */
+  constructor(root: string, extra: string[] = [], { ownGroup = false } = {}) {
     if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run npm run build first`);
-    this.child = spawn(process.execPath, [BIN, "watch", "--json", "--root", root, ...extra], { stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn(process.execPath, [BIN, "watch", "--json", "--root", root, ...extra], { stdio: ["ignore", "pipe", "pipe"], detached: ownGroup });
     this.child.stdout!.setEncoding("utf8").on("data", (chunk: string) => this.take(chunk));
     this.child.stderr!.setEncoding("utf8").on("data", (chunk: string) => this.stderr.push(chunk));
     this.exited = new Promise((resolve) => this.child.on("exit", (code) => {
@@ -86,6 +87,35 @@ export class WatchChild {
   /** The lines reporting `action` (e.g. "sync"). */
   actions(action: string): WatchLine[] {
     return this.lines.filter((l) => l.event === "action" && l.action === action);
+  }
+
+  /**
+   * Resolves once a child process of the watcher runs with `word` among its
+   * arguments (read from Linux's /proc); rejects after `timeoutMs`.
+   */
+  async waitForChildRunning(word: string, timeoutMs = 30_000): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline) {
+      for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+        try {
+          const parent = /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+          if (Number(parent) === this.pid && readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(word)) return Number(pid);
+        } catch {
+          // The process ended while we looked.
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`no child of the watcher ran with ${word} within ${timeoutMs} ms`);
+  }
+
+  /**
+   * Sends SIGINT to the watcher's whole process group, as a terminal does on
+   * Ctrl-C (needs ownGroup), and resolves with the exit code.
+   */
+  async interruptGroup(): Promise<number | null> {
+    if (this.running) process.kill(-this.pid, "SIGINT");
+    return this.exited;
   }
 
   /** Sends a signal and resolves with the exit code. */

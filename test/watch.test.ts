@@ -148,6 +148,18 @@ describe("watch rounds run as child processes (real binary)", () => {
     expect(await watcher.stop("SIGTERM")).toBe(0);
   });
 
+  it("on Ctrl-C at a terminal (SIGINT to the whole group), the sync in flight still finishes", async () => {
+    watcher = new WatchChild(root, DEBOUNCE, { ownGroup: true });
+    await watcher.waitFor((l) => l.event === "ready");
+    const exim = upgrade(root, "exim4", "ctrl-c", 300);
+    // 300 new snippets keep the sync child busy for a while.
+    await watcher.waitForChildRunning("sync");
+    expect(await watcher.interruptGroup()).toBe(0);
+    expect(watcher.actions("sync")).toMatchObject([{ status: "ok" }]);
+    for (const [rel, text] of Object.entries(exim)) expect(localText(root, "exim4", rel)).toBe(text);
+    expect(watcher.lines.at(-1)).toMatchObject({ event: "stopped", signal: "SIGINT" });
+  });
+
   it("does the round again once another run has let go of the lock", async () => {
     const release = await new RealSystem(root).lock("/var/lib/makefilecheck/lock", 0);
     watcher = new WatchChild(root, DEBOUNCE);
