@@ -52,14 +52,25 @@ function yargsOption(o: (typeof GLOBAL_OPTIONS)[keyof typeof GLOBAL_OPTIONS]): R
   return { ...rest, global: true };
 }
 
-/** Commands the fast path may run: they only read, and need no option of their own. */
-const FAST_COMMANDS = new Set(["status", "report", "drift"]);
+/**
+ * Commands the fast path may run: whether they write, and the boolean
+ * options of their own it knows. Besides the reading calls, `repair` and
+ * `sync` as the watcher's rounds and the upgrade triggers run them, each a
+ * process of its own that should not pay for yargs.
+ */
+const FAST_COMMANDS = new Map<string, { writes: boolean; own: string[] }>([
+  ["status", { writes: false, own: [] }],
+  ["report", { writes: false, own: [] }],
+  ["drift", { writes: false, own: [] }],
+  ["repair", { writes: true, own: [] }],
+  ["sync", { writes: true, own: ["make"] }],
+]);
 
 /**
- * Parses the common read-only calls (`status`, `report`, `drift` with global options)
- * without loading yargs, whose start-up alone costs more than the whole
- * `status` budget (DESIGN section 8). Returns null for anything else, and
- * for anything it would reject: yargs then parses and words the error.
+ * Parses the common calls (FAST_COMMANDS with global options) without
+ * loading yargs, whose start-up alone costs more than the whole `status`
+ * budget (DESIGN section 8). Returns null for anything else, and for
+ * anything it would reject: yargs then parses and words the error.
  */
 function fastArgs(argv: string[]): Args | null {
   const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
@@ -67,6 +78,7 @@ function fastArgs(argv: string[]): Args | null {
     options[name] = { type: o.type, ...("alias" in o ? { short: o.alias } : {}), ...("multiple" in o ? { multiple: true } : {}) };
   }
   options["no-color"] = { type: "boolean" };
+  options.make = { type: "boolean" };
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -75,10 +87,13 @@ function fastArgs(argv: string[]): Args | null {
   }
   const [command = "status", ...rest] = parsed.positionals;
   const apps = (parsed.values.app as string[] | undefined) ?? [];
-  if (rest.length || !FAST_COMMANDS.has(command) || !apps.every(isApp)) return null;
+  const fast = FAST_COMMANDS.get(command);
+  if (rest.length || !fast || !apps.every(isApp)) return null;
+  if (parsed.values.make !== undefined && !fast.own.includes("make")) return null;
   const args: Args = { _: [command] };
   for (const [name, o] of Object.entries(GLOBAL_OPTIONS)) args[name] = parsed.values[name] ?? ("default" in o ? o.default : undefined);
   if (parsed.values["no-color"]) args.color = false;
+  for (const name of fast.own) args[name] = Boolean(parsed.values[name]);
   return args;
 }
 
@@ -198,6 +213,14 @@ function makeContext(chosen: Chosen): Context {
   };
 }
 
+/** Loads the command the fast path parsed. */
+async function fastCommand(name: string): Promise<Chosen["run"]> {
+  if (name === "drift") return (await import("./sync/drift-command.js")).drift;
+  if (name === "sync") return (await import("./sync/commands.js")).sync;
+  const core = await import("./makefilecheck/commands.js");
+  return name === "report" ? core.report : name === "repair" ? core.repair : core.status;
+}
+
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<ExitCode> {
   let chosen: Chosen | undefined;
@@ -205,9 +228,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
     const fast = fastArgs(argv);
     if (fast) {
       const name = String(fast._[0]);
-      const run =
-        name === "drift" ? (await import("./sync/drift-command.js")).drift : (await import("./makefilecheck/commands.js"))[name === "report" ? "report" : "status"];
-      chosen = { name, args: fast, writes: false, run };
+      chosen = { name, args: fast, writes: FAST_COMMANDS.get(name)?.writes ?? false, run: await fastCommand(name) };
     } else {
       const { default: yargs } = await import("yargs");
       await parser(yargs, argv, (c) => {
