@@ -180,6 +180,20 @@ export async function use(ctx: Context, args: Args): Promise<CommandResult> {
  * shows) after an upgrade or a script damaged the setup. The watcher calls
  * this with `{}`.
  */
+/**
+ * Whether `repair` has anything to do or say for `app`: a damage to put
+ * right, or a setup it cannot read (unclear, fatal). The watcher asks this
+ * in-process and starts a repair child only when it is true.
+ */
+export function repairWanted(sys: Context["sys"], app: App): boolean {
+  try {
+    const det = detectProfile(observe(sys, app));
+    return det.repairNeeded || det.profile === "unclear" || det.code !== 0;
+  } catch {
+    return true; // let repair itself report what is wrong
+  }
+}
+
 export async function repair(ctx: Context, args: Args): Promise<CommandResult> {
   const opts = useOptions(args);
   const planAll: PlanAll = async (now, check) => {

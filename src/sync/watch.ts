@@ -11,9 +11,10 @@ import { posix } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import type { Args } from "../cli.js";
 import type { CommandResult, Context } from "../context.js";
-import { EnvironmentError, InputError, problem } from "../errors.js";
+import { EnvironmentError, Exit, InputError, problem } from "../errors.js";
 import { appPaths, STATE_DIR } from "../layout.js";
 import type { App } from "../layout.js";
+import { repairWanted } from "../makefilecheck/commands.js";
 import { recordPath } from "../makefilecheck/state.js";
 import { ownLauncher } from "../system/launcher.js";
 import { ControlSnapshot } from "./watch-echo.js";
@@ -214,5 +215,17 @@ export async function watch(ctx: Context, args: Args): Promise<CommandResult> {
   if (!launcher) {
     throw new EnvironmentError(problem("bin/makefilecheck", "not found beside the running makefilecheck", "reinstall makefilecheck (npm install -g)"));
   }
-  return watchWith(ctx, args, { repair: childCommand(launcher, "repair"), sync: childCommand(launcher, "sync") });
+  return watchWith(ctx, args, { repair: repairIfWanted(childCommand(launcher, "repair")), sync: childCommand(launcher, "sync") });
+}
+
+/**
+ * Most rounds follow upstream snippet writes only: asking the profile
+ * in-process is cheap, while a repair child that finds nothing to do costs
+ * a process start-up on every round's latency.
+ */
+function repairIfWanted(repairChild: RoundCommands["repair"]): RoundCommands["repair"] {
+  return async (ctx, args) => {
+    if (ctx.apps.some((app) => repairWanted(ctx.sys, app))) return repairChild(ctx, args);
+    return { code: Exit.ok, apps: ctx.apps.map((app) => ({ app, changed: false })), lines: ctx.apps.map((app) => `${app}: nothing to repair`) };
+  };
 }
