@@ -16,7 +16,7 @@ const files = sources(SRC).map((path) => ({ rel: relative(SRC, path), text: read
 
 describe("source boundaries", () => {
   it("keeps disk and process access inside src/system", () => {
-    const reach = /from\s+["'](node:)?(fs|fs\/promises|child_process)["']|from\s+["'](fs-extra|execa|proper-lockfile)["']|import\(["'](node:)?(fs|child_process)["']\)/;
+    const reach = /from\s+["'](node:)?(fs|fs\/promises|child_process)["']|from\s+["'](fs-extra|execa|proper-lockfile|chokidar)["']|import\(["'](node:)?(fs|child_process)["']\)|import\(["'](execa|chokidar|proper-lockfile)["']\)/;
     const offenders = files.filter((f) => !f.rel.startsWith("system/") && reach.test(f.text)).map((f) => f.rel);
     expect(offenders).toEqual([]);
   });

@@ -7,7 +7,7 @@
 import { posix } from "node:path";
 import { byteOrder } from "../system/real.js";
 import type { Op } from "../plan.js";
-import type { Entry, Listed, RunOptions, RunResult, System } from "../system/system.js";
+import type { DirWatch, Entry, Listed, RunOptions, RunResult, System } from "../system/system.js";
 import { listByStat } from "../system/system.js";
 
 type Planned = { type: "file"; data: Buffer; mode: number } | { type: "link"; target: string } | { type: "dir"; mode: number } | null;
@@ -68,6 +68,10 @@ export class PlannedView implements System {
   }
   withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T> {
     return this.inner.withScratchFile(name, data, use);
+  }
+
+  watchDirs(): Promise<DirWatch> {
+    this.refuse();
   }
 
   private refuse(): never {

@@ -7,7 +7,6 @@
  * idle watcher). It prints one line per action and stops cleanly on SIGINT
  * or SIGTERM.
  */
-import { posix } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import type { Args } from "../cli.js";
 import type { CommandResult, Context } from "../context.js";
@@ -168,28 +167,19 @@ export async function watchWith(ctx: Context, args: Args, commands: RoundCommand
     late.forEach(consider);
   });
 
-  const { watch } = await import("chokidar");
-  const watcher = watch(watchRoots(layout), {
-    ignoreInitial: true,
-    usePolling: false,
-    followSymlinks: false,
-    ignored: (path, stats) => isIgnored(layout, path, stats),
-  });
   const signals = untilSignal();
   // Events before the first snapshot have nothing to be compared with: what
   // is there when watching starts is the starting point.
   let ready = false;
-  // Raw events come from the directory watches with the entry's name, at
-  // once: no per-file watch, and none of chokidar's once-a-second rescans.
-  watcher.on("raw", (_event, name, details) => {
-    const dir = (details as { watchedPath?: string }).watchedPath;
-    if (!ready || !name || !dir) return;
-    const path = posix.join(dir, name);
-    if (rounds.busy) held.push(path);
-    else consider(path);
+  const watcher = await ctx.sys.watchDirs(watchRoots(layout), {
+    ignored: (path, entry) => isIgnored(layout, path, entry),
+    onChange: (path) => {
+      if (!ready) return;
+      if (rounds.busy) held.push(path);
+      else consider(path);
+    },
+    onError: (err) => failed("watching", err),
   });
-  watcher.on("error", (err) => failed("watching", err));
-  await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
   ready = true;
   snapshot.take(controlPaths(ctx, apps));
   print(line({ event: "ready", apps, debounceMs, text: `watching ${apps.join(", ")}: sympl.d, Makefile*, recorded mode (debounce ${debounceMs} ms)` }));

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import { posix } from "node:path";
 import { EnvironmentError, problem } from "../errors.js";
 import { serverPath } from "../paths.js";
-import type { Attrs, Entry, Listed, RunOptions, RunResult, System } from "./system.js";
+import type { Attrs, DirWatch, Entry, Listed, RunOptions, RunResult, System, WatchOptions } from "./system.js";
 
 let tempCounter = 0;
 
@@ -180,6 +180,25 @@ export class RealSystem implements System {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  async watchDirs(roots: string[], options: WatchOptions): Promise<DirWatch> {
+    const { watch } = await import("chokidar");
+    const watcher = watch(roots, {
+      ignoreInitial: true,
+      usePolling: false,
+      followSymlinks: false,
+      ignored: (path, stats) => options.ignored(path, stats),
+    });
+    // Raw events come from the directory watches with the entry's name, at
+    // once: no watch per file, and none of chokidar's once-a-second rescans.
+    watcher.on("raw", (_event, name, details) => {
+      const dir = (details as { watchedPath?: string }).watchedPath;
+      if (name && dir) options.onChange(posix.join(dir, name));
+    });
+    watcher.on("error", options.onError);
+    await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+    return { close: () => watcher.close() };
   }
 
   /**

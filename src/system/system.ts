@@ -59,6 +59,20 @@ export interface RunOptions {
   detached?: boolean;
 }
 
+/** What a directory watch reports and asks; every path here is a host path. */
+export interface WatchOptions {
+  /** True keeps a path (and, for a directory, what is below it) out of the watch. */
+  ignored: (hostPath: string, entry?: { isDirectory(): boolean }) => boolean;
+  /** An entry of a watched directory was created, changed, renamed or removed. */
+  onChange: (hostPath: string) => void;
+  onError: (err: unknown) => void;
+}
+
+/** A running directory watch. */
+export interface DirWatch {
+  close(): Promise<void>;
+}
+
 /** The reading half: safe to give to any command. */
 export interface Reader {
   /** The host directory that `/` maps to (`/` in production). */
@@ -91,6 +105,11 @@ export interface Reader {
    * not on disk yet.
    */
   withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T>;
+  /**
+   * Watches the directories below `roots` (host paths) for changes of their
+   * entries, by inotify, never by polling; resolves once the watch is set up.
+   */
+  watchDirs(roots: string[], options: WatchOptions): Promise<DirWatch>;
 }
 
 /** The writing half. Every write is atomic and never goes through a symlink. */

@@ -4,7 +4,7 @@
  * them, fault-injecting fails the Nth one. Tests use the last two to prove
  * that a reading command cannot write and that a failed apply is reported.
  */
-import type { Attrs, Entry, Listed, Reader, RunOptions, RunResult, System } from "./system.js";
+import type { Attrs, DirWatch, Entry, Listed, Reader, RunOptions, RunResult, System, WatchOptions } from "./system.js";
 
 /** One write as a wrapper saw it. */
 export interface WriteCall {
@@ -42,6 +42,9 @@ abstract class Wrapper implements System {
   }
   withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T> {
     return this.inner.withScratchFile(name, data, use);
+  }
+  watchDirs(roots: string[], options: WatchOptions): Promise<DirWatch> {
+    return this.inner.watchDirs(roots, options);
   }
 
   /** Decides what one write does; `perform` runs it on the inner system. */
