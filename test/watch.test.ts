@@ -43,19 +43,21 @@ function localText(root: string, app: App, rel: string): string {
   return readFileSync(inRoot(root, `/etc/${app}/sympl-local.d/${rel}`), "utf8");
 }
 
-describe("watch (real binary)", () => {
-  let root: string;
-  let watcher: WatchChild | undefined;
-  beforeEach(() => {
-    root = makeRoot();
-    localServer(root);
-  });
-  afterEach(async () => {
-    await watcher?.stop("SIGKILL");
-    watcher = undefined;
-    rmSync(root, { recursive: true, force: true });
-  });
+// Every test gets a managed server under a fresh root, and any watcher it
+// started is killed afterwards.
+let root: string;
+let watcher: WatchChild | undefined;
+beforeEach(() => {
+  root = makeRoot();
+  localServer(root);
+});
+afterEach(async () => {
+  await watcher?.stop("SIGKILL");
+  watcher = undefined;
+  rmSync(root, { recursive: true, force: true });
+});
 
+describe("watch (real binary)", () => {
   it("after each upgrade burst and Makefile damage: the mode is restored, upstream is in sympl-local.d, one sync per burst", async () => {
     watcher = new WatchChild(root, DEBOUNCE);
     await watcher.waitFor((l) => l.event === "ready");
@@ -120,18 +122,6 @@ describe("watch (real binary)", () => {
 });
 
 describe("watch rounds run as child processes (real binary)", () => {
-  let root: string;
-  let watcher: WatchChild | undefined;
-  beforeEach(() => {
-    root = makeRoot();
-    localServer(root);
-  });
-  afterEach(async () => {
-    await watcher?.stop("SIGKILL");
-    watcher = undefined;
-    rmSync(root, { recursive: true, force: true });
-  });
-
   it("under --dry-run, a round says what it would do and its children change nothing", async () => {
     watcher = new WatchChild(root, [...DEBOUNCE, "--dry-run"]);
     await watcher.waitFor((l) => l.event === "ready");
@@ -177,18 +167,6 @@ describe("watch rounds run as child processes (real binary)", () => {
 });
 
 describe.skipIf(missingBinaries("exim4", "make"))("watch --make (real exim4)", () => {
-  let root: string;
-  let watcher: WatchChild | undefined;
-  beforeEach(() => {
-    root = makeRoot();
-    localServer(root);
-  });
-  afterEach(async () => {
-    await watcher?.stop("SIGKILL");
-    watcher = undefined;
-    rmSync(root, { recursive: true, force: true });
-  });
-
   it("rebuilds the live config after a good upgrade, and never after one exim rejects", async () => {
     const conf = inRoot(root, "/etc/exim4/exim4.conf");
     watcher = new WatchChild(root, [...DEBOUNCE, "--make", "-a", "exim4"]);
