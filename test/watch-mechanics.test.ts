@@ -116,17 +116,27 @@ function dpkgWrite(file: string, text: string): void {
   renameSync(`${file}.dpkg-new`, file);
 }
 
-describe("watchWith on a real tree, with stand-in commands", () => {
-  let root: string;
+/**
+ * A vanilla Sympl tree under a fresh root for each test, handed to `take`;
+ * afterwards a watcher still running gets the SIGTERM it waits for.
+ */
+function vanillaRootPerTest(take: (root: string) => void): void {
+  let root = "";
   beforeEach(() => {
     root = makeRoot();
     writeSymplTree(root);
+    take(root);
   });
   afterEach(() => {
     process.emit("SIGTERM", "SIGTERM");
     vi.restoreAllMocks();
     rmSync(root, { recursive: true, force: true });
   });
+}
+
+describe("watchWith on a real tree, with stand-in commands", () => {
+  let root: string;
+  vanillaRootPerTest((r) => (root = r));
 
   it("runs one round per burst, ignores its own Makefile writes and non-snippets, stops on SIGTERM", async () => {
     const lines: Array<Record<string, unknown>> = [];
@@ -182,15 +192,7 @@ describe("watchWith on a real tree, with stand-in commands", () => {
 
 describe("signals and output", () => {
   let root: string;
-  beforeEach(() => {
-    root = makeRoot();
-    writeSymplTree(root);
-  });
-  afterEach(() => {
-    process.emit("SIGTERM", "SIGTERM");
-    vi.restoreAllMocks();
-    rmSync(root, { recursive: true, force: true });
-  });
+  vanillaRootPerTest((r) => (root = r));
 
   /** Captures what the watcher prints, one entry per line. */
   function capture(): { out: string[]; until: (pred: () => boolean) => Promise<void> } {
