@@ -176,11 +176,6 @@ export async function use(ctx: Context, args: Args): Promise<CommandResult> {
 }
 
 /**
- * `repair`: restore the recorded mode (else the one the Makefile link
- * shows) after an upgrade or a script damaged the setup. The watcher calls
- * this with `{}`.
- */
-/**
  * Whether `repair` has anything to do or say for `app`: a damage to put
  * right, or a setup it cannot read (unclear, fatal). The watcher asks this
  * in-process and starts a repair child only when it is true.
@@ -194,6 +189,10 @@ export function repairWanted(sys: Context["sys"], app: App): boolean {
   }
 }
 
+/**
+ * `repair`: restore the recorded mode (else the one the Makefile link
+ * shows) after an upgrade or a script damaged the setup.
+ */
 export async function repair(ctx: Context, args: Args): Promise<CommandResult> {
   const opts = useOptions(args);
   const planAll: PlanAll = async (now, check) => {
