@@ -5,13 +5,6 @@
 import type { CommandResult, Context } from "./context.js";
 import { describeOp, opToJson } from "./plan.js";
 
-const COLORS = { red: 31, green: 32, yellow: 33, bold: 1, dim: 2 } as const;
-
-/** Wraps text in an ANSI colour when colour is on. */
-export function paint(on: boolean, color: keyof typeof COLORS, text: string): string {
-  return on ? `\u001b[${COLORS[color]}m${text}\u001b[0m` : text;
-}
-
 /** Prints a command's result the way the options ask. */
 export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun">, result: CommandResult): void {
   if (result.streamed) return;
