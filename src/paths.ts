@@ -28,11 +28,6 @@ export function relPath(path: string): string {
   return path;
 }
 
-/** Joins a server directory and a relative path checked by relPath. */
-export function within(dir: string, rel: string): string {
-  return `${serverPath(dir)}/${relPath(rel)}`;
-}
-
 /**
  * Resolves a symlink target as a chroot at --root would: an absolute target
  * is a server path, a relative one is taken from the link's directory.
