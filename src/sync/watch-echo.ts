@@ -6,7 +6,7 @@
  * an event on a control file that still looks like that is its own echo (or
  * a touch that changed nothing) and starts no round. No clock involved.
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "../hash.js";
 import type { Reader } from "../system/system.js";
 
 /** What a control file looks like: kind, mode, link target or content hash. */
@@ -15,8 +15,7 @@ export function fingerprint(sys: Reader, serverPath: string): string {
   if (!st) return "absent";
   if (st.type === "link") return `link ${sys.readLink(serverPath)}`;
   if (st.type !== "file") return st.type;
-  const hash = createHash("sha256").update(sys.readFile(serverPath)).digest("hex");
-  return `file ${st.mode.toString(8)} ${st.uid}:${st.gid} ${hash}`;
+  return `file ${st.mode.toString(8)} ${st.uid}:${st.gid} ${sha256(sys.readFile(serverPath))}`;
 }
 
 /** The control files as the watcher last left them, by server path. */
