@@ -25,13 +25,17 @@ function isComment(line: string): boolean {
   return /^\s*#/.test(line);
 }
 
+/** `text` as a regular expression matching exactly itself. */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 function wordPattern(word: string): RegExp {
-  const escaped = word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`(?<![A-Za-z0-9_])${escaped}(?![A-Za-z0-9_])`, "g");
+  return new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(word)}(?![A-Za-z0-9_])`, "g");
 }
 
 function setsOption(line: string, option: string): boolean {
-  return !isComment(line) && new RegExp(`^\\s*${option}\\s*=`).test(line);
+  return !isComment(line) && new RegExp(`^\\s*${escapeRegExp(option)}\\s*=`).test(line);
 }
 
 /** True when `line` is the edit's upstream ("from") form. */

@@ -3,7 +3,7 @@
  * recognising a file we wrote with other values (an earlier run with other
  * settings): such a file is still ours to update or remove.
  */
-
+import { escapeRegExp } from "./edits.js";
 import { SNIPPETS, SPAMHAUS_NO_KEY_TEXT } from "./snippets.js";
 
 /** Placeholder values; undefined where the setting is not set. */
@@ -26,10 +26,6 @@ export function fillTemplate(template: string, values: Values): string {
     if (!SAFE_VALUE.test(value)) throw new Error(`internal error: unsafe value for @@${name}@@`);
     return value;
   });
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** A pattern matching `template` filled with any one-line values. */
