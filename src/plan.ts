@@ -49,6 +49,11 @@ export function opToJson(op: Op): Record<string, unknown> {
   return { ...rest, bytes: data.length, sha256: sha256(data) };
 }
 
+/** True when two plans would do the same steps (file contents compared by hash). */
+export function samePlan(a: Op[], b: Op[]): boolean {
+  return JSON.stringify(a.map(opToJson)) === JSON.stringify(b.map(opToJson));
+}
+
 interface JournalFile {
   version: 1;
   command: string;
