@@ -12,7 +12,7 @@ import type { ExitCode } from "../errors.js";
 import type { App, Mode } from "../layout.js";
 import { appPaths, snippetDir } from "../layout.js";
 import type { Op } from "../plan.js";
-import { JOURNAL, opToJson } from "../plan.js";
+import { JOURNAL, samePlan } from "../plan.js";
 import type { DriftSummary } from "../sync/drift.js";
 import { summarizeDrift } from "../sync/drift.js";
 import { errorLines, runConfigTest } from "./configtest.js";
@@ -132,7 +132,7 @@ interface AppPlan {
 /** Plans every app; `check` says whether config tests run in this pass. */
 type PlanAll = (now: Date, check: boolean) => Promise<AppPlan[]>;
 
-const fingerprint = (plans: AppPlan[]): string => JSON.stringify(plans.flatMap((p) => p.plan.ops.map(opToJson)));
+const opsOf = (plans: AppPlan[]): Op[] => plans.flatMap((p) => p.plan.ops);
 
 /**
  * Plans, then applies under the run lock. The first pass runs outside the
@@ -146,14 +146,14 @@ async function planLockApply(ctx: Context, command: string, planAll: PlanAll, id
   const result = (): CommandResult => {
     const lines = first.flatMap(({ app, plan }) => (plan.ops.length || plan.lines.length ? plan.lines : [idle(app)]));
     const apps = first.map(({ app, plan, info }) => ({ app, ...info, changed: plan.ops.length > 0, notes: plan.lines }));
-    return { code: worstCode(first.map((p) => p.code ?? 0)), apps, lines, plan: first.flatMap((p) => p.plan.ops) };
+    return { code: worstCode(first.map((p) => p.code ?? 0)), apps, lines, plan: opsOf(first) };
   };
   // Nothing to do and no interrupted run to finish: leave even the state dir alone.
   if (first.every((p) => p.plan.ops.length === 0) && !ctx.sys.stat(JOURNAL)) return result();
   return withLock(ctx, async () => {
     // Taking the lock may have finished an interrupted run; then plan afresh, config tests included.
-    if (fingerprint(await planAll(now, false)) !== fingerprint(first)) first = await planAll(now, true);
-    await apply(ctx, command, first.flatMap((p) => p.plan.ops));
+    if (!samePlan(opsOf(await planAll(now, false)), opsOf(first))) first = await planAll(now, true);
+    await apply(ctx, command, opsOf(first));
     return result();
   });
 }
