@@ -6,6 +6,7 @@ import type { AppReport, CommandResult, Context } from "../context.js";
 import { Exit, InputError, problem } from "../errors.js";
 import { runConfigTest, errorLines } from "../makefilecheck/configtest.js";
 import { planUse } from "../makefilecheck/commands.js";
+import { samePlan } from "../plan.js";
 import type { Op } from "../plan.js";
 import { hostReader } from "../system/host.js";
 import { CATALOGUE, changeById, isChangeId, switchKey } from "./catalogue.js";
@@ -114,18 +115,23 @@ async function planRun(ctx: Context, settings: Settings, selection: Selection, o
 
 /**
  * `install`: the selected email changes into sympl-local.d as one plan,
- * then `use local`. Planned once without the lock, so that a refusal
- * leaves no trace (not even a state dir), and again under it before apply.
+ * then `use local`. Planned and tested once without the lock, so that a
+ * refusal leaves no trace (not even a state dir). Under the lock it is
+ * planned again without the config tests; only when that plan differs
+ * (another run changed the tree meanwhile) is it made and tested afresh.
  */
 export async function install(ctx: Context, args: Args): Promise<CommandResult> {
   if (args.init) return initSettings(ctx, args);
   const settings = loadSettings(ctx, args);
   const selection = selectionOf(args, settings);
   const opts = { check: args.check !== false, make: Boolean(args.make) };
-  const quiet = { ...ctx, note: () => {} };
-  await planRun(quiet, settings, selection, opts);
+  // The first pass's notes are said only once its plan is the one applied.
+  const notes: string[] = [];
+  const first = await planRun({ ...ctx, note: (line) => notes.push(line) }, settings, selection, opts);
   const { plans, plan } = await withLock(ctx, async () => {
-    const planned = await planRun(ctx, settings, selection, opts);
+    const again = ctx.dryRun ? first : await planRun({ ...ctx, note: () => {} }, settings, selection, { ...opts, check: false });
+    const planned = samePlan(again.plan, first.plan) ? first : await planRun(ctx, settings, selection, opts);
+    if (planned === first) for (const line of notes) ctx.note(line);
     await apply(ctx, "install", planned.plan);
     return planned;
   });
