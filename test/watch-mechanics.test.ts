@@ -188,6 +188,38 @@ describe("watchWith on a real tree, with stand-in commands", () => {
     expect(lines.at(-1)).toMatchObject({ event: "stopped", signal: "SIGTERM", rounds: 3 });
     expect(repairs).toBe(3);
   });
+
+  it("acts on a Makefile that dpkg replaces while sync runs: another round repairs it", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const waiters: Array<() => void> = [];
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+      waiters.splice(0).forEach((w) => w());
+      return true;
+    });
+    const until = async (pred: () => boolean) => {
+      while (!pred()) await new Promise<void>((r) => waiters.push(r));
+    };
+    const ctx: Context = { sys: new RealSystem(root), apps: ["exim4"], json: true, quiet: false, dryRun: false, color: false, note: () => {} };
+    let syncs = 0;
+    const commands = {
+      repair: async () => ({ code: 0 as const, apps: [], lines: [] }),
+      sync: async () => {
+        syncs += 1;
+        // The upgrade goes on while the first round's sync runs.
+        if (syncs === 1) dpkgWrite(inRoot(root, "/etc/exim4/Makefile"), "upstream Makefile, installed late\n");
+        return { code: 0 as const, apps: [], lines: [] };
+      },
+    };
+    const watching = watchWith(ctx, { _: ["watch"], debounce: 100 }, commands);
+    await until(() => lines.some((l) => l.event === "ready"));
+    dpkgWrite(inRoot(root, "/etc/exim4/sympl.d/00-main/99-new"), "# new\n");
+    // Before the fix the late Makefile passed for repair's own write and no round 2 came.
+    await until(() => lines.filter((l) => l.action === "repair").length === 2);
+    process.emit("SIGTERM", "SIGTERM");
+    await watching;
+    expect(lines.filter((l) => l.action === "repair").map((l) => [l.round, l.paths])).toEqual([[1, 1], [2, 1]]);
+  });
 });
 
 describe("signals and output", () => {

@@ -95,33 +95,31 @@ function lostLockRace(error: unknown): boolean {
 
 /**
  * Runs repair then sync for `apps` and prints one line per action, with a
- * line for each note an action gives (the child's stderr). Resolves
- * to true when a step lost the lock to another run and the round should be
- * done again.
+ * line for each note an action gives (the child's stderr). `repaired` runs
+ * between the two. Resolves to true when a step lost the lock to another
+ * run and the round should be done again.
  */
-function roundAction(ctx: Context, args: Args, commands: RoundCommands, print: Print) {
+function roundAction(ctx: Context, args: Args, commands: RoundCommands, print: Print, repaired: (round: number) => void) {
   const globals = { root: args.root, json: ctx.json, quiet: ctx.quiet, "dry-run": ctx.dryRun, color: false };
   return async (apps: App[], round: number, paths: number): Promise<boolean> => {
-    const sub = (action: string): Context => ({
-      ...ctx,
-      apps,
-      note: (text) => print(line({ event: "note", action, round, apps, text: `${action}: ${text}` })),
-    });
-    const steps: Array<[string, () => Promise<CommandResult>]> = [
-      ["repair", () => commands.repair(sub("repair"), { ...globals, _: ["repair"] })],
-      ["sync", () => commands.sync(sub("sync"), { ...globals, _: ["sync"], adopt: false, make: Boolean(args.make) })],
-    ];
-    let again = false;
-    for (const [action, run] of steps) {
+    const step = async (action: "repair" | "sync", run: (sub: Context) => Promise<CommandResult>): Promise<boolean> => {
+      const sub: Context = {
+        ...ctx,
+        apps,
+        note: (text) => print(line({ event: "note", action, round, apps, text: `${action}: ${text}` })),
+      };
       const started = performance.now();
-      const outcome = await run().then(
+      const outcome = await run(sub).then(
         (result) => ({ result }),
         (error: unknown) => ({ error }),
       );
       print(actionLine({ action, apps, round, paths, ms: Math.round(performance.now() - started), dryRun: ctx.dryRun, ...outcome }));
-      again ||= "error" in outcome && lostLockRace(outcome.error);
-    }
-    return again;
+      return "error" in outcome && lostLockRace(outcome.error);
+    };
+    const repairAgain = await step("repair", (sub) => commands.repair(sub, { ...globals, _: ["repair"] }));
+    repaired(round);
+    const syncAgain = await step("sync", (sub) => commands.sync(sub, { ...globals, _: ["sync"], adopt: false, make: Boolean(args.make) }));
+    return repairAgain || syncAgain;
   };
 }
 
@@ -153,15 +151,21 @@ export async function watchWith(ctx: Context, args: Args, commands: RoundCommand
     }
     rounds.poke(meaning.apps, hostPath);
   };
-  const act = roundAction(ctx, args, commands, print);
-  const rounds = new Rounds(debounceMs, async (roundApps, round, paths) => {
-    if (await act(roundApps, round, paths)) rounds.poke(roundApps, "(the run lock was busy: trying again)");
+  // Only repair writes control files, so the snapshot is taken as soon as it
+  // is done, not after sync: a Makefile that dpkg replaces while sync runs
+  // (an upgrade can pause longer than the debounce) then differs from it and
+  // starts another round instead of passing for repair's own write.
+  const recordControls = (round: number) => {
     try {
       snapshot.take(controlPaths(ctx, apps));
     } catch (err) {
       // A watcher that dies on one odd round protects nothing: report and go on.
       failed(`recording the Makefiles after round ${round}`, err);
     }
+  };
+  const act = roundAction(ctx, args, commands, print, recordControls);
+  const rounds = new Rounds(debounceMs, async (roundApps, round, paths) => {
+    if (await act(roundApps, round, paths)) rounds.poke(roundApps, "(the run lock was busy: trying again)");
     const late = held;
     held = [];
     late.forEach(consider);
