@@ -85,6 +85,7 @@ describe.skipIf(missingBinaries("exim4", "dovecot", "doveconf"))("all default ch
     const before = hashTree(root);
     const message = await refusal(run(PORTS, { check: true }));
     expect(message).toContain("rejects the config");
+    expect(message).toMatch(/^\/etc\/exim4\/sympl-local\.d: exim4 rejects/);
     expect(hashTree(root)).toBe(before);
   });
 });

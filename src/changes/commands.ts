@@ -4,6 +4,7 @@ import type { Args } from "../cli.js";
 import { apply, withLock } from "../context.js";
 import type { AppReport, CommandResult, Context } from "../context.js";
 import { Exit, InputError, problem } from "../errors.js";
+import { appPaths } from "../layout.js";
 import { runConfigTest, errorLines } from "../makefilecheck/configtest.js";
 import { planUse } from "../makefilecheck/commands.js";
 import { samePlan } from "../plan.js";
@@ -87,7 +88,7 @@ async function testPlanned(ctx: Context, view: PlannedView, app: AppInstall["app
   if (result.status === "skipped") ctx.note(`${app}: config test skipped: ${result.output}`);
   if (result.status === "failed") {
     throw new InputError(
-      problem(`${app} sympl-local.d`, `the daemon rejects the config the install would build: ${errorLines(result, 3).join(" | ")}`, "nothing was changed; fix the settings or the edited snippet"),
+      problem(appPaths(app).local, `${app} rejects the config the install would build: ${errorLines(result, 3).join(" | ")}`, "nothing was changed; fix the settings or the edited snippet"),
     );
   }
 }
