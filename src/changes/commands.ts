@@ -1,5 +1,5 @@
 /** Commands of the change catalogue: install, changes. */
-import { resolve } from "node:path";
+import { posix, resolve } from "node:path";
 import type { Args } from "../cli.js";
 import { apply, withLock } from "../context.js";
 import type { AppReport, CommandResult, Context } from "../context.js";
@@ -58,7 +58,7 @@ async function initSettings(ctx: Context, args: Args): Promise<CommandResult> {
     throw new InputError(problem(DEFAULT_SETTINGS_PATH, "already exists", "edit it, or move it away to start afresh"));
   }
   const plan: Op[] = [
-    { op: "mkdir", path: "/etc/makefilecheck", mode: 0o755, why: "settings directory" },
+    { op: "mkdir", path: posix.dirname(DEFAULT_SETTINGS_PATH), mode: 0o755, why: "settings directory" },
     { op: "write", path: DEFAULT_SETTINGS_PATH, data: Buffer.from(defaultSettingsText()), mode: 0o644, why: "default install settings" },
   ];
   await withLock(ctx, () => apply(ctx, "install --init", plan));
