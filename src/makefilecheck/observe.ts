@@ -19,6 +19,8 @@ export interface Seen {
   perm?: number;
   /** A link's target exactly as stored (absolute for the old tooling, relative for ours). */
   target?: string;
+  /** A link's target as the server path it names (relative targets taken from the link's directory). */
+  to?: string;
   /** A plain file's text. */
   text?: string;
 }
@@ -50,7 +52,10 @@ export function isMakefileLeftover(name: string): boolean {
 function see(sys: Reader, path: string): Seen {
   const st = sys.stat(path);
   if (!st) return { path, kind: "missing" };
-  if (st.type === "link") return { path, kind: "link", target: sys.readLink(path) };
+  if (st.type === "link") {
+    const target = sys.readLink(path);
+    return { path, kind: "link", target, to: resolveLinkTarget(path, target) };
+  }
   if (st.type === "file") return { path, kind: "file", perm: st.mode, text: sys.readFile(path).toString("utf8") };
   return { path, kind: st.type };
 }
@@ -80,7 +85,7 @@ export function observe(sys: Reader, app: App): Observation {
   obs.makefileLocal = see(sys, p.makefileLocal);
   obs.makefileSympl = see(sys, p.makefileSympl);
   if (obs.makefile.kind === "link") {
-    const to = resolveLinkTarget(p.makefile, obs.makefile.target!);
+    const to = obs.makefile.to!;
     const isVariant = to === p.makefileLocal || to === p.makefileSympl;
     if (!isVariant && isInside(p.dir, to) && to !== p.makefile) obs.linkTarget = see(sys, to);
   }

@@ -7,7 +7,7 @@ import { InputError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
 import type { App, Mode } from "../layout.js";
 import { appPaths } from "../layout.js";
-import { isInside, resolveLinkTarget } from "../paths.js";
+import { isInside } from "../paths.js";
 import type { Reading } from "./makefile.js";
 import { modeOfReading, readMakefile } from "./makefile.js";
 import type { Observation, Seen } from "./observe.js";
@@ -63,7 +63,7 @@ function readingOf(seen: Seen): Reading | null {
 export function linkedVariant(obs: Observation): Mode | null {
   if (obs.makefile.kind !== "link") return null;
   const p = appPaths(obs.app);
-  const to = resolveLinkTarget(p.makefile, obs.makefile.target!);
+  const to = obs.makefile.to;
   return to === p.makefileLocal ? "local" : to === p.makefileSympl ? "sympl" : null;
 }
 
@@ -88,7 +88,7 @@ export function detectProfile(obs: Observation): Detection {
     if (v.kind === "dir" || v.kind === "other") return fatal(3, problem(v.path, `is a ${v.kind}, not a Makefile`, "move it aside"));
   }
   if (obs.makefile.kind === "link") {
-    const to = resolveLinkTarget(p.makefile, obs.makefile.target!);
+    const to = obs.makefile.to!;
     if (!isInside(p.dir, to)) {
       return fatal(3, problem(p.makefile, `symlink to ${to}, outside ${p.dir}`, `point it at Makefile.local or Makefile.sympl in ${p.dir}, or replace it with the upstream Makefile`));
     }
