@@ -35,17 +35,17 @@ export interface Manifest {
 }
 
 /** The directory holding `app`'s baseline. */
-export function baselineDir(app: App): string {
+function baselineDir(app: App): string {
   return `${STATE_DIR}/baseline/${app}`;
 }
 
 /** The manifest's path. */
-export function manifestPath(app: App): string {
+function manifestPath(app: App): string {
   return `${baselineDir(app)}/manifest.json`;
 }
 
 /** Where the baseline keeps the bytes with this hash. */
-export function objectPath(app: App, hash: string): string {
+function objectPath(app: App, hash: string): string {
   return `${baselineDir(app)}/objects/${hash}`;
 }
 

@@ -5,7 +5,7 @@
  */
 
 /** Every state a snippet path can be in. */
-export const STATES = [
+const STATES = [
   "clean",
   "upstream-modified",
   "upstream-added",

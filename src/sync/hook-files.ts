@@ -17,7 +17,7 @@ export interface HookFile {
 }
 
 /** Every file we write carries this word; `hooks --remove` touches no file without it. */
-export const HOOK_MARKER = "makefilecheck-hook:";
+const HOOK_MARKER = "makefilecheck-hook:";
 
 /** The systemd units, and the link `systemctl enable` would make for the path unit. */
 export const UNIT_DIR = "/etc/systemd/system";
@@ -48,7 +48,7 @@ export function checkBin(bin: string): string {
 }
 
 /** The two command lines every trigger runs, in order. */
-export function triggerCommands(o: HookOptions): [string, string] {
+function triggerCommands(o: HookOptions): [string, string] {
   return [`${o.bin} repair -q`, `${o.bin} sync -q${o.make ? " --make" : ""}`];
 }
 
@@ -57,7 +57,7 @@ function header(comment: string): string {
 }
 
 /** The apt hook: one shell line, guarded so apt never sees it fail. */
-export function aptHook(o: HookOptions): HookFile {
+function aptHook(o: HookOptions): HookFile {
   const [repair, sync] = triggerCommands(o);
   // apt's parser has no escapes inside a quoted value: only single quotes in there.
   const shell =
@@ -102,7 +102,7 @@ export function pathUnit(): HookFile {
 }
 
 /** The oneshot service the path unit starts. */
-export function serviceUnit(o: HookOptions): HookFile {
+function serviceUnit(o: HookOptions): HookFile {
   const [repair, sync] = triggerCommands(o);
   const text =
     header("#") +

@@ -65,7 +65,7 @@ export interface SyncPlan {
 }
 
 /** A saved-copy directory name: a UTC time that sorts and has no colon. */
-export function stampOf(now: Date): string {
+function stampOf(now: Date): string {
   return now.toISOString().replace(/\.\d+Z$/, "Z").replace(/:/g, "-");
 }
 

@@ -19,7 +19,7 @@ export interface Verified {
 }
 
 /** True when `app`'s Makefile is a link to Makefile.local (relative or absolute). */
-export function buildsFromLocal(sys: Reader, app: App): boolean {
+function buildsFromLocal(sys: Reader, app: App): boolean {
   const { makefile, makefileLocal } = appPaths(app);
   if (sys.stat(makefile)?.type !== "link") return false;
   return resolveLinkTarget(makefile, sys.readLink(makefile)) === makefileLocal;

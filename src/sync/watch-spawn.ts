@@ -28,7 +28,7 @@ const CHILD_TIMEOUT_MS = 30 * 60_000;
 const ERROR_PREFIX = "makefilecheck: ";
 
 /** The command line of one child: the action with the watcher's own options. */
-export function childArgs(launcher: string, action: "repair" | "sync", ctx: Context, args: Args): string[] {
+function childArgs(launcher: string, action: "repair" | "sync", ctx: Context, args: Args): string[] {
   return [
     launcher,
     action,

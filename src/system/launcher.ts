@@ -7,7 +7,7 @@ import { existsSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** The conventional place `npm install -g` links the command to. */
-export const LINKED_BINARY = "/usr/local/bin/makefilecheck";
+const LINKED_BINARY = "/usr/local/bin/makefilecheck";
 
 function realOrNull(path: string): string | null {
   try {
