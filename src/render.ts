@@ -36,6 +36,25 @@ export function printStreamLine(json: boolean, line: StreamLine): void {
   process.stdout.write(json ? `${JSON.stringify(line)}\n` : `${line.time} ${line.text}\n`);
 }
 
+let readerWatched = false;
+
+/**
+ * Makes a reader that went away (`makefilecheck status | head -1`, a
+ * closed terminal) end the run quietly: Node would otherwise report the
+ * failed write (EPIPE) as an uncaught error with a stack trace. The exit
+ * code is the one the command already set.
+ */
+export function endQuietlyWhenReaderGoes(): void {
+  if (readerWatched) return; // main() runs many times in one test process
+  readerWatched = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE") throw err;
+      process.exit();
+    });
+  }
+}
+
 /** Prints one line to stderr. */
 export function printNote(line: string): void {
   process.stderr.write(`${line}\n`);
