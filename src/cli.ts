@@ -11,7 +11,7 @@ import { Exit, InputError, UserError } from "./errors.js";
 import type { ExitCode } from "./errors.js";
 import { APPS, isApp } from "./layout.js";
 import type { App } from "./layout.js";
-import { printError, printNote, render } from "./render.js";
+import { endQuietlyWhenReaderGoes, printError, printNote, render } from "./render.js";
 import { RealSystem } from "./system/real.js";
 import { DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
 
@@ -223,6 +223,7 @@ async function fastCommand(name: string): Promise<Chosen["run"]> {
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<ExitCode> {
+  endQuietlyWhenReaderGoes();
   let chosen: Chosen | undefined;
   try {
     const fast = fastArgs(argv);

@@ -2,7 +2,7 @@
  * The built binary as an admin runs it: exit codes, one-line errors, no
  * stack traces, nothing changed on refusal. Needs `npm run build` first.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -73,6 +73,19 @@ describe.skipIf(!built)("bin/makefilecheck (run `npm run build` first)", () => {
     expect(doc.dryRun).toBe(true);
     expect(doc.plan.map((op: { op: string; path?: string }) => `${op.op} ${op.path}`)).toContain("symlink /etc/exim4/Makefile");
     expect(hashTree(root)).toBe(before);
+  });
+
+  it("a reader that goes away (`| head`) ends the run quietly, with the command's exit code", async () => {
+    await managedTree(root);
+    damagePlainFile(root, "exim4");
+    const child = spawn(BIN, ["--root", root, "status"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MAKEFILECHECK_DEBUG: "" } });
+    // Closed before the CLI has started, so its first write finds no reader.
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((done) => child.on("close", (c) => done(c)));
+    expect(stderr).toBe("");
+    expect(code).toBe(1);
   });
 
   it("the old spelling `local` still switches", () => {
