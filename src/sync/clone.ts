@@ -11,6 +11,7 @@ import type { Op } from "../plan.js";
 import type { Attrs, Reader } from "../system/system.js";
 import { manifestOf, planBaseline } from "./baseline.js";
 import { snapshotTree } from "./scan.js";
+import { requireUpstreamTree } from "./trees.js";
 
 /** Owner and group of /etc/APP: what every file and directory this tool creates there gets. */
 export function appOwner(sys: Reader, app: App): Required<Pick<Attrs, "uid" | "gid">> {
@@ -40,9 +41,7 @@ export function upstreamDirMode(sys: Reader, app: App, rel: string): number {
 export function planCreateLocalTree(sys: Reader, app: App): Op[] {
   const paths = appPaths(app);
   if (sys.stat(paths.local)) throw new InputError(problem(paths.local, "already exists", "use `makefilecheck sync` to bring it up to date"));
-  if (sys.stat(paths.upstream)?.type !== "dir") {
-    throw new EnvironmentError(problem(paths.upstream, "missing or not a directory", "reinstall the Sympl package that ships it"));
-  }
+  requireUpstreamTree(sys, app);
   const owner = appOwner(sys, app);
   const upstream = snapshotTree(sys, paths.upstream, { links: false });
   const why = "copy of sympl.d";

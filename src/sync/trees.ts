@@ -35,6 +35,14 @@ export function hasLocalTree(sys: Reader, app: App): boolean {
   return st !== null;
 }
 
+/** Refuses an app whose sympl.d is missing or not a plain directory. */
+export function requireUpstreamTree(sys: Reader, app: App): void {
+  const path = appPaths(app).upstream;
+  if (sys.stat(path)?.type !== "dir") {
+    throw new EnvironmentError(problem(path, "missing or not a directory", "reinstall the Sympl package that ships it"));
+  }
+}
+
 /** The error for an app without sympl-local.d. */
 export function noLocalTree(app: App): InputError {
   return new InputError(
@@ -51,9 +59,7 @@ export function noLocalTree(app: App): InputError {
  */
 export function loadTrees(sys: Reader, app: App, options: { ignoreBaseline?: boolean; useStatCache?: boolean } = {}): Trees {
   const paths = appPaths(app);
-  if (sys.stat(paths.upstream)?.type !== "dir") {
-    throw new EnvironmentError(problem(paths.upstream, "missing or not a directory", "reinstall the Sympl package that ships it"));
-  }
+  requireUpstreamTree(sys, app);
   if (!hasLocalTree(sys, app)) throw noLocalTree(app);
   const baseline = options.ignoreBaseline ? null : readManifest(sys, app);
   const cache = baseline && options.useStatCache ? readStatCache(sys, app) : null;
