@@ -31,6 +31,13 @@ describe("RealSystem", () => {
     expect(readFileSync(`${root}/etc/exim4/target`, "utf8")).toBe("keep me\n");
   });
 
+  it("never changes the mode of what a link points at", () => {
+    writeFileSync(`${root}/etc/exim4/target`, "keep me\n", { mode: 0o640 });
+    symlinkSync("target", `${root}/etc/exim4/Makefile`);
+    sys.setAttrs("/etc/exim4/Makefile", { mode: 0o777 });
+    expect(lstatSync(`${root}/etc/exim4/target`).mode & 0o7777).toBe(0o640);
+  });
+
   it("refuses to write below a symlinked directory", () => {
     mkdirSync(`${root}/elsewhere`);
     symlinkSync("../../elsewhere", `${root}/etc/exim4/sympl-local.d`);

@@ -315,9 +315,11 @@ export class RealSystem implements System {
   setAttrs(path: string, attrs: Attrs): void {
     this.assertPlainParents(path);
     const host = this.hostPath(path);
+    // chmod follows a link (Linux has no lchmod) and a link's own mode means nothing: leave it out.
+    const mode = this.stat(path)?.type === "link" ? undefined : attrs.mode;
     this.guard(path, () => {
       if (attrs.uid !== undefined && attrs.gid !== undefined) fs.lchownSync(host, attrs.uid, attrs.gid);
-      if (attrs.mode !== undefined) fs.chmodSync(host, attrs.mode);
+      if (mode !== undefined) fs.chmodSync(host, mode);
     });
   }
 
