@@ -8,16 +8,16 @@ import type { Reader } from "../system/system.js";
 import type { Firewall } from "./settings.js";
 
 /** Above this many recorded incidents an IP is denied at connect. */
-export const INCIDENT_THRESHOLD = 10;
+const INCIDENT_THRESHOLD = 10;
 
 /** nftfw's database, in the system and the /usr/local install. */
 export const NFTFW_DBS = ["/var/lib/nftfw/firewall.db", "/usr/local/var/lib/nftfw/firewall.db"] as const;
 /** nftfw's config directories, matching NFTFW_DBS. */
-export const NFTFW_CONFIGS = ["/etc/nftfw", "/usr/local/etc/nftfw"] as const;
+const NFTFW_CONFIGS = ["/etc/nftfw", "/usr/local/etc/nftfw"] as const;
 /** The Sympl firewall's incident counts. */
 export const SYMPL_DB = "/var/lib/sympl/firewall-blacklist-count.db";
 /** The same file on Symbiosis, Sympl's predecessor. */
-export const SYMBIOSIS_DB = "/var/lib/symbiosis/firewall-blacklist-count.db";
+const SYMBIOSIS_DB = "/var/lib/symbiosis/firewall-blacklist-count.db";
 
 /** The database ch6 will read, and how it was chosen (shown to the admin). */
 export interface FirewallChoice {

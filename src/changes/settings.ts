@@ -13,7 +13,7 @@ import type { ChangeId } from "./catalogue.js";
 export const DEFAULT_SETTINGS_PATH = "/etc/makefilecheck/Autoinstall.conf";
 
 /** The settings-file format this tool reads (the old installer's third). */
-export const SETTINGS_VERSION = "3";
+const SETTINGS_VERSION = "3";
 
 /** The firewalls whose database ch6 can read. */
 export const FIREWALLS = ["sympl", "symbiosis", "nftfw"] as const;
@@ -24,7 +24,7 @@ export const DNSBLS = ["spamhaus", "spamcop", "barracuda"] as const;
 export type Dnsbl = (typeof DNSBLS)[number];
 
 /** The listeners dovecot already has; ch2's extra ports must differ from them. */
-export const STANDARD_IMAP_PORTS = [143, 993] as const;
+const STANDARD_IMAP_PORTS = [143, 993] as const;
 
 /** The parsed, checked settings. */
 export interface Settings {
@@ -61,7 +61,7 @@ function isKnownKey(key: string): boolean {
 }
 
 /** The settings when no file says anything. */
-export function defaultSettings(source: string): Settings {
+function defaultSettings(source: string): Settings {
   const enabled = Object.fromEntries(CATALOGUE.map((c) => [c.id, c.defaultOn])) as Record<ChangeId, boolean>;
   return { enabled, dnsblInConnect: [...DNSBLS], source };
 }

@@ -88,7 +88,7 @@ export function lineEditState(view: TreeView, edit: LineEdit): PartState {
 }
 
 /** The state of ch6's define block in ch5's file. */
-export function blockState(view: TreeView): PartState {
+function blockState(view: TreeView): PartState {
   const cur = textOf(view.local(CONNECT_CHECK_FILE));
   return cur !== null && splitDefineBlock(cur).block !== "" ? "ours" : "absent";
 }
@@ -100,7 +100,7 @@ export interface Part {
 }
 
 /** Every part of `change` in `view`. */
-export function partsOf(view: TreeView, change: Change): Part[] {
+function partsOf(view: TreeView, change: Change): Part[] {
   const parts: Part[] = changeFiles(change.id).map((rel) => ({ what: rel, state: fileState(view, change, rel) }));
   for (const edit of change.edits) parts.push({ what: `${edit.path}: ${describeEdit(edit)}`, state: lineEditState(view, edit) });
   if (change.appendsTo) parts.push({ what: `${change.appendsTo}: firewall defines`, state: blockState(view) });
@@ -108,7 +108,7 @@ export function partsOf(view: TreeView, change: Change): Part[] {
 }
 
 /** A change's state from its parts' states. */
-export function stateFromParts(parts: Part[]): ChangeState {
+function stateFromParts(parts: Part[]): ChangeState {
   const present = (s: PartState) => s === "ours" || s === "upstream";
   if (parts.some((p) => p.state === "modified")) return "modified";
   if (parts.length > 0 && parts.every((p) => present(p.state))) return "installed";

@@ -19,7 +19,7 @@ const PLACEHOLDER = /@@([A-Z0-9_]+)@@/g;
 const SAFE_VALUE = /^[A-Za-z0-9 :./_-]*$/;
 
 /** `template` with every placeholder filled; throws on an unknown or unsafe value (a bug, not input). */
-export function fillTemplate(template: string, values: Values): string {
+function fillTemplate(template: string, values: Values): string {
   return template.replace(PLACEHOLDER, (_all, name: string) => {
     const value = values[name];
     if (value === undefined) throw new Error(`internal error: no value for @@${name}@@`);

@@ -17,7 +17,7 @@ export interface Reading {
 }
 
 /** The tree and find type each mode's Makefile must have. */
-export const VARIANT_SHAPE: Record<Mode, Reading> = {
+const VARIANT_SHAPE: Record<Mode, Reading> = {
   local: { dir: "sympl-local.d", type: "f,l" },
   sympl: { dir: "sympl.d", type: "f" },
 };

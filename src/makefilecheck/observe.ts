@@ -44,7 +44,7 @@ export interface Observation {
 }
 
 /** A leftover of a package upgrade next to the Makefile (never one we already consumed). */
-export function isMakefileLeftover(name: string): boolean {
+function isMakefileLeftover(name: string): boolean {
   return /^Makefile[^/]*\.(dpkg-(dist|old|new|bak)|ucf-(dist|old|new))$/.test(name);
 }
 

@@ -60,7 +60,7 @@ function readingOf(seen: Seen): Reading | null {
 }
 
 /** Which variant file (if any) a Makefile link points at. */
-export function linkedVariant(obs: Observation): Mode | null {
+function linkedVariant(obs: Observation): Mode | null {
   if (obs.makefile.kind !== "link") return null;
   const p = appPaths(obs.app);
   const to = obs.makefile.to;
@@ -68,7 +68,7 @@ export function linkedVariant(obs: Observation): Mode | null {
 }
 
 /** The `.dpkg-dist` Makefiles waiting to be applied. */
-export function pendingDists(obs: Observation): Seen[] {
+function pendingDists(obs: Observation): Seen[] {
   return obs.leftovers.filter((s) => s.kind === "file" && s.path.endsWith(".dpkg-dist"));
 }
 
