@@ -16,7 +16,7 @@ import { requireUpstreamTree } from "./trees.js";
 /** Owner and group of /etc/APP: what every file and directory this tool creates there gets. */
 export function appOwner(sys: Reader, app: App): Required<Pick<Attrs, "uid" | "gid">> {
   const st = sys.stat(appPaths(app).dir);
-  if (st?.type !== "dir") throw new EnvironmentError(problem(appPaths(app).dir, "missing or not a directory"));
+  if (st?.type !== "dir") throw new EnvironmentError(problem(appPaths(app).dir, "missing or not a directory", `is ${app} installed here? check --root and -a`));
   return { uid: st.uid, gid: st.gid };
 }
 
