@@ -18,12 +18,36 @@ import { DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
 /** Parsed arguments as the commands see them. */
 export type Args = Record<string, unknown> & { _: (string | number)[] };
 
+/** A command as src/cli.ts runs it. */
+type Command = (ctx: Context, args: Args) => Promise<CommandResult>;
+
+/**
+ * Each command's module, imported only when that command runs: loading
+ * every module up front would cost `status` its start-up budget. Both the
+ * yargs parser and the fast path take their commands from here.
+ */
+const LOAD = {
+  status: async () => (await import("./makefilecheck/commands.js")).status,
+  report: async () => (await import("./makefilecheck/commands.js")).report,
+  use: async () => (await import("./makefilecheck/commands.js")).use,
+  repair: async () => (await import("./makefilecheck/commands.js")).repair,
+  revert: async () => (await import("./makefilecheck/commands.js")).revert,
+  check: async () => (await import("./makefilecheck/commands.js")).check,
+  drift: async () => (await import("./sync/drift-command.js")).drift,
+  diff: async () => (await import("./sync/commands.js")).diff,
+  sync: async () => (await import("./sync/commands.js")).sync,
+  install: async () => (await import("./changes/commands.js")).install,
+  changes: async () => (await import("./changes/commands.js")).changes,
+  watch: async () => (await import("./sync/watch.js")).watch,
+  hooks: async () => (await import("./sync/hooks.js")).hooks,
+} satisfies Record<string, () => Promise<Command>>;
+
 interface Chosen {
   name: string;
   args: Args;
   /** Whether this invocation may write (decides the System stack). */
   writes: boolean;
-  run: (ctx: Context, args: Args) => Promise<CommandResult>;
+  run: Command;
 }
 
 const EXAMPLES: Array<[string, string]> = [
@@ -58,7 +82,7 @@ function yargsOption(o: (typeof GLOBAL_OPTIONS)[keyof typeof GLOBAL_OPTIONS]): R
  * `sync` as the watcher's rounds and the upgrade triggers run them, each a
  * process of its own that should not pay for yargs.
  */
-const FAST_COMMANDS = new Map<string, { writes: boolean; own: string[] }>([
+const FAST_COMMANDS = new Map<keyof typeof LOAD, { writes: boolean; own: string[] }>([
   ["status", { writes: false, own: [] }],
   ["report", { writes: false, own: [] }],
   ["drift", { writes: false, own: [] }],
@@ -87,7 +111,7 @@ function fastArgs(argv: string[]): Args | null {
   }
   const [command = "status", ...rest] = parsed.positionals;
   const apps = (parsed.values.app as string[] | undefined) ?? [];
-  const fast = FAST_COMMANDS.get(command);
+  const fast = FAST_COMMANDS.get(command as keyof typeof LOAD);
   if (rest.length || !fast || !apps.every(isApp)) return null;
   if (parsed.values.make !== undefined && !fast.own.includes("make")) return null;
   const args: Args = { _: [command] };
@@ -99,19 +123,13 @@ function fastArgs(argv: string[]): Args | null {
 
 /** Builds the parser; `choose` receives the command the arguments name. */
 function parser(yargs: typeof import("yargs").default, argv: string[], choose: (c: Chosen) => void): Argv {
-  const pick =
-    (name: string, load: () => Promise<(ctx: Context, args: Args) => Promise<CommandResult>>, writes: (a: Args) => boolean) =>
-    async (args: Args) => {
-      choose({ name, args, writes: writes(args), run: async (ctx, a) => (await load())(ctx, a) });
-    };
+  const pick = (name: string, load: () => Promise<Command>, writes: (a: Args) => boolean) => async (args: Args) => {
+    choose({ name, args, writes: writes(args), run: async (ctx, a) => (await load())(ctx, a) });
+  };
   const always = () => true;
   const never = () => false;
-  const core = () => import("./makefilecheck/commands.js");
-  const sync = () => import("./sync/commands.js");
-  const changes = () => import("./changes/commands.js");
 
-  const useCommand = (mode: "local" | "sympl") => async (args: Args) =>
-    pick(`use ${mode}`, async () => (await core()).use, always)({ ...args, mode });
+  const useCommand = (mode: "local" | "sympl") => async (args: Args) => pick(`use ${mode}`, LOAD.use, always)({ ...args, mode });
   const useOptions = (y: Argv) =>
     y
       .option("check", { type: "boolean", default: true, describe: "run the daemon's config test first (--no-check skips it)" })
@@ -121,29 +139,29 @@ function parser(yargs: typeof import("yargs").default, argv: string[], choose: (
     .scriptName("makefilecheck")
     .usage("$0 [command] [options]\n\nManage Sympl's exim4 and dovecot snippet trees: which one is live, keeping sympl-local.d in step with sympl.d, and the email changes.")
     .options(Object.fromEntries(Object.entries(GLOBAL_OPTIONS).map(([name, o]) => [name, yargsOption(o)])))
-    .command(["status", "$0"], "profile, recorded mode, drift and next step per app", {}, pick("status", async () => (await core()).status, never))
-    .command("report", "one APP<TAB>PROFILE line per app (for scripts)", {}, pick("report", async () => (await core()).report, never))
+    .command(["status", "$0"], "profile, recorded mode, drift and next step per app", {}, pick("status", LOAD.status, never))
+    .command("report", "one APP<TAB>PROFILE line per app (for scripts)", {}, pick("report", LOAD.report, never))
     .command("use <mode>", "make local (sympl-local.d) or sympl (sympl.d) the live tree", (y) =>
       useOptions(y).positional("mode", { choices: ["local", "sympl"] as const, demandOption: true }),
-      pick("use", async () => (await core()).use, always))
+      pick("use", LOAD.use, always))
     .command("local", false, useOptions, useCommand("local"))
     .command("sympl", false, useOptions, useCommand("sympl"))
-    .command("repair", "restore the recorded mode after an upgrade damaged the setup", useOptions, pick("repair", async () => (await core()).repair, always))
+    .command("repair", "restore the recorded mode after an upgrade damaged the setup", useOptions, pick("repair", LOAD.repair, always))
     .command("revert", "go back to a plain upstream Makefile (keeps sympl-local.d)", (y) =>
       y.option("force", { type: "boolean", default: false, describe: "required: removes Makefile.local and Makefile.sympl" }),
-      pick("revert", async () => (await core()).revert, always))
-    .command("check", "run the live Makefile's config test with the real daemon", {}, pick("check", async () => (await core()).check, never))
-    .command("drift", "three-way state of each snippet, local vs upstream", {}, pick("drift", async () => (await import("./sync/drift-command.js")).drift, never))
+      pick("revert", LOAD.revert, always))
+    .command("check", "run the live Makefile's config test with the real daemon", {}, pick("check", LOAD.check, never))
+    .command("drift", "three-way state of each snippet, local vs upstream", {}, pick("drift", LOAD.drift, never))
     .command("diff [path]", "unified diff between sympl.d and sympl-local.d", (y) =>
       y.positional("path", { type: "string", describe: "snippet path relative to the tree, e.g. 00-main/50-tls-options" })
         .option("base", { type: "boolean", default: false, describe: "show what upstream changed since the last sync" }),
-      pick("diff", async () => (await sync()).diff, never))
+      pick("diff", LOAD.diff, never))
     .command("sync", "bring upstream changes into sympl-local.d, keeping local edits", (y) =>
       y.option("adopt", { type: "boolean", default: false, describe: "record the current upstream tree as the baseline of an existing sympl-local.d" })
         .option("take-upstream", { type: "string", array: true, describe: "settle PATH by taking the upstream file" })
         .option("keep-local", { type: "string", array: true, describe: "settle PATH by keeping the local file" })
         .option("make", { type: "boolean", default: false, describe: "rebuild the config afterwards" }),
-      pick("sync", async () => (await sync()).sync, always))
+      pick("sync", LOAD.sync, always))
     .command("install", "install the email changes into sympl-local.d, then use local", (y) =>
       y.option("config", { type: "string", describe: "settings file (default ROOT/etc/makefilecheck/Autoinstall.conf)" })
         .option("init", { type: "boolean", default: false, describe: "write a commented default settings file" })
@@ -151,14 +169,14 @@ function parser(yargs: typeof import("yargs").default, argv: string[], choose: (
         .option("set", { type: "string", array: true, describe: "KEY=VALUE overriding the settings file" })
         .option("check", { type: "boolean", default: true, describe: "run the config test before going live" })
         .option("make", { type: "boolean", default: false, describe: "rebuild the config with make" }),
-      pick("install", async () => (await changes()).install, always))
+      pick("install", LOAD.install, always))
     .command("changes", "list ch1-ch14 and their state on this machine", (y) =>
       y.option("config", { type: "string", describe: "settings file" }),
-      pick("changes", async () => (await changes()).changes, never))
+      pick("changes", LOAD.changes, never))
     .command("watch", "foreground watcher: repair and sync after upgrades", (y) =>
       y.option("debounce", { type: "number", default: 2000, describe: "ms of quiet before acting on a burst of writes" })
         .option("make", { type: "boolean", default: false, describe: "rebuild the config after each sync" }),
-      pick("watch", async () => (await import("./sync/watch.js")).watch, always))
+      pick("watch", LOAD.watch, always))
     .command("hooks", "print, install or remove the apt and systemd upgrade triggers", (y) =>
       y.option("install", { type: "boolean", describe: "write the trigger files" })
         .option("remove", { type: "boolean", describe: "remove the trigger files" })
@@ -166,7 +184,7 @@ function parser(yargs: typeof import("yargs").default, argv: string[], choose: (
         .option("bin", { type: "string", describe: "absolute path of makefilecheck to write into the files (default: where this one is installed)" })
         .option("make", { type: "boolean", default: false, describe: "the triggers also rebuild the config (sync --make)" })
         .conflicts("install", "remove"),
-      pick("hooks", async () => (await import("./sync/hooks.js")).hooks, (a) => Boolean(a.install || a.remove)))
+      pick("hooks", LOAD.hooks, (a) => Boolean(a.install || a.remove)))
     .example(EXAMPLES)
     .epilogue("Exit codes: 0 done or clean, 1 action needed, 2 bad usage or input, 3 environment unusable.")
     .strict()
@@ -213,14 +231,6 @@ function makeContext(chosen: Chosen): Context {
   };
 }
 
-/** Loads the command the fast path parsed. */
-async function fastCommand(name: string): Promise<Chosen["run"]> {
-  if (name === "drift") return (await import("./sync/drift-command.js")).drift;
-  if (name === "sync") return (await import("./sync/commands.js")).sync;
-  const core = await import("./makefilecheck/commands.js");
-  return name === "report" ? core.report : name === "repair" ? core.repair : core.status;
-}
-
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<ExitCode> {
   endQuietlyWhenReaderGoes();
@@ -228,8 +238,8 @@ export async function main(argv: string[]): Promise<ExitCode> {
   try {
     const fast = fastArgs(argv);
     if (fast) {
-      const name = String(fast._[0]);
-      chosen = { name, args: fast, writes: FAST_COMMANDS.get(name)?.writes ?? false, run: await fastCommand(name) };
+      const name = String(fast._[0]) as keyof typeof LOAD;
+      chosen = { name, args: fast, writes: FAST_COMMANDS.get(name)?.writes ?? false, run: await LOAD[name]() };
     } else {
       const { default: yargs } = await import("yargs");
       await parser(yargs, argv, (c) => {
