@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Argv } from "yargs";
 import type { CommandResult, Context } from "./context.js";
-import { Exit, InputError, UserError } from "./errors.js";
+import { Exit, InputError, UserError, problem } from "./errors.js";
 import type { ExitCode } from "./errors.js";
 import { APPS, isApp } from "./layout.js";
 import type { App } from "./layout.js";
@@ -208,7 +208,10 @@ function makeContext(chosen: Chosen): Context {
   const a = chosen.args;
   const root = resolve(String(a.root ?? "/"));
   const rootEntry = new RealSystem("/").stat(root);
-  if (rootEntry?.type !== "dir") throw new InputError(`--root ${root}: no such directory — give the directory that stands for /`);
+  if (rootEntry?.type !== "dir") {
+    const what = rootEntry ? `is a ${rootEntry.type === "link" ? "symlink" : rootEntry.type}, not a directory` : "no such directory";
+    throw new InputError(problem(`--root ${root}`, what, "give the directory itself that stands for /"));
+  }
   const real = new RealSystem(root);
   const dryRun = Boolean(a["dry-run"]);
   const sys = !chosen.writes ? new ReadOnlySystem(real) : dryRun ? new DryRunSystem(real) : real;

@@ -97,6 +97,7 @@ describe.skipIf(!built)("bin/makefilecheck (run `npm run build` first)", () => {
   describe("bad input and environment: one line, exit 2 or 3, nothing changed", () => {
     const cases: Array<[string, () => void, string[], number, RegExp]> = [
       ["--root that does not exist", () => undefined, ["--root", "/nonexistent/mfc", "status"], 2, /--root \/nonexistent\/mfc: no such directory/],
+      ["--root that is a file", () => undefined, ["--root", "/etc/passwd", "status"], 2, /--root \/etc\/passwd: is a file, not a directory/],
       ["an unknown app", () => writeSymplTree(root), ["-a", "postfix", "status"], 2, /postfix/],
       ["revert without --force", () => setupLegacy(root, "exim4"), ["revert"], 2, /add --force/],
       [
