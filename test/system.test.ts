@@ -31,6 +31,18 @@ describe("RealSystem", () => {
     expect(readFileSync(`${root}/etc/exim4/target`, "utf8")).toBe("keep me\n");
   });
 
+  it("words any other errno failure as a problem of that server path, not an internal error", () => {
+    mkdirSync(`${root}/etc/exim4/odd`);
+    let caught: unknown;
+    try {
+      sys.readFile("/etc/exim4/odd");
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(EnvironmentError);
+    expect((caught as Error).message).toBe("/etc/exim4/odd: EISDIR: illegal operation on a directory — look at what is there (dmesg for an I/O error), then run this again");
+  });
+
   it("never changes the mode of what a link points at", () => {
     writeFileSync(`${root}/etc/exim4/target`, "keep me\n", { mode: 0o640 });
     symlinkSync("target", `${root}/etc/exim4/Makefile`);

@@ -35,6 +35,11 @@ function explain(path: string, err: unknown): Error {
     case "ENOSPC":
       return new EnvironmentError(problem(path, "no space left on device"));
     default:
+      // Any other errno failure (EIO, ELOOP, EISDIR, ...) is still the system's, not a bug of ours (node's
+      // ERR_* codes are); node's words are kept without the host path it appends.
+      if (typeof code === "string" && /^E[A-Z]+$/.test(code) && err instanceof Error) {
+        return new EnvironmentError(problem(path, err.message.split(", ")[0] ?? code, "look at what is there (dmesg for an I/O error), then run this again"));
+      }
       return err instanceof Error ? err : new Error(String(err));
   }
 }
