@@ -16,7 +16,6 @@ export type Op =
   | ({ op: "mkdir"; path: string; why: string } & Attrs)
   | { op: "remove"; path: string; why: string }
   | { op: "rename"; from: string; to: string; why: string }
-  | ({ op: "attrs"; path: string; why: string } & Attrs)
   | { op: "run"; cmd: string; args: string[]; cwd: string; why: string };
 
 /** The journal of the plan being applied. */
@@ -35,8 +34,6 @@ export function describeOp(op: Op): string {
       return `remove  ${op.path} (${op.why})`;
     case "rename":
       return `rename  ${op.from} -> ${op.to} (${op.why})`;
-    case "attrs":
-      return `chmod   ${op.path} (${op.why})`;
     case "run":
       return `run     ${[op.cmd, ...op.args].join(" ")} in ${op.cwd} (${op.why})`;
   }
@@ -89,9 +86,6 @@ async function perform(sys: System, op: Op): Promise<void> {
       // Replayed after the rename already happened: nothing left to move.
       if (!sys.stat(op.from) && sys.stat(op.to)) return;
       sys.rename(op.from, op.to);
-      return;
-    case "attrs":
-      sys.setAttrs(op.path, { mode: op.mode, uid: op.uid, gid: op.gid });
       return;
     case "run": {
       const result = await sys.run(op.cmd, op.args, { cwd: op.cwd });
