@@ -4,7 +4,7 @@
  * directories, the 60-sni link, merges and conflicts, byte-exact copies,
  * dry runs, and after every sync the real daemons' verdict on the result.
  */
-import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { CommandResult } from "../src/context.js";
 import type { App } from "../src/layout.js";
@@ -423,6 +423,17 @@ describe("sync --make", () => {
     const result = await run(sync, { make: true });
     expect(result.code).toBe(0);
     expect(readFileSync(inRoot(root, "/etc/exim4/exim4.conf"), "utf8")).toContain("# upstream note added by a later release");
+  });
+
+  it("refuses a Makefile link that loops before writing anything (make would follow it on the host)", async () => {
+    await freshLocal(["exim4"]);
+    upgradeUpstream(root, "exim4", { modify: { [GENERAL]: upstreamEdit(read("exim4", GENERAL, "sympl.d")) } });
+    rmSync(inRoot(root, "/etc/exim4/Makefile"));
+    symlinkSync("Makefile.loop", inRoot(root, "/etc/exim4/Makefile"));
+    symlinkSync("/etc/exim4/Makefile", inRoot(root, "/etc/exim4/Makefile.loop"));
+    const before = managedHash();
+    await expect(run(sync, { make: true })).rejects.toMatchObject({ code: 3, message: expect.stringMatching(/^\/etc\/exim4\/Makefile: symlink loop — /) });
+    expect(managedHash()).toBe(before);
   });
 });
 

@@ -2,7 +2,7 @@
 import type { Args } from "../cli.js";
 import type { AppReport, CommandResult, Context } from "../context.js";
 import { apply, withLock } from "../context.js";
-import { Exit, InputError, UserError, problem } from "../errors.js";
+import { EnvironmentError, Exit, InputError, UserError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
 import type { App } from "../layout.js";
 import { appPaths } from "../layout.js";
@@ -134,9 +134,19 @@ function makeOp(sys: Reader, app: App): Op {
   return { op: "run", cmd: "make", args: ["-f", sys.hostPath(live), `${app}.conf`], cwd: appPaths(app).dir, why: "rebuild the config (--make)" };
 }
 
-/** Where a chain of links starting at `path` ends, each hop read as a chroot at --root would. */
+/** How many links in a row the Makefile may go through. */
+const MAX_MAKEFILE_HOPS = 8;
+
+/**
+ * Where a chain of links starting at `path` ends, each hop read as a
+ * chroot at --root would. A chain that does not end is refused before
+ * anything is written: handed to make, the host would follow it itself.
+ */
 function resolveInside(sys: Reader, path: string): string {
   let at = path;
-  for (let hop = 0; hop < 8 && sys.stat(at)?.type === "link"; hop++) at = resolveLinkTarget(at, sys.readLink(at));
-  return at;
+  for (let hop = 0; hop < MAX_MAKEFILE_HOPS; hop++) {
+    if (sys.stat(at)?.type !== "link") return at;
+    at = resolveLinkTarget(at, sys.readLink(at));
+  }
+  throw new EnvironmentError(problem(path, "symlink loop", "run `makefilecheck repair` (or point it at Makefile.local), then sync again; nothing was changed"));
 }
