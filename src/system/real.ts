@@ -27,13 +27,13 @@ function explain(path: string, err: unknown): Error {
     case "EPERM":
       return new EnvironmentError(problem(path, "permission denied", "run makefilecheck as root"));
     case "ENOENT":
-      return new EnvironmentError(problem(path, "no such file or directory"));
+      return new EnvironmentError(problem(path, "no such file or directory", "check that it and its parent directory are there, then run this again"));
     case "ENOTDIR":
-      return new EnvironmentError(problem(path, "a parent of this path is not a directory"));
+      return new EnvironmentError(problem(path, "a parent of this path is not a directory", "make that parent a directory again"));
     case "EROFS":
-      return new EnvironmentError(problem(path, "file system is read-only"));
+      return new EnvironmentError(problem(path, "file system is read-only", "remount it read-write, then run this again"));
     case "ENOSPC":
-      return new EnvironmentError(problem(path, "no space left on device"));
+      return new EnvironmentError(problem(path, "no space left on device", "free some space, then run this again"));
     default:
       // Any other errno failure (EIO, ELOOP, EISDIR, ...) is still the system's, not a bug of ours (node's
       // ERR_* codes are); node's words are kept without the host path it appends.
