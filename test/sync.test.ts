@@ -290,6 +290,22 @@ describe("dovecot's 60-sni link", () => {
     await run(sync, {}, { apps: ["dovecot"] });
     expect(readlinkSync(at("dovecot", SNI))).toBe("../../sympl.d/10-main/60-sni");
   });
+
+  it("stays a link when upstream renames an edited file to 60-sni: the edit is kept under its old name", async () => {
+    writeSymplTree(root, { apps: ["dovecot"] });
+    const old = "10-main/55-sni";
+    const text = read("dovecot", SNI, "sympl.d");
+    rmSync(at("dovecot", SNI, "sympl.d"));
+    writeFileSync(at("dovecot", old, "sympl.d"), text);
+    const sys = new RealSystem(root);
+    await applyPlan(sys, "test", planCreateLocalTree(sys, "dovecot"));
+    writeFileSync(at("dovecot", old), localEdit(text));
+    upgradeUpstream(root, "dovecot", { remove: [old], add: { [SNI]: text } });
+    const result = await run(sync, {}, { apps: ["dovecot"] });
+    expect(readlinkSync(at("dovecot", SNI))).toBe("../../sympl.d/10-main/60-sni");
+    expect(read("dovecot", old)).toBe(localEdit(text));
+    expect(result.code).toBe(1); // the retired, edited file waits for the admin
+  });
 });
 
 describe("bytes, modes and dry runs", () => {

@@ -247,7 +247,8 @@ function renamesOfChanged(trees: Trees, states: PathState[], settle: Settle): Ma
     const mine = local.entries.get(ps.path);
     if (ps.state !== "conflict" || !base || upstream.entries.has(ps.path) || !mine?.data || settle.keepLocal.has(ps.path) || settle.takeUpstream.has(ps.path)) continue;
     const targets = added.get(base.sha256) ?? [];
-    if (targets.length === 1 && targets[0]) {
+    // A linked path must stay a link (Sympl rewrites its upstream file): an edit is not moved onto it.
+    if (targets.length === 1 && targets[0] && !isLinkedPath(trees.app, targets[0])) {
       moves.set(ps.path, targets[0]);
       added.delete(base.sha256);
     }
