@@ -33,6 +33,7 @@ describe("readMakefile / modeOfReading", () => {
     ["dir with a variable", upstream.replace("snippets_dir := sympl.d", "snippets_dir := $(HOME)"), /line 11: `snippets_dir` is not a plain directory name/],
     ["no find line", upstream.replace(/^snippets .*\n/m, ""), /no `snippets := \$\(shell find \.\.\.\)` line/],
     ["find without -type", upstream.replace(" -type f ", " "), /line 12: expected one `-type` argument in the find, found 0/],
+    ["a second snippets line that appends", upstream.replace(/^(snippets .*\n)/m, "$1snippets += $(shell find $(CURDIR)/other.d -type f)\n"), /line 13: a second `snippets` assignment/],
     ["find not using snippets_dir", upstream.replace("$(CURDIR)/$(snippets_dir)", "$(CURDIR)/sympl.d"), /line 12: `snippets` is not a `\$\(shell find/],
   ])("refuses %s, naming the file and line", (_name, text, message) => {
     expect(() => readMakefile(PATH, text)).toThrowError(InputError);

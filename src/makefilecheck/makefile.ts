@@ -23,7 +23,11 @@ const VARIANT_SHAPE: Record<Mode, Reading> = {
 };
 
 const DIR_LINE = /^(\s*snippets_dir\s*:?=\s*)(\S*)(\s*(?:#.*)?)$/;
-const SNIPPETS_LINE = /^\s*snippets\s*:?=/;
+// Any assignment to the two variables counts (`=`, `:=`, `+=`, `?=`): a
+// second one, appending another tree, would make the Makefile read more
+// than the value we rewrite.
+const DIR_ASSIGNMENT = /^\s*snippets_dir\s*[:+?]?=/;
+const SNIPPETS_ASSIGNMENT = /^\s*snippets\s*[:+?]?=/;
 const TYPE_ARG = /(\s-type\s+)(\S+)/g;
 // A directory name the find can be pointed at: no spaces, quotes, `$` or `/`.
 const PLAIN_DIR = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -41,8 +45,8 @@ function locate(path: string, text: string): Located {
   const fail = (line: number | null, what: string, fix: string): never => {
     throw new InputError(problem(path, line === null ? what : `line ${line + 1}: ${what}`, fix));
   };
-  const dirLines = lines.flatMap((l, i) => (/^\s*snippets_dir\s*[:+?]?=/.test(l) ? [i] : []));
-  const findLines = lines.flatMap((l, i) => (SNIPPETS_LINE.test(l) ? [i] : []));
+  const dirLines = lines.flatMap((l, i) => (DIR_ASSIGNMENT.test(l) ? [i] : []));
+  const findLines = lines.flatMap((l, i) => (SNIPPETS_ASSIGNMENT.test(l) ? [i] : []));
   const fix = "expected the upstream Sympl Makefile shape; restore it from the sympl package";
   if (dirLines.length === 0) fail(null, "no `snippets_dir := DIR` line", fix);
   if (dirLines.length > 1) fail(dirLines[1]!, "a second `snippets_dir` assignment", fix);
