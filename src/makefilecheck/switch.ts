@@ -8,6 +8,7 @@
  * setup holds. A file we replace or remove is first copied to the state dir
  * when it holds text we did not derive (the admin's own edit).
  */
+import { posix } from "node:path";
 import { EnvironmentError, InputError, problem } from "../errors.js";
 import { sha256 } from "../hash.js";
 import type { Mode } from "../layout.js";
@@ -29,7 +30,6 @@ export interface SwitchPlan {
 
 const MODES = ["local", "sympl"] as const;
 const other = (m: Mode): Mode => (m === "local" ? "sympl" : "local");
-const base = (path: string): string => path.slice(path.lastIndexOf("/") + 1);
 
 /** Refuses to plan on a setup detection found unusable. */
 export function refuseFatal(det: Detection): void {
@@ -46,7 +46,7 @@ export function refuseFatal(det: Detection): void {
 function isEdited(obs: Observation, seen: Seen, mode: Mode, up: UpstreamSource): boolean {
   const text = seen.text ?? "";
   if (text === up.text || text === deriveVariant(up.from, up.text, mode)) return false;
-  const recorded = obs.recorded?.variants[base(seen.path)];
+  const recorded = obs.recorded?.variants[posix.basename(seen.path)];
   if (recorded) return sha256(text) !== recorded;
   const counterpart = deriveVariant(seen.path, text, other(mode));
   const otherPath = variantPath(obs.app, other(mode));
@@ -59,11 +59,11 @@ function isEdited(obs: Observation, seen: Seen, mode: Mode, up: UpstreamSource):
 /** Steps keeping a copy of `seen` in the state dir, and the line saying where. */
 function saveCopy(obs: Observation, seen: Seen, now: Date, lines: string[]): Op[] {
   const dir = savedDir(obs.app);
-  const to = `${dir}/${base(seen.path)}.${stamp(now)}`;
+  const to = `${dir}/${posix.basename(seen.path)}.${stamp(now)}`;
   lines.push(`${obs.app}: ${seen.path} held your own edits; a copy is kept in ${to}`);
   return [
     { op: "mkdir", path: dir, mode: 0o700, why: "copies of replaced files" },
-    { op: "write", path: to, data: Buffer.from(seen.text ?? ""), mode: 0o600, why: `your edited ${base(seen.path)}` },
+    { op: "write", path: to, data: Buffer.from(seen.text ?? ""), mode: 0o600, why: `your edited ${posix.basename(seen.path)}` },
   ];
 }
 
