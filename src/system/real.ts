@@ -317,17 +317,6 @@ export class RealSystem implements System {
     this.unsyncedDirs.clear();
   }
 
-  setAttrs(path: string, attrs: Attrs): void {
-    this.assertPlainParents(path);
-    const host = this.hostPath(path);
-    // chmod follows a link (Linux has no lchmod) and a link's own mode means nothing: leave it out.
-    const mode = this.stat(path)?.type === "link" ? undefined : attrs.mode;
-    this.guard(path, () => {
-      if (attrs.uid !== undefined && attrs.gid !== undefined) fs.lchownSync(host, attrs.uid, attrs.gid);
-      if (mode !== undefined) fs.chmodSync(host, mode);
-    });
-  }
-
   async lock(path: string, waitMs: number): Promise<() => Promise<void>> {
     const lockfile = await import("proper-lockfile");
     const host = this.hostPath(path);

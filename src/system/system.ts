@@ -123,7 +123,6 @@ export interface System extends Reader {
   /** Removes a file, a link or an empty directory; nothing there is fine. */
   remove(path: string): void;
   rename(from: string, to: string): void;
-  setAttrs(path: string, attrs: Attrs): void;
   /**
    * Makes the renames and removals so far durable (fsync of each directory
    * they touched, once). Each file is fsynced before its rename already; the

@@ -8,7 +8,7 @@ import type { Attrs, DirWatch, Entry, Listed, Reader, RunOptions, RunResult, Sys
 
 /** One write as a wrapper saw it. */
 export interface WriteCall {
-  method: "writeFile" | "symlink" | "mkdir" | "remove" | "rename" | "setAttrs";
+  method: "writeFile" | "symlink" | "mkdir" | "remove" | "rename";
   args: unknown[];
 }
 
@@ -64,9 +64,6 @@ abstract class Wrapper implements System {
   }
   rename(from: string, to: string): void {
     this.write({ method: "rename", args: [from, to] }, (s) => s.rename(from, to));
-  }
-  setAttrs(path: string, attrs: Attrs): void {
-    this.write({ method: "setAttrs", args: [path, attrs] }, (s) => s.setAttrs(path, attrs));
   }
   lock(path: string, waitMs: number): Promise<() => Promise<void>> {
     return (this.inner as System).lock(path, waitMs);
