@@ -109,10 +109,11 @@ class Steps {
     }
     const why = `previous ${posix.basename(rel)}`;
     if (entry?.type === "link") this.saves.push({ op: "symlink", path, target: entry.target ?? "", why });
+    else if (entry?.type === "file" && entry.data) this.saves.push({ op: "write", path, data: entry.data, mode: entry.mode, why });
     else {
-      const st = this.sys.stat(localPath);
-      const data = entry?.type === "file" && entry.data ? entry.data : this.sys.readFile(localPath);
-      this.saves.push({ op: "write", path, data, mode: st?.mode ?? 0o600, why });
+      // Not a snippet the scan read: a waiting `.sympl-new`.
+      const mode = this.sys.stat(localPath)?.mode ?? 0o600;
+      this.saves.push({ op: "write", path, data: this.sys.readFile(localPath), mode, why });
     }
   }
 
