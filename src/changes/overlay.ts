@@ -95,9 +95,6 @@ export class PlannedView implements System {
   rename(): void {
     this.refuse();
   }
-  setAttrs(): void {
-    this.refuse();
-  }
   lock(): Promise<() => Promise<void>> {
     this.refuse();
   }
