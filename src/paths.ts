@@ -5,6 +5,7 @@
  */
 import { posix } from "node:path";
 import { InputError } from "./errors.js";
+import type { Reader } from "./system/system.js";
 
 /** A normalised absolute server path; refuses NUL bytes and relative input. */
 export function serverPath(path: string): string {
@@ -40,4 +41,24 @@ export function resolveLinkTarget(linkPath: string, target: string): string {
 /** True when `path` is `dir` or lies below it. */
 export function isInside(dir: string, path: string): boolean {
   return path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
+}
+
+/** How many links in a row a path may go through before it counts as a loop. */
+export const MAX_LINK_HOPS = 8;
+
+/**
+ * Where a chain of symlinks starting at `path` ends, each hop read as a
+ * chroot at --root would (see resolveLinkTarget): the first path that is
+ * not a link, which may not exist. `visit` sees every target before it is
+ * looked at and may throw to refuse it; `loop` makes the error for a chain
+ * that does not end.
+ */
+export function followLinks(sys: Reader, path: string, loop: () => Error, visit?: (target: string) => void): string {
+  let at = path;
+  for (let hop = 0; hop <= MAX_LINK_HOPS; hop++) {
+    if (sys.stat(at)?.type !== "link") return at;
+    at = resolveLinkTarget(at, sys.readLink(at));
+    visit?.(at);
+  }
+  throw loop();
 }

@@ -7,7 +7,7 @@
  */
 import type { App, Mode } from "../layout.js";
 import { DAEMON_BINARY, snippetDir } from "../layout.js";
-import { resolveLinkTarget } from "../paths.js";
+import { followLinks } from "../paths.js";
 import { EnvironmentError, problem } from "../errors.js";
 import { scanTree } from "../sync/scan.js";
 import type { Reader } from "../system/system.js";
@@ -19,7 +19,6 @@ export interface ConfigTestResult {
   output: string;
 }
 
-const MAX_HOPS = 16;
 const RULE = "# ------------------------------------------------------------------------------";
 
 /**
@@ -27,14 +26,9 @@ const RULE = "# ----------------------------------------------------------------
  * a chroot would (the old tooling's links are absolute server paths).
  */
 function readThroughLinks(sys: Reader, path: string): Buffer {
-  let at = path;
-  for (let hop = 0; hop < MAX_HOPS; hop += 1) {
-    const st = sys.stat(at);
-    if (!st) throw new EnvironmentError(problem(path, `link leads to ${at}, which is missing`, "repair or remove the link"));
-    if (st.type !== "link") return sys.readFile(at);
-    at = resolveLinkTarget(at, sys.readLink(at));
-  }
-  throw new EnvironmentError(problem(path, "too many levels of symbolic links"));
+  const end = followLinks(sys, path, () => new EnvironmentError(problem(path, "too many levels of symbolic links", "repair or remove the link")));
+  if (!sys.stat(end)) throw new EnvironmentError(problem(path, `link leads to ${end}, which is missing`, "repair or remove the link"));
+  return sys.readFile(end);
 }
 
 /** The config `make` would assemble from `app`'s `mode` tree. */

@@ -6,7 +6,7 @@ import { EnvironmentError, Exit, InputError, UserError, problem } from "../error
 import type { ExitCode } from "../errors.js";
 import type { App } from "../layout.js";
 import { appPaths } from "../layout.js";
-import { relPath, resolveLinkTarget } from "../paths.js";
+import { followLinks, relPath } from "../paths.js";
 import type { Reader } from "../system/system.js";
 import type { Op } from "../plan.js";
 import { analyze } from "./drift.js";
@@ -134,19 +134,11 @@ function makeOp(sys: Reader, app: App): Op {
   return { op: "run", cmd: "make", args: ["-f", sys.hostPath(live), `${app}.conf`], cwd: appPaths(app).dir, why: "rebuild the config (--make)" };
 }
 
-/** How many links in a row the Makefile may go through. */
-const MAX_MAKEFILE_HOPS = 8;
-
 /**
- * Where a chain of links starting at `path` ends, each hop read as a
- * chroot at --root would. A chain that does not end is refused before
- * anything is written: handed to make, the host would follow it itself.
+ * Where the chain of links from `path` ends, read inside --root. A chain
+ * that does not end is refused before anything is written: handed to make,
+ * the host would follow it itself.
  */
 function resolveInside(sys: Reader, path: string): string {
-  let at = path;
-  for (let hop = 0; hop < MAX_MAKEFILE_HOPS; hop++) {
-    if (sys.stat(at)?.type !== "link") return at;
-    at = resolveLinkTarget(at, sys.readLink(at));
-  }
-  throw new EnvironmentError(problem(path, "symlink loop", "run `makefilecheck repair` (or point it at Makefile.local), then sync again; nothing was changed"));
+  return followLinks(sys, path, () => new EnvironmentError(problem(path, "symlink loop", "run `makefilecheck repair` (or point it at Makefile.local), then sync again; nothing was changed")));
 }

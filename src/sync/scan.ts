@@ -9,7 +9,7 @@
 import { EnvironmentError, problem } from "../errors.js";
 import { sha256 } from "../hash.js";
 import { isSnippetName } from "../layout.js";
-import { isInside, resolveLinkTarget } from "../paths.js";
+import { followLinks, isInside, resolveLinkTarget } from "../paths.js";
 import type { Entry, Reader } from "../system/system.js";
 
 /** One snippet as found on disk; `target` is set for links. */
@@ -114,34 +114,22 @@ export interface Snapshot {
   waiting: string[];
 }
 
-/** How many links in a row a snippet may go through before we call it a loop. */
-const MAX_LINK_HOPS = 8;
-
 /**
  * Follows a local snippet link the way a chroot at --root would, refusing
  * every hop that leaves `appDir`: the host would otherwise follow an
  * absolute target to the real /etc. Returns the final server path.
  */
-function followLink(sys: Reader, linkPath: string, target: string, appDir: string): string {
-  let path = linkPath;
-  let next = target;
-  for (let hop = 0; hop < MAX_LINK_HOPS; hop++) {
-    const resolved = resolveLinkTarget(path, next);
-    if (!isInside(appDir, resolved)) {
-      throw new EnvironmentError(
-        problem(linkPath, `symlink points outside ${appDir} (to ${resolved})`, "replace it with a file, or a link inside the app directory; nothing was changed"),
-      );
+function followLink(sys: Reader, linkPath: string, appDir: string): string {
+  const refuse = (what: string, fix = "fix or remove the link; nothing was changed") => new EnvironmentError(problem(linkPath, what, fix));
+  const end = followLinks(sys, linkPath, () => refuse("symlink loop"), (target) => {
+    if (!isInside(appDir, target)) {
+      throw refuse(`symlink points outside ${appDir} (to ${target})`, "replace it with a file, or a link inside the app directory; nothing was changed");
     }
-    const st = sys.stat(resolved);
-    if (!st) throw new EnvironmentError(problem(linkPath, `symlink points to ${resolved}, which does not exist`, "fix or remove the link; nothing was changed"));
-    if (st.type === "file") return resolved;
-    if (st.type !== "link") {
-      throw new EnvironmentError(problem(linkPath, `symlink points to ${resolved}, which is a ${st.type}, not a file`, "fix or remove the link; nothing was changed"));
-    }
-    path = resolved;
-    next = sys.readLink(resolved);
-  }
-  throw new EnvironmentError(problem(linkPath, "symlink loop", "fix or remove the link; nothing was changed"));
+  });
+  const st = sys.stat(end);
+  if (!st) throw refuse(`symlink points to ${end}, which does not exist`);
+  if (st.type !== "file") throw refuse(`symlink points to ${end}, which is a ${st.type}, not a file`);
+  return end;
 }
 
 /** Gives the sha256 of a regular file whose stamp is unchanged since it was last hashed. */
@@ -171,7 +159,7 @@ export function snapshotTree(
         entry.linked = true;
         continue;
       }
-      source = followLink(sys, path, entry.target ?? "", options.appDir);
+      source = followLink(sys, path, options.appDir);
     }
     const cached = entry.type === "file" && entry.stamp ? options.known?.(rel, entry.stamp) : undefined;
     if (cached) {
