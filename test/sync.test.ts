@@ -476,6 +476,7 @@ describe("refusals: one line, an exit code, nothing changed", () => {
     ["a link out of /etc/APP", "/etc/shadow", /points outside \/etc\/exim4/],
     ["a link that climbs out relatively", "../../../../etc/passwd", /points outside \/etc\/exim4/],
     ["a dangling link", "../no-such-file", /does not exist/],
+    ["a link to itself", "80-link", /80-link: symlink loop — /],
   ])("%s in sympl-local.d (exit 3)", async (_name, target, message) => {
     await freshLocal(["exim4"]);
     const { symlinkSync } = await import("node:fs");
