@@ -134,21 +134,27 @@ function vanillaRootPerTest(take: (root: string) => void): void {
   });
 }
 
+/** Captures what the watcher prints, one entry per line, each as `parse` reads it. */
+function capture<T>(parse: (chunk: string) => T): { out: T[]; until: (pred: () => boolean) => Promise<void> } {
+  const out: T[] = [];
+  const waiters: Array<() => void> = [];
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    out.push(parse(String(chunk)));
+    waiters.splice(0).forEach((w) => w());
+    return true;
+  });
+  const until = async (pred: () => boolean) => {
+    while (!pred()) await new Promise<void>((r) => waiters.push(r));
+  };
+  return { out, until };
+}
+
 describe("watchWith on a real tree, with stand-in commands", () => {
   let root: string;
   vanillaRootPerTest((r) => (root = r));
 
   it("runs one round per burst, ignores its own Makefile writes and non-snippets, stops on SIGTERM", async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const waiters: Array<() => void> = [];
-    vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
-      waiters.splice(0).forEach((w) => w());
-      return true;
-    });
-    const until = async (pred: () => boolean) => {
-      while (!pred()) await new Promise<void>((r) => waiters.push(r));
-    };
+    const { out: lines, until } = capture((chunk) => JSON.parse(chunk) as Record<string, unknown>);
     const syncs = () => lines.filter((l) => l.action === "sync");
     const sys = new RealSystem(root);
     const ctx: Context = { sys, apps: ["exim4", "dovecot"], json: true, quiet: false, dryRun: false, color: false, note: () => {} };
@@ -190,16 +196,7 @@ describe("watchWith on a real tree, with stand-in commands", () => {
   });
 
   it("acts on a Makefile that dpkg replaces while sync runs: another round repairs it", async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const waiters: Array<() => void> = [];
-    vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
-      waiters.splice(0).forEach((w) => w());
-      return true;
-    });
-    const until = async (pred: () => boolean) => {
-      while (!pred()) await new Promise<void>((r) => waiters.push(r));
-    };
+    const { out: lines, until } = capture((chunk) => JSON.parse(chunk) as Record<string, unknown>);
     const ctx: Context = { sys: new RealSystem(root), apps: ["exim4"], json: true, quiet: false, dryRun: false, color: false, note: () => {} };
     let syncs = 0;
     const commands = {
@@ -226,23 +223,8 @@ describe("signals and output", () => {
   let root: string;
   vanillaRootPerTest((r) => (root = r));
 
-  /** Captures what the watcher prints, one entry per line. */
-  function capture(): { out: string[]; until: (pred: () => boolean) => Promise<void> } {
-    const out: string[] = [];
-    const waiters: Array<() => void> = [];
-    vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-      out.push(String(chunk));
-      waiters.splice(0).forEach((w) => w());
-      return true;
-    });
-    const until = async (pred: () => boolean) => {
-      while (!pred()) await new Promise<void>((r) => waiters.push(r));
-    };
-    return { out, until };
-  }
-
   it("SIGTERM during a round lets the round finish, then stops with exit 0", async () => {
-    const { out, until } = capture();
+    const { out, until } = capture(String);
     let release!: () => void;
     let syncing = false;
     const ctx: Context = { sys: new RealSystem(root), apps: ["exim4"], json: false, quiet: false, dryRun: false, color: false, note: () => {} };
@@ -276,7 +258,7 @@ describe("signals and output", () => {
   });
 
   it("under -q prints only what needs the admin: a conflict or a failure", async () => {
-    const { out, until } = capture();
+    const { out, until } = capture(String);
     const ctx: Context = { sys: new RealSystem(root), apps: ["exim4"], json: false, quiet: true, dryRun: false, color: false, note: () => {} };
     const commands = {
       repair: async () => {
@@ -301,7 +283,7 @@ describe("signals and output", () => {
   });
 
   it("does a round again when it lost the run lock to another run, and only then", async () => {
-    const { out, until } = capture();
+    const { out, until } = capture(String);
     const ctx: Context = { sys: new RealSystem(root), apps: ["exim4"], json: true, quiet: false, dryRun: false, color: false, note: () => {} };
     let syncs = 0;
     const commands = {
