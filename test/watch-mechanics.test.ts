@@ -16,6 +16,7 @@ import { Rounds } from "../src/sync/watch-rounds.js";
 import { childCommand } from "../src/sync/watch-spawn.js";
 import { watchWith } from "../src/sync/watch.js";
 import { inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
+import { testContext } from "./support/context.js";
 
 describe("which events count", () => {
   const layout = watchLayout((p) => `/R${p}`, ["exim4", "dovecot"], "/var/lib/makefilecheck", [
@@ -156,8 +157,7 @@ describe("watchWith on a real tree, with stand-in commands", () => {
   it("runs one round per burst, ignores its own Makefile writes and non-snippets, stops on SIGTERM", async () => {
     const { out: lines, until } = capture((chunk) => JSON.parse(chunk) as Record<string, unknown>);
     const syncs = () => lines.filter((l) => l.action === "sync");
-    const sys = new RealSystem(root);
-    const ctx: Context = { sys, apps: ["exim4", "dovecot"], json: true, quiet: false, dryRun: false, color: false, note: () => {} };
+    const ctx = testContext(root, { apps: ["exim4", "dovecot"], json: true });
     let repairs = 0;
     const done = (lines: string[]): CommandResult => ({ code: 0, apps: [], lines });
     const commands = {
@@ -197,7 +197,7 @@ describe("watchWith on a real tree, with stand-in commands", () => {
 
   it("acts on a Makefile that dpkg replaces while sync runs: another round repairs it", async () => {
     const { out: lines, until } = capture((chunk) => JSON.parse(chunk) as Record<string, unknown>);
-    const ctx: Context = { sys: new RealSystem(root), apps: ["exim4"], json: true, quiet: false, dryRun: false, color: false, note: () => {} };
+    const ctx = testContext(root, { apps: ["exim4"], json: true });
     let syncs = 0;
     const commands = {
       repair: async () => ({ code: 0 as const, apps: [], lines: [] }),
@@ -227,7 +227,7 @@ describe("signals and output", () => {
     const { out, until } = capture(String);
     let release!: () => void;
     let syncing = false;
-    const ctx: Context = { sys: new RealSystem(root), apps: ["exim4"], json: false, quiet: false, dryRun: false, color: false, note: () => {} };
+    const ctx = testContext(root, { apps: ["exim4"] });
     const commands = {
       repair: async () => ({ code: 0 as const, apps: [], lines: ["exim4: nothing to repair"] }),
       sync: () => {
@@ -259,7 +259,7 @@ describe("signals and output", () => {
 
   it("under -q prints only what needs the admin: a conflict or a failure", async () => {
     const { out, until } = capture(String);
-    const ctx: Context = { sys: new RealSystem(root), apps: ["exim4"], json: false, quiet: true, dryRun: false, color: false, note: () => {} };
+    const ctx = { ...testContext(root, { apps: ["exim4"] }), quiet: true };
     const commands = {
       repair: async () => {
         throw new EnvironmentError("/etc/exim4: something is off — look");
@@ -284,7 +284,7 @@ describe("signals and output", () => {
 
   it("does a round again when it lost the run lock to another run, and only then", async () => {
     const { out, until } = capture(String);
-    const ctx: Context = { sys: new RealSystem(root), apps: ["exim4"], json: true, quiet: false, dryRun: false, color: false, note: () => {} };
+    const ctx = testContext(root, { apps: ["exim4"], json: true });
     let syncs = 0;
     const commands = {
       repair: async () => ({ code: 0 as const, apps: [], lines: [] }),
