@@ -6,17 +6,15 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Argv } from "yargs";
-import type { CommandResult, Context } from "./context.js";
+import { JSON_NOTES_ENV } from "./context.js";
+import type { Args, CommandResult, Context } from "./context.js";
 import { Exit, InputError, UserError, problem } from "./errors.js";
 import type { ExitCode } from "./errors.js";
-import { APPS, isApp } from "./layout.js";
-import type { App } from "./layout.js";
+import { APPS, isApp } from "./server-layout.js";
+import type { App } from "./server-layout.js";
 import { endQuietlyWhenReaderGoes, printError, printNote, render } from "./render.js";
 import { RealSystem } from "./system/real.js";
 import { DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
-
-/** Parsed arguments as the commands see them. */
-export type Args = Record<string, unknown> & { _: (string | number)[] };
 
 /** A command as src/cli.ts runs it. */
 type Command = (ctx: Context, args: Args) => Promise<CommandResult>;
@@ -38,8 +36,8 @@ const LOAD = {
   sync: async () => (await import("./sync/commands.js")).sync,
   install: async () => (await import("./changes/commands.js")).install,
   changes: async () => (await import("./changes/commands.js")).changes,
-  watch: async () => (await import("./sync/watch.js")).watch,
-  hooks: async () => (await import("./sync/hooks.js")).hooks,
+  watch: async () => (await import("./upgrade/watch.js")).watch,
+  hooks: async () => (await import("./upgrade/hooks.js")).hooks,
 } satisfies Record<string, () => Promise<Command>>;
 
 interface Chosen {
@@ -199,9 +197,6 @@ function parser(yargs: typeof import("yargs").default, argv: string[], choose: (
       throw err ?? new InputError(`${msg.replace(/\s*\n\s*/g, " ")} — see makefilecheck --help`);
     });
 }
-
-/** Set to "1" in the environment, notes go to stderr under --json as well. */
-export const JSON_NOTES_ENV = "MAKEFILECHECK_JSON_NOTES";
 
 /** Checks --root and the app list, and builds the Context for one command. */
 function makeContext(chosen: Chosen): Context {

@@ -5,11 +5,17 @@
  */
 import { EnvironmentError } from "./errors.js";
 import type { ExitCode } from "./errors.js";
-import type { App } from "./layout.js";
-import { STATE_DIR } from "./layout.js";
+import type { App } from "./server-layout.js";
+import { STATE_DIR } from "./server-layout.js";
 import { applyPlan, finishInterrupted } from "./plan.js";
 import type { Op } from "./plan.js";
 import type { System } from "./system/system.js";
+
+/** Parsed arguments as the commands see them. */
+export type Args = Record<string, unknown> & { _: (string | number)[] };
+
+/** Set to "1" in the environment, notes go to stderr under --json as well. */
+export const JSON_NOTES_ENV = "MAKEFILECHECK_JSON_NOTES";
 
 /** The run's options and its System (read-only for reading commands). */
 export interface Context {

@@ -6,7 +6,8 @@
  */
 import { EnvironmentError, problem } from "./errors.js";
 import { sha256 } from "./hash.js";
-import { STATE_DIR } from "./layout.js";
+import { STATE_DIR } from "./server-layout.js";
+import type { Planned } from "./system/overlay.js";
 import type { Attrs, System } from "./system/system.js";
 
 /** One step of a plan; `why` is the short reason shown to the admin. */
@@ -153,4 +154,16 @@ export async function finishInterrupted(sys: System): Promise<string | null> {
   sys.remove(JOURNAL);
   sys.flush();
   return `finished the interrupted \`${journal.command}\` run of ${journal.started}`;
+}
+
+/** What each path a plan writes, links, makes or removes will hold once it is applied: the contents of a PlannedView. */
+export function plannedContents(ops: Op[]): Map<string, Planned> {
+  const planned = new Map<string, Planned>();
+  for (const op of ops) {
+    if (op.op === "write") planned.set(op.path, { type: "file", data: op.data, mode: op.mode ?? 0o644 });
+    else if (op.op === "symlink") planned.set(op.path, { type: "link", target: op.target });
+    else if (op.op === "mkdir") planned.set(op.path, { type: "dir", mode: op.mode ?? 0o755 });
+    else if (op.op === "remove") planned.set(op.path, null);
+  }
+  return planned;
 }

@@ -6,8 +6,8 @@
  * dovecot-changes tests.
  */
 import { describe, expect, it } from "vitest";
-import { SNIPPETS, SPAMHAUS_NO_KEY_TEXT } from "../src/changes/snippets.js";
-import { isSnippetName } from "../src/layout.js";
+import { SNIPPETS, SPAMHAUS_NO_KEY_TEXT } from "../src/catalogue/snippets.js";
+import { isSnippetName } from "../src/server-layout.js";
 
 const entries = Object.entries(SNIPPETS);
 

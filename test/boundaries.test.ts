@@ -1,10 +1,13 @@
-// The architecture's two boundaries, checked over the source: only
-// src/system reaches the disk or runs programs, and only the renderer prints.
+// The architecture's boundaries (docs/architecture.md), checked over the
+// source: only src/system reaches the disk or runs programs, only the
+// renderer prints, nothing imports the entry point, and the folders'
+// imports form a DAG.
 import { readFileSync, readdirSync } from "node:fs";
-import { join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
-const SRC = join(import.meta.dirname, "..", "src");
+const SRC = fileURLToPath(new URL("../src", import.meta.url));
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -13,6 +16,58 @@ function sources(dir: string): string[] {
 }
 
 const files = sources(SRC).map((path) => ({ rel: relative(SRC, path), text: readFileSync(path, "utf8") }));
+
+/** Every module of ours `text` (at `rel`) imports, as a path under src/: static, dynamic, type-only and re-exports alike. */
+function importsOf(rel: string, text: string): string[] {
+  const spec = /\bfrom\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']\s*\)|^\s*import\s*["']([^"']+)["']/gm;
+  return [...text.matchAll(spec)]
+    .map((m) => m[1] ?? m[2] ?? m[3] ?? "")
+    .filter((s) => s.startsWith("."))
+    .map((s) => relative(SRC, resolve(SRC, dirname(rel), s)).replace(/\.js$/, ".ts"));
+}
+
+/** A file's unit in the graph: its top folder under src/, or the file itself when it sits at the top. */
+function unitOf(rel: string): string {
+  const slash = rel.indexOf("/");
+  return slash < 0 ? rel : `${rel.slice(0, slash)}/`;
+}
+
+/** The unit graph: for each unit, the other units it imports, with one file-level import that shows each edge. */
+function unitGraph(modules: Array<{ rel: string; text: string }>): Map<string, Map<string, string>> {
+  const graph = new Map<string, Map<string, string>>();
+  for (const { rel, text } of modules) {
+    const from = unitOf(rel);
+    const out = graph.get(from) ?? new Map<string, string>();
+    graph.set(from, out);
+    for (const target of importsOf(rel, text)) {
+      const to = unitOf(target);
+      if (to !== from && !out.has(to)) out.set(to, `${rel} -> ${target}`);
+    }
+  }
+  return graph;
+}
+
+/** Each cycle between units, as the file-level imports that close it (empty when the graph is a DAG). */
+function cycles(graph: Map<string, Map<string, string>>): string[][] {
+  const found: string[][] = [];
+  const done = new Set<string>();
+  const path: string[] = [];
+  const visit = (unit: string): void => {
+    const at = path.indexOf(unit);
+    if (at >= 0) {
+      const loop = [...path.slice(at), unit];
+      found.push(loop.slice(1).map((to, i) => graph.get(loop[i] ?? "")?.get(to) ?? `${loop[i]} -> ${to}`));
+      return;
+    }
+    if (done.has(unit)) return;
+    path.push(unit);
+    for (const to of graph.get(unit)?.keys() ?? []) visit(to);
+    path.pop();
+    done.add(unit);
+  };
+  for (const unit of [...graph.keys()].sort()) visit(unit);
+  return found;
+}
 
 describe("source boundaries", () => {
   it("keeps disk and process access inside src/system", () => {
@@ -25,5 +80,25 @@ describe("source boundaries", () => {
     const prints = /\bconsole\.|process\.(stdout|stderr)\.write/;
     const offenders = files.filter((f) => f.rel !== "render.ts" && prints.test(f.text)).map((f) => f.rel);
     expect(offenders).toEqual([]);
+  });
+
+  it("imports the entry point from nowhere", () => {
+    const offenders = files.flatMap((f) => importsOf(f.rel, f.text).filter((t) => t === "cli.ts").map(() => f.rel));
+    expect(offenders).toEqual([]);
+  });
+
+  it("has no import cycle between folders (and top-level modules)", () => {
+    expect(cycles(unitGraph(files))).toEqual([]);
+  });
+
+  it("sees a cycle and an import of the entry point when there is one", () => {
+    // The checker itself, on made-up modules: a check that can find nothing proves nothing.
+    const made = [
+      { rel: "a/x.ts", text: 'import type { Y } from "../b/y.js";' },
+      { rel: "b/y.ts", text: 'export { z } from "../c/z.js";' },
+      { rel: "c/z.ts", text: 'const late = () => import("../a/x.js");\nimport {\n  main,\n} from "../cli.js";' },
+    ];
+    expect(cycles(unitGraph(made))).toEqual([["a/x.ts -> b/y.ts", "b/y.ts -> c/z.ts", "c/z.ts -> a/x.ts"]]);
+    expect(importsOf("c/z.ts", made[2]?.text ?? "")).toEqual(["a/x.ts", "cli.ts"]);
   });
 });

@@ -4,11 +4,11 @@
  * the catalogue agrees with the snippet texts and the upstream tree.
  */
 import { describe, expect, it } from "vitest";
-import { CATALOGUE, changeById, changeFiles } from "../src/changes/catalogue.js";
-import type { LineEdit } from "../src/changes/catalogue.js";
-import { applyEdit, deriveWithKnownEdits, editState, recogniseEdits, undoEdit } from "../src/changes/edits.js";
-import { SNIPPETS } from "../src/changes/snippets.js";
-import { isSnippetName } from "../src/layout.js";
+import { CATALOGUE, changeById, changeFiles } from "../src/catalogue/catalogue.js";
+import type { LineEdit } from "../src/catalogue/catalogue.js";
+import { applyEdit, deriveWithKnownEdits, editState, recogniseEdits, undoEdit } from "../src/catalogue/edits.js";
+import { SNIPPETS } from "../src/catalogue/snippets.js";
+import { isSnippetName } from "../src/server-layout.js";
 import { UPSTREAM_TREES } from "./fixtures/sympl.js";
 
 const TLS = UPSTREAM_TREES.exim4["00-main/50-tls-options"] ?? "";

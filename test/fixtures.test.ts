@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { lstatSync, readFileSync, readlinkSync, rmSync, chmodSync, symlinkSync, unlinkSync, existsSync } from "node:fs";
 import { beforeEach, describe, expect, it } from "vitest";
-import { APPS, type App } from "../src/layout.js";
+import { APPS, type App } from "../src/server-layout.js";
 import {
   assembleConfig,
   breakMissingUpstream,

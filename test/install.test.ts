@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { changes, install } from "../src/changes/commands.js";
-import { SPAMHAUS_NO_KEY_TEXT } from "../src/changes/snippets.js";
+import { SPAMHAUS_NO_KEY_TEXT } from "../src/catalogue/snippets.js";
 import { InputError } from "../src/errors.js";
 import { assembleConfig, daemonAccepts, hashTree, inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
 import { testContext } from "./support/context.js";

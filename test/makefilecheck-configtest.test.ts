@@ -1,6 +1,6 @@
 import { appendFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { assembleConfig, runConfigTest } from "../src/makefilecheck/configtest.js";
+import { assembleConfig, runConfigTest } from "../src/tree/configtest.js";
 import { RealSystem } from "../src/system/real.js";
 import type { RunOptions, RunResult } from "../src/system/system.js";
 import { missingBinaries } from "./support/daemons.js";

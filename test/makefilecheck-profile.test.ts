@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { App } from "../src/layout.js";
-import { appPaths } from "../src/layout.js";
+import type { App } from "../src/server-layout.js";
+import { appPaths } from "../src/server-layout.js";
 import { deriveVariant } from "../src/makefilecheck/makefile.js";
 import { observe } from "../src/makefilecheck/observe.js";
 import type { Detection } from "../src/makefilecheck/profile.js";

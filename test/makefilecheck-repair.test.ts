@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import lockfile from "proper-lockfile";
 import { describe, expect, it } from "vitest";
-import type { App } from "../src/layout.js";
-import { appPaths } from "../src/layout.js";
+import type { App } from "../src/server-layout.js";
+import { appPaths } from "../src/server-layout.js";
 import { repair, revert, status } from "../src/makefilecheck/commands.js";
 import { deriveVariant } from "../src/makefilecheck/makefile.js";
 import { recordPath } from "../src/makefilecheck/state.js";

@@ -1,7 +1,7 @@
 import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { App } from "../src/layout.js";
-import { APPS, appPaths } from "../src/layout.js";
+import type { App } from "../src/server-layout.js";
+import { APPS, appPaths } from "../src/server-layout.js";
 import { check, report, revert, status, use } from "../src/makefilecheck/commands.js";
 import { deriveVariant } from "../src/makefilecheck/makefile.js";
 import { recordPath } from "../src/makefilecheck/state.js";

@@ -6,7 +6,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { main } from "../src/cli.js";
 import { applyPlan } from "../src/plan.js";
-import { planCreateLocalTree } from "../src/sync/clone.js";
+import { planCreateLocalTree } from "../src/tree/clone.js";
 import { RealSystem } from "../src/system/real.js";
 import { hashTree, inRoot, makeRoot, upgradeUpstream, writeSymplTree } from "./fixtures/sympl.js";
 

@@ -4,12 +4,12 @@
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { App } from "../src/layout.js";
+import type { App } from "../src/server-layout.js";
 import { applyPlan } from "../src/plan.js";
-import { planCreateLocalTree } from "../src/sync/clone.js";
+import { planCreateLocalTree } from "../src/tree/clone.js";
 import { analyze } from "../src/sync/drift.js";
-import { statCachePath, writeStatCache } from "../src/sync/statcache.js";
-import { loadTrees } from "../src/sync/trees.js";
+import { statCachePath, writeStatCache } from "../src/tree/statcache.js";
+import { loadTrees } from "../src/tree/trees.js";
 import { RealSystem } from "../src/system/real.js";
 import { inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
 

@@ -7,9 +7,9 @@
 import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { CommandResult } from "../src/context.js";
-import type { App } from "../src/layout.js";
+import type { App } from "../src/server-layout.js";
 import { applyPlan } from "../src/plan.js";
-import { planCreateLocalTree } from "../src/sync/clone.js";
+import { planCreateLocalTree } from "../src/tree/clone.js";
 import { diff, drift, sync } from "../src/sync/commands.js";
 import { summarizeDrift } from "../src/sync/drift.js";
 import { RealSystem } from "../src/system/real.js";

@@ -4,17 +4,16 @@
 import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Args } from "../src/cli.js";
-import type { CommandResult, Context } from "../src/context.js";
+import type { Args, CommandResult, Context } from "../src/context.js";
 import { EnvironmentError } from "../src/errors.js";
-import type { App } from "../src/layout.js";
+import type { App } from "../src/server-layout.js";
 import { RealSystem } from "../src/system/real.js";
 import type { RunOptions, RunResult } from "../src/system/system.js";
-import { actionLine } from "../src/sync/watch-lines.js";
-import { eventMeaning, isIgnored, watchLayout } from "../src/sync/watch-paths.js";
-import { Rounds } from "../src/sync/watch-rounds.js";
-import { childCommand } from "../src/sync/watch-spawn.js";
-import { watchWith } from "../src/sync/watch.js";
+import { actionLine } from "../src/upgrade/watch-lines.js";
+import { eventMeaning, isIgnored, watchLayout } from "../src/upgrade/watch-paths.js";
+import { Rounds } from "../src/upgrade/watch-rounds.js";
+import { childCommand } from "../src/upgrade/watch-spawn.js";
+import { watchWith } from "../src/upgrade/watch.js";
 import { inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
 import { testContext } from "./support/context.js";
 

@@ -5,7 +5,7 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { App } from "../src/layout.js";
+import type { App } from "../src/server-layout.js";
 import { RealSystem } from "../src/system/real.js";
 import {
   UPSTREAM_TREES,

@@ -1,20 +1,19 @@
 /** Commands of the change catalogue: install, changes. */
 import { posix, resolve } from "node:path";
-import type { Args } from "../cli.js";
 import { apply, withLock } from "../context.js";
-import type { AppReport, CommandResult, Context } from "../context.js";
+import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { Exit, InputError, problem } from "../errors.js";
-import { appPaths } from "../layout.js";
-import { runConfigTest, errorLines } from "../makefilecheck/configtest.js";
+import { appPaths } from "../server-layout.js";
+import { runConfigTest, errorLines } from "../tree/configtest.js";
 import { planUse } from "../makefilecheck/commands.js";
-import { samePlan } from "../plan.js";
+import { plannedContents, samePlan } from "../plan.js";
 import type { Op } from "../plan.js";
 import { hostReader } from "../system/host.js";
-import { CATALOGUE, changeById, isChangeId, switchKey } from "./catalogue.js";
-import type { Change, ChangeId } from "./catalogue.js";
-import { planInstall } from "./install.js";
+import { CATALOGUE, changeById, isChangeId, switchKey } from "../catalogue/catalogue.js";
+import type { Change, ChangeId } from "../catalogue/catalogue.js";
+import { planChangeInstall } from "./install.js";
 import type { AppInstall, Outcome, Selection } from "./install.js";
-import { PlannedView } from "./overlay.js";
+import { PlannedView } from "../system/overlay.js";
 import { DEFAULT_SETTINGS_PATH, defaultSettingsText, readSettingsFile } from "./settings.js";
 import type { Settings } from "./settings.js";
 import { changeStates, treeView } from "./state.js";
@@ -101,9 +100,9 @@ interface InstallPlan {
 
 /** Plans the whole run and proves it with the config test; writes nothing. */
 async function planRun(ctx: Context, settings: Settings, selection: Selection, opts: { check: boolean; make: boolean }): Promise<InstallPlan> {
-  const plans = ctx.apps.map((app) => planInstall(ctx.sys, app, settings, selection, (line) => ctx.note(line)));
+  const plans = ctx.apps.map((app) => planChangeInstall(ctx.sys, app, settings, selection, (line) => ctx.note(line)));
   const changeOps = plans.flatMap((p) => p.ops);
-  const view = new PlannedView(ctx.sys, changeOps);
+  const view = new PlannedView(ctx.sys, plannedContents(changeOps));
   const useOps: Op[] = [];
   for (const p of plans) {
     // A tree this run changes is tested here; an unchanged one by `use` when it goes live.

@@ -6,21 +6,21 @@
  * changed: that is reported instead.
  */
 import { InputError, problem } from "../errors.js";
-import { appPaths } from "../layout.js";
-import type { App } from "../layout.js";
+import { appPaths } from "../server-layout.js";
+import type { App } from "../server-layout.js";
 import type { Op } from "../plan.js";
-import { appOwner, planCreateLocalTree } from "../sync/clone.js";
+import { appOwner, planCreateLocalTree } from "../tree/clone.js";
 import type { Reader } from "../system/system.js";
-import { CATALOGUE, CONNECT_CHECK_FILE, changeById, changeFiles, switchKey } from "./catalogue.js";
-import type { Change, ChangeId } from "./catalogue.js";
-import { applyEdit, describeEdit, editState, undoEdit } from "./edits.js";
+import { CATALOGUE, CONNECT_CHECK_FILE, changeById, changeFiles, switchKey } from "../catalogue/catalogue.js";
+import type { Change, ChangeId } from "../catalogue/catalogue.js";
+import { applyEdit, describeEdit, editState, undoEdit } from "../catalogue/edits.js";
 import { chooseFirewall, defineBlock, splitDefineBlock } from "./firewall.js";
 import type { FirewallChoice } from "./firewall.js";
 import type { Settings } from "./settings.js";
 import { changeStates, fileState, lineEditState, ownPart, textOf, treeView } from "./state.js";
 import type { ChangeState, TreeView } from "./state.js";
-import { snippetText } from "./templates.js";
-import type { Values } from "./templates.js";
+import { snippetText } from "../catalogue/templates.js";
+import type { Values } from "../catalogue/templates.js";
 
 /** What this run decides: which changes, and whether each should be on. */
 export interface Selection {
@@ -217,7 +217,7 @@ function actionOf(id: ChangeId, before: ChangeState, w: Work, skipped: boolean):
  * selection leaves a change without one it needs. Reports ch6's firewall
  * choice through `note`.
  */
-export function planInstall(
+export function planChangeInstall(
   sys: Reader,
   app: App,
   settings: Settings,

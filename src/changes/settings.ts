@@ -6,8 +6,8 @@
  */
 import { InputError, problem } from "../errors.js";
 import type { Reader } from "../system/system.js";
-import { CATALOGUE, CHANGE_IDS, switchKey } from "./catalogue.js";
-import type { ChangeId } from "./catalogue.js";
+import { CATALOGUE, CHANGE_IDS, switchKey } from "../catalogue/catalogue.js";
+import type { ChangeId } from "../catalogue/catalogue.js";
 
 /** Where install looks for its settings (a server path, under --root). */
 export const DEFAULT_SETTINGS_PATH = "/etc/makefilecheck/Autoinstall.conf";

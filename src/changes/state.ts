@@ -4,14 +4,14 @@
  * someone else; the change's state follows from its parts. `changes` shows
  * this; `install` decides from it what it may touch.
  */
-import { appPaths } from "../layout.js";
-import type { App } from "../layout.js";
+import { appPaths } from "../server-layout.js";
+import type { App } from "../server-layout.js";
 import type { Reader } from "../system/system.js";
-import { CATALOGUE, CONNECT_CHECK_FILE, changeFiles } from "./catalogue.js";
-import type { Change, ChangeId, LineEdit } from "./catalogue.js";
-import { describeEdit, editState } from "./edits.js";
+import { CATALOGUE, CONNECT_CHECK_FILE, changeFiles } from "../catalogue/catalogue.js";
+import type { Change, ChangeId, LineEdit } from "../catalogue/catalogue.js";
+import { describeEdit, editState } from "../catalogue/edits.js";
 import { splitDefineBlock } from "./firewall.js";
-import { isOurText } from "./templates.js";
+import { isOurText } from "../catalogue/templates.js";
 
 /** A change's state on this machine (the `changes --json` vocabulary). */
 export type ChangeState = "installed" | "not-installed" | "partial" | "modified";

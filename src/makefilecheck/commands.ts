@@ -4,18 +4,17 @@
  * applies one plan under the run lock, so a refusal for one app changes
  * nothing anywhere.
  */
-import type { Args } from "../cli.js";
 import { apply, withLock } from "../context.js";
-import type { AppReport, CommandResult, Context } from "../context.js";
+import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { InputError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
-import type { App, Mode } from "../layout.js";
-import { appPaths, snippetDir } from "../layout.js";
+import type { App, Mode } from "../server-layout.js";
+import { appPaths, snippetDir } from "../server-layout.js";
 import type { Op } from "../plan.js";
 import { JOURNAL, samePlan } from "../plan.js";
 import type { DriftSummary } from "../sync/drift.js";
 import { summarizeDrift } from "../sync/drift.js";
-import { errorLines, runConfigTest } from "./configtest.js";
+import { errorLines, runConfigTest } from "../tree/configtest.js";
 import { observe } from "./observe.js";
 import type { Detection } from "./profile.js";
 import { detectProfile, worstCode } from "./profile.js";

@@ -6,7 +6,7 @@
  * exactly that shape is refused with the file and line, never guessed at.
  */
 import { InputError, problem } from "../errors.js";
-import type { Mode } from "../layout.js";
+import type { Mode } from "../server-layout.js";
 
 /** What a Makefile text builds from, and where the two rewritable values sit. */
 export interface Reading {

@@ -4,9 +4,9 @@
  * leftovers beside them and the recorded mode. Reading only; detection and
  * planning are pure functions over this snapshot.
  */
-import type { App } from "../layout.js";
-import { appPaths } from "../layout.js";
-import { isInside, resolveLinkTarget } from "../paths.js";
+import type { App } from "../server-layout.js";
+import { appPaths } from "../server-layout.js";
+import { isInside, resolveLinkTarget } from "../system/safe-path.js";
 import type { Entry, Reader } from "../system/system.js";
 import type { Recorded } from "./state.js";
 import { readRecorded } from "./state.js";

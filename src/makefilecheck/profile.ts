@@ -5,9 +5,9 @@
  */
 import { InputError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
-import type { App, Mode } from "../layout.js";
-import { appPaths } from "../layout.js";
-import { isInside } from "../paths.js";
+import type { App, Mode } from "../server-layout.js";
+import { appPaths } from "../server-layout.js";
+import { isInside } from "../system/safe-path.js";
 import type { Reading } from "./makefile.js";
 import { modeOfReading, readMakefile } from "./makefile.js";
 import type { Observation, Seen } from "./observe.js";

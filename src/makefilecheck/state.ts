@@ -6,8 +6,8 @@
  */
 import { InputError, problem } from "../errors.js";
 import { sha256 } from "../hash.js";
-import type { App, Mode } from "../layout.js";
-import { STATE_DIR } from "../layout.js";
+import type { App, Mode } from "../server-layout.js";
+import { STATE_DIR } from "../server-layout.js";
 import type { Op } from "../plan.js";
 import type { Reader } from "../system/system.js";
 

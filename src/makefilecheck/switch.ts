@@ -11,8 +11,8 @@
 import { posix } from "node:path";
 import { EnvironmentError, InputError, problem } from "../errors.js";
 import { sha256 } from "../hash.js";
-import type { Mode } from "../layout.js";
-import { appPaths, snippetDir, variantPath } from "../layout.js";
+import type { Mode } from "../server-layout.js";
+import { appPaths, snippetDir, variantPath } from "../server-layout.js";
 import type { Op } from "../plan.js";
 import { deriveVariant } from "./makefile.js";
 import type { Observation, Seen } from "./observe.js";

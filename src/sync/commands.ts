@@ -1,12 +1,11 @@
 /** Commands of the sync engine: drift, diff, sync. */
-import type { Args } from "../cli.js";
-import type { AppReport, CommandResult, Context } from "../context.js";
+import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { apply, withLock } from "../context.js";
 import { EnvironmentError, Exit, InputError, UserError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
-import type { App } from "../layout.js";
-import { appPaths } from "../layout.js";
-import { followLinks, relPath } from "../paths.js";
+import type { App } from "../server-layout.js";
+import { appPaths } from "../server-layout.js";
+import { followLinks, relPath } from "../system/safe-path.js";
 import type { Reader } from "../system/system.js";
 import type { Op } from "../plan.js";
 import { analyze } from "./drift.js";
@@ -14,11 +13,11 @@ import { appsWithLocalTree } from "./drift-command.js";
 import { diffTrees } from "./diffs.js";
 import type { Settle, SyncPlan } from "./plan-sync.js";
 import { planSync } from "./plan-sync.js";
-import { writeStatCache } from "./statcache.js";
+import { writeStatCache } from "../tree/statcache.js";
 import { syncReportLines } from "./sync-report.js";
 import { verifyAfterSync } from "./verify.js";
-import type { Trees } from "./trees.js";
-import { loadTrees } from "./trees.js";
+import type { Trees } from "../tree/trees.js";
+import { loadTrees } from "../tree/trees.js";
 
 export { drift } from "./drift-command.js";
 

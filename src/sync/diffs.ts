@@ -4,9 +4,9 @@
  */
 import { createTwoFilesPatch } from "diff";
 import type { Reader } from "../system/system.js";
-import { readBaseObject } from "./baseline.js";
+import { readBaseObject } from "../tree/baseline.js";
 import { asText } from "./text.js";
-import type { Trees } from "./trees.js";
+import type { Trees } from "../tree/trees.js";
 
 /** One side of a comparison: its label and bytes (undefined when the file is absent). */
 interface Side {

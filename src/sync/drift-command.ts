@@ -4,16 +4,15 @@
  * that `diff` and `sync` need (start-up is a large share of drift's budget,
  * DESIGN section 8).
  */
-import type { Args } from "../cli.js";
-import type { AppReport, CommandResult, Context } from "../context.js";
+import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { Exit } from "../errors.js";
 import type { ExitCode } from "../errors.js";
-import type { App } from "../layout.js";
+import type { App } from "../server-layout.js";
 import type { State } from "./classify.js";
 import { analyze, needsAction } from "./drift.js";
 import type { PathState } from "./drift.js";
-import { SYMPL_NEW } from "./scan.js";
-import { hasLocalTree, loadTrees, noLocalTree } from "./trees.js";
+import { SYMPL_NEW } from "../tree/scan.js";
+import { hasLocalTree, loadTrees, noLocalTree } from "../tree/trees.js";
 
 /**
  * The apps to compare: those with a sympl-local.d. An app without one is

@@ -2,16 +2,16 @@
  * Drift between sympl-local.d and sympl.d: the three-way state of every
  * snippet path, for `drift`, `sync` and the counts `status` shows.
  */
-import { deriveWithKnownEdits } from "../changes/edits.js";
+import { deriveWithKnownEdits } from "../catalogue/edits.js";
 import { UserError } from "../errors.js";
-import type { App } from "../layout.js";
+import type { App } from "../server-layout.js";
 import type { Reader } from "../system/system.js";
 import type { KnownEdit, LocalFact, State } from "./classify.js";
 import { ACTION_STATES, classify } from "./classify.js";
-import type { SnapshotEntry } from "./scan.js";
+import type { SnapshotEntry } from "../tree/scan.js";
 import { asText } from "./text.js";
-import type { Trees } from "./trees.js";
-import { hasLocalTree, loadTrees } from "./trees.js";
+import type { Trees } from "../tree/trees.js";
+import { hasLocalTree, loadTrees } from "../tree/trees.js";
 
 /** One snippet path and its state; `derived` carries a re-derived known edit for sync. */
 export interface PathState {

@@ -5,21 +5,21 @@
  * copied to the state dir's `saved/APP/STAMP/`.
  */
 import { posix } from "node:path";
-import { deriveWithKnownEdits } from "../changes/edits.js";
-import type { App } from "../layout.js";
+import { deriveWithKnownEdits } from "../catalogue/edits.js";
+import type { App } from "../server-layout.js";
 import { InputError, problem } from "../errors.js";
-import { STATE_DIR } from "../layout.js";
+import { STATE_DIR } from "../server-layout.js";
 import type { Op } from "../plan.js";
 import type { Attrs, Reader } from "../system/system.js";
-import type { Manifest } from "./baseline.js";
-import { manifestOf, planBaseline, readBaseObject, sameBaseline } from "./baseline.js";
-import { appOwner, isLinkedPath, mirrorTarget, upstreamDirMode } from "./clone.js";
+import type { Manifest } from "../tree/baseline.js";
+import { manifestOf, planBaseline, readBaseObject, sameBaseline } from "../tree/baseline.js";
+import { appOwner, isLinkedPath, mirrorTarget, upstreamDirMode } from "../tree/clone.js";
 import type { PathState } from "./drift.js";
-import type { SnapshotEntry } from "./scan.js";
-import { SYMPL_NEW } from "./scan.js";
+import type { SnapshotEntry } from "../tree/scan.js";
+import { SYMPL_NEW } from "../tree/scan.js";
 import { mergeThreeWay } from "./merge.js";
 import { asText } from "./text.js";
-import type { Trees } from "./trees.js";
+import type { Trees } from "../tree/trees.js";
 
 /** What sync did (or would do) to one path. */
 export type SyncAction =

@@ -1,8 +1,8 @@
 /** The human lines of one app's sync: what changed, what waits, where old versions went. */
-import type { App } from "../layout.js";
-import { appPaths } from "../layout.js";
+import type { App } from "../server-layout.js";
+import { appPaths } from "../server-layout.js";
 import type { SyncAction, SyncEntry, SyncPlan } from "./plan-sync.js";
-import { SYMPL_NEW } from "./scan.js";
+import { SYMPL_NEW } from "../tree/scan.js";
 
 /** How each action reads in the report. */
 const SAYS: Record<SyncAction, string> = {

@@ -4,11 +4,11 @@
  * still break the config.
  */
 import type { Context } from "../context.js";
-import type { App } from "../layout.js";
-import { appPaths } from "../layout.js";
-import type { ConfigTestResult } from "../makefilecheck/configtest.js";
-import { errorLines, runConfigTest } from "../makefilecheck/configtest.js";
-import { resolveLinkTarget } from "../paths.js";
+import type { App } from "../server-layout.js";
+import { appPaths } from "../server-layout.js";
+import type { ConfigTestResult } from "../tree/configtest.js";
+import { errorLines, runConfigTest } from "../tree/configtest.js";
+import { resolveLinkTarget } from "../system/safe-path.js";
 import type { Reader } from "../system/system.js";
 
 /** The test's outcome for the report; `failed` makes sync exit 1. */

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import { posix } from "node:path";
 import { EnvironmentError, problem } from "../errors.js";
-import { serverPath } from "../paths.js";
+import { serverPath } from "./safe-path.js";
 import type { Attrs, DirWatch, Entry, Listed, RunOptions, RunResult, System, WatchOptions } from "./system.js";
 
 let tempCounter = 0;

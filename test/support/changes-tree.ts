@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { install } from "../../src/changes/commands.js";
 import { NFTFW_DBS, SYMPL_DB } from "../../src/changes/firewall.js";
-import { appPaths, type App } from "../../src/layout.js";
+import { appPaths, type App } from "../../src/server-layout.js";
 import { assembleConfig, inRoot, makeRoot, writeSymplTree } from "../fixtures/sympl.js";
 import { testContext } from "./context.js";
 

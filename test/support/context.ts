@@ -4,8 +4,8 @@
  * instead of printed.
  */
 import type { Context } from "../../src/context.js";
-import type { App } from "../../src/layout.js";
-import { APPS } from "../../src/layout.js";
+import type { App } from "../../src/server-layout.js";
+import { APPS } from "../../src/server-layout.js";
 import { RealSystem } from "../../src/system/real.js";
 import { DryRunSystem } from "../../src/system/wrappers.js";
 

@@ -1,7 +1,7 @@
 /** Trees the Makefile-manager tests start from, built on the shared fixtures. */
 import { symlinkSync, unlinkSync } from "node:fs";
-import type { App } from "../../src/layout.js";
-import { APPS, LINKED_SNIPPETS, appPaths } from "../../src/layout.js";
+import type { App } from "../../src/server-layout.js";
+import { APPS, LINKED_SNIPPETS, appPaths } from "../../src/server-layout.js";
 import { use } from "../../src/makefilecheck/commands.js";
 import { copyTree } from "../fixtures/paths.js";
 import { inRoot, writeSymplTree } from "../fixtures/sympl.js";

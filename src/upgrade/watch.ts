@@ -8,11 +8,10 @@
  * or SIGTERM.
  */
 import { setFlagsFromString } from "node:v8";
-import type { Args } from "../cli.js";
-import type { CommandResult, Context } from "../context.js";
+import type { Args, CommandResult, Context } from "../context.js";
 import { EnvironmentError, Exit, InputError, problem } from "../errors.js";
-import { appPaths, STATE_DIR } from "../layout.js";
-import type { App } from "../layout.js";
+import { appPaths, STATE_DIR } from "../server-layout.js";
+import type { App } from "../server-layout.js";
 import { repairWanted } from "../makefilecheck/commands.js";
 import { recordPath } from "../makefilecheck/state.js";
 import { ownLauncher } from "../system/launcher.js";

@@ -4,8 +4,8 @@
  * missing tree, a damaged baseline, a link leaving the app directory.
  */
 import { EnvironmentError, InputError, problem } from "../errors.js";
-import type { App } from "../layout.js";
-import { appPaths } from "../layout.js";
+import type { App } from "../server-layout.js";
+import { appPaths } from "../server-layout.js";
 import type { Reader } from "../system/system.js";
 import type { Manifest } from "./baseline.js";
 import { readManifest } from "./baseline.js";

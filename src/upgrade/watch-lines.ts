@@ -7,7 +7,7 @@
  */
 import type { AppReport, CommandResult } from "../context.js";
 import { UserError } from "../errors.js";
-import type { App } from "../layout.js";
+import type { App } from "../server-layout.js";
 import { opToJson } from "../plan.js";
 import type { StreamLine } from "../render.js";
 
@@ -88,7 +88,7 @@ function syncGist(report: AppReport): string | null {
 
 /**
  * The plan of a result in its JSON form: an in-process command's ops, or
- * the plan of a child's JSON document (src/sync/watch-spawn.ts).
+ * the plan of a child's JSON document (src/upgrade/watch-spawn.ts).
  */
 function planOf(result: CommandResult): Array<Record<string, unknown>> | undefined {
   if (result.plan) return result.plan.map(opToJson);

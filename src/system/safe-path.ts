@@ -4,8 +4,8 @@
  * under --root. Relative snippet paths never climb out of their tree.
  */
 import { posix } from "node:path";
-import { InputError } from "./errors.js";
-import type { Reader } from "./system/system.js";
+import { InputError } from "../errors.js";
+import type { Reader } from "./system.js";
 
 /** A normalised absolute server path; refuses NUL bytes and relative input. */
 export function serverPath(path: string): string {

@@ -5,11 +5,11 @@
  * binary parses it (`exim4 -bV -C`, `dovecot -a -c`), as the Makefile's
  * `test` target would.
  */
-import type { App, Mode } from "../layout.js";
-import { DAEMON_BINARY, snippetDir } from "../layout.js";
-import { followLinks } from "../paths.js";
+import type { App, Mode } from "../server-layout.js";
+import { DAEMON_BINARY, snippetDir } from "../server-layout.js";
+import { followLinks } from "../system/safe-path.js";
 import { EnvironmentError, problem } from "../errors.js";
-import { scanTree } from "../sync/scan.js";
+import { scanTree } from "./scan.js";
 import type { Reader } from "../system/system.js";
 
 /** The daemon's verdict; `skipped` when its binary is not installed. */

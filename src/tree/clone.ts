@@ -5,8 +5,8 @@
  */
 import { posix } from "node:path";
 import { EnvironmentError, InputError, problem } from "../errors.js";
-import type { App } from "../layout.js";
-import { LINKED_SNIPPETS, appPaths } from "../layout.js";
+import type { App } from "../server-layout.js";
+import { LINKED_SNIPPETS, appPaths } from "../server-layout.js";
 import type { Op } from "../plan.js";
 import type { Attrs, Reader } from "../system/system.js";
 import { manifestOf, planBaseline } from "./baseline.js";

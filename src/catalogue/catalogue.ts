@@ -4,7 +4,7 @@
  * needs. The snippet texts themselves live in snippets.ts; this file only
  * names them, so install, `changes` and sync all reason from one table.
  */
-import type { App } from "../layout.js";
+import type { App } from "../server-layout.js";
 import { SNIPPETS } from "./snippets.js";
 
 /** Change ids in catalogue order. */

@@ -7,9 +7,8 @@
  * CommandResult (or thrown error) the command function would have given,
  * so the watcher reports both alike.
  */
-import { JSON_NOTES_ENV } from "../cli.js";
-import type { Args } from "../cli.js";
-import type { AppReport, CommandResult, Context } from "../context.js";
+import { JSON_NOTES_ENV } from "../context.js";
+import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { EnvironmentError, Exit, InputError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
 import type { RunResult } from "../system/system.js";

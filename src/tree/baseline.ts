@@ -7,8 +7,8 @@
  */
 import { EnvironmentError, problem } from "../errors.js";
 import { sha256 } from "../hash.js";
-import type { App } from "../layout.js";
-import { STATE_DIR } from "../layout.js";
+import type { App } from "../server-layout.js";
+import { STATE_DIR } from "../server-layout.js";
 import type { Op } from "../plan.js";
 import type { Reader } from "../system/system.js";
 import type { Snapshot } from "./scan.js";

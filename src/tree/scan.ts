@@ -8,8 +8,8 @@
  */
 import { EnvironmentError, problem } from "../errors.js";
 import { sha256 } from "../hash.js";
-import { isSnippetName } from "../layout.js";
-import { followLinks, isInside, resolveLinkTarget } from "../paths.js";
+import { isSnippetName } from "../server-layout.js";
+import { followLinks, isInside, resolveLinkTarget } from "../system/safe-path.js";
 import type { Entry, Reader } from "../system/system.js";
 
 /** One snippet as found on disk; `target` is set for links. */

@@ -3,7 +3,7 @@
  * ch11), as data that `sync` can re-apply to a newer upstream file and
  * recognise in old installs. Everything here is a pure function of text.
  */
-import type { App } from "../layout.js";
+import type { App } from "../server-layout.js";
 import { editsFor } from "./catalogue.js";
 import type { LineEdit } from "./catalogue.js";
 

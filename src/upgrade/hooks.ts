@@ -5,11 +5,10 @@
  * someone else wrote or changed into something else are never touched.
  */
 import { posix } from "node:path";
-import type { Args } from "../cli.js";
-import type { CommandResult, Context } from "../context.js";
+import type { Args, CommandResult, Context } from "../context.js";
 import { apply, withLock } from "../context.js";
 import { Exit, InputError, problem } from "../errors.js";
-import { resolveLinkTarget } from "../paths.js";
+import { resolveLinkTarget } from "../system/safe-path.js";
 import type { Op } from "../plan.js";
 import { installedBinary } from "../system/launcher.js";
 import type { Reader } from "../system/system.js";
@@ -45,7 +44,7 @@ function mkdirIfMissing(sys: Reader, dir: string): Op[] {
 }
 
 /** Plans writing `files`; a file that is there and not ours blocks the whole install. */
-function planInstall(sys: Reader, files: HookFile[]): { ops: Op[]; states: FileState[] } {
+function planTriggerInstall(sys: Reader, files: HookFile[]): { ops: Op[]; states: FileState[] } {
   const ops: Op[] = [];
   const states: FileState[] = files.map((f) => {
     const text = currentText(sys, f.path);
@@ -114,7 +113,7 @@ export async function hooks(ctx: Context, args: Args): Promise<CommandResult> {
     return { code: Exit.ok, apps: [], lines, data: { files } };
   }
   const installing = Boolean(args.install);
-  const { ops, states } = installing ? planInstall(ctx.sys, files) : planRemove(ctx.sys, files);
+  const { ops, states } = installing ? planTriggerInstall(ctx.sys, files) : planRemove(ctx.sys, files);
   const refused = states.some((s) => s.state === "not ours");
   if (!refused || !installing) await withLock(ctx, () => apply(ctx, installing ? "hooks --install" : "hooks --remove", ops));
   const systemdTouched = ops.some((op) => "path" in op && op.path.startsWith(UNIT_DIR));

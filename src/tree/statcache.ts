@@ -13,8 +13,8 @@
  * (inode, size, mtimeMs, ctimeMs) and the 32 bytes of the sha256, all
  * little-endian. Looking a path up decodes only its own record.
  */
-import type { App } from "../layout.js";
-import { STATE_DIR } from "../layout.js";
+import type { App } from "../server-layout.js";
+import { STATE_DIR } from "../server-layout.js";
 import type { System, Reader } from "../system/system.js";
 import type { KnownHash, Snapshot } from "./scan.js";
 

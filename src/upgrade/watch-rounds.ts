@@ -5,7 +5,7 @@
  * one round runs for the apps the burst touched. Rounds never overlap: what
  * arrives during one waits for the next.
  */
-import type { App } from "../layout.js";
+import type { App } from "../server-layout.js";
 
 /** The work of one round (`paths`: how many paths the burst touched); it reports its own outcome. */
 export type RoundAction = (apps: App[], round: number, paths: number) => Promise<void>;

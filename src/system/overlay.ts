@@ -5,28 +5,23 @@
  * written, under --dry-run too. Writes through it are refused.
  */
 import { posix } from "node:path";
-import { byteOrder } from "../system/real.js";
-import type { Op } from "../plan.js";
-import type { DirWatch, Entry, Listed, RunOptions, RunResult, System } from "../system/system.js";
-import { listByStat } from "../system/system.js";
+import { byteOrder } from "./real.js";
+import type { DirWatch, Entry, Listed, RunOptions, RunResult, System } from "./system.js";
+import { listByStat } from "./system.js";
 
-type Planned = { type: "file"; data: Buffer; mode: number } | { type: "link"; target: string } | { type: "dir"; mode: number } | null;
+/**
+ * What a path will hold once the plan is applied; null when it will be
+ * gone. src/plan.ts turns a plan into these (plannedContents), so this
+ * layer need not know the plan's steps.
+ */
+export type Planned = { type: "file"; data: Buffer; mode: number } | { type: "link"; target: string } | { type: "dir"; mode: number } | null;
 
-/** The system `inner` with `ops` laid over it for reading. */
+/** The system `inner` with the `planned` contents laid over it for reading. */
 export class PlannedView implements System {
-  private readonly planned = new Map<string, Planned>();
-
   constructor(
     private readonly inner: System,
-    ops: Op[],
-  ) {
-    for (const op of ops) {
-      if (op.op === "write") this.planned.set(op.path, { type: "file", data: op.data, mode: op.mode ?? 0o644 });
-      else if (op.op === "symlink") this.planned.set(op.path, { type: "link", target: op.target });
-      else if (op.op === "mkdir") this.planned.set(op.path, { type: "dir", mode: op.mode ?? 0o755 });
-      else if (op.op === "remove") this.planned.set(op.path, null);
-    }
-  }
+    private readonly planned: ReadonlyMap<string, Planned>,
+  ) {}
 
   get root(): string {
     return this.inner.root;

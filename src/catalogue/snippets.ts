@@ -25,7 +25,7 @@
  * private and whitelisted hosts through first, so ch6, ch7, ch12 and ch13
  * need ch5 (ch6's defines are appended to ch5's `21-connect-check` too).
  */
-import type { App } from "../layout.js";
+import type { App } from "../server-layout.js";
 
 /** One file a change adds (or, for ch10, replaces). */
 export interface Snippet {

@@ -4,9 +4,9 @@
  * paths through `hostPath`, so `--root` needs no special case.
  */
 import { posix } from "node:path";
-import type { App } from "../layout.js";
-import { appPaths, isSnippetName } from "../layout.js";
-import { isInside } from "../paths.js";
+import type { App } from "../server-layout.js";
+import { appPaths, isSnippetName } from "../server-layout.js";
+import { isInside } from "../system/safe-path.js";
 
 /** The host paths of one app the watcher cares about. */
 export interface WatchedApp {
