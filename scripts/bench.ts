@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: the budgets of DESIGN section 8, each measured as a ratio
- * against a reference run on the same machine in the same run. Each
+ * `npm run bench`: the budgets of docs/architecture.md, each measured as a
+ * ratio against a reference run on the same machine in the same run. Each
  * benchmark lives in scripts/bench/NAME.ts (shared helpers in scripts/timing.ts) and exports `run(): Promise<void>`
  * printing its own lines; `npm run bench -- NAME` runs only that one.
  */

@@ -91,8 +91,8 @@ const FAST_COMMANDS = new Map<keyof typeof LOAD, { writes: boolean; own: string[
 /**
  * Parses the common calls (FAST_COMMANDS with global options) without
  * loading yargs, whose start-up alone costs more than the whole `status`
- * budget (DESIGN section 8). Returns null for anything else, and for
- * anything it would reject: yargs then parses and words the error.
+ * budget (docs/architecture.md, Budgets). Returns null for anything else,
+ * and for anything it would reject: yargs then parses and words the error.
  */
 function fastArgs(argv: string[]): Args | null {
   const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};

@@ -4,7 +4,7 @@
  * stack trace.
  */
 
-/** Exit codes of the command-line contract (DESIGN section 3). */
+/** Exit codes of the command-line contract (README.md, Commands). */
 export const Exit = {
   ok: 0,
   actionNeeded: 1,

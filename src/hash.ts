@@ -2,7 +2,8 @@
  * The one hash every stored identity uses: sha256 in hex. node:crypto is
  * fetched on the first call rather than imported: an ESM import of it
  * costs a few milliseconds of start-up, a noticeable share of the `status`
- * budget (DESIGN section 8), and `status` often hashes nothing at all.
+ * budget (docs/architecture.md, Budgets), and `status` often hashes
+ * nothing at all.
  */
 import type { createHash as CreateHash } from "node:crypto";
 

@@ -1,5 +1,5 @@
 /**
- * Facts of the Sympl world (DESIGN section 2): where each app keeps its
+ * Facts of the Sympl world (docs/sympl.md): where each app keeps its
  * trees and Makefiles, and which file names the Makefile builds in.
  * Paths here are the server's own paths; the System maps them under --root.
  */

@@ -1,7 +1,7 @@
 // The architecture's boundaries (docs/architecture.md), checked over the
 // source: only src/system reaches the disk or runs programs, only the
-// renderer prints, nothing imports the entry point, and the folders'
-// imports form a DAG.
+// renderer prints, nothing imports the entry point, the folders' imports
+// form a DAG, and the notes name every folder.
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -85,6 +85,12 @@ describe("source boundaries", () => {
   it("imports the entry point from nowhere", () => {
     const offenders = files.flatMap((f) => importsOf(f.rel, f.text).filter((t) => t === "cli.ts").map(() => f.rel));
     expect(offenders).toEqual([]);
+  });
+
+  it("has every folder of src/ described in docs/architecture.md", () => {
+    const notes = readFileSync(fileURLToPath(new URL("../docs/architecture.md", import.meta.url)), "utf8");
+    const folders = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `src/${e.name}/`);
+    expect(folders.filter((f) => !notes.includes(`\`${f}\``))).toEqual([]);
   });
 
   it("has no import cycle between folders (and top-level modules)", () => {

@@ -75,7 +75,7 @@ describe.each(APPS)("vanilla %s tree", (app) => {
     expect(daemonAccepts(root, app, "sympl.d").ok).toBe(true);
   });
 
-  it("has a plain upstream Makefile with the DESIGN section 2 lines", () => {
+  it("has a plain upstream Makefile with the lines docs/sympl.md gives", () => {
     writeSymplTree(root, { apps: [app] });
     const text = read(`/etc/${app}/Makefile`);
     expect(isLink(`/etc/${app}/Makefile`)).toBe(false);

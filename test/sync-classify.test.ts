@@ -1,5 +1,5 @@
 /**
- * The three-way decision as a table (DESIGN section 5), and the line merge
+ * The three-way decision as a table (docs/sympl.md, sync), and the line merge
  * sync relies on for "both changed".
  */
 import { describe, expect, it } from "vitest";

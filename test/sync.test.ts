@@ -1,6 +1,6 @@
 /**
  * sync, drift and diff on fixture trees, called as functions on a real
- * temp root: each row of the DESIGN section 5 table, retirements, new
+ * temp root: each row of the sync table in docs/sympl.md, retirements, new
  * directories, the 60-sni link, merges and conflicts, byte-exact copies,
  * dry runs, and after every sync the real daemons' verdict on the result.
  */

@@ -1,6 +1,6 @@
 // The real `makefilecheck watch`, as a child process on a fixture tree under
 // a temp root: simulated Sympl upgrades (hundreds of upstream writes plus
-// each Makefile damage of DESIGN section 2), a conflicting local edit, and
+// each Makefile damage of docs/sympl.md), a conflicting local edit, and
 // SIGTERM. Needs `npm run build` first.
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";

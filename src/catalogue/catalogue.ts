@@ -1,5 +1,5 @@
 /**
- * The fourteen email changes (DESIGN section 6) as data: what each one adds,
+ * The fourteen email changes (docs/sympl.md) as data: what each one adds,
  * which upstream lines it edits, which settings control it and what it
  * needs. The snippet texts themselves live in snippets.ts; this file only
  * names them, so install, `changes` and sync all reason from one table.

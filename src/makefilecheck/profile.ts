@@ -1,5 +1,5 @@
 /**
- * Profile detection (DESIGN section 2's table) as a pure function over an
+ * Profile detection (the table in docs/sympl.md) as a pure function over an
  * Observation, plus the damage an upgrade or a script left, and where the
  * newest upstream Makefile text is to be found. No disk access here.
  */

@@ -1,5 +1,5 @@
 /**
- * The three-way decision of DESIGN section 5 as one pure function over what
+ * The three-way decision of docs/sympl.md (sync) as one pure function over what
  * is known of a snippet path in the baseline (B), upstream sympl.d (U) and
  * sympl-local.d (L). Contents are compared by sha256 only.
  */

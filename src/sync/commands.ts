@@ -70,7 +70,7 @@ interface AppSync {
 }
 
 /**
- * `sync`: bring upstream changes into sympl-local.d (DESIGN section 5).
+ * `sync`: bring upstream changes into sympl-local.d (docs/sympl.md, sync).
  * Every app is planned before anything is written, so a refusal leaves all
  * trees as they were.
  */

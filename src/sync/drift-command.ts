@@ -2,7 +2,7 @@
  * The `drift` command, in a module of its own: it loads only the scan,
  * the stat cache and the classification, not the diff and merge libraries
  * that `diff` and `sync` need (start-up is a large share of drift's budget,
- * DESIGN section 8).
+ * docs/architecture.md, Budgets).
  */
 import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { Exit } from "../errors.js";

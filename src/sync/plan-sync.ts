@@ -1,5 +1,5 @@
 /**
- * The sync plan of one app (DESIGN section 5): from the state of every
+ * The sync plan of one app (docs/sympl.md, sync): from the state of every
  * path, the steps that bring upstream changes into sympl-local.d without
  * losing a local byte. Every file the plan overwrites or removes is first
  * copied to the state dir's `saved/APP/STAMP/`.

@@ -1,8 +1,8 @@
 /**
  * SMTP sessions against the real exim, as `exim4 -C CONF -bh IP` host
- * checks (DESIGN section 7): exim runs the connect and RCPT ACLs as if
- * IP had connected, prints its SMTP replies, and prints what it would
- * have written to the main log as `LOG:` lines.
+ * checks (docs/architecture.md, tests): exim runs the connect and RCPT
+ * ACLs as if IP had connected, prints its SMTP replies, and prints what it
+ * would have written to the main log as `LOG:` lines.
  *
  * All sessions of one call run inside one private mount and network
  * namespace (`unshare -m -n`): only loopback exists there, a temp
@@ -169,7 +169,7 @@ export function mailSession(ip: string, from: string, to: string): Session {
   return { ip, commands: ["EHLO client.example.net", `MAIL FROM:<${from}>`, `RCPT TO:<${to}>`, "QUIT"] };
 }
 
-/** The firewall's log patterns (DESIGN section 6), with `__IP__` where the address goes. */
+/** The firewall's log patterns (docs/sympl.md), with `__IP__` where the address goes. */
 export const FIREWALL_PATTERNS = {
   history: String.raw`\[__IP__\] .*I=.*Blacklisted: Denied access - history of unwanted activity.*$`,
   auth: String.raw`\[__IP__\] I=.*AUTH command used when not advertised.*$`,
