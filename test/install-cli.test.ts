@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { autoinstallDefault } from "./fixtures/autoinstall.js";
 import { hashTree, inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
 
 const BIN = join(import.meta.dirname, "..", "bin", "makefilecheck");
@@ -38,6 +39,9 @@ describe("bad input: exit 2, one line, nothing changed", () => {
     ["a config that is a directory", () => [`--config=${outside}`], [outside, "is a directory"]],
     ["a config that is missing", () => [`--config=${join(outside, "nope.conf")}`], ["no such settings file"]],
     ["an unknown change in --only", () => ["--only", "ch3,ch99"], ["ch99"]],
+    ["an empty --only", () => ["--only", ""], ["--only ''", "names no change"]],
+    ["an --only list of commas", () => ["--only", " , "], ["names no change"]],
+    ["a settings line a shell would run", () => [`--config=${settingsFile("AUTO_CH3=Y\nAUTO_CH4=N; reboot\n")}`], ["line 2", "`AUTO_CH4=N; reboot`"]],
   ];
   it.each(cases)("%s", (_name, args, said) => {
     const before = hashTree(root);
@@ -72,6 +76,13 @@ describe("the settings file is never run", () => {
 });
 
 describe("an old installer's settings file", () => {
+  it("works unchanged, export line and all: install exits 0, ch2 waits for its ports", () => {
+    const r = cli("install", `--config=${settingsFile(autoinstallDefault())}`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/dovecot: ch2 .*AUTO_IMAP_PORT and AUTO_IMAPS_PORT/);
+    expect(existsSync(inRoot(root, "/etc/exim4/sympl-local.d/00-main/25-logging"))).toBe(true);
+  });
+
   it("installs what it says, warns about keys it does not know", () => {
     const file = settingsFile(
       [
@@ -87,7 +98,7 @@ describe("an old installer's settings file", () => {
         "",
       ].join("\n"),
     );
-    const r = cli("install", `--config=${file}`, "--no-check");
+    const r = cli("install", `--config=${file}`);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("AUTO_MAILNAME");
     const json = cli("changes", "--json");
@@ -102,7 +113,7 @@ describe("an old installer's settings file", () => {
 
 describe("changes, human output", () => {
   it("shows a row per change with its state, title and setting", () => {
-    cli("install", "--only", "ch3", "--no-check");
+    cli("install", "--only", "ch3");
     const r = cli("changes", "-a", "exim4");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^ {2}ch3 +installed +log protocol errors.* AUTO_CH3=Y$/m);

@@ -11,6 +11,7 @@ import { EnvironmentError, InputError } from "../src/errors.js";
 import type { Reader } from "../src/system/system.js";
 import { DEFAULT_SETTINGS_PATH, defaultSettingsText, parseSettings, readSettingsFile } from "../src/changes/settings.js";
 import { RealSystem } from "../src/system/real.js";
+import { autoinstallDefault } from "./fixtures/autoinstall.js";
 import { makeRoot } from "./fixtures/sympl.js";
 
 const FILE = "/etc/makefilecheck/Autoinstall.conf";
@@ -91,11 +92,47 @@ describe("reading the old installer's file", () => {
   });
 
   it("warns about an unknown key and goes on", () => {
-    const { settings, warnings } = parse("AUTO_CH3=N\nAUTO_CH99=Y\nAUTO_COLOUR=$(whoami)\n");
+    const { settings, warnings } = parse("AUTO_CH3=N\nAUTO_CH99=Y\nAUTO_COLOUR=blue\n");
     expect(settings.enabled.ch3).toBe(false);
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toContain("AUTO_CH99");
     expect(warnings[0]).toContain(FILE);
+  });
+});
+
+describe("the old installer's own default file", () => {
+  it("reads unchanged: #!/bin/sh, comments, empty values and the closing export line", () => {
+    const { settings, warnings } = parse(autoinstallDefault());
+    expect(warnings).toEqual([]);
+    expect(settings.enabled).toMatchObject({ ch1: true, ch2: true, ch3: true, ch11: false, ch14: true });
+    expect(settings.imapPort).toBeUndefined();
+    expect(settings.database).toBeUndefined();
+    expect(settings.spamhausKey).toBeUndefined();
+    expect(settings.dnsblInConnect).toEqual(["spamhaus", "spamcop", "barracuda"]);
+  });
+
+  it("reads the same with CRLF line ends", () => {
+    const text = autoinstallDefault({ AUTO_IMAP_PORT: "1143", AUTO_IMAPS_PORT: '"1993"', AUTO_CH7: "N" });
+    expect(parse(text.replace(/\n/g, "\r\n")).settings).toEqual(parse(text).settings);
+    expect(parse(text).settings).toMatchObject({ imapPort: 1143, imapsPort: 1993 });
+  });
+
+  it("reads the shell's quoting: escapes, adjacent quotes, a value over two lines refused", () => {
+    expect(parse(`DNSBL_CHECK_IN_CONNECT='spam'"haus : "spamcop\n`).settings.dnsblInConnect).toEqual(["spamhaus", "spamcop"]);
+    expect(parse("AUTO_CH3=\\Y\n").settings.enabled.ch3).toBe(true);
+    expect(parse("export AUTO_CH3=N AUTO_CH4=N\n").settings.enabled).toMatchObject({ ch3: false, ch4: false });
+    expect(refusal("DNSBL_CHECK_IN_CONNECT='spamhaus\n: spamcop'\n")).toContain("line 1");
+  });
+
+  it("escapes control characters of the file in its messages", () => {
+    const value = refusal("AUTO_CH6_DATABASE=\x1b[31mx\n");
+    expect(value).toContain("AUTO_CH6_DATABASE=\\x1b[31mx");
+    expect(value).not.toMatch(/[\u0000-\u001f]/);
+    const word = refusal("AUTO_CH3=Y\nrm\x07 -rf\n");
+    expect(word).toContain("`rm\\x07` is a command");
+    expect(word).not.toMatch(/[\u0000-\u001f]/);
+    expect(refusal("AUTO_CH3=Y\r\rtouch x\n")).toContain("\\x0d");
+    expect(refusal("echo \x1b]0;owned\x07\n")).not.toMatch(/[\u0000-\u001f]/);
   });
 });
 
@@ -114,10 +151,24 @@ describe("bad values: refused with the setting and the file named", () => {
     ["lower-case y", "AUTO_CH3=y\n", ["AUTO_CH3=y", "Y (install) or N"]],
     ["empty switch", "AUTO_CH3=\n", ["AUTO_CH3="]],
     ["unknown version", "AUTO_VERSION=2\n", ["AUTO_VERSION=2", "version 3"]],
-    ["command substitution", "AUTO_CH6_DATABASE=$(touch /tmp/x)\n", ["AUTO_CH6_DATABASE", "shell syntax"]],
-    ["backticks", "AUTO_IMAP_PORT=`id -u`\n", ["AUTO_IMAP_PORT", "shell syntax"]],
+    ["command substitution", "AUTO_CH6_DATABASE=$(touch /tmp/x)\n", ["`AUTO_CH6_DATABASE=$(touch /tmp/x)`", "`$` expands"]],
+    ["a variable", "AUTO_CH3=$YES\n", ["line 1", "`$` expands"]],
+    ["a variable in double quotes", 'AUTO_CH6_DATABASE="${DB}"\n', ["inside double quotes"]],
+    ["a command after the setting", "AUTO_CH3=Y; rm -rf /\n", ["`;` ends a command"]],
+    ["a pipe", "AUTO_CH3=Y | sh\n", ["`|` pipes"]],
+    ["a redirection", "AUTO_CH3=Y >/etc/passwd\n", ["`>` redirects"]],
+    ["a background job", "AUTO_CH3=Y &\n", ["`&` runs"]],
+    ["a subshell", "(AUTO_CH3=Y)\n", ["`(` starts a subshell"]],
+    ["a bare word", "AUTO_CH3=Y\nsource /etc/other.conf\n", ["line 2", "`source /etc/other.conf`", "is a command"]],
+    ["a quoted name is no assignment", '"AUTO_CH3"=Y\n', ["is a command"]],
+    ["a command run with a setting", "AUTO_CH3=Y make\n", ["`make` as a command"]],
+    ["export of something else", "export AUTO_CH3 -p\n", ["`export -p`"]],
+    ["export alone", "export\n", ["lists the environment"]],
+    ["a home directory", "AUTO_CH6_DATABASE=~/db\n", ["`~` expands"]],
+    ["a comment glued to a value is part of it", "AUTO_CH3=Y#on\n", ["AUTO_CH3=Y#on", "Y (install) or N"]],
+    ["backticks", "AUTO_IMAP_PORT=`id -u`\n", ["AUTO_IMAP_PORT", "backtick runs"]],
     ["newline in a quoted value", 'DNSBL_CHECK_IN_CONNECT="spamhaus\nspamcop"\n', ["DNSBL_CHECK_IN_CONNECT", "newline"]],
-    ["a bare command line", "AUTO_CH3=Y\nrm -rf /\n", ["line 2", "not a KEY=VALUE"]],
+    ["a bare command line", "AUTO_CH3=Y\nrm -rf /\n", ["line 2", "`rm -rf /`", "is a command"]],
     ["unquoted value with spaces", "DNSBL_CHECK_IN_CONNECT=spamhaus : spamcop\n", ["quoted"]],
     ["unterminated quote", 'AUTO_CH3="Y\n', ["never closed"]],
   ];

@@ -43,6 +43,7 @@ function selectionOf(args: Args, settings: Settings): Selection {
   const sets = setsOf(args);
   if (typeof args.only !== "string") return { scope: new Set(CATALOGUE.map((c) => c.id)), wanted: (id) => settings.enabled[id] };
   const ids = args.only.split(",").map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) throw new InputError(problem(`--only '${args.only}'`, "names no change", "give change ids such as ch3,ch5, or leave out --only to follow the settings"));
   for (const id of ids) {
     if (!isChangeId(id)) throw new InputError(problem(`--only ${args.only}`, `unknown change \`${id}\``, "use ids ch1 to ch14, comma-separated"));
   }

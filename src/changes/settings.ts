@@ -1,6 +1,7 @@
 /**
  * The install settings, in the old installer's Autoinstall.conf format: a
- * shell-looking file of KEY=VALUE lines. It is parsed as text and never run;
+ * `#!/bin/sh` file of KEY=VALUE lines, read as a shell would read that
+ * subset (shell-subset.ts) and never run;
  * every value that can reach an exim or dovecot file is checked against a
  * strict grammar here, before anything is planned.
  */
@@ -8,6 +9,7 @@ import { InputError, problem } from "../errors.js";
 import type { Reader } from "../system/system.js";
 import { CATALOGUE, CHANGE_IDS, switchKey } from "../catalogue/catalogue.js";
 import type { ChangeId } from "../catalogue/catalogue.js";
+import { ShellSubsetError, escapeControls, readShellAssignments } from "./shell-subset.js";
 
 /** Where install looks for its settings (a server path, under --root). */
 export const DEFAULT_SETTINGS_PATH = "/etc/makefilecheck/Autoinstall.conf";
@@ -46,8 +48,6 @@ interface RawSetting {
   key: string;
   value: string;
   where: string;
-  /** A bare value with blanks in it: the shell would have run its second word. */
-  unquotedBlank?: boolean;
 }
 
 const SWITCH_KEYS = new Map<string, ChangeId>(CHANGE_IDS.map((id) => [switchKey(id), id]));
@@ -66,61 +66,31 @@ function defaultSettings(source: string): Settings {
   return { enabled, dnsblInConnect: [...DNSBLS], source };
 }
 
-/**
- * Reads one value after `KEY=`: quoted (single or double, possibly over
- * several lines, which the value check then refuses) or bare up to a
- * ` # comment`. Returns the value and how many extra lines it took.
- */
-function readValue(rest: string, following: string[], where: string): { value: string; extra: number; unquotedBlank?: boolean } {
-  const quote = rest[0];
-  if (quote === '"' || quote === "'") {
-    let body = rest.slice(1);
-    let extra = 0;
-    let close = body.indexOf(quote);
-    while (close < 0 && extra < following.length) {
-      body += `\n${following[extra]}`;
-      extra += 1;
-      close = body.indexOf(quote);
-    }
-    if (close < 0) throw new InputError(problem(where, `the ${quote} quote is never closed`, "close it on the same line"));
-    const after = body.slice(close + 1);
-    if (after.trim() !== "" && !/^\s+#/.test(after)) {
-      throw new InputError(problem(where, "text after the closing quote", "one quoted value per line, then at most a # comment"));
-    }
-    return { value: body.slice(0, close), extra };
-  }
-  const value = rest.replace(/(^|\s+)#.*$/, "").trim();
-  return { value, extra: 0, unquotedBlank: /\s/.test(value) };
+/** A line of the file as shown in a message: control characters escaped, a secret's value hidden, long lines cut. */
+function shownLine(text: string): string {
+  let line = text.trim();
+  for (const key of SECRET_KEYS) line = line.replace(new RegExp(`(${key}=).*$`), "$1…");
+  line = escapeControls(line);
+  return line.length > 80 ? `${line.slice(0, 79)}…` : line;
 }
 
 /**
- * Splits a settings file into KEY=VALUE entries. Comments, blank lines and
- * `export` are accepted; any other line is refused rather than ignored: the
- * old installer would have run it, so the admin meant something by it.
+ * The file's settings as a shell would set them. A line the shell would
+ * run or expand is refused rather than ignored: the old installer would
+ * have run it, so the admin meant something by it.
  */
 function tokenize(text: string, source: string): RawSetting[] {
-  const lines = text.split("\n");
-  const out: RawSetting[] = [];
-  for (let i = 0; i < lines.length; i += 1) {
-    const where = `${source} line ${i + 1}`;
-    const line = (lines[i] ?? "").trim();
-    if (line === "" || line.startsWith("#")) continue;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
-    if (!m) {
-      throw new InputError(
-        problem(where, `\`${line.slice(0, 60)}\` is not a KEY=VALUE setting`, "this file is read as settings, never run as a script: remove the line"),
-      );
-    }
-    const { value, extra, unquotedBlank } = readValue(m[2] ?? "", lines.slice(i + 1), where);
-    out.push({ key: m[1] ?? "", value, where, unquotedBlank });
-    i += extra;
+  try {
+    return readShellAssignments(text).map((a) => ({ key: a.name, value: a.value, where: `${source} line ${a.line}` }));
+  } catch (err) {
+    if (!(err instanceof ShellSubsetError)) throw err;
+    throw new InputError(problem(`${source} line ${err.line}`, `\`${shownLine(err.text)}\`: ${escapeControls(err.what)}`, err.fix));
   }
-  return out;
 }
 
 /** `KEY=VALUE` as shown in a message; a secret value is never shown. */
 function shown(raw: RawSetting): string {
-  return SECRET_KEYS.has(raw.key) ? `${raw.key}=…` : `${raw.key}=${raw.value.replace(/\n/g, "\\n")}`;
+  return SECRET_KEYS.has(raw.key) ? `${raw.key}=…` : escapeControls(`${raw.key}=${raw.value}`);
 }
 
 function refuse(raw: RawSetting, what: string, fix: string): never {
@@ -152,7 +122,6 @@ function take(s: Settings, raw: RawSetting): void {
   if (/\$\(|`|\n/.test(raw.value)) {
     refuse(raw, "contains a newline or shell syntax ($(...) or backticks)", "the file is read as text, never run: write the plain value");
   }
-  if (raw.unquotedBlank) refuse(raw, "a value with blanks must be quoted", `write it as ${raw.key}="${raw.value}"`);
   const id = SWITCH_KEYS.get(raw.key);
   if (id) {
     if (raw.value !== "Y" && raw.value !== "N") refuse(raw, "not Y or N", "write Y (install) or N (remove), capital letters as the old installer read them");
