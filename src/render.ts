@@ -55,6 +55,11 @@ export function endQuietlyWhenReaderGoes(): void {
   }
 }
 
+/** Prints --help. */
+export function printHelp(text: string): void {
+  process.stdout.write(text);
+}
+
 /** Prints one line to stderr. */
 export function printNote(line: string): void {
   process.stderr.write(`${line}\n`);
