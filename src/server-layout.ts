@@ -78,3 +78,20 @@ export const DAEMON_BINARY: Record<App, string> = {
 export function isApp(name: string): name is App {
   return (APPS as readonly string[]).includes(name);
 }
+
+/** Where each daemon keeps its pid: a running daemon keeps the config it read at start or reload. */
+export const DAEMON_PID_FILE: Record<App, string> = {
+  exim4: "/run/exim4/exim.pid",
+  dovecot: "/run/dovecot/master.pid",
+};
+
+/** dovecot's master hands its config to a `config` child, started afresh by a reload. */
+export const DAEMON_CONFIG_HELPER: Record<App, string | null> = {
+  exim4: null,
+  dovecot: "config",
+};
+
+/** How an admin has a running daemon read its built config again (Debian's way, honouring policy-rc.d). */
+export function reloadCommand(app: App): string {
+  return `invoke-rc.d ${app} reload`;
+}

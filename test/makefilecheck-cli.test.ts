@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { caninstallTree, managedTree } from "./support/makefilecheck-trees.js";
 import { damagePlainFile, hashTree, inRoot, setupLegacy, upstreamMakefile, writeSymplTree } from "./fixtures/sympl.js";
 import { withTempRoot } from "./support/temp-root.js";
+import { makeConf } from "./support/built.js";
 
 const BIN = resolve(import.meta.dirname, "../bin/makefilecheck");
 const built = existsSync(resolve(import.meta.dirname, "../dist/cli.js"));
@@ -56,12 +57,15 @@ describe.skipIf(!built)("bin/makefilecheck (run `npm run build` first)", () => {
     damagePlainFile(root, "exim4");
     expect(run([]).code).toBe(1);
     expect(run(["repair", "--no-check"]).code).toBe(0);
+    expect(run([]).code).toBe(1); // nothing built yet
+    for (const app of ["exim4", "dovecot"] as const) makeConf(root, app);
     const r = run(["--json"]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.apps.map((a: { app: string }) => a.app)).toEqual(["exim4", "dovecot"]);
     expect(doc.apps[0]).toMatchObject({ app: "exim4", profile: "local", recorded: "local", live: "local", damage: null, next: null });
     expect(doc.apps[0]).toHaveProperty("drift");
+    expect(doc.apps[0].built).toEqual({ state: "current", daemon: "unknown", reload: "unknown" });
   });
 
   it("use local --dry-run --json lists the plan and changes nothing", () => {

@@ -38,8 +38,9 @@ async function expectLocalFromNewer(app: App): Promise<void> {
   expect(read(p.makefileLocal)).toBe(deriveVariant(p.makefile, newer, "local"));
   expect(JSON.parse(read(recordPath(app))).mode).toBe("local");
   const after = await status(ctx(app), { _: [] });
-  expect(after.code).toBe(0);
-  expect(after.apps[0]).toMatchObject({ profile: "local", recorded: "local", damage: null });
+  // Put right, but nothing is built yet: the next step is make.
+  expect(after.code).toBe(1);
+  expect(after.apps[0]).toMatchObject({ profile: "local", recorded: "local", damage: null, built: { state: "missing" }, next: `cd ${appPaths(app).dir} && make` });
 }
 
 /** Repairing again finds nothing and writes nothing. */

@@ -12,6 +12,7 @@ import { testContext } from "./support/context.js";
 import { hashTree, inRoot, setupLegacy, upstreamMakefile, writeSymplTree } from "./fixtures/sympl.js";
 import { caninstallTree } from "./support/makefilecheck-trees.js";
 import { withTempRoot } from "./support/temp-root.js";
+import { makeConf } from "./support/built.js";
 
 let root: string;
 withTempRoot((r) => (root = r));
@@ -204,9 +205,13 @@ describe("config test before going live", () => {
 });
 
 describe("status", () => {
-  it("says local, recorded, and nothing to do after use local", async () => {
+  it("says local, recorded, and make after use local; nothing to do once built", async () => {
     caninstall(["exim4"]);
     await use(testContext(root, { apps: ["exim4"] }), { ...noCheck, mode: "local" });
+    const unbuilt = await status(testContext(root, { apps: ["exim4"] }), { _: [] });
+    expect(unbuilt.code).toBe(1);
+    expect(unbuilt.apps[0]).toMatchObject({ built: { state: "missing" }, next: "cd /etc/exim4 && make" });
+    makeConf(root, "exim4");
     const result = await status(testContext(root, { apps: ["exim4"] }), { _: [] });
     expect(result.code).toBe(0);
     expect(result.apps[0]).toMatchObject({ app: "exim4", profile: "local", recorded: "local", live: "local", damage: null, next: null });

@@ -9,14 +9,18 @@ import { planUse } from "../makefilecheck/commands.js";
 import { plannedContents, samePlan } from "../plan.js";
 import type { Op } from "../plan.js";
 import { hostReader } from "../system/host.js";
-import { CATALOGUE, changeById, isChangeId, switchKey } from "../catalogue/catalogue.js";
+import { readBuilt } from "../tree/built-read.js";
+import type { Section } from "../tree/built.js";
+import { sectionInForce } from "../tree/built.js";
+import { CATALOGUE, changeById, changeFiles, isChangeId, switchKey } from "../catalogue/catalogue.js";
 import type { Change, ChangeId } from "../catalogue/catalogue.js";
 import { planChangeInstall } from "./install.js";
 import type { AppInstall, Outcome, Selection } from "./install.js";
 import { PlannedView } from "../system/overlay.js";
 import { DEFAULT_SETTINGS_PATH, defaultSettingsText, readSettingsFile } from "./settings.js";
 import type { Settings } from "./settings.js";
-import { changeStates, treeView } from "./state.js";
+import { changeStates, textOf, treeView } from "./state.js";
+import type { ChangeState, TreeView } from "./state.js";
 
 /** The `--set KEY=VALUE` arguments. */
 function setsOf(args: Args): string[] {
@@ -165,7 +169,27 @@ function settingsForTable(ctx: Context, args: Args): Settings | null {
   }
 }
 
-/** `changes`: every change of the selected apps with its state on this machine. */
+/** Every snippet path a change writes or edits. */
+function pathsOf(c: Change): string[] {
+  return [...changeFiles(c.id), ...c.edits.map((e) => e.path), ...(c.appendsTo ? [c.appendsTo] : [])];
+}
+
+/**
+ * Whether a change is in force: every snippet it writes or edits is in the
+ * built config, from sympl-local.d, as it is now. Null when the change is
+ * not installed or nothing is built.
+ */
+function inForce(view: TreeView, c: Change, state: ChangeState, sections: Section[] | null): boolean | null {
+  if (state === "not-installed" || !sections) return null;
+  return pathsOf(c).every((rel) => {
+    const text = textOf(view.local(rel));
+    return text !== null && sectionInForce(sections, "sympl-local.d", rel, text);
+  });
+}
+
+const IN_FORCE_WORDS = { true: "in force", false: "NOT IN FORCE", null: "-" } as const;
+
+/** `changes`: every change of the selected apps with its state on this machine and whether the built config has it. */
 export async function changes(ctx: Context, args: Args): Promise<CommandResult> {
   const settings = settingsForTable(ctx, args);
   const apps: AppReport[] = [];
@@ -173,12 +197,18 @@ export async function changes(ctx: Context, args: Args): Promise<CommandResult> 
   for (const app of ctx.apps) {
     const view = treeView(ctx.sys, app);
     const states = changeStates(view);
-    const rows = CATALOGUE.filter((c) => c.app === app).map((c) => ({ change: c, state: states.get(c.id)?.state ?? "not-installed" }));
-    apps.push({ app, changes: rows.map((r) => ({ id: r.change.id, state: r.state })) });
+    const built = view.localExists ? readBuilt(ctx.sys, app, "local").verdict : null;
+    const sections = built && built.state !== "missing" ? built.sections : null;
+    const rows = CATALOGUE.filter((c) => c.app === app).map((c) => {
+      const state = states.get(c.id)?.state ?? "not-installed";
+      return { change: c, state, inForce: inForce(view, c, state, sections) };
+    });
+    apps.push({ app, changes: rows.map((r) => ({ id: r.change.id, state: r.state, inForce: r.inForce })) });
     lines.push(view.localExists ? `${app}:` : `${app}: no sympl-local.d yet — \`makefilecheck install\` creates it`);
     for (const r of rows) {
-      lines.push(`  ${r.change.id.padEnd(5)} ${r.state.padEnd(14)} ${r.change.title.padEnd(46)} ${controls(r.change, settings)}`);
+      lines.push(`  ${r.change.id.padEnd(5)} ${r.state.padEnd(14)} ${IN_FORCE_WORDS[`${r.inForce}`].padEnd(13)} ${r.change.title.padEnd(46)} ${controls(r.change, settings)}`);
     }
+    if (rows.some((r) => r.inForce === false)) lines.push(`  not in force: the built ${appPaths(app).conf} lacks them — run \`cd ${appPaths(app).dir} && make\``);
   }
   return { code: Exit.ok, apps, lines };
 }

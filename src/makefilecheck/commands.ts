@@ -9,11 +9,13 @@ import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { InputError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
 import type { App, Mode } from "../server-layout.js";
-import { appPaths, snippetDir } from "../server-layout.js";
+import { appPaths, reloadCommand, snippetDir } from "../server-layout.js";
 import type { Op } from "../plan.js";
 import { JOURNAL, samePlan } from "../plan.js";
 import type { DriftSummary } from "../sync/drift.js";
 import { summarizeDrift } from "../sync/drift.js";
+import type { BuiltReport } from "../tree/built-read.js";
+import { builtReport } from "../tree/built-read.js";
 import { errorLines, runConfigTest } from "../tree/configtest.js";
 import { observe } from "./observe.js";
 import type { Detection } from "./profile.js";
@@ -75,19 +77,45 @@ export async function planUse(ctx: Context, app: App, mode: Mode, opts: UseOptio
 }
 
 /** The next command for an app, or null when there is nothing to do. */
-function nextStep(det: Detection, drift: DriftSummary | null): string | null {
+function nextStep(det: Detection, drift: DriftSummary | null, built: BuiltReport | null): string | null {
   if (det.profile === "fatal") return "fix the problem above, then run `makefilecheck status`";
   if (det.repairNeeded) return "makefilecheck repair";
   if (det.profile === "unclear") return "makefilecheck use local (or use sympl) to choose the tree";
   if (det.profile === "vanilla") return "makefilecheck install";
   if (det.profile === "caninstall") return "makefilecheck use local";
   if (drift?.actionNeeded) return "makefilecheck sync";
+  if (built && built.state !== "current") return `cd ${appPaths(det.app).dir} && make`;
+  if (built?.reload === "needed") return reloadCommand(det.app);
   return null;
+}
+
+/** True when the built config or the running daemon keeps the chosen tree from being in force. */
+export function notInForce(built: BuiltReport): boolean {
+  return built.state !== "current" || built.reload === "needed";
+}
+
+/** What the built-config line says about each state. */
+const BUILT_WORDS: Record<BuiltReport["state"], string> = {
+  current: "current",
+  stale: "STALE (built from the other tree or from older snippets: the chosen tree is not in force)",
+  missing: "MISSING (nothing built: the chosen tree is not in force)",
+  differs: "DIFFERS (edited by hand since it was built; make replaces it, makefilecheck keeps a copy when it rebuilds)",
+};
+
+/** The human lines of an app's built config and daemon. */
+function builtLines(app: App, built: BuiltReport): string[] {
+  const daemon = built.daemon === "running" ? `${app} running, ${built.reload === "needed" ? "RELOAD NEEDED (it still runs the config it read before)" : built.reload === "no" ? "has read it" : "cannot tell whether it has read it"}` : `${app} ${built.daemon}`;
+  return [`  built: ${appPaths(app).conf}: ${BUILT_WORDS[built.state]}; ${daemon}`];
 }
 
 function describeDrift(drift: DriftSummary): string {
   const parts = Object.entries(drift.counts).map(([state, n]) => `${n} ${state}`);
   return parts.length ? parts.join(", ") : "clean";
+}
+
+/** The `built` report without the sections read. */
+function builtOf(r: ReturnType<typeof builtReport>): BuiltReport {
+  return { state: r.state, daemon: r.daemon, reload: r.reload };
 }
 
 /** `status`: profile, recorded mode, damage, drift and the next step per app. */
@@ -98,12 +126,16 @@ export async function status(ctx: Context, _args: Args): Promise<CommandResult> 
   for (const app of ctx.apps) {
     const det = detectProfile(observe(ctx.sys, app));
     const drift = det.profile === "fatal" ? null : summarizeDrift(ctx.sys, app);
-    const next = nextStep(det, drift);
-    codes.push(det.code === 0 && drift?.actionNeeded ? 1 : det.code);
-    apps.push({ app, profile: det.profile, recorded: det.recorded, live: det.live, damage: det.damage, legacy: det.legacy, problem: det.problem, drift, next });
+    // Only once a tree is chosen is there a config that should be in force.
+    const chosen = det.profile === "fatal" ? null : det.mode;
+    const built = chosen ? builtOf(builtReport(ctx.sys, app, chosen)) : null;
+    const next = nextStep(det, drift, built);
+    codes.push(det.code === 0 && (drift?.actionNeeded || (built && notInForce(built))) ? 1 : det.code);
+    apps.push({ app, profile: det.profile, recorded: det.recorded, live: det.live, damage: det.damage, legacy: det.legacy, problem: det.problem, drift, built, next });
     lines.push(`${app}: ${det.profile} (recorded: ${det.recorded ?? "none"}, builds from: ${det.live ? snippetDir(app, det.live) : "unknown"})`);
     if (det.problem) lines.push(`  ${det.damage ? "damage" : "problem"}: ${det.problem}`);
     if (drift) lines.push(`  drift: ${describeDrift(drift)}`);
+    if (built) lines.push(...builtLines(app, built));
     lines.push(`  next: ${next ?? "nothing to do"}`);
   }
   return { code: worstCode(codes), apps, lines };

@@ -6,7 +6,7 @@
  */
 import { posix } from "node:path";
 import { byteOrder } from "./real.js";
-import type { DirWatch, Entry, Listed, RunOptions, RunResult, System } from "./system.js";
+import type { DirWatch, Entry, Listed, ProcessInfo, RunOptions, RunResult, System } from "./system.js";
 import { listByStat } from "./system.js";
 
 /**
@@ -57,6 +57,12 @@ export class PlannedView implements System {
   }
   listDetailed(path: string, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
     return listByStat(this, path, detail);
+  }
+  process(pid: number): ProcessInfo | null {
+    return this.inner.process(pid);
+  }
+  childProcesses(pid: number): ProcessInfo[] {
+    return this.inner.childProcesses(pid);
   }
   run(cmd: string, args: string[], options?: RunOptions): Promise<RunResult> {
     return this.inner.run(cmd, args, options);

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import { posix } from "node:path";
 import { EnvironmentError, problem } from "../errors.js";
 import { serverPath } from "./safe-path.js";
-import type { Attrs, DirWatch, Entry, Listed, RunOptions, RunResult, System, WatchOptions } from "./system.js";
+import type { Attrs, DirWatch, Entry, Listed, ProcessInfo, RunOptions, RunResult, System, WatchOptions } from "./system.js";
 
 let tempCounter = 0;
 
@@ -153,6 +153,26 @@ export class RealSystem implements System {
       const type = direntType(d);
       return detail(name, type) ? { name, type, entry: lstatHost(`${host}/${name}`, path, name) } : { name, type };
     });
+  }
+
+  process(pid: number): ProcessInfo | null {
+    return Number.isInteger(pid) && pid > 0 ? procStat(pid) : null;
+  }
+
+  childProcesses(pid: number): ProcessInfo[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync("/proc");
+    } catch {
+      return [];
+    }
+    const out: ProcessInfo[] = [];
+    for (const name of names) {
+      if (!/^\d+$/.test(name)) continue;
+      const info = procStat(Number(name));
+      if (info?.ppid === pid) out.push(info);
+    }
+    return out;
   }
 
   async run(cmd: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
@@ -359,6 +379,38 @@ function sortByName(dirents: fs.Dirent[]): fs.Dirent[] {
 /** Orders names by their bytes, as `sort` in the C locale does. */
 export function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/**
+ * Clock ticks per second in /proc's times: USER_HZ, which the kernel fixes
+ * at 100 for user space on every architecture Debian ships.
+ */
+const USER_HZ = 100;
+
+/**
+ * A host process from /proc/PID/stat. Its start is counted in ticks since
+ * boot; /proc/uptime (to 10 ms) turns that into a time, where /proc/stat's
+ * btime would be off by up to a second.
+ */
+function procStat(pid: number): ProcessInfo | null {
+  let stat: string;
+  let uptime: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    uptime = fs.readFileSync("/proc/uptime", "utf8");
+  } catch {
+    return null;
+  }
+  const now = Date.now();
+  // The name is in parentheses and may hold spaces or parentheses itself.
+  const open = stat.indexOf("(");
+  const close = stat.lastIndexOf(")");
+  const fields = stat.slice(close + 2).split(" ");
+  const [state, ppid] = fields;
+  const ticks = Number(fields[19]);
+  const up = Number(uptime.split(" ")[0]);
+  if (open < 0 || close < open || state === "Z" || state === "X" || !Number.isFinite(ticks) || !Number.isFinite(up)) return null;
+  return { pid, ppid: Number(ppid), name: stat.slice(open + 1, close), startedMs: Math.round(now - up * 1000 + (ticks * 1000) / USER_HZ) };
 }
 
 /** Makes a rename durable: fsync the directory that holds it. */

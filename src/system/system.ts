@@ -59,6 +59,16 @@ export interface RunOptions {
   detached?: boolean;
 }
 
+/** A process of the host, as its /proc tells (whatever --root is: processes are not under it). */
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  /** The command name the kernel keeps (`exim4`, `dovecot`, `config`). */
+  name: string;
+  /** When it started, in ms since the epoch (to about 10 ms). */
+  startedMs: number;
+}
+
 /** What a directory watch reports and asks; every path here is a host path. */
 export interface WatchOptions {
   /** True keeps a path (and, for a directory, what is below it) out of the watch. */
@@ -97,6 +107,10 @@ export interface Reader {
    * or of names the scan passes over.
    */
   listDetailed(path: string, detail: (name: string, type: Entry["type"]) => boolean): Listed[];
+  /** The host process `pid`; null when none runs (a zombie counts as gone). */
+  process(pid: number): ProcessInfo | null;
+  /** The running host processes whose parent is `pid`. */
+  childProcesses(pid: number): ProcessInfo[];
   /** Runs a program (not through a shell). Paths in args must be host paths. */
   run(cmd: string, args: string[], options?: RunOptions): Promise<RunResult>;
   /**

@@ -4,7 +4,7 @@
  * them, fault-injecting fails the Nth one. Tests use the last two to prove
  * that a reading command cannot write and that a failed apply is reported.
  */
-import type { Attrs, DirWatch, Entry, Listed, Reader, RunOptions, RunResult, System, WatchOptions } from "./system.js";
+import type { Attrs, DirWatch, Entry, Listed, ProcessInfo, Reader, RunOptions, RunResult, System, WatchOptions } from "./system.js";
 
 /** One write as a wrapper saw it. */
 export interface WriteCall {
@@ -36,6 +36,12 @@ abstract class Wrapper implements System {
   }
   listDetailed(path: string, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
     return this.inner.listDetailed(path, detail);
+  }
+  process(pid: number): ProcessInfo | null {
+    return this.inner.process(pid);
+  }
+  childProcesses(pid: number): ProcessInfo[] {
+    return this.inner.childProcesses(pid);
   }
   run(cmd: string, args: string[], options?: RunOptions): Promise<RunResult> {
     return this.inner.run(cmd, args, options);

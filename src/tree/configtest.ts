@@ -10,7 +10,7 @@ import { DAEMON_BINARY, snippetDir } from "../server-layout.js";
 import { followLinks } from "../system/safe-path.js";
 import { EnvironmentError, problem } from "../errors.js";
 import { scanTree } from "./scan.js";
-import type { Reader } from "../system/system.js";
+import type { Entry, Reader } from "../system/system.js";
 
 /** The daemon's verdict; `skipped` when its binary is not installed. */
 export interface ConfigTestResult {
@@ -22,26 +22,43 @@ export interface ConfigTestResult {
 const RULE = "# ------------------------------------------------------------------------------";
 
 /**
- * Reads what a snippet link points at, resolving each hop inside the root as
- * a chroot would (the old tooling's links are absolute server paths).
+ * Where a snippet (or the chain of links it is) ends, each hop resolved
+ * inside the root as a chroot would (the old tooling's links are absolute
+ * server paths), and that file's lstat.
  */
-function readThroughLinks(sys: Reader, path: string): Buffer {
+function endOf(sys: Reader, path: string): { end: string; entry: Entry } {
   const end = followLinks(sys, path, () => new EnvironmentError(problem(path, "too many levels of symbolic links", "repair or remove the link")));
-  if (!sys.stat(end)) throw new EnvironmentError(problem(path, `link leads to ${end}, which is missing`, "repair or remove the link"));
-  return sys.readFile(end);
+  const entry = sys.stat(end);
+  if (!entry) throw new EnvironmentError(problem(path, `link leads to ${end}, which is missing`, "repair or remove the link"));
+  return { end, entry };
+}
+
+/** One snippet of a tree: its path, what `cat` gives for it, and when those bytes last changed. */
+export interface ReadSnippet {
+  rel: string;
+  path: string;
+  body: string;
+  /** Latest of mtime and ctime of the file (a link's target): dpkg keeps a package's mtime, never the ctime. */
+  changedMs: number;
+}
+
+/** Every snippet `app`'s `mode` tree builds in, in the Makefile's order. */
+export function treeSnippets(sys: Reader, app: App, mode: Mode): ReadSnippet[] {
+  const dir = snippetDir(app, mode);
+  const scan = scanTree(sys, dir, { links: mode === "local" });
+  return [...scan.snippets.values()].map((s) => {
+    const path = `${dir}/${s.rel}`;
+    // A plain file's scan already holds its times; a link's are its target's.
+    const { end, entry } = s.type === "file" && s.stamp ? { end: path, entry: s.stamp } : endOf(sys, path);
+    return { rel: s.rel, path, body: sys.readFile(end).toString("utf8"), changedMs: Math.max(entry.mtimeMs ?? 0, entry.ctimeMs ?? 0) };
+  });
 }
 
 /** The config `make` would assemble from `app`'s `mode` tree. */
 export function assembleConfig(sys: Reader, app: App, mode: Mode): string {
-  const dir = snippetDir(app, mode);
-  const scan = scanTree(sys, dir, { links: mode === "local" });
-  const parts: string[] = [];
-  for (const s of scan.snippets.values()) {
-    const path = `${dir}/${s.rel}`;
-    const body = readThroughLinks(sys, path).toString("utf8");
-    parts.push(`${RULE}\n# ${path}\n${RULE}\n${body}${body.endsWith("\n") || body === "" ? "" : "\n"}`);
-  }
-  return parts.join("");
+  return treeSnippets(sys, app, mode)
+    .map(({ path, body }) => `${RULE}\n# ${path}\n${RULE}\n${body}${body.endsWith("\n") || body === "" ? "" : "\n"}`)
+    .join("");
 }
 
 /** The daemon's arguments for testing a config file (host path). */
