@@ -106,7 +106,7 @@ describe("an old installer's settings file", () => {
     expect(doc.apps.map((a) => a.app)).toEqual(["exim4", "dovecot"]);
     const exim = Object.fromEntries(doc.apps[0]!.changes.map((c) => [c.id, c.state]));
     expect(exim).toMatchObject({ ch6: "installed", ch7: "not-installed", ch11: "not-installed", ch13: "installed" });
-    expect(Object.keys(doc.apps[0]!.changes[0]!).sort()).toEqual(["id", "state"]);
+    expect(Object.keys(doc.apps[0]!.changes[0]!).sort()).toEqual(["id", "inForce", "state"]);
     expect(existsSync(inRoot(root, "/etc/exim4/sympl-local.d/00-main/22-dns-check-in-connect"))).toBe(true);
   });
 });
@@ -116,8 +116,8 @@ describe("changes, human output", () => {
     cli("install", "--only", "ch3");
     const r = cli("changes", "-a", "exim4");
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^ {2}ch3 +installed +log protocol errors.* AUTO_CH3=Y$/m);
-    expect(r.stdout).toMatch(/^ {2}ch11 +not-installed +.* AUTO_CH11=N$/m);
-    expect(r.stdout).toMatch(/^ {2}ch13 +not-installed +DNS blacklists at connect +AUTO_CH13=Y, DNSBL_CHECK_IN_CONNECT/m);
+    expect(r.stdout).toMatch(/^ {2}ch3 +installed +- +log protocol errors.* AUTO_CH3=Y$/m);
+    expect(r.stdout).toMatch(/^ {2}ch11 +not-installed +- +.* AUTO_CH11=N$/m);
+    expect(r.stdout).toMatch(/^ {2}ch13 +not-installed +- +DNS blacklists at connect +AUTO_CH13=Y, DNSBL_CHECK_IN_CONNECT/m);
   });
 });
