@@ -14,7 +14,7 @@ import type { ExitCode } from "./errors.js";
 import { helpText } from "./help.js";
 import { APPS } from "./server-layout.js";
 import type { App } from "./server-layout.js";
-import { endQuietlyWhenReaderGoes, printError, printHelp, printNote, render } from "./render.js";
+import { endQuietlyWhenReaderGoes, printError, printHelp, printNote, render, wantsColor } from "./render.js";
 import { RealSystem } from "./system/real.js";
 import { DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
 
@@ -63,7 +63,7 @@ function makeContext(chosen: { args: Args; writes: boolean }): Context {
     json,
     quiet,
     dryRun,
-    color: Boolean(a.color) && !process.env.NO_COLOR && Boolean(process.stdout.isTTY),
+    color: wantsColor(Boolean(a.color), process.env, process.stdout.isTTY),
     note: (line) => {
       // A parent reading the --json document (the watcher's rounds) asks for the notes too.
       if (!quiet && (!json || process.env[JSON_NOTES_ENV] === "1")) printNote(line);

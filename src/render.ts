@@ -5,8 +5,49 @@
 import type { CommandResult, Context } from "./context.js";
 import { describeOp, opToJson } from "./plan.js";
 
+/**
+ * Whether human output is coloured: not under --no-color, not when the
+ * NO_COLOR variable is set to anything (no-color.org), and only on a
+ * terminal, so a pipe, a file, cron mail and journald get plain text.
+ */
+export function wantsColor(flag: boolean, env: NodeJS.ProcessEnv, isTTY: boolean | undefined): boolean {
+  return flag && !env.NO_COLOR && Boolean(isTTY);
+}
+
+const RED = "\x1b[1;31m";
+const GREEN = "\x1b[32m";
+const YELLOW = "\x1b[33m";
+const RESET = "\x1b[0m";
+
+/**
+ * What is coloured, matched on the worded lines so that commands stay free
+ * of terminal codes: words that need the admin in red, states that ask for
+ * a step in yellow, all-well in green.
+ */
+const PAINT: Array<[RegExp, string]> = [
+  [/\b(CONFLICT|FAILED|fatal|damage:|problem:)(?=\s|$|\b)/g, RED],
+  [/^(\S+: )(unclear|vanilla|caninstall)\b/g, YELLOW],
+  [/^(\S+: )(local|sympl)(?= \()/g, GREEN],
+  [/^( {2}next: )(nothing to do)$/g, GREEN],
+  [/^( {2}next: )(?!\x1b)(.+)$/g, YELLOW],
+  [/^( {2,4})(UU|!!)(?= )/g, RED],
+];
+
+/** `line` with its status words coloured for a terminal. */
+export function paint(line: string): string {
+  let out = line;
+  for (const [pattern, colour] of PAINT) {
+    out = out.replace(pattern, (...m: string[]) => {
+      // With a leading group, colour only the word after it.
+      const groups = m.slice(1, -2).filter((g) => typeof g === "string");
+      return groups.length === 2 ? `${groups[0]}${colour}${groups[1]}${RESET}` : `${colour}${m[0]}${RESET}`;
+    });
+  }
+  return out;
+}
+
 /** Prints a command's result the way the options ask. */
-export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun">, result: CommandResult): void {
+export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun" | "color">, result: CommandResult): void {
   if (result.streamed) return;
   if (ctx.json) {
     const doc: Record<string, unknown> = { ...result.data, apps: result.apps };
@@ -22,7 +63,7 @@ export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun">, result: 
     out.push(...result.plan.map((op) => `  ${describeOp(op)}`));
   }
   out.push(...result.lines);
-  if (out.length) process.stdout.write(`${out.join("\n")}\n`);
+  if (out.length) process.stdout.write(`${(ctx.color ? out.map(paint) : out).join("\n")}\n`);
 }
 
 /** One line of a long-running command's output; `text` is the human wording. */
@@ -32,8 +73,9 @@ export type StreamLine = { time: string; text: string } & Record<string, unknown
  * Prints one line at once, for a command that runs until stopped (watch):
  * `TIME text` for people and journald, or one JSON object per line.
  */
-export function printStreamLine(json: boolean, line: StreamLine): void {
-  process.stdout.write(json ? `${JSON.stringify(line)}\n` : `${line.time} ${line.text}\n`);
+export function printStreamLine(json: boolean, line: StreamLine, color = false): void {
+  const text = color ? paint(line.text) : line.text;
+  process.stdout.write(json ? `${JSON.stringify(line)}\n` : `${line.time} ${text}\n`);
 }
 
 let readerWatched = false;
