@@ -9,12 +9,12 @@ import { fastCommandLine, yargsCommandLine } from "./args.js";
 import type { CommandName } from "./args.js";
 import { JSON_NOTES_ENV } from "./context.js";
 import type { Args, CommandResult, Context } from "./context.js";
-import { Exit, InputError, UserError, problem } from "./errors.js";
+import { Exit, InputError, UserError, partsOf, problem } from "./errors.js";
 import type { ExitCode } from "./errors.js";
 import { helpText } from "./help.js";
 import { APPS } from "./server-layout.js";
 import type { App } from "./server-layout.js";
-import { endQuietlyWhenReaderGoes, printError, printHelp, printNote, render, wantsColor } from "./render.js";
+import { endQuietlyWhenReaderGoes, printError, printErrorDocument, printHelp, printNote, render, wantsColor } from "./render.js";
 import { RealSystem } from "./system/real.js";
 import { DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
 
@@ -71,27 +71,34 @@ function makeContext(chosen: { args: Args; writes: boolean }): Context {
   };
 }
 
+/** What an error that is not the admin's to fix (a bug of ours) says, in the one-line shape. */
+function internalError(err: unknown): UserError {
+  const said = err instanceof Error ? err.message : String(err);
+  const fix = "a bug in makefilecheck, not a verdict on this machine: run again with MAKEFILECHECK_DEBUG=1 and report what it prints";
+  return new UserError(problem(undefined, `internal error: ${said}`, fix), Exit.internal);
+}
+
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<ExitCode> {
   endQuietlyWhenReaderGoes();
+  // Until the command line is read, a literal --json is the only sign of it: a refused call still answers in JSON.
+  let json = argv.includes("--json");
   try {
     const parsed = fastCommandLine(argv) ?? (await yargsCommandLine(argv));
     if (parsed.kind === "help") {
       printHelp(helpText(parsed.command, Math.min(100, process.stdout.columns || 80)));
       return Exit.ok;
     }
+    json = Boolean(parsed.args.json);
     const ctx = makeContext(parsed);
     const result = await (await LOAD[parsed.command]())(ctx, parsed.args);
     render(ctx, result);
     return result.code;
-  } catch (err) {
-    if (err instanceof UserError) {
-      printError(err.message);
-      return err.code;
-    }
-    const e = err as Error;
-    if (process.env.MAKEFILECHECK_DEBUG) printError(e.stack ?? String(e));
-    else printError(`internal error: ${e.message ?? String(e)} (set MAKEFILECHECK_DEBUG=1 for details)`);
-    return Exit.environment;
+  } catch (caught) {
+    if (!(caught instanceof UserError) && process.env.MAKEFILECHECK_DEBUG) printError(caught instanceof Error ? (caught.stack ?? caught.message) : String(caught));
+    const err = caught instanceof UserError ? caught : internalError(caught);
+    printError(err.message);
+    if (json) printErrorDocument({ exit: err.code, ...partsOf(err.message) });
+    return err.code;
   }
 }

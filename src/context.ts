@@ -3,7 +3,7 @@
  * async functions `(ctx, args) => CommandResult`, so tests call them
  * directly on a RealSystem rooted in a temp dir.
  */
-import { EnvironmentError } from "./errors.js";
+import { EnvironmentError, isSystemFailure } from "./errors.js";
 import type { ExitCode } from "./errors.js";
 import type { App } from "./server-layout.js";
 import { STATE_DIR } from "./server-layout.js";
@@ -73,7 +73,9 @@ export async function apply(ctx: Context, command: string, ops: Op[]): Promise<v
   try {
     await applyPlan(ctx.sys, command, ops);
   } catch (err) {
-    if (err instanceof EnvironmentError) throw err;
-    throw new EnvironmentError(err instanceof Error ? err.message : String(err));
+    // A failure of the system (an errno the System did not word) is exit 3;
+    // a programming error stays one, reported as internal (exit 70).
+    if (isSystemFailure(err)) throw new EnvironmentError(err.message);
+    throw err;
   }
 }

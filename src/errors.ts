@@ -10,6 +10,8 @@ export const Exit = {
   actionNeeded: 1,
   badInput: 2,
   environment: 3,
+  /** A bug of ours (a programming error), never a verdict on the machine: report it. */
+  internal: 70,
 } as const;
 export type ExitCode = (typeof Exit)[keyof typeof Exit];
 
@@ -40,7 +42,40 @@ export class EnvironmentError extends UserError {
   }
 }
 
+/**
+ * Whether `err` is the machine's failure (an errno such as EIO or ENOSPC
+ * that the System did not word), as opposed to a bug of ours.
+ */
+export function isSystemFailure(err: unknown): err is NodeJS.ErrnoException {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return err instanceof Error && typeof code === "string" && /^E[A-Z]+$/.test(code);
+}
+
+/** The parts of a one-line error, as `--json` reports them. */
+export interface ProblemParts {
+  path: string | null;
+  message: string;
+  fix: string | null;
+}
+
+/**
+ * The parts of the lines problem() made lately, so that an error thrown
+ * with one can be reported as JSON part by part without every call site
+ * carrying them twice. Bounded: a watcher runs for weeks.
+ */
+const RECENT = new Map<string, ProblemParts>();
+const RECENT_MAX = 256;
+
 /** Formats `path: problem — fix`, leaving out the parts that are empty. */
 export function problem(path: string | undefined, what: string, fix?: string): string {
-  return `${path ? `${path}: ` : ""}${what}${fix ? ` — ${fix}` : ""}`;
+  const line = `${path ? `${path}: ` : ""}${what}${fix ? ` — ${fix}` : ""}`;
+  RECENT.delete(line);
+  RECENT.set(line, { path: path || null, message: what, fix: fix || null });
+  if (RECENT.size > RECENT_MAX) RECENT.delete(RECENT.keys().next().value as string);
+  return line;
+}
+
+/** The parts of an error line: as problem() made it, else the whole line as the message. */
+export function partsOf(line: string): ProblemParts {
+  return RECENT.get(line) ?? { path: null, message: line, fix: null };
 }

@@ -9,7 +9,7 @@ const ABOUT = "Keeps Sympl's exim4 and dovecot snippet trees switched, repaired 
 
 /** The exit codes as --help states them. */
 export const EXIT_CODES =
-  "Exit codes: 0 done or clean; 1 action needed; 2 bad usage or input, nothing changed; 3 environment unusable (missing tree, permission denied, lock held), nothing changed.";
+  "Exit codes: 0 done or clean; 1 action needed; 2 bad usage or input, nothing changed; 3 environment unusable (missing tree, permission denied, lock held), nothing changed; 70 internal error (a bug: run again with MAKEFILECHECK_DEBUG=1 and report it).";
 
 /** The commands whose first example the overview shows: the main job, in order. */
 const OVERVIEW_EXAMPLES: CommandName[] = ["status", "install", "repair", "drift", "sync", "hooks"];

@@ -4,7 +4,7 @@
  * through the System after writing a journal, so that a run cut short is
  * finished by the next one. Every operation is idempotent for that reason.
  */
-import { EnvironmentError, problem } from "./errors.js";
+import { EnvironmentError, UserError, isSystemFailure, problem } from "./errors.js";
 import { sha256 } from "./hash.js";
 import { STATE_DIR } from "./server-layout.js";
 import type { Planned } from "./system/overlay.js";
@@ -119,9 +119,10 @@ export async function applyPlan(sys: System, command: string, ops: Op[]): Promis
         await perform(sys, op);
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);
-        throw new EnvironmentError(
-          `${msg} (step ${i + 1} of ${fileOps.length}; steps before it are done, the rest is journalled in ${JOURNAL} and the next run finishes it)`,
-        );
+        const where = `step ${i + 1} of ${fileOps.length}; steps before it are done, the rest is journalled in ${JOURNAL} and the next run finishes it`;
+        // A bug of ours stays one (reported as internal, exit 70), not "environment".
+        if (!(err instanceof UserError) && !isSystemFailure(err)) throw new Error(`${msg} (${where})`, { cause: err });
+        throw new EnvironmentError(`${msg} (${where})`);
       }
     }
     // The journal may go only once every step it describes is on disk.

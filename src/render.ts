@@ -3,6 +3,7 @@
  * stderr; --json prints one document with the `{"apps":[...]}` shape.
  */
 import type { CommandResult, Context } from "./context.js";
+import type { ProblemParts } from "./errors.js";
 import { describeOp, opToJson } from "./plan.js";
 
 /**
@@ -105,6 +106,14 @@ export function printHelp(text: string): void {
 /** Prints one line to stderr. */
 export function printNote(line: string): void {
   process.stderr.write(`${line}\n`);
+}
+
+/**
+ * Under --json, an error as the one document on stdout, with the parts of
+ * its stderr line: `{"error":{"exit":2,"path":…,"message":…,"fix":…}}`.
+ */
+export function printErrorDocument(error: { exit: number } & ProblemParts): void {
+  process.stdout.write(`${JSON.stringify({ error }, null, 2)}\n`);
 }
 
 /** Prints a user error as one line. */

@@ -6,7 +6,7 @@
  */
 import { apply, withLock } from "../context.js";
 import type { AppReport, Args, CommandResult, Context } from "../context.js";
-import { InputError, problem } from "../errors.js";
+import { InputError, UserError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
 import type { App, Mode } from "../server-layout.js";
 import { appPaths, reloadCommand, snippetDir } from "../server-layout.js";
@@ -215,8 +215,10 @@ export function repairWanted(sys: Context["sys"], app: App): boolean {
   try {
     const det = detectProfile(observe(sys, app));
     return det.repairNeeded || det.profile === "unclear" || det.code !== 0;
-  } catch {
-    return true; // let repair itself report what is wrong
+  } catch (err) {
+    // A setup that cannot be read is repair's to report; a bug is not hidden.
+    if (err instanceof UserError) return true;
+    throw err;
   }
 }
 
