@@ -352,7 +352,7 @@ function unknownOption(command: CommandName, raw: string, name: string): InputEr
 
 /** One value of a value option, checked (undefined: none was given); `before` is what earlier occurrences gave. */
 function valueOf(name: string, o: ValueSpec, value: string | undefined, before: unknown): unknown {
-  if (value === undefined || value === "") {
+  if (value === undefined) {
     throw new InputError(problem(name, `needs ${article(o.placeholder)}`, `write ${name} ${o.placeholder}`));
   }
   if (o.choices && !o.choices.includes(value)) {
