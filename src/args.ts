@@ -68,6 +68,7 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   quiet: flag("print nothing when all is well; problems still go to stderr", { short: "q" }),
   color: flag("no colours (also when NO_COLOR is set or stdout is not a terminal)", { default: true, negatable: true, shown: "--no-color" }),
   help: flag("show this help", { short: "h" }),
+  version: flag("print the version of makefilecheck"),
 };
 
 // Shared options, so that one option reads the same under every command.
@@ -222,7 +223,8 @@ const OLD_SPELLINGS: Record<string, string> = { local: "local", sympl: "sympl" }
 /** What the command line asks for. */
 export type Parsed =
   | { kind: "run"; command: CommandName; args: Args; writes: boolean }
-  | { kind: "help"; command: CommandName | null };
+  | { kind: "help"; command: CommandName | null }
+  | { kind: "version" };
 
 function isCommand(name: string): name is CommandName {
   return Object.hasOwn(COMMANDS, name);
@@ -292,6 +294,7 @@ export function parseCommandLine(argv: string[]): Parsed {
   const positionals = tokens.filter((t) => t.kind === "positional").map((t) => t.value);
   const first = positionals[0];
   const wantsHelp = tokens.some((t) => t.kind === "option" && t.name === "help");
+  if (tokens.some((t) => t.kind === "option" && t.name === "version")) return { kind: "version" };
   if (first === "help") return { kind: "help", command: positionals[1] !== undefined && isCommand(positionals[1]) ? positionals[1] : null };
   let command: CommandName = "status";
   const rest = positionals.slice(1);
@@ -399,7 +402,7 @@ const FAST_COMMANDS: readonly CommandName[] = ["status", "report", "drift", "rep
 export function fastCommandLine(argv: string[]): Parsed | null {
   try {
     const parsed = parseCommandLine(argv);
-    return parsed.kind === "help" || FAST_COMMANDS.includes(parsed.command) ? parsed : null;
+    return parsed.kind !== "run" || FAST_COMMANDS.includes(parsed.command) ? parsed : null;
   } catch {
     return null; // yargs reads it, and the refusal is worded by parseCommandLine again
   }

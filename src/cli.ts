@@ -17,6 +17,7 @@ import type { App } from "./server-layout.js";
 import { endQuietlyWhenReaderGoes, printError, printErrorDocument, printHelp, printNote, render, wantsColor } from "./render.js";
 import { RealSystem } from "./system/real.js";
 import { DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
+import { VERSION } from "./version.js";
 
 /** A command as src/cli.ts runs it. */
 type Command = (ctx: Context, args: Args) => Promise<CommandResult>;
@@ -87,6 +88,10 @@ export async function main(argv: string[]): Promise<ExitCode> {
     const parsed = fastCommandLine(argv) ?? (await yargsCommandLine(argv));
     if (parsed.kind === "help") {
       printHelp(helpText(parsed.command, Math.min(100, process.stdout.columns || 80)));
+      return Exit.ok;
+    }
+    if (parsed.kind === "version") {
+      printHelp(`${VERSION}\n`);
       return Exit.ok;
     }
     json = Boolean(parsed.args.json);

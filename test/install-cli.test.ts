@@ -7,11 +7,12 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { autoinstallDefault } from "./fixtures/autoinstall.js";
 import { hashTree, inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
 
-const BIN = join(import.meta.dirname, "..", "bin", "makefilecheck");
+const BIN = fileURLToPath(new URL("../bin/makefilecheck", import.meta.url));
 
 let root = "";
 let outside = "";

@@ -4,15 +4,15 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { caninstallTree, managedTree } from "./support/makefilecheck-trees.js";
 import { damagePlainFile, hashTree, inRoot, setupLegacy, upstreamMakefile, writeSymplTree } from "./fixtures/sympl.js";
 import { withTempRoot } from "./support/temp-root.js";
 import { makeConf } from "./support/built.js";
 
-const BIN = resolve(import.meta.dirname, "../bin/makefilecheck");
-const built = existsSync(resolve(import.meta.dirname, "../dist/cli.js"));
+const BIN = fileURLToPath(new URL("../bin/makefilecheck", import.meta.url));
+const built = existsSync(fileURLToPath(new URL("../dist/makefilecheck.cjs", import.meta.url)));
 
 let root: string;
 withTempRoot((r) => (root = r));

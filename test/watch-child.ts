@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 
 /** The launcher the tests and the bench run. */
 export const BIN = fileURLToPath(new URL("../bin/makefilecheck", import.meta.url));
-const BUILT = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+const BUILT = fileURLToPath(new URL("../dist/makefilecheck.cjs", import.meta.url));
 
 /** One parsed output line of `watch --json`, with the time it was read. */
 export type WatchLine = Record<string, unknown> & { readAt: number };

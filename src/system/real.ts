@@ -4,6 +4,7 @@
  * through a symlinked directory below the root.
  */
 import * as fs from "node:fs";
+import { createRequire } from "node:module";
 import { posix } from "node:path";
 import { EnvironmentError, problem } from "../errors.js";
 import { serverPath } from "./safe-path.js";
@@ -195,7 +196,8 @@ export class RealSystem implements System {
 
   async withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T> {
     // node:os is fetched here, not imported: every run would pay its start-up for this rare call.
-    const dir = fs.mkdtempSync(`${process.getBuiltinModule("node:os").tmpdir()}/makefilecheck-`);
+    const { tmpdir } = createRequire("/")("node:os") as typeof import("node:os");
+    const dir = fs.mkdtempSync(`${tmpdir()}/makefilecheck-`);
     try {
       const file = `${dir}/${posix.basename(name)}`;
       fs.writeFileSync(file, data, { mode: 0o644 });
