@@ -455,9 +455,10 @@ export async function yargsCommandLine(argv: string[]): Promise<Parsed> {
   const y = yargs(argv)
     .scriptName("makefilecheck")
     .parserConfiguration({ "boolean-negation": false, "camel-case-expansion": false, "strip-aliased": true })
-    .options(yargsOptions(GLOBAL_OPTIONS))
-    .help(false)
+    // Before the options: yargs warns of an option named `version` while its own is on.
     .version(false)
+    .help(false)
+    .options(yargsOptions(GLOBAL_OPTIONS))
     .strict()
     .exitProcess(false)
     .fail((msg, err) => {
