@@ -4,14 +4,14 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { paint, wantsColor } from "../src/render.js";
 import { writeSymplTree } from "./fixtures/sympl.js";
 import { withTempRoot } from "./support/temp-root.js";
 
-const BIN = resolve(import.meta.dirname, "../bin/makefilecheck");
-const built = existsSync(resolve(import.meta.dirname, "../dist/cli.js"));
+const BIN = fileURLToPath(new URL("../bin/makefilecheck", import.meta.url));
+const built = existsSync(fileURLToPath(new URL("../dist/makefilecheck.cjs", import.meta.url)));
 const ESC = "\x1b[";
 
 let root: string;
