@@ -27,10 +27,10 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-/** Runs install as the CLI would, with these --set values (and --no-check unless asked). */
+/** Runs install as the CLI would, with these --set values; the daemons' config test is on. */
 async function run(set: string[], extra: Record<string, unknown> = {}, opts: { dryRun?: boolean } = {}) {
   const ctx = testContext(root, opts);
-  const result = await install(ctx, { _: [], set, check: false, ...extra });
+  const result = await install(ctx, { _: [], set, ...extra });
   return { ...result, notes: ctx.notes };
 }
 
@@ -42,8 +42,13 @@ function exists(serverPath: string): boolean {
   return existsSync(inRoot(root, serverPath));
 }
 
-async function states(app: "exim4" | "dovecot"): Promise<Record<string, string>> {
-  const result = await changes(testContext(root, { apps: [app] }), { _: [] });
+/** How many log_selector settings a built config has in force. */
+function activeLogSelectors(config: string): number {
+  return config.split("\n").filter((l) => /^\s*log_selector\s*=/.test(l)).length;
+}
+
+async function states(app: "exim4" | "dovecot", set: string[] = []): Promise<Record<string, string>> {
+  const result = await changes(testContext(root, { apps: [app] }), { _: [], set });
   const list = (result.apps[0]?.changes ?? []) as Array<{ id: string; state: string }>;
   return Object.fromEntries(list.map((c) => [c.id, c.state]));
 }
@@ -87,6 +92,24 @@ describe.skipIf(missingBinaries("exim4", "dovecot", "doveconf"))("all default ch
     expect(message).toContain("rejects the config");
     expect(message).toMatch(/^\/etc\/exim4\/sympl-local\.d: exim4 rejects/);
     expect(hashTree(root)).toBe(before);
+  });
+});
+
+describe.skipIf(missingBinaries("exim4", "dovecot"))("a tree from an older release (no log_selector, no auth_advertise_hosts)", () => {
+  it("installs every change or finds it not needed, exits 0, and exim takes the one log_selector", async () => {
+    rmSync(root, { recursive: true, force: true });
+    root = makeRoot();
+    writeSymplTree(root, { older: true });
+    const set = [...PORTS, "AUTO_CH6_DATABASE=sympl", "AUTO_CH11=Y"];
+    const result = await run(set);
+    expect(result.code, result.lines.join("\n")).toBe(0);
+    const all = { ...(await states("exim4", set)), ...(await states("dovecot", set)) };
+    expect(Object.entries(all).filter(([, s]) => s !== "installed" && s !== "not-needed")).toEqual([]);
+    expect(all).toMatchObject({ ch3: "installed", ch4: "installed", ch11: "not-needed" });
+    const config = assembleConfig(root, "exim4", "sympl-local.d");
+    expect(activeLogSelectors(config)).toBe(1);
+    expect(config).toMatch(/^log_selector = \+smtp_protocol_error \+incoming_interface \+smtp_mailauth$/m);
+    expect(daemonAccepts(root, "exim4", "sympl-local.d").ok).toBe(true);
   });
 });
 
@@ -136,15 +159,28 @@ describe("converging", () => {
     expect(line).toContain("40-ratelimit");
   });
 
-  it("reports an edit whose line the admin changed, and stays quiet about it for a change that is off", async () => {
+  it("owns log_selector whatever upstream's flags, and reports ch11 not needed where upstream has no no_matching_hosts", async () => {
     const upstream = "/etc/exim4/sympl.d/00-main/50-tls-options";
-    const text = read(upstream).replace("log_selector = +tls_sni", "log_selector = +tls_sni +tls_peerdn").replace("no_matching_hosts", "nobody");
+    const text = read(upstream).replace("log_selector = +tls_sni", "log_selector = +tls_sni \\\n  +tls_peerdn").replace("no_matching_hosts", "nobody");
     writeFileSync(inRoot(root, upstream), text);
-    const result = await run([...PORTS, "AUTO_CH11=N"], { only: "ch3,ch11" });
+    const result = await run([...PORTS, "AUTO_CH11=Y"], { only: "ch3,ch11" });
+    expect(result.code, result.lines.join("\n")).toBe(0);
+    expect(read(`${LOCAL}/00-main/50-tls-options`)).toContain("# log_selector = +tls_sni \\\n#   +tls_peerdn\n");
+    expect(read(`${LOCAL}/00-main/25-logging`)).toMatch(/^log_selector = \+tls_sni \+tls_peerdn \+smtp_protocol_error \+incoming_interface \+smtp_mailauth$/m);
+    expect(await states("exim4")).toMatchObject({ ch3: "installed", ch11: "not-needed" });
+    expect(activeLogSelectors(assembleConfig(root, "exim4", "sympl-local.d"))).toBe(1);
+  });
+
+  it("reports a line of ours the admin rewrote, leaves it, and exits 1", async () => {
+    await run([...PORTS, "AUTO_CH11=Y"], { only: "ch11" });
+    const local = `${LOCAL}/00-main/50-tls-options`;
+    const rewritten = read(local).replace(/^auth_advertise_hosts = .*$/m, "auth_advertise_hosts = *");
+    writeFileSync(inRoot(root, local), rewritten);
+    const result = await run([...PORTS, "AUTO_CH11=N"], { only: "ch11" });
     expect(result.code).toBe(1);
-    expect(result.lines.find((l) => l.startsWith("exim4: ch3"))).toContain("50-tls-options: no line to comment out `log_selector = +tls_sni`");
-    expect(result.lines.some((l) => l.startsWith("exim4: ch11"))).toBe(false);
-    expect(read(`${LOCAL}/00-main/50-tls-options`)).toBe(text);
+    expect(result.lines.find((l) => l.startsWith("exim4: ch11"))).toContain("left alone");
+    expect(read(local)).toBe(rewritten);
+    expect((await states("exim4")).ch11).toBe("modified");
   });
 
   it("updates a file it wrote when a setting changes", async () => {
@@ -154,10 +190,10 @@ describe("converging", () => {
     expect((await states("exim4")).ch13).toBe("installed");
   });
 
-  it("tells partial and installed apart", async () => {
+  it("tells a change with a part missing (once `partial`) from an installed one", async () => {
     await run(PORTS);
     rmSync(inRoot(root, `${CONNECT}/20-accept-known`));
-    expect(await states("exim4")).toMatchObject({ ch5: "partial", ch4: "installed", ch11: "not-installed" });
+    expect(await states("exim4")).toMatchObject({ ch5: "not-installed", ch4: "installed", ch11: "not-installed" });
     expect(await states("dovecot")).toMatchObject({ ch1: "installed", ch2: "installed" });
   });
 
@@ -220,7 +256,7 @@ describe("ch6 finds the firewall and writes the server's own path", () => {
   it("skips ch6 with a message when no firewall is found", async () => {
     const result = await run([]);
     const line = result.lines.find((l) => l.startsWith("exim4: ch6"));
-    expect(line).toContain("skipped");
+    expect(line).toContain("waiting");
     expect(line).toContain("AUTO_CH6_DATABASE");
     expect(read(`${LOCAL}/00-main/21-connect-check`)).not.toMatch(/_DB = /);
     expect(exists(`${CONNECT}/30-firewall-history`)).toBe(false);
@@ -231,7 +267,8 @@ describe("ch6 finds the firewall and writes the server's own path", () => {
     expect(read(`${LOCAL}/00-main/21-connect-check`)).toContain("NFTFW_DB");
     await run(["AUTO_CH6=N"]);
     expect(read(`${LOCAL}/00-main/21-connect-check`)).not.toContain("NFTFW");
-    expect(await states("exim4")).toMatchObject({ ch5: "installed", ch6: "not-installed" });
+    // The settings file still says Y and no firewall database is found: ch6 waits.
+    expect(await states("exim4")).toMatchObject({ ch5: "installed", ch6: "waiting" });
   });
 });
 
@@ -239,7 +276,7 @@ describe("settings that shape what is written", () => {
   it("skips ch2 without both ports, naming the two settings", async () => {
     const result = await run(["AUTO_IMAP_PORT=1143"]);
     const line = result.lines.find((l) => l.startsWith("dovecot: ch2")) ?? "";
-    expect(line).toContain("skipped");
+    expect(line).toContain("waiting");
     expect(line).toContain("AUTO_IMAP_PORT");
     expect(line).toContain("AUTO_IMAPS_PORT");
     expect(exists("/etc/dovecot/sympl-local.d/10-main/15-imap-ports")).toBe(false);

@@ -20,16 +20,24 @@ export function isChangeId(id: string): id is ChangeId {
 }
 
 /**
- * An edit of one upstream line, declared as "this line → that line" so it
- * can be applied to a newer upstream file and recognised in old installs.
- * `comment`: the active line `line` becomes `# line`.
- * `word`: in the active line setting `option`, the word `from` becomes `to`.
- * Lines are compared with surrounding whitespace trimmed and inner runs of
- * blanks collapsed, because upstream aligns its `=` signs.
+ * An in-place edit of upstream's exim main options (the files under
+ * MAIN_OPTIONS_DIR), declared by its intent so it holds on every upstream
+ * release (see edits.ts):
+ * `own`: the change owns these options: every active upstream setting of
+ * them is commented out (continuation lines too), whatever its value, and
+ * the change's own snippet sets them.
+ * `word`: in upstream's active setting of `option`, the word `from`
+ * becomes `to`; where upstream's setting lacks `from` there is nothing to do.
  */
-export type LineEdit =
-  | { kind: "comment"; change: ChangeId; path: string; line: string }
-  | { kind: "word"; change: ChangeId; path: string; option: string; from: string; to: string };
+export type OptionEdit =
+  | { kind: "own"; change: ChangeId; options: string[] }
+  | { kind: "word"; change: ChangeId; option: string; from: string; to: string };
+
+/** The directory of exim's main options in the snippet tree. */
+export const MAIN_OPTIONS_DIR = "00-main";
+
+/** The log_selector flags ch3 adds to upstream's: protocol errors, the interface (I=), AUTH on MAIL. */
+export const OUR_LOG_FLAGS = ["+smtp_protocol_error", "+incoming_interface", "+smtp_mailauth"] as const;
 
 /** The settings-file keys (the old installer's names). */
 export type SettingKey =
@@ -49,7 +57,7 @@ export interface Change {
   /** One line: why an admin would want it. */
   why: string;
   /** In-place edits of upstream snippets. */
-  edits: LineEdit[];
+  edits: OptionEdit[];
   /** Upstream snippets it replaces whole with its own text from SNIPPETS. */
   replaces: string[];
   /** The snippet (another change's) it appends define lines to. */
@@ -66,8 +74,6 @@ export interface Change {
 /** ch5's definitions file, where ch6 appends the firewall defines. */
 export const CONNECT_CHECK_FILE = "00-main/21-connect-check";
 
-const TLS_OPTIONS = "00-main/50-tls-options";
-const GENERAL_OPTIONS = "00-main/60-general-options";
 const RCPT_BLACKLISTS = "10-acl/50-acl-check-rcpt/75-dns-blacklists";
 
 type Defaulted = "edits" | "replaces" | "settings" | "needs" | "needsWithSpamhausKey" | "defaultOn";
@@ -90,15 +96,12 @@ export const CATALOGUE: readonly Change[] = [
   change({
     id: "ch3", app: "exim4", title: "log protocol errors, interface and AUTH use",
     why: "protocol errors and the I= interface in the log are what the firewall matches",
-    edits: [{ kind: "comment", change: "ch3", path: TLS_OPTIONS, line: "log_selector = +tls_sni" }],
+    edits: [{ kind: "own", change: "ch3", options: ["log_selector"] }],
   }),
   change({
     id: "ch4", app: "exim4", title: "turn off ident lookups the documented way",
     why: "no ident query delays a connection",
-    edits: [
-      { kind: "comment", change: "ch4", path: GENERAL_OPTIONS, line: "rfc1413_hosts =" },
-      { kind: "comment", change: "ch4", path: GENERAL_OPTIONS, line: "rfc1413_query_timeout = 5s" },
-    ],
+    edits: [{ kind: "own", change: "ch4", options: ["rfc1413_hosts", "rfc1413_query_timeout"] }],
   }),
   change({
     id: "ch5", app: "exim4", title: "whitelist that skips the connect checks",
@@ -131,7 +134,7 @@ export const CATALOGUE: readonly Change[] = [
     id: "ch11", app: "exim4", title: "no 'no_matching_hosts' lookup errors",
     why: "stops a useless failing DNS lookup per plain-text connection (current Sympl has it)",
     edits: [{
-      kind: "word", change: "ch11", path: TLS_OPTIONS, option: "auth_advertise_hosts", from: "no_matching_hosts", to: "localhost",
+      kind: "word", change: "ch11", option: "auth_advertise_hosts", from: "no_matching_hosts", to: "localhost",
     }],
     defaultOn: false,
   }),
@@ -168,9 +171,4 @@ export function changeFiles(id: ChangeId): string[] {
   return Object.keys(SNIPPETS)
     .filter((path) => SNIPPETS[path]?.change === id)
     .sort();
-}
-
-/** Every line edit the catalogue makes to `path` of `app`. */
-export function editsFor(app: App, path: string): LineEdit[] {
-  return CATALOGUE.filter((c) => c.app === app).flatMap((c) => c.edits.filter((e) => e.path === path));
 }

@@ -9,6 +9,8 @@
  * - `@@DNSBL_CHECK_IN_CONNECT@@` (ch13): an Exim list of any of
  *   `spamhaus`, `spamcop`, `barracuda`, e.g. `spamhaus : spamcop`; empty
  *   means no list is asked at connect time.
+ * - `@@LOG_SELECTOR@@` (ch3): upstream's log_selector flags, then ours
+ *   (edits.ts `logSelectorFor`), e.g. `+tls_sni +smtp_protocol_error …`.
  * - `@@SPAMHAUS_DQ_KEY@@` (ch10, `00-main/35-spamhaus-key`): the Spamhaus
  *   Data Query Service key, `^[A-Za-z0-9]+$`. Only used when a key is set;
  *   without one the installer writes {@link SPAMHAUS_NO_KEY_TEXT} instead.
@@ -149,13 +151,13 @@ service imap-login {
     app: "exim4",
     change: "ch3",
     text: `# Added by makefilecheck (ch3).
-# log_selector may be set once only, so the upstream line in
-# 00-main/50-tls-options is commented out and this one replaces it.
-# Besides the TLS server name it logs SMTP protocol errors (such as AUTH
-# when it was not offered), the local interface a client came in on
-# (I=...), and the AUTH= value given on MAIL. The firewall's patterns
-# rely on I= and on the protocol error lines.
-log_selector = +tls_sni +smtp_protocol_error +incoming_interface +smtp_mailauth
+# exim takes log_selector once only, so this file owns it: every
+# log_selector setting upstream has is commented out where it stands and
+# its flags are carried here, first. Ours follow: SMTP protocol errors
+# (such as AUTH when it was not offered), the local interface a client
+# came in on (I=...), and the AUTH= value given on MAIL. The firewall's
+# patterns rely on I= and on the protocol error lines.
+log_selector = @@LOG_SELECTOR@@
 `,
   },
 
@@ -164,8 +166,8 @@ log_selector = +tls_sni +smtp_protocol_error +incoming_interface +smtp_mailauth
     change: "ch4",
     text: `# Added by makefilecheck (ch4).
 # No ident (RFC 1413) callbacks to connecting hosts. A zero timeout turns
-# them off for every host; the upstream settings in
-# 00-main/60-general-options are commented out.
+# them off for every host. exim takes each option once only, so any
+# rfc1413 setting upstream has is commented out where it stands.
 rfc1413_hosts = *
 rfc1413_query_timeout = 0s
 `,

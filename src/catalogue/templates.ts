@@ -13,10 +13,10 @@ const PLACEHOLDER = /@@([A-Z0-9_]+)@@/g;
 
 /**
  * What may reach an exim or dovecot file from a setting: ports, names,
- * `:`-lists and keys. The settings parser checks each value more strictly;
+ * `:`-lists, log flags and keys. The settings parser checks each value more strictly;
  * this is the last line of defence in front of the config.
  */
-const SAFE_VALUE = /^[A-Za-z0-9 :./_-]*$/;
+const SAFE_VALUE = /^[A-Za-z0-9 :./_+-]*$/;
 
 /** `template` with every placeholder filled; throws on an unknown or unsafe value (a bug, not input). */
 function fillTemplate(template: string, values: Values): string {

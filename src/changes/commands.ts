@@ -13,8 +13,10 @@ import { readBuilt } from "../tree/built-read.js";
 import type { Section } from "../tree/built.js";
 import { sectionInForce } from "../tree/built.js";
 import { CATALOGUE, changeById, changeFiles, isChangeId, switchKey } from "../catalogue/catalogue.js";
+import { editPartState } from "../catalogue/edits.js";
 import type { Change, ChangeId } from "../catalogue/catalogue.js";
-import { planChangeInstall } from "./install.js";
+import { chooseFirewall } from "./firewall.js";
+import { planChangeInstall, skipReason } from "./install.js";
 import type { AppInstall, Outcome, Selection } from "./install.js";
 import { PlannedView } from "../system/overlay.js";
 import { DEFAULT_SETTINGS_PATH, defaultSettingsText, readSettingsFile } from "./settings.js";
@@ -71,10 +73,10 @@ async function initSettings(ctx: Context, args: Args): Promise<CommandResult> {
 }
 
 const DONE: Record<Outcome["action"], string> = {
-  install: "installed", update: "updated", remove: "removed", none: "unchanged", skipped: "skipped", kept: "left alone",
+  install: "installed", update: "updated", remove: "removed", none: "unchanged", waiting: "waiting", kept: "left alone",
 };
 const WOULD: Record<Outcome["action"], string> = {
-  install: "would be installed", update: "would be updated", remove: "would be removed", none: "unchanged", skipped: "skipped", kept: "left alone",
+  install: "would be installed", update: "would be updated", remove: "would be removed", none: "unchanged", waiting: "waiting", kept: "left alone",
 };
 
 /** One human line per change the run decided; a dry run says what it would do. */
@@ -97,9 +99,10 @@ async function testPlanned(ctx: Context, view: PlannedView, app: AppInstall["app
   }
 }
 
-/** Everything install would do: per-app outcomes and the one plan (changes, then `use local`). */
+/** Everything install would do: per-app outcomes, the state each change is left in, and the one plan (changes, then `use local`). */
 interface InstallPlan {
   plans: AppInstall[];
+  after: Map<ChangeId, ChangeState>;
   plan: Op[];
 }
 
@@ -108,6 +111,8 @@ async function planRun(ctx: Context, settings: Settings, selection: Selection, o
   const plans = ctx.apps.map((app) => planChangeInstall(ctx.sys, app, settings, selection, (line) => ctx.note(line)));
   const changeOps = plans.flatMap((p) => p.ops);
   const view = new PlannedView(ctx.sys, plannedContents(changeOps));
+  const after = new Map<ChangeId, ChangeState>();
+  for (const p of plans) for (const [id, s] of changeStates(treeView(view, p.app), (c) => p.waitingFor(c))) after.set(id, s.state);
   const useOps: Op[] = [];
   for (const p of plans) {
     // A tree this run changes is tested here; an unchanged one by `use` when it goes live.
@@ -115,7 +120,13 @@ async function planRun(ctx: Context, settings: Settings, selection: Selection, o
     if (changed && opts.check) await testPlanned(ctx, view, p.app);
     useOps.push(...(await planUse({ ...ctx, sys: view }, p.app, "local", { check: opts.check && !changed, make: opts.make })));
   }
-  return { plans, plan: [...changeOps, ...useOps] };
+  return { plans, after, plan: [...changeOps, ...useOps] };
+}
+
+/** True when a change's state after the run is what its switch asks for (a waiting change counts: it says what it needs). */
+function settled(wanted: boolean, state: ChangeState | undefined): boolean {
+  if (state === "not-needed") return true;
+  return wanted ? state === "installed" || state === "waiting" : state === "not-installed";
 }
 
 /**
@@ -133,7 +144,7 @@ export async function install(ctx: Context, args: Args): Promise<CommandResult> 
   // The first pass's notes are said only once its plan is the one applied.
   const notes: string[] = [];
   const first = await planRun({ ...ctx, note: (line) => notes.push(line) }, settings, selection, opts);
-  const { plans, plan } = await withLock(ctx, async () => {
+  const { plans, plan, after } = await withLock(ctx, async () => {
     const again = ctx.dryRun ? first : await planRun({ ...ctx, note: () => {} }, settings, selection, { ...opts, check: false });
     const planned = samePlan(again.plan, first.plan) ? first : await planRun(ctx, settings, selection, opts);
     if (planned === first) for (const line of notes) ctx.note(line);
@@ -142,14 +153,14 @@ export async function install(ctx: Context, args: Args): Promise<CommandResult> 
   });
   const lines = plans.flatMap((p) => p.outcomes.filter((o) => o.action !== "none" || o.notes.length).map((o) => outcomeLine(p.app, o, ctx.dryRun)));
   if (plan.length === 0) lines.push("nothing to do: the selected changes are in place and sympl-local.d is live");
-  // A part left alone means the tree and the settings disagree: the admin has a look.
-  const kept = plans.some((p) => p.outcomes.some((o) => o.kept));
+  // Done when every selected change ends where its switch says; else (an admin's edit left alone) the admin has a look.
+  const done = plans.every((p) => p.outcomes.every((o) => settled(selection.wanted(o.id), after.get(o.id))));
   const apps: AppReport[] = plans.map((p) => ({
     app: p.app,
-    changes: p.outcomes.map(({ id, before, action, kept, notes }) => ({ id, before, action, kept, notes })),
+    changes: p.outcomes.map(({ id, before, action, kept, notes }) => ({ id, before, state: after.get(id), action, kept, notes })),
     ...(p.firewall ? { firewall: p.firewall } : {}),
   }));
-  return { code: kept ? Exit.actionNeeded : Exit.ok, apps, lines, plan };
+  return { code: done ? Exit.ok : Exit.actionNeeded, apps, lines, plan };
 }
 
 /** The settings that control a change, for the `changes` table, with the switch's value when known. */
@@ -169,9 +180,10 @@ function settingsForTable(ctx: Context, args: Args): Settings | null {
   }
 }
 
-/** Every snippet path a change writes or edits. */
-function pathsOf(c: Change): string[] {
-  return [...changeFiles(c.id), ...c.edits.map((e) => e.path), ...(c.appendsTo ? [c.appendsTo] : [])];
+/** Every snippet path a change writes, or carries one of its edits in. */
+function pathsOf(view: TreeView, c: Change): string[] {
+  const edited = view.mainOptionFiles().filter((rel) => c.edits.some((e) => editPartState(e, textOf(view.local(rel)), textOf(view.upstream(rel))) === "ours"));
+  return [...changeFiles(c.id), ...edited, ...(c.appendsTo ? [c.appendsTo] : [])];
 }
 
 /**
@@ -180,14 +192,20 @@ function pathsOf(c: Change): string[] {
  * not installed or nothing is built.
  */
 function inForce(view: TreeView, c: Change, state: ChangeState, sections: Section[] | null): boolean | null {
-  if (state === "not-installed" || !sections) return null;
-  return pathsOf(c).every((rel) => {
+  if (state !== "installed" && state !== "modified") return null;
+  if (!sections) return null;
+  return pathsOf(view, c).every((rel) => {
     const text = textOf(view.local(rel));
     return text !== null && sectionInForce(sections, "sympl-local.d", rel, text);
   });
 }
 
 const IN_FORCE_WORDS = { true: "in force", false: "NOT IN FORCE", null: "-" } as const;
+
+/** Why a change switched on in `settings` cannot be installed here yet, or null. */
+function waitingReason(ctx: Context, id: ChangeId, settings: Settings): string | null {
+  return skipReason(id, settings, id === "ch6" ? chooseFirewall(ctx.sys, settings.database) : null);
+}
 
 /** `changes`: every change of the selected apps with its state on this machine and whether the built config has it. */
 export async function changes(ctx: Context, args: Args): Promise<CommandResult> {
@@ -196,17 +214,19 @@ export async function changes(ctx: Context, args: Args): Promise<CommandResult> 
   const lines: string[] = [];
   for (const app of ctx.apps) {
     const view = treeView(ctx.sys, app);
-    const states = changeStates(view);
+    const states = changeStates(view, (id) => (settings?.enabled[id] ? waitingReason(ctx, id, settings) : null));
     const built = view.localExists ? readBuilt(ctx.sys, app, "local").verdict : null;
     const sections = built && built.state !== "missing" ? built.sections : null;
     const rows = CATALOGUE.filter((c) => c.app === app).map((c) => {
-      const state = states.get(c.id)?.state ?? "not-installed";
-      return { change: c, state, inForce: inForce(view, c, state, sections) };
+      const status = states.get(c.id);
+      const state = status?.state ?? "not-installed";
+      return { change: c, state, waiting: status?.waiting, inForce: inForce(view, c, state, sections) };
     });
-    apps.push({ app, changes: rows.map((r) => ({ id: r.change.id, state: r.state, inForce: r.inForce })) });
+    apps.push({ app, changes: rows.map((r) => ({ id: r.change.id, state: r.state, inForce: r.inForce, ...(r.waiting ? { waiting: r.waiting } : {}) })) });
     lines.push(view.localExists ? `${app}:` : `${app}: no sympl-local.d yet — \`makefilecheck install\` creates it`);
     for (const r of rows) {
       lines.push(`  ${r.change.id.padEnd(5)} ${r.state.padEnd(14)} ${IN_FORCE_WORDS[`${r.inForce}`].padEnd(13)} ${r.change.title.padEnd(46)} ${controls(r.change, settings)}`);
+      if (r.waiting) lines.push(`        waiting: ${r.waiting}`);
     }
     if (rows.some((r) => r.inForce === false)) lines.push(`  not in force: the built ${appPaths(app).conf} lacks them — run \`cd ${appPaths(app).dir} && make\``);
   }

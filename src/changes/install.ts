@@ -13,11 +13,11 @@ import { appOwner, planCreateLocalTree } from "../tree/clone.js";
 import type { Reader } from "../system/system.js";
 import { CATALOGUE, CONNECT_CHECK_FILE, changeById, changeFiles, switchKey } from "../catalogue/catalogue.js";
 import type { Change, ChangeId } from "../catalogue/catalogue.js";
-import { applyEdit, describeEdit, editState, undoEdit } from "../catalogue/edits.js";
+import { applyEdit, describeEdit, editPartState, undoEdit } from "../catalogue/edits.js";
 import { chooseFirewall, defineBlock, splitDefineBlock } from "./firewall.js";
 import type { FirewallChoice } from "./firewall.js";
 import type { Settings } from "./settings.js";
-import { changeStates, fileState, lineEditState, ownPart, textOf, treeView } from "./state.js";
+import { changeStates, fileState, logSelectorOf, ownPart, textOf, treeView } from "./state.js";
 import type { ChangeState, TreeView } from "./state.js";
 import { snippetText } from "../catalogue/templates.js";
 import type { Values } from "../catalogue/templates.js";
@@ -30,7 +30,7 @@ export interface Selection {
 }
 
 /** What install does about one change. */
-export type Action = "install" | "update" | "remove" | "none" | "skipped" | "kept";
+export type Action = "install" | "update" | "remove" | "none" | "waiting" | "kept";
 
 /** One change's line in the install report. */
 export interface Outcome {
@@ -49,6 +49,8 @@ export interface AppInstall {
   outcomes: Outcome[];
   /** The database ch6 reads, when this run installs ch6. */
   firewall: FirewallChoice | null;
+  /** Why a change this run selected cannot be installed yet (null: it can). */
+  waitingFor(id: ChangeId): string | null;
 }
 
 /** Per-change bookkeeping while planning. */
@@ -61,8 +63,8 @@ class Tally {
   }
 }
 
-/** Why a wanted change cannot be installed on this machine, or null. */
-function skipReason(id: ChangeId, settings: Settings, firewall: FirewallChoice | null): string | null {
+/** Why a wanted change cannot be installed on this machine, or null: it then waits. */
+export function skipReason(id: ChangeId, settings: Settings, firewall: FirewallChoice | null): string | null {
   if (id === "ch2" && (settings.imapPort === undefined || settings.imapsPort === undefined)) {
     return `set both AUTO_IMAP_PORT and AUTO_IMAPS_PORT in ${settings.source} to install ch2`;
   }
@@ -85,9 +87,10 @@ function checkNeeds(app: App, settings: Settings, isOn: (id: ChangeId) => boolea
   }
 }
 
-/** The placeholder values from the settings. */
-function valuesOf(settings: Settings): Values {
+/** The placeholder values from the settings, and ch3's log_selector from upstream's. */
+function valuesOf(settings: Settings, logSelector: string): Values {
   return {
+    LOG_SELECTOR: logSelector,
     IMAP_PORT: settings.imapPort?.toString(),
     IMAPS_PORT: settings.imapsPort?.toString(),
     DNSBL_CHECK_IN_CONNECT: settings.dnsblInConnect.join(" : "),
@@ -141,23 +144,27 @@ function planFile(w: Work, change: Change, rel: string): void {
 }
 
 /**
- * Decides one change's line edits, on top of earlier edits to the same
- * file. An edit that finds neither its line nor its result is reported
- * when the change is wanted; switched off, there is nothing of ours to undo.
+ * Decides one change's edits over upstream's main-options files, on top
+ * of what earlier changes planned for the same files. Switched on, every
+ * active line the change owns is commented out (or its word swapped);
+ * switched off, what is ours goes back to upstream's form. A line the
+ * admin rewrote is reported and left alone.
  */
 function planEdits(w: Work, change: Change): void {
   for (const edit of change.edits) {
-    const planned = w.next.get(edit.path);
-    const text = planned ? planned.text : textOf(w.view.local(edit.path));
-    const state = text === null ? "missing" : editState(edit, text);
-    if (w.wanted(change.id) && text !== null && state === "unapplied") {
-      w.next.set(edit.path, { text: applyEdit(edit, text), change: change.id });
-      w.tally.touched.add(change.id);
-    } else if (w.wanted(change.id) && state === "missing") {
-      w.tally.note(change.id, `${edit.path}: no line to ${describeEdit(edit)} (file missing or line changed): not touched`);
-      w.tally.kept.add(change.id);
-    } else if (!w.wanted(change.id) && text !== null && lineEditState(w.view, edit) === "ours") {
-      w.next.set(edit.path, { text: undoEdit(edit, text), change: change.id });
+    for (const rel of w.view.mainOptionFiles()) {
+      const planned = w.next.get(rel);
+      const text = planned ? planned.text : textOf(w.view.local(rel));
+      if (text === null) continue;
+      const upstream = textOf(w.view.upstream(rel));
+      const state = editPartState(edit, text, upstream);
+      const next = w.wanted(change.id) ? applyEdit(edit, text) : state === "ours" ? undoEdit(edit, text, upstream ?? "") : text;
+      if (state === "modified") {
+        w.tally.note(change.id, `${rel}: the line for ${describeEdit(edit)} was changed by hand: not touched`);
+        w.tally.kept.add(change.id);
+      }
+      if (next === text) continue;
+      w.next.set(rel, { text: next, change: change.id });
       w.tally.touched.add(change.id);
     }
   }
@@ -205,8 +212,9 @@ function foldIntoCopy(copy: Op[], changes: Op[]): Op[] {
 
 /** The action to report for a change, from what the planner did with it. */
 function actionOf(id: ChangeId, before: ChangeState, w: Work, skipped: boolean): Action {
-  if (skipped) return "skipped";
-  if (w.tally.touched.has(id)) return w.wanted(id) ? (before === "not-installed" ? "install" : "update") : "remove";
+  if (skipped) return "waiting";
+  const fresh = before === "not-installed" || before === "not-needed" || before === "waiting";
+  if (w.tally.touched.has(id)) return w.wanted(id) ? (fresh ? "install" : "update") : "remove";
   if (w.tally.kept.has(id)) return "kept";
   return "none";
 }
@@ -238,9 +246,13 @@ export function planChangeInstall(
   const isOn = (id: ChangeId) => (decided(id) ? selection.wanted(id) : before.get(id)?.state !== "not-installed");
   checkNeeds(app, settings, isOn);
 
+  const logSelector = logSelectorOf(view);
   const w: Work = {
-    view, decided, wanted: selection.wanted, values: valuesOf(settings), firewall, tally: new Tally(), next: new Map(),
+    view, decided, wanted: selection.wanted, values: valuesOf(settings, logSelector.value), firewall, tally: new Tally(), next: new Map(),
   };
+  if (inApp("ch3") && decided("ch3") && selection.wanted("ch3") && logSelector.dropped.length) {
+    w.tally.note("ch3", `upstream's log_selector has ${logSelector.dropped.join(" ")}: left out of ${changeFiles("ch3").join(", ")} (it cancels one of ours, or is no flag)`);
+  }
   const changes = CATALOGUE.filter((c) => c.app === app && decided(c.id));
   for (const c of changes) for (const rel of changeFiles(c.id)) planFile(w, c, rel);
   // ch6 without ch5 in this run still needs its block written into ch5's file.
@@ -258,5 +270,5 @@ export function planChangeInstall(
       notes: [...(skip ? [skip] : []), ...(w.tally.notes.get(c.id) ?? [])],
     };
   });
-  return { app, ops, outcomes, firewall };
+  return { app, ops, outcomes, firewall, waitingFor: (id) => skips.get(id) ?? null };
 }

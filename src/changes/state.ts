@@ -4,20 +4,33 @@
  * someone else; the change's state follows from its parts. `changes` shows
  * this; `install` decides from it what it may touch.
  */
-import { appPaths } from "../server-layout.js";
+import { appPaths, isSnippetName } from "../server-layout.js";
 import type { App } from "../server-layout.js";
 import type { Reader } from "../system/system.js";
-import { CATALOGUE, CONNECT_CHECK_FILE, changeFiles } from "../catalogue/catalogue.js";
-import type { Change, ChangeId, LineEdit } from "../catalogue/catalogue.js";
-import { describeEdit, editState } from "../catalogue/edits.js";
+import { posix } from "node:path";
+import { CATALOGUE, CONNECT_CHECK_FILE, MAIN_OPTIONS_DIR, changeFiles } from "../catalogue/catalogue.js";
+import type { Change, ChangeId, OptionEdit } from "../catalogue/catalogue.js";
+import { combineEditParts, describeEdit, editPartState, isMainOptionsFile, logSelectorFor } from "../catalogue/edits.js";
+import type { EditPartState, LogSelector } from "../catalogue/edits.js";
 import { splitDefineBlock } from "./firewall.js";
 import { isOurText } from "../catalogue/templates.js";
 
-/** A change's state on this machine (the `changes --json` vocabulary). */
-export type ChangeState = "installed" | "not-installed" | "partial" | "modified";
+/**
+ * A change's state on this machine (the `changes --json` vocabulary), by
+ * its switch and what is on disk; the README has the same table. A part
+ * is one file the change writes or one edit over upstream's main options.
+ */
+export const CHANGE_STATES = {
+  installed: "every part is in place (ours, or upstream already does it)",
+  "not-installed": "some part is missing (or all are), and the change is switched off or can be installed",
+  "not-needed": "upstream already does it, or has nothing for it to edit",
+  modified: "a file or line that is ours was changed by the admin",
+  waiting: "switched on, not installed, and not installable yet (ch2 without both ports, ch6 without a firewall database)",
+} as const;
+export type ChangeState = keyof typeof CHANGE_STATES;
 
-/** One part of a change: `upstream` is an edit whose effect upstream already ships. */
-export type PartState = "ours" | "absent" | "modified" | "upstream";
+/** One part of a change: `upstream` is an edit upstream makes needless (it does it, or has nothing to edit). */
+export type PartState = EditPartState;
 
 /** What a snippet path holds in a tree. */
 export type Content = { kind: "file"; text: string } | { kind: "missing" } | { kind: "other" };
@@ -33,6 +46,8 @@ export interface TreeView {
   upstream(rel: string): Content;
   /** True when the local tree has (or will have) this directory. */
   hasDir(rel: string): boolean;
+  /** Upstream's main-options files, the ones the changes' edits concern. */
+  mainOptionFiles(): string[];
 }
 
 function contentAt(sys: Reader, path: string): Content {
@@ -53,6 +68,14 @@ export function treeView(sys: Reader, app: App): TreeView {
     local: (rel) => contentAt(sys, `${localDir}/${rel}`),
     upstream: (rel) => contentAt(sys, `${p.upstream}/${rel}`),
     hasDir: (rel) => sys.stat(`${localDir}/${rel}`)?.type === "dir",
+    mainOptionFiles: () => {
+      const dir = `${p.upstream}/${MAIN_OPTIONS_DIR}`;
+      if (sys.stat(dir)?.type !== "dir") return [];
+      return sys
+        .list(dir)
+        .map((name) => `${MAIN_OPTIONS_DIR}/${name}`)
+        .filter((rel) => isMainOptionsFile(rel) && isSnippetName(posix.basename(rel)) && sys.stat(`${p.upstream}/${rel}`)?.type === "file");
+    },
   };
 }
 
@@ -76,15 +99,14 @@ export function fileState(view: TreeView, change: Change, rel: string): PartStat
   return "modified";
 }
 
-/** The state of one line edit: `upstream` when upstream itself already has the edited line. */
-export function lineEditState(view: TreeView, edit: LineEdit): PartState {
-  const cur = textOf(view.local(edit.path));
-  if (cur === null) return "modified";
-  const state = editState(edit, cur);
-  if (state === "unapplied") return "absent";
-  if (state === "missing") return "modified";
-  const up = textOf(view.upstream(edit.path));
-  return up !== null && editState(edit, up) === "unapplied" ? "ours" : "upstream";
+/** The state of one edit over upstream's main-options files. */
+export function optionEditState(view: TreeView, edit: OptionEdit): PartState {
+  return combineEditParts(view.mainOptionFiles().map((rel) => editPartState(edit, textOf(view.local(rel)), textOf(view.upstream(rel)))));
+}
+
+/** ch3's log_selector value for this tree's upstream main options. */
+export function logSelectorOf(view: TreeView): LogSelector {
+  return logSelectorFor(view.mainOptionFiles().map((rel) => textOf(view.upstream(rel)) ?? ""));
 }
 
 /** The state of ch6's define block in ch5's file. */
@@ -102,26 +124,45 @@ export interface Part {
 /** Every part of `change` in `view`. */
 function partsOf(view: TreeView, change: Change): Part[] {
   const parts: Part[] = changeFiles(change.id).map((rel) => ({ what: rel, state: fileState(view, change, rel) }));
-  for (const edit of change.edits) parts.push({ what: `${edit.path}: ${describeEdit(edit)}`, state: lineEditState(view, edit) });
+  for (const edit of change.edits) parts.push({ what: `${MAIN_OPTIONS_DIR}: ${describeEdit(edit)}`, state: optionEditState(view, edit) });
   if (change.appendsTo) parts.push({ what: `${change.appendsTo}: firewall defines`, state: blockState(view) });
   return parts;
 }
 
-/** A change's state from its parts' states. */
-function stateFromParts(parts: Part[]): ChangeState {
-  const present = (s: PartState) => s === "ours" || s === "upstream";
+/**
+ * A change's state from its parts' states; `waiting` says why a change
+ * that is switched on cannot be installed yet (null: it can, or it is off).
+ * Some parts in place and others missing (`partial` in earlier releases:
+ * an interrupted run, or an upgrade that added a line ch3 or ch4 owns) is
+ * `not-installed`: install completes it, or removes the rest when off.
+ */
+export function stateFromParts(parts: Part[], waiting: string | null): ChangeState {
   if (parts.some((p) => p.state === "modified")) return "modified";
-  if (parts.length > 0 && parts.every((p) => present(p.state))) return "installed";
-  if (parts.every((p) => p.state === "absent")) return "not-installed";
-  return "partial";
+  if (parts.length > 0 && parts.every((p) => p.state === "upstream")) return "not-needed";
+  if (parts.length > 0 && parts.every((p) => p.state === "ours" || p.state === "upstream")) return "installed";
+  return waiting ? "waiting" : "not-installed";
 }
 
-/** The state of every change of `view.app`, in catalogue order. */
-export function changeStates(view: TreeView): Map<ChangeId, { state: ChangeState; parts: Part[] }> {
-  const out = new Map<ChangeId, { state: ChangeState; parts: Part[] }>();
+/** One change's state, its parts, and why it waits (when it does). */
+export interface ChangeStatus {
+  state: ChangeState;
+  parts: Part[];
+  waiting?: string;
+}
+
+/**
+ * The state of every change of `view.app`, in catalogue order.
+ * `waitingFor` gives, for a change switched on, why it cannot be
+ * installed yet (null when it can or is off).
+ */
+export function changeStates(view: TreeView, waitingFor: (id: ChangeId) => string | null = () => null): Map<ChangeId, ChangeStatus> {
+  const out = new Map<ChangeId, ChangeStatus>();
   for (const change of CATALOGUE.filter((c) => c.app === view.app)) {
-    const parts = view.localExists ? partsOf(view, change) : [];
-    out.set(change.id, { state: view.localExists ? stateFromParts(parts) : "not-installed", parts });
+    // Without sympl-local.d the view reads sympl.d, which install copies: nothing of ours, but not-needed shows.
+    const parts = partsOf(view, change);
+    const waiting = waitingFor(change.id);
+    const state = stateFromParts(parts, waiting);
+    out.set(change.id, { state, parts, ...(state === "waiting" && waiting ? { waiting } : {}) });
   }
   return out;
 }

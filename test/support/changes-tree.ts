@@ -60,13 +60,13 @@ export interface ProofTree {
 /**
  * A fresh root (remove it afterwards) holding a vanilla Sympl tree on
  * which `install` put the changes, with each app's sympl-local.d
- * assembled into `ROOT/etc/APP/APP.conf`. The daemons' own config test
- * is left to the proofs (install runs with --no-check).
+ * assembled into `ROOT/etc/APP/APP.conf`. install runs the daemons'
+ * config test itself, so a tree they would reject never gets this far.
  */
 export async function buildProofTree(settings: ProofSettings = {}): Promise<ProofTree> {
   const root = makeRoot();
   writeSymplTree(root);
-  const result = await install(testContext(root), { _: [], set: setValues(settings), check: false });
+  const result = await install(testContext(root), { _: [], set: setValues(settings) });
   if (result.code !== 0) throw new Error(`install exited ${result.code}: ${result.lines.join("; ")}`);
   const conf = {} as Record<App, string>;
   for (const app of ["exim4", "dovecot"] as const) {
