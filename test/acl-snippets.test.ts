@@ -14,6 +14,7 @@ const entries = Object.entries(SNIPPETS);
 /** The placeholders each file may hold (the module's doc comment lists them). */
 const ALLOWED: Record<string, string[]> = {
   "10-main/15-imap-ports": ["IMAP_PORT", "IMAPS_PORT"],
+  "00-main/25-logging": ["LOG_SELECTOR"],
   "00-main/22-dns-check-in-connect": ["DNSBL_CHECK_IN_CONNECT"],
   "00-main/35-spamhaus-key": ["SPAMHAUS_DQ_KEY"],
 };
