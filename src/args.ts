@@ -75,6 +75,10 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
 const DRY_RUN = flag("print the plan, change nothing");
 const CHECK = flag("skip the daemon's config test (by default it runs before anything goes live)", { default: true, negatable: true, shown: "--no-check" });
 const MAKE = flag("also rebuild the built config: `make APP.conf` in /etc/APP builds and tests it; the daemon is not restarted (plain `make` does that)");
+/** sync's and watch's --make: what the upgrade triggers run by default. */
+const PUT_IN_FORCE = flag(
+  "put the live tree in force: when the built config is not what it builds to, config-test it, rebuild as `make APP.conf` does (a hand-edited built file is saved first) and reload the running daemon (`invoke-rc.d APP reload`, only with --root /)",
+);
 const CONFIG: ValueSpec = { type: "value", placeholder: "FILE", describe: "settings file (default ROOT/etc/makefilecheck/Autoinstall.conf)" };
 const SETTLE = (how: string): ValueSpec => ({ type: "value", placeholder: "PATH", repeat: true, describe: `settle the snippet PATH (a conflict, or ?? in drift) by ${how} (repeatable)` });
 
@@ -154,7 +158,7 @@ export const COMMANDS = {
       adopt: flag("record the current upstream tree as the baseline of an existing sympl-local.d"),
       "take-upstream": SETTLE("taking the upstream file"),
       "keep-local": SETTLE("keeping your file"),
-      make: MAKE,
+      make: PUT_IN_FORCE,
       "dry-run": DRY_RUN,
     },
     writes: always,
@@ -190,7 +194,7 @@ export const COMMANDS = {
     summary: "foreground watcher: repair and sync after every upgrade",
     options: {
       debounce: { type: "value", placeholder: "MS", integer: true, describe: "milliseconds of quiet before acting on a burst of writes (default 2000)" },
-      make: MAKE,
+      make: PUT_IN_FORCE,
       "dry-run": DRY_RUN,
     },
     writes: always,
@@ -201,14 +205,15 @@ export const COMMANDS = {
     options: {
       install: flag("write the trigger files"),
       remove: flag("remove the trigger files makefilecheck wrote"),
-      only: { type: "value", placeholder: "KIND", choices: ["apt", "systemd"], describe: "only the apt hook or only the systemd units" },
+      only: { type: "value", placeholder: "KIND", choices: ["apt", "systemd"], describe: "the apt hook or the systemd units (default for --install: the systemd units where systemd runs, else the apt hook)" },
       bin: { type: "value", placeholder: "PATH", describe: "absolute path of makefilecheck the triggers run (default: this one)" },
-      make: flag("the triggers run `sync --make`: rebuild the built config after each sync"),
+      make: flag("the triggers leave out `sync --make`: they do not rebuild the built config or reload the daemon", { default: true, negatable: true, shown: "--no-make" }),
       "dry-run": DRY_RUN,
     },
     writes: (a) => Boolean(a.install || a.remove),
     examples: [
-      ["makefilecheck hooks --install --only apt", "repair and sync after every apt run"],
+      ["makefilecheck hooks --install", "repair, sync and put the changes back in force after every upgrade"],
+      ["makefilecheck hooks --install --only apt", "the same from apt's hook, where systemd does not run"],
       ["makefilecheck hooks --remove", "remove the triggers again"],
     ],
   },

@@ -43,6 +43,11 @@ export interface CommandResult {
   plan?: Op[];
   /** Further top-level fields of the --json document, for output not about one app (e.g. hooks: its files). */
   data?: Record<string, unknown>;
+  /**
+   * What needs the admin, one line each: printed to stderr under -q, where
+   * nothing else is, so cron and apt mail it (the lines already say it otherwise).
+   */
+  problems?: string[];
   /** Set by a long-running command (watch) that printed its lines as they happened: render adds nothing. */
   streamed?: boolean;
 }

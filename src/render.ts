@@ -57,7 +57,10 @@ export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun" | "color">
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     return;
   }
-  if (ctx.quiet) return;
+  if (ctx.quiet) {
+    for (const line of result.problems ?? []) printNote(line);
+    return;
+  }
   const out: string[] = [];
   if (ctx.dryRun && result.plan) {
     out.push(result.plan.length ? "dry run: would do these steps:" : "dry run: nothing to do");

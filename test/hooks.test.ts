@@ -86,7 +86,8 @@ describe("hooks", () => {
     upgradeUpstream(root, "exim4", { modify: { [upgraded.rel]: `${upgraded.text}# upstream again\n` } });
     const conflict = run();
     expect(conflict.status).toBe(0);
-    expect(conflict.stderr).toMatch(/sync needs attention, run: makefilecheck drift/);
+    // One line naming the file and how to settle it, then the hook's own line.
+    expect(conflict.stderr).toMatch(new RegExp(`^exim4: CONFLICT /etc/exim4/sympl-local.d/${upgraded.rel}: .*--keep-local ${upgraded.rel}.*\n.*sync needs attention, run: makefilecheck status\n$`));
 
     // The binary gone (package removed): nothing runs, apt goes on.
     rmSync(bin);
@@ -99,7 +100,7 @@ describe("hooks", () => {
     cli(root, ["hooks", "--install", "--only", "systemd", "--bin", bin]);
     const service = readFileSync(inRoot(root, `${UNIT_DIR}/${SERVICE_UNIT}`), "utf8");
     const lines = service.split("\n").filter((l) => l.startsWith("ExecStart="));
-    expect(lines).toEqual([`ExecStart=-${bin} repair -q`, `ExecStart=${bin} sync -q`]);
+    expect(lines).toEqual([`ExecStart=-${bin} repair -q`, `ExecStart=${bin} sync -q --make`]);
     for (const l of lines) {
       const [cmd, ...args] = l.slice("ExecStart=".length).replace(/^-/, "").split(" ");
       const r = spawnSync(cmd!, args, { encoding: "utf8" });
@@ -119,10 +120,11 @@ describe("hooks", () => {
     expect(r.stderr).not.toMatch(/makefilecheck-upgrade/);
   });
 
-  it("--dry-run writes nothing; install is idempotent; remove takes out what is ours", async () => {
+  it("--dry-run writes nothing; install is idempotent and installs one trigger; remove takes out what is ours", async () => {
     const before = hashTree(root);
     const dry = await hooks(testContext(root, { dryRun: true }), { _: ["hooks"], install: true, bin });
-    expect(dry.plan?.filter((op) => op.op === "write").map((op) => ("path" in op ? op.path : ""))).toEqual([APT_HOOK, `${UNIT_DIR}/${PATH_UNIT}`, `${UNIT_DIR}/${SERVICE_UNIT}`]);
+    // No systemd running under this root: the apt hook alone.
+    expect(dry.plan?.filter((op) => op.op === "write").map((op) => ("path" in op ? op.path : ""))).toEqual([APT_HOOK]);
     expect(hashTree(root)).toBe(before);
 
     const first = await hooks(testContext(root), { _: ["hooks"], install: true, bin });
@@ -130,6 +132,13 @@ describe("hooks", () => {
     const again = await hooks(testContext(root), { _: ["hooks"], install: true, bin });
     expect(again.plan).toEqual([]);
     expect(again.data?.files).toEqual(expect.arrayContaining([expect.objectContaining({ path: APT_HOOK, state: "unchanged" })]));
+
+    // Where systemd runs, the path unit instead, and our apt hook goes.
+    mkdirSync(inRoot(root, "/run/systemd/system"), { recursive: true });
+    const moved = await hooks(testContext(root), { _: ["hooks"], install: true, bin });
+    expect(moved.plan?.map((op) => `${op.op} ${"path" in op ? op.path : ""}`)).toEqual(expect.arrayContaining([`write ${UNIT_DIR}/${SERVICE_UNIT}`, `remove ${APT_HOOK}`]));
+    expect(existsSync(inRoot(root, APT_HOOK))).toBe(false);
+    expect(readlinkSync(inRoot(root, ENABLE_LINK))).toBe(`${UNIT_DIR}/${PATH_UNIT}`);
 
     const removed = await hooks(testContext(root), { _: ["hooks"], remove: true, bin });
     expect(removed.code).toBe(0);
@@ -153,11 +162,13 @@ describe("hooks", () => {
     expect(existsSync(inRoot(root, `${UNIT_DIR}/${SERVICE_UNIT}`))).toBe(false);
   });
 
-  it("writes the binary the admin names, with --make when asked, and finds where it is installed", () => {
-    const made = JSON.parse(cli(root, ["hooks", "--json", "--make", "--bin", "/opt/mfc/bin/makefilecheck"])) as { files: Array<{ path: string; text: string }> };
+  it("writes the binary the admin names, with --make unless --no-make, and finds where it is installed", () => {
+    const made = JSON.parse(cli(root, ["hooks", "--json", "--bin", "/opt/mfc/bin/makefilecheck"])) as { files: Array<{ path: string; text: string }> };
     const service = made.files.find((f) => f.path.endsWith(SERVICE_UNIT))!.text;
     expect(service).toContain("ExecStart=/opt/mfc/bin/makefilecheck sync -q --make\n");
     expect(made.files.find((f) => f.path === APT_HOOK)!.text).toContain("/opt/mfc/bin/makefilecheck sync -q --make ||");
+    const plain = JSON.parse(cli(root, ["hooks", "--json", "--no-make", "--bin", "/opt/mfc/bin/makefilecheck"])) as { files: Array<{ path: string; text: string }> };
+    expect(plain.files.find((f) => f.path.endsWith(SERVICE_UNIT))!.text).toContain("ExecStart=/opt/mfc/bin/makefilecheck sync -q\n");
     expect(made.files.map((f) => f.text).join("")).not.toContain(root); // never the --root of this run
 
     expect(installedBinary(bin)).toBe(bin); // binDir is a real directory, not a link

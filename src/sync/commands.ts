@@ -5,16 +5,17 @@ import { EnvironmentError, Exit, InputError, UserError, problem } from "../error
 import type { ExitCode } from "../errors.js";
 import type { App } from "../server-layout.js";
 import { appPaths } from "../server-layout.js";
-import { followLinks, relPath } from "../system/safe-path.js";
-import type { Reader } from "../system/system.js";
+import { relPath } from "../system/safe-path.js";
 import type { Op } from "../plan.js";
 import { analyze } from "./drift.js";
 import { appsWithLocalTree } from "./drift-command.js";
 import { diffTrees } from "./diffs.js";
 import type { Settle, SyncPlan } from "./plan-sync.js";
-import { planSync } from "./plan-sync.js";
+import { planSync, savedDirFor } from "./plan-sync.js";
+import type { Rebuild } from "./rebuild.js";
+import { planRebuild } from "./rebuild.js";
 import { writeStatCache } from "../tree/statcache.js";
-import { syncReportLines } from "./sync-report.js";
+import { syncProblems, syncReportLines } from "./sync-report.js";
 import { verifyAfterSync } from "./verify.js";
 import type { Trees } from "../tree/trees.js";
 import { loadTrees } from "../tree/trees.js";
@@ -91,20 +92,28 @@ export async function sync(ctx: Context, args: Args): Promise<CommandResult> {
     }
     const unknown = [...settle.takeUpstream, ...settle.keepLocal].find((p) => !named.has(p));
     if (unknown) throw new InputError(problem(unknown, `not a snippet in sympl.d or sympl-local.d of ${apps.join(" or ")}`, "nothing was changed"));
-    const ops: Op[] = syncs.flatMap((s) => s.plan.ops);
-    if (args.make) for (const { app } of syncs) ops.push(makeOp(ctx.sys, app));
+    const syncOps: Op[] = syncs.flatMap((s) => s.plan.ops);
+    const rebuilds = new Map<App, Rebuild>();
+    if (args.make) for (const s of syncs) rebuilds.set(s.app, await planRebuild(ctx, s.app, syncOps, s.plan.savedDir ?? savedDirFor(ctx.sys, s.app, now)));
+    // Every rebuild runs after every file step (applyPlan runs `run` steps last), in app order.
+    const ops = [...syncOps, ...[...rebuilds.values()].flatMap((r) => r.ops)];
     await apply(ctx, "sync", ops);
     if (!ctx.dryRun) for (const s of syncs) refreshStatCache(ctx, s, scannedAt);
     const reports: AppReport[] = [];
     let code: ExitCode = Exit.ok;
+    const problems: string[] = [];
     for (const s of syncs) {
-      const verified = await verifyAfterSync(ctx, s.app, s.plan.ops.length > 0 || Boolean(args.make));
-      const report = { app: s.app, adopted: s.adopted, entries: s.plan.entries, saved: s.plan.savedDir, waiting: s.plan.waiting, unsettled: s.plan.unsettled, configTest: verified.result };
+      const rebuild = rebuilds.get(s.app);
+      // A rebuild already tested the tree as this sync leaves it.
+      const verified = rebuild?.test ? { result: rebuild.test, lines: [], failed: rebuild.test.status === "failed" } : await verifyAfterSync(ctx, s.app, s.plan.ops.length > 0);
+      const built = rebuild ? { before: rebuild.before, rebuilt: rebuild.ops.some((op) => op.op === "run" && op.cmd === "make"), reloaded: rebuild.ops.some((op) => op.op === "run" && op.cmd !== "make") } : undefined;
+      const report = { app: s.app, adopted: s.adopted, entries: s.plan.entries, saved: s.plan.savedDir, waiting: s.plan.waiting, unsettled: s.plan.unsettled, configTest: verified.result, ...(built ? { built } : {}) };
       reports.push(report);
-      lines.push(...syncReportLines(s.app, s.plan, s.adopted, ctx.dryRun), ...verified.lines);
-      if (s.plan.waiting.length || s.plan.unsettled.length || s.plan.entries.some((e) => e.action === "conflict" || e.action === "kept-retired") || verified.failed) code = Exit.actionNeeded;
+      lines.push(...syncReportLines(s.app, s.plan, s.adopted, ctx.dryRun), ...verified.lines, ...(rebuild?.lines ?? []));
+      problems.push(...syncProblems(s.app, s.plan), ...(rebuild?.problems ?? []));
+      if (s.plan.waiting.length || s.plan.unsettled.length || s.plan.entries.some((e) => e.action === "conflict" || e.action === "kept-retired") || verified.failed || rebuild?.problems.length) code = Exit.actionNeeded;
     }
-    return { code, apps: reports, lines, plan: ops };
+    return { code, apps: reports, lines, plan: ops, problems };
   });
 }
 
@@ -121,23 +130,4 @@ function refreshStatCache(ctx: Context, s: AppSync, scannedAt: number): void {
     if (!(err instanceof UserError)) throw err;
     ctx.note(`${s.app}: drift's stat cache not written (${err.message}); drift will read every file`);
   }
-}
-
-/**
- * The step that rebuilds APP.conf with the live Makefile. The Makefile is
- * named with -f, resolved inside --root: the old tooling's absolute link
- * would otherwise lead make to the host's own /etc.
- */
-function makeOp(sys: Reader, app: App): Op {
-  const live = resolveInside(sys, appPaths(app).makefile);
-  return { op: "run", cmd: "make", args: ["-f", sys.hostPath(live), `${app}.conf`], cwd: appPaths(app).dir, why: "rebuild the config (--make)" };
-}
-
-/**
- * Where the chain of links from `path` ends, read inside --root. A chain
- * that does not end is refused before anything is written: handed to make,
- * the host would follow it itself.
- */
-function resolveInside(sys: Reader, path: string): string {
-  return followLinks(sys, path, () => new EnvironmentError(problem(path, "symlink loop", "run `makefilecheck repair` (or point it at Makefile.local), then sync again; nothing was changed")));
 }

@@ -339,7 +339,7 @@ export function planSync(sys: Reader, trees: Trees, states: PathState[], settle:
 }
 
 /** A saved-copy directory for this run that no earlier run used. */
-function savedDirFor(sys: Reader, app: App, now: Date): string {
+export function savedDirFor(sys: Reader, app: App, now: Date): string {
   const base = `${STATE_DIR}/saved/${app}/${stampOf(now)}`;
   let dir = base;
   for (let n = 2; sys.stat(dir); n++) dir = `${base}-${n}`;

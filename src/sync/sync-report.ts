@@ -45,3 +45,18 @@ export function syncReportLines(app: App, plan: SyncPlan, adopted: boolean, dryR
   for (const p of stillWaiting) lines.push(`  waiting    ${p}${SYMPL_NEW} — merge it into ${p} by hand, then delete it`);
   return lines;
 }
+
+/**
+ * One line per path that needs the admin after a sync (a conflict, a
+ * diverged file, a retired one kept, a `.sympl-new` still waiting), naming
+ * the file and how to settle it: what -q still prints.
+ */
+export function syncProblems(app: App, plan: SyncPlan): string[] {
+  const local = appPaths(app).local;
+  const settle = (p: string) => `\`makefilecheck sync -a ${app} --keep-local ${p}\` or \`--take-upstream ${p}\``;
+  const out: string[] = [];
+  for (const p of plan.waiting) out.push(`${app}: CONFLICT ${local}/${p}: upstream's version is in ${local}/${p}${SYMPL_NEW} — merge it by hand and delete it, or ${settle(p)}`);
+  for (const p of plan.unsettled) out.push(`${app}: DIVERGED ${local}/${p}: differs from upstream and no baseline says who changed it — \`makefilecheck diff ${p}\`, then ${settle(p)}`);
+  for (const e of plan.entries) if (e.action === "kept-retired") out.push(`${app}: KEPT ${local}/${e.path}: upstream retired it but you changed it — delete it if it is no longer wanted`);
+  return out;
+}

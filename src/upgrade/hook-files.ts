@@ -1,8 +1,9 @@
 /**
  * The texts of the daemon-free upgrade triggers: an apt hook that runs after
  * every dpkg run apt starts, and a systemd path unit with its oneshot
- * service. Both run `repair` then `sync`, quietly, and neither can fail the
- * package run. Pure: the command decides where and whether to write them.
+ * service. Both run `repair` then `sync` (by default `sync --make`, which
+ * puts the tree back in force: rebuild, reload), quietly, and neither can
+ * fail the package run. Pure: the command decides where and whether to write them.
  */
 import { InputError, problem } from "../errors.js";
 
@@ -31,7 +32,7 @@ export const APT_HOOK = "/etc/apt/apt.conf.d/80makefilecheck";
 export interface HookOptions {
   /** Absolute path of the makefilecheck to run. */
   bin: string;
-  /** Also rebuild the config after syncing (`sync --make`). */
+  /** Also put the live tree back in force after syncing (`sync --make`: rebuild, reload). */
   make: boolean;
 }
 
@@ -63,12 +64,13 @@ function aptHook(o: HookOptions): HookFile {
   const shell =
     `if [ -x ${o.bin} ]; then ` +
     `${repair} || echo 'makefilecheck: repair needs attention, run: makefilecheck status' >&2; ` +
-    `${sync} || echo 'makefilecheck: sync needs attention, run: makefilecheck drift' >&2; ` +
+    `${sync} || echo 'makefilecheck: sync needs attention, run: makefilecheck status' >&2; ` +
     `fi; true`;
   const text =
     header("//") +
     "// After each dpkg run that apt starts (upgrades, unattended-upgrades): put the\n" +
-    "// chosen Makefile back, then bring upstream snippet changes into sympl-local.d.\n" +
+    "// chosen Makefile back, then bring upstream snippet changes into sympl-local.d\n" +
+    (o.make ? "// and rebuild the built config from it (config test first), reloading the daemon.\n" : "// (the built config is left to `make`).\n") +
     "// Skipped when makefilecheck is gone; a problem is printed, never fails apt.\n" +
     `DPkg::Post-Invoke { "${shell}"; };\n`;
   return { kind: "apt", path: APT_HOOK, text };

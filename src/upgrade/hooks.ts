@@ -104,16 +104,36 @@ function binOf(args: Args): string {
   return checkBin(bin);
 }
 
+/** True when systemd is the running init (sd_booted's test), under --root as on the server. */
+function systemdRuns(sys: Reader): boolean {
+  return sys.stat("/run/systemd/system")?.type === "dir";
+}
+
+/**
+ * Plans `--install`. Without --only, one trigger, not two (both would run
+ * after each upgrade): the systemd units where systemd runs, else the apt
+ * hook; the other one is taken out when it is ours.
+ */
+function planInstallOne(sys: Reader, args: Args, only: HookKind | undefined): { ops: Op[]; states: FileState[] } {
+  const make = args.make !== false;
+  const kind: HookKind = only ?? (systemdRuns(sys) ? "systemd" : "apt");
+  const install = planTriggerInstall(sys, hookFiles({ bin: binOf(args), make }, kind));
+  if (only) return install;
+  const other = planRemove(sys, hookFiles({ bin: binOf(args), make }, kind === "apt" ? "systemd" : "apt"));
+  const gone = other.states.filter((s) => s.state === "remove");
+  return { ops: [...install.ops, ...other.ops], states: [...install.states, ...gone] };
+}
+
 /** The hooks command. */
 export async function hooks(ctx: Context, args: Args): Promise<CommandResult> {
   const only = args.only as HookKind | undefined;
-  const files = hookFiles({ bin: binOf(args), make: Boolean(args.make) }, only);
   if (!args.install && !args.remove) {
+    const files = hookFiles({ bin: binOf(args), make: args.make !== false }, only);
     const lines = files.flatMap((f) => [`==> ${f.path} (${f.kind})`, ...f.text.trimEnd().split("\n"), ""]);
     return { code: Exit.ok, apps: [], lines, data: { files } };
   }
   const installing = Boolean(args.install);
-  const { ops, states } = installing ? planTriggerInstall(ctx.sys, files) : planRemove(ctx.sys, files);
+  const { ops, states } = installing ? planInstallOne(ctx.sys, args, only) : planRemove(ctx.sys, hookFiles({ bin: binOf(args), make: args.make !== false }, only));
   const refused = states.some((s) => s.state === "not ours");
   if (!refused || !installing) await withLock(ctx, () => apply(ctx, installing ? "hooks --install" : "hooks --remove", ops));
   const systemdTouched = ops.some((op) => "path" in op && op.path.startsWith(UNIT_DIR));
