@@ -74,10 +74,8 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
 // Shared options, so that one option reads the same under every command.
 const DRY_RUN = flag("print the plan, change nothing");
 const CHECK = flag("skip the daemon's config test (by default it runs before anything goes live)", { default: true, negatable: true, shown: "--no-check" });
-const MAKE = flag("also rebuild the built config: `make APP.conf` in /etc/APP builds and tests it; the daemon is not restarted (plain `make` does that)");
-/** sync's and watch's --make: what the upgrade triggers run by default. */
-const PUT_IN_FORCE = flag(
-  "put the live tree in force: when the built config is not what it builds to, config-test it, rebuild as `make APP.conf` does (a hand-edited built file is saved first) and reload the running daemon (`invoke-rc.d APP reload`, only with --root /)",
+const MAKE = flag(
+  "also rebuild the built config: `make APP.conf` in /etc/APP tests and builds it, not restarting the daemon; sync and watch rebuild only when it is not the live tree's (a hand-edited one is saved first), then reload a running daemon (`invoke-rc.d APP reload`, with --root / only)",
 );
 const CONFIG: ValueSpec = { type: "value", placeholder: "FILE", describe: "settings file (default ROOT/etc/makefilecheck/Autoinstall.conf)" };
 const SETTLE = (how: string): ValueSpec => ({ type: "value", placeholder: "PATH", repeat: true, describe: `settle the snippet PATH (a conflict, or ?? in drift) by ${how} (repeatable)` });
@@ -158,7 +156,7 @@ export const COMMANDS = {
       adopt: flag("record the current upstream tree as the baseline of an existing sympl-local.d"),
       "take-upstream": SETTLE("taking the upstream file"),
       "keep-local": SETTLE("keeping your file"),
-      make: PUT_IN_FORCE,
+      make: MAKE,
       "dry-run": DRY_RUN,
     },
     writes: always,
@@ -194,7 +192,7 @@ export const COMMANDS = {
     summary: "foreground watcher: repair and sync after every upgrade",
     options: {
       debounce: { type: "value", placeholder: "MS", integer: true, describe: "milliseconds of quiet before acting on a burst of writes (default 2000)" },
-      make: PUT_IN_FORCE,
+      make: MAKE,
       "dry-run": DRY_RUN,
     },
     writes: always,
@@ -213,7 +211,6 @@ export const COMMANDS = {
     writes: (a) => Boolean(a.install || a.remove),
     examples: [
       ["makefilecheck hooks --install", "repair, sync and put the changes back in force after every upgrade"],
-      ["makefilecheck hooks --install --only apt", "the same from apt's hook, where systemd does not run"],
       ["makefilecheck hooks --remove", "remove the triggers again"],
     ],
   },

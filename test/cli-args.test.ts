@@ -51,7 +51,7 @@ describe("help", () => {
     expect(text).toMatch(/--take-upstream PATH +settle/);
     expect(text).toMatch(/--keep-local PATH +settle/);
     expect(text).not.toContain("[array]");
-    expect(text).toMatch(/--make +also rebuild the built config: `make APP\.conf` .*not restarted/);
+    expect(text).toMatch(/--make +also rebuild the built config: `make APP\.conf` .*not restarting the daemon/);
     expect(helpText("install", 200)).toMatch(/--set KEY=VALUE/);
     expect(helpText("watch", 200)).toMatch(/--debounce MS/);
     expect(helpText(null, 200)).toMatch(/-a, --app APP/);
