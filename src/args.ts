@@ -214,6 +214,15 @@ export const COMMANDS = {
       ["makefilecheck hooks --remove", "remove the triggers again"],
     ],
   },
+  doctor: {
+    summary: "read-only checks of what the installed changes need from this server (firewall database, resolver, blacklists, triggers, leftovers)",
+    options: {},
+    writes: never,
+    examples: [
+      ["makefilecheck doctor", "every check that applies, with a fix for each problem"],
+      ["makefilecheck doctor -a exim4 --json", "exim's checks only, as JSON"],
+    ],
+  },
 } satisfies Record<string, CommandSpec>;
 
 /** A command's name. */

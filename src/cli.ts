@@ -40,6 +40,7 @@ const LOAD = {
   changes: async () => (await import("./changes/commands.js")).changes,
   watch: async () => (await import("./upgrade/watch.js")).watch,
   hooks: async () => (await import("./upgrade/hooks.js")).hooks,
+  doctor: async () => (await import("./doctor/command.js")).doctor,
 } satisfies Record<CommandName, () => Promise<Command>>;
 
 /** Checks --root and the app list, and builds the Context for one command. */

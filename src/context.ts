@@ -29,8 +29,8 @@ export interface Context {
   note(line: string): void;
 }
 
-/** Per-app JSON body: `{"app":"exim4", ...}`. */
-export type AppReport = { app: App } & Record<string, unknown>;
+/** Per-app JSON body: `{"app":"exim4", ...}`; doctor adds an entry `"app":"system"` for checks of no one app. */
+export type AppReport = { app: App | "system" } & Record<string, unknown>;
 
 /** What a command returns for src/cli.ts to render. */
 export interface CommandResult {

@@ -1,0 +1,61 @@
+/**
+ * `makefilecheck doctor`: read-only checks of what the installed changes
+ * need from the server around them. Each check runs only where it applies
+ * to what is installed; checks of no one app go under a `system` entry,
+ * which is always there (`-a` picks the app entries).
+ */
+import type { AppReport, Args, CommandResult, Context } from "../context.js";
+import type { App } from "../server-layout.js";
+import { snippetDir } from "../server-layout.js";
+import { hostReader } from "../system/host.js";
+import type { Reader } from "../system/system.js";
+import { readAppConfig } from "./config.js";
+import { checkFirewallDb, firewallSetup } from "./firewall.js";
+import type { Verdict } from "./report.js";
+import { exitCode, summaryLine, verdictLines } from "./report.js";
+import { changesAtStake, checkBaseline, checkLeftovers, checkSavedSize, checkStateLeftovers, checkTriggers, findTriggers } from "./state.js";
+
+/** One entry of the report: an app, or `system`. */
+interface Entry {
+  app: App | "system";
+  /** What the entry's heading line adds (the node version, the tree an app builds from). */
+  about: string;
+  info: Record<string, unknown>;
+  checks: Verdict[];
+}
+
+/** The checks of no one app. */
+function systemEntry(sys: Reader): Entry {
+  const checks: Verdict[] = [];
+  if (changesAtStake(sys)) checks.push(checkTriggers(findTriggers(sys, hostReader())));
+  for (const v of [checkSavedSize(sys), checkStateLeftovers(sys)]) if (v) checks.push(v);
+  const hostNote = sys.root === "/" ? "" : `; files under ${sys.root}, programs and users of this host`;
+  return { app: "system", about: `node ${process.version}${hostNote}`, info: { node: process.version, root: sys.root }, checks };
+}
+
+/** The checks of one app, in the order of the README's list. */
+async function appEntry(sys: Reader, app: App): Promise<Entry> {
+  const cfg = readAppConfig(sys, app);
+  if (!cfg.present) return { app, about: "not installed here", info: { installed: false }, checks: [] };
+  const checks: Verdict[] = [];
+  if (app === "exim4") {
+    const firewall = firewallSetup(cfg.liveText);
+    if (firewall) checks.push(await checkFirewallDb(sys, firewall));
+  }
+  checks.push(checkLeftovers(sys, app));
+  const baseline = checkBaseline(sys, app);
+  if (baseline) checks.push(baseline);
+  const tree = cfg.live ? snippetDir(app, cfg.live) : null;
+  return { app, about: tree ? `builds from ${tree}` : "live tree unknown (see makefilecheck status)", info: { installed: true, tree }, checks };
+}
+
+/** `doctor`: every check that applies, one verdict each; exit 1 when one failed. */
+export async function doctor(ctx: Context, _args: Args): Promise<CommandResult> {
+  const entries = [systemEntry(ctx.sys)];
+  for (const app of ctx.apps) entries.push(await appEntry(ctx.sys, app));
+  const all = entries.flatMap((e) => e.checks);
+  const lines = entries.flatMap((e) => [`${e.app}: ${e.about}`, ...verdictLines(e.checks)]);
+  lines.push(summaryLine(all));
+  const apps: AppReport[] = entries.map((e) => ({ app: e.app, ...e.info, checks: e.checks }));
+  return { code: exitCode(all), apps, lines };
+}

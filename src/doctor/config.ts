@@ -1,0 +1,75 @@
+/**
+ * What doctor reads from a daemon's config: the text the live tree builds
+ * (what is installed) and the built file (what runs), the macros exim
+ * defines, and the files exim pulls in with `.include`. Pure text work
+ * here besides reading the files through the read-only System.
+ */
+import { UserError } from "../errors.js";
+import type { App, Mode } from "../server-layout.js";
+import { appPaths } from "../server-layout.js";
+import { assembleConfig } from "../tree/configtest.js";
+import { observe } from "../makefilecheck/observe.js";
+import { detectProfile } from "../makefilecheck/profile.js";
+import type { Reader } from "../system/system.js";
+
+/** One app's config as doctor sees it. */
+export interface AppConfig {
+  app: App;
+  /** False when /etc/APP or its sympl.d is missing: nothing of the app to check. */
+  present: boolean;
+  /** The tree the live Makefile builds from; null when that cannot be told. */
+  live: Mode | null;
+  /** The config the live tree assembles to, with every `.include` file's text appended; "" when unknown. */
+  liveText: string;
+  /** The built config (`/etc/APP/APP.conf`), null when there is none. */
+  builtText: string | null;
+}
+
+/** Reads `app`'s live and built config through `sys`. */
+export function readAppConfig(sys: Reader, app: App): AppConfig {
+  const p = appPaths(app);
+  const present = sys.stat(p.dir)?.type === "dir" && sys.stat(p.upstream)?.type === "dir";
+  const live = present ? liveMode(sys, app) : null;
+  const built = sys.stat(p.conf)?.type === "file" ? sys.readFile(p.conf).toString("utf8") : null;
+  const liveText = live ? withIncludes(sys, assembleConfig(sys, app, live)) : "";
+  return { app, present, live, liveText, builtText: built === null ? null : withIncludes(sys, built) };
+}
+
+/** The tree the live Makefile builds from; null when its shape says nothing (`status` tells why). */
+function liveMode(sys: Reader, app: App): Mode | null {
+  try {
+    return detectProfile(observe(sys, app)).live;
+  } catch (err) {
+    if (err instanceof UserError) return null;
+    throw err;
+  }
+}
+
+/** The lines of an exim config that exim reads: comment and blank lines dropped. */
+export function activeLines(text: string): string[] {
+  return text.split("\n").filter((line) => !/^\s*(#|$)/.test(line));
+}
+
+/**
+ * `text` followed by the files its `.include` and `.include_if_exists`
+ * lines name (one level: our own key file is included that way), read
+ * under the root; a missing file adds nothing.
+ */
+function withIncludes(sys: Reader, text: string): string {
+  const extra: string[] = [];
+  for (const m of text.matchAll(/^\.include(?:_if_exists)?\s+(\/\S+)\s*$/gm)) {
+    const path = m[1]!;
+    if (sys.stat(path)?.type === "file") extra.push(sys.readFile(path).toString("utf8"));
+  }
+  return [text, ...extra].join("\n");
+}
+
+/**
+ * exim's macro definitions (`NAME = value`, NAME starting with a capital
+ * letter); the last one wins, as when exim reads them in order.
+ */
+export function eximMacros(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of text.matchAll(/^([A-Z][A-Za-z0-9_]*)\s*==?\s*(.*?)\s*$/gm)) out.set(m[1]!, m[2]!);
+  return out;
+}
