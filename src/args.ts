@@ -216,7 +216,9 @@ export const COMMANDS = {
   },
   doctor: {
     summary: "read-only checks of what the installed changes need from this server (firewall database, resolver, blacklists, triggers, leftovers)",
-    options: {},
+    options: {
+      "ptr-for": { type: "value", placeholder: "ADDRESS", describe: "the address whose PTR record the resolver check asks for (default 8.8.8.8, which always has one)" },
+    },
     writes: never,
     examples: [
       ["makefilecheck doctor", "every check that applies, with a fix for each problem"],

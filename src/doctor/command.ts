@@ -7,9 +7,13 @@
 import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import type { App } from "../server-layout.js";
 import { snippetDir } from "../server-layout.js";
+import { isIP } from "node:net";
+import { InputError, problem } from "../errors.js";
+import { RESOLV_CONF, hostNameservers } from "../system/dns.js";
 import { hostReader } from "../system/host.js";
 import type { Reader } from "../system/system.js";
 import { readAppConfig } from "./config.js";
+import { DEFAULT_PTR_ADDRESS, checkDns, dnsUse } from "./dns.js";
 import { checkFirewallDb, firewallSetup } from "./firewall.js";
 import type { Verdict } from "./report.js";
 import { exitCode, summaryLine, verdictLines } from "./report.js";
@@ -29,18 +33,26 @@ function systemEntry(sys: Reader): Entry {
   const checks: Verdict[] = [];
   if (changesAtStake(sys)) checks.push(checkTriggers(findTriggers(sys, hostReader())));
   for (const v of [checkSavedSize(sys), checkStateLeftovers(sys)]) if (v) checks.push(v);
-  const hostNote = sys.root === "/" ? "" : `; files under ${sys.root}, programs and users of this host`;
-  return { app: "system", about: `node ${process.version}${hostNote}`, info: { node: process.version, root: sys.root }, checks };
+  const hostNote = sys.root === "/" ? "" : `; files under ${sys.root}, programs, users and resolver of this host`;
+  const nameservers = hostNameservers();
+  const resolver = `resolver ${nameservers.join(", ") || "none named"} (the host's ${RESOLV_CONF})`;
+  return {
+    app: "system",
+    about: `node ${process.version}; ${resolver}${hostNote}`,
+    info: { node: process.version, root: sys.root, resolver: { file: RESOLV_CONF, nameservers } },
+    checks,
+  };
 }
 
 /** The checks of one app, in the order of the README's list. */
-async function appEntry(sys: Reader, app: App): Promise<Entry> {
+async function appEntry(sys: Reader, app: App, ptrAddress: string): Promise<Entry> {
   const cfg = readAppConfig(sys, app);
   if (!cfg.present) return { app, about: "not installed here", info: { installed: false }, checks: [] };
   const checks: Verdict[] = [];
   if (app === "exim4") {
     const firewall = firewallSetup(cfg.liveText);
     if (firewall) checks.push(await checkFirewallDb(sys, firewall));
+    checks.push(...(await checkDns(dnsUse(cfg.liveText), ptrAddress)));
   }
   checks.push(checkLeftovers(sys, app));
   const baseline = checkBaseline(sys, app);
@@ -50,9 +62,11 @@ async function appEntry(sys: Reader, app: App): Promise<Entry> {
 }
 
 /** `doctor`: every check that applies, one verdict each; exit 1 when one failed. */
-export async function doctor(ctx: Context, _args: Args): Promise<CommandResult> {
+export async function doctor(ctx: Context, args: Args): Promise<CommandResult> {
+  const ptrAddress = String(args["ptr-for"] ?? DEFAULT_PTR_ADDRESS);
+  if (!isIP(ptrAddress)) throw new InputError(problem(`--ptr-for ${ptrAddress}`, "not an IP address", "give an address outside your own ranges, e.g. 8.8.8.8"));
   const entries = [systemEntry(ctx.sys)];
-  for (const app of ctx.apps) entries.push(await appEntry(ctx.sys, app));
+  for (const app of ctx.apps) entries.push(await appEntry(ctx.sys, app, ptrAddress));
   const all = entries.flatMap((e) => e.checks);
   const lines = entries.flatMap((e) => [`${e.app}: ${e.about}`, ...verdictLines(e.checks)]);
   lines.push(summaryLine(all));

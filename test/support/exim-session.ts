@@ -17,7 +17,8 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINARIES } from "./daemons.js";
-import { RESOLV_CONF, dnsmasqArgs, queriedNames, type DnsRecords } from "./resolver.js";
+import { resolverDown, resolverUp, runInNamespace, sh } from "./namespace.js";
+import { queriedNames, type DnsRecords } from "./resolver.js";
 
 /** One client: its address and the SMTP commands it sends (no CRLF). */
 export interface Session {
@@ -81,11 +82,6 @@ function gidOf(user: string): number {
   return run.status === 0 ? Number(run.stdout.trim()) : 0;
 }
 
-/** Single-quotes a word for sh. */
-function sh(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
 /** The exim command line of one session. */
 function eximCommand(req: SessionsRequest, ip: string): string[] {
   const macros = Object.entries(req.macros ?? {}).map(([name, value]) => `-D${name}=${value}`);
@@ -93,31 +89,21 @@ function eximCommand(req: SessionsRequest, ip: string): string[] {
 }
 
 /**
- * The script run inside the namespace: loopback up, resolver and spool
- * bound in, dnsmasq started (it returns once it is listening), each
- * session's exim fed its commands, then dnsmasq stopped. Its query log is
- * complete by then (without --log-async dnsmasq writes each line as it
- * answers), so the script does not wait for the daemon to be reaped,
- * which can take the host's init a second or more.
+ * The script run inside the namespace: the resolver set up
+ * (namespace.ts), the spool bound in, each session's exim fed its
+ * commands, then the resolver stopped.
  */
 function namespaceScript(req: SessionsRequest, work: string): string {
-  const files = { pidFile: join(work, "dnsmasq.pid"), queryLog: join(work, "queries.log") };
   const lines = [
-    "set -e",
-    "ip link set lo up",
-    `mount --bind ${sh(join(work, "resolv.conf"))} /etc/resolv.conf`,
+    ...resolverUp(req.dns ?? {}, work),
     `mount --bind ${sh(join(work, "spool"))} /var/spool/exim4`,
-    [BINARIES.dnsmasq, ...dnsmasqArgs(req.dns ?? {}, files)].map(sh).join(" "),
     "set +e",
   ];
   req.sessions.forEach((session, i) => {
     const io = (ext: string): string => sh(join(work, `session-${i}.${ext}`));
     lines.push(`${eximCommand(req, session.ip).map(sh).join(" ")} <${io("in")} >${io("out")} 2>${io("err")}`);
   });
-  lines.push(
-    `pid=$(cat ${sh(files.pidFile)})`,
-    'kill "$pid"',
-  );
+  lines.push(resolverDown(work));
   return `${lines.join("\n")}\n`;
 }
 
@@ -142,7 +128,6 @@ export function runSessions(req: SessionsRequest): SessionsResult {
   const work = mkdtempSync(join(tmpdir(), "makefilecheck-smtp-"));
   try {
     chmodSync(work, 0o755);
-    writeFileSync(join(work, "resolv.conf"), RESOLV_CONF);
     const spool = join(work, "spool");
     mkdirSync(spool);
     chmodSync(spool, 0o750);
@@ -152,8 +137,7 @@ export function runSessions(req: SessionsRequest): SessionsResult {
     });
     const script = join(work, "run.sh");
     writeFileSync(script, namespaceScript(req, work));
-    const run = spawnSync(BINARIES.unshare, ["-m", "-n", "sh", script], { encoding: "utf8" });
-    if (run.status !== 0) throw new Error(`namespace run failed (${run.status}): ${run.stderr}${run.error ?? ""}`);
+    runInNamespace(script);
     const read = (name: string): string => readFileSync(join(work, name), "utf8");
     return {
       sessions: req.sessions.map((s, i) => parseSession(s.ip, read(`session-${i}.out`), read(`session-${i}.err`))),

@@ -3,7 +3,7 @@
  * gives it, on 127.0.0.1:53 inside the private network namespace the exim
  * sessions run in (see exim-session.ts). Nothing is forwarded anywhere.
  */
-import { isIP } from "node:net";
+import { ptrName, reversedAddress } from "../../src/system/dns.js";
 
 /** The records a test's resolver serves. */
 export interface DnsRecords {
@@ -42,29 +42,7 @@ export const LOCAL_ZONES = [
   "barracudacentral.org",
 ] as const;
 
-/** The eight 16-bit groups of an IPv6 address, each as four hex digits. */
-function ipv6Groups(ip: string): string[] {
-  const [head, tail] = ip.includes("::") ? ip.split("::") : [ip, undefined];
-  const left = head ? head.split(":") : [];
-  const right = tail ? tail.split(":") : [];
-  const zeros = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill("0");
-  return [...left, ...zeros, ...right].map((g) => g.padStart(4, "0").toLowerCase());
-}
-
-/**
- * The DNS name an address is looked up under in a reverse tree or a
- * blacklist: reversed octets for IPv4, reversed nibbles for IPv6.
- */
-export function reversedAddress(ip: string): string {
-  if (isIP(ip) === 4) return ip.split(".").reverse().join(".");
-  if (isIP(ip) === 6) return [...ipv6Groups(ip).join("")].reverse().join(".");
-  throw new Error(`resolver: not an IP address: ${ip}`);
-}
-
-/** The PTR owner name of an address. */
-export function ptrName(ip: string): string {
-  return `${reversedAddress(ip)}.${isIP(ip) === 4 ? "in-addr.arpa" : "ip6.arpa"}`;
-}
+export { ptrName, reversedAddress };
 
 /** Where dnsmasq keeps its pid and writes its query log. */
 export interface ResolverFiles {
