@@ -13,6 +13,7 @@ import { RESOLV_CONF, hostNameservers } from "../system/dns.js";
 import { hostReader } from "../system/host.js";
 import type { Reader } from "../system/system.js";
 import { readAppConfig } from "./config.js";
+import { checkConfigTest, checkDovecotPorts, checkEximLookups, privatePorts } from "./daemons.js";
 import { DEFAULT_PTR_ADDRESS, checkDns, dnsUse } from "./dns.js";
 import { checkFirewallDb, firewallSetup } from "./firewall.js";
 import type { Verdict } from "./report.js";
@@ -53,7 +54,12 @@ async function appEntry(sys: Reader, app: App, ptrAddress: string): Promise<Entr
     const firewall = firewallSetup(cfg.liveText);
     if (firewall) checks.push(await checkFirewallDb(sys, firewall));
     checks.push(...(await checkDns(dnsUse(cfg.liveText), ptrAddress)));
+    checks.push(await checkEximLookups(sys, [cfg.liveText, cfg.builtText ?? ""]));
+  } else {
+    const ports = privatePorts(cfg.liveText);
+    if (ports.size) checks.push(await checkDovecotPorts(sys, ports));
   }
+  if (cfg.live) checks.push(await checkConfigTest(sys, app, cfg.live));
   checks.push(checkLeftovers(sys, app));
   const baseline = checkBaseline(sys, app);
   if (baseline) checks.push(baseline);
