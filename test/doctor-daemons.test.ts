@@ -125,3 +125,15 @@ describe("dovecot-ports: ch2's private ports", () => {
     expect(v.message).toMatch(new RegExp(`port ${held} is held by node \\(pid ${process.pid}\\)`));
   });
 });
+
+describe("built-config: the built file is the chosen tree's", () => {
+  it("passes on a fresh build and fails once it is gone", async () => {
+    const root = await installed();
+    expect(verdict(await runDoctor(root, "dovecot"), "dovecot", "built-config")).toMatchObject({ status: "ok" });
+    rmSync(inRoot(root, "/etc/dovecot/dovecot.conf"));
+    const v = verdict(await runDoctor(root, "dovecot"), "dovecot", "built-config")!;
+    expect(v.status).toBe("fail");
+    expect(v.message).toContain("is missing");
+    expect(v.fix).toBe("cd /etc/dovecot && make");
+  });
+});

@@ -13,7 +13,7 @@ import { RESOLV_CONF, hostNameservers } from "../system/dns.js";
 import { hostReader } from "../system/host.js";
 import type { Reader } from "../system/system.js";
 import { readAppConfig } from "./config.js";
-import { checkConfigTest, checkDovecotPorts, checkEximLookups, privatePorts } from "./daemons.js";
+import { checkBuiltConfig, checkConfigTest, checkDovecotPorts, checkEximLookups, privatePorts } from "./daemons.js";
 import { DEFAULT_PTR_ADDRESS, checkDns, dnsUse } from "./dns.js";
 import { checkFirewallDb, firewallSetup } from "./firewall.js";
 import type { Verdict } from "./report.js";
@@ -60,6 +60,7 @@ async function appEntry(sys: Reader, app: App, ptrAddress: string): Promise<Entr
     if (ports.size) checks.push(await checkDovecotPorts(sys, ports));
   }
   if (cfg.live) checks.push(await checkConfigTest(sys, app, cfg.live));
+  if (cfg.chosen) checks.push(checkBuiltConfig(sys, app, cfg.chosen));
   checks.push(checkLeftovers(sys, app));
   const baseline = checkBaseline(sys, app);
   if (baseline) checks.push(baseline);

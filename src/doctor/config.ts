@@ -19,6 +19,8 @@ export interface AppConfig {
   present: boolean;
   /** The tree the live Makefile builds from; null when that cannot be told. */
   live: Mode | null;
+  /** The tree the admin chose (recorded, else the Makefile link's): the one that should be in force. */
+  chosen: Mode | null;
   /** The config the live tree assembles to, with every `.include` file's text appended; "" when unknown. */
   liveText: string;
   /** The built config (`/etc/APP/APP.conf`), null when there is none. */
@@ -29,18 +31,19 @@ export interface AppConfig {
 export function readAppConfig(sys: Reader, app: App): AppConfig {
   const p = appPaths(app);
   const present = sys.stat(p.dir)?.type === "dir" && sys.stat(p.upstream)?.type === "dir";
-  const live = present ? liveMode(sys, app) : null;
+  const { live, chosen } = present ? modes(sys, app) : { live: null, chosen: null };
   const built = sys.stat(p.conf)?.type === "file" ? sys.readFile(p.conf).toString("utf8") : null;
   const liveText = live ? withIncludes(sys, assembleConfig(sys, app, live)) : "";
-  return { app, present, live, liveText, builtText: built === null ? null : withIncludes(sys, built) };
+  return { app, present, live, chosen, liveText, builtText: built === null ? null : withIncludes(sys, built) };
 }
 
-/** The tree the live Makefile builds from; null when its shape says nothing (`status` tells why). */
-function liveMode(sys: Reader, app: App): Mode | null {
+/** The tree the live Makefile builds from and the chosen one; null where the setup says nothing (`status` tells why). */
+function modes(sys: Reader, app: App): { live: Mode | null; chosen: Mode | null } {
   try {
-    return detectProfile(observe(sys, app)).live;
+    const det = detectProfile(observe(sys, app));
+    return { live: det.live, chosen: det.profile === "fatal" ? null : det.mode };
   } catch (err) {
-    if (err instanceof UserError) return null;
+    if (err instanceof UserError) return { live: null, chosen: null };
     throw err;
   }
 }

@@ -4,11 +4,13 @@
  * expand the config, so a missing lookup only shows when mail comes in),
  * whether the live tree passes the daemon's config test (`config-test`),
  * and whether ch2's private IMAP ports are free or dovecot's
- * (`dovecot-ports`).
+ * (`dovecot-ports`), and whether the built config is the chosen tree's
+ * and read by the running daemon (`built-config`).
  */
 import type { App, Mode } from "../server-layout.js";
-import { DAEMON_BINARY, snippetDir } from "../server-layout.js";
+import { DAEMON_BINARY, appPaths, reloadCommand, snippetDir } from "../server-layout.js";
 import type { Reader } from "../system/system.js";
+import { builtReport } from "../tree/built-read.js";
 import { errorLines, runConfigTest } from "../tree/configtest.js";
 import { activeLines } from "./config.js";
 import type { Verdict } from "./report.js";
@@ -126,4 +128,22 @@ export async function checkDovecotPorts(sys: Reader, ports: Map<string, number>)
     }
   }
   return ok("dovecot-ports", `ports ${list} are free or dovecot's`);
+}
+
+/**
+ * `built-config`: the config the daemon reads is what the chosen tree
+ * builds to, and the running daemon has read it; otherwise the changes
+ * on disk are not in force.
+ */
+export function checkBuiltConfig(sys: Reader, app: App, chosen: Mode): Verdict {
+  const built = builtReport(sys, app, chosen);
+  const conf = appPaths(app).conf;
+  const tree = snippetDir(app, chosen);
+  const make = `cd ${appPaths(app).dir} && make`;
+  if (built.state === "missing") return fail("built-config", `${conf} is missing: nothing built from ${tree} is in force`, make);
+  if (built.state === "stale") return fail("built-config", `${conf} was built from the other tree or from older snippets: ${tree} is not in force`, make);
+  if (built.state === "differs") return warn("built-config", `${conf} was edited by hand since it was built`, `${make} (it replaces the hand edit)`);
+  if (built.reload === "needed") return fail("built-config", `${conf} is current, but the running ${app} still runs the config it read before`, reloadCommand(app));
+  const daemon = built.daemon === "running" ? `; the running ${app} has read it` : built.daemon === "stopped" ? `; ${app} is not running` : "";
+  return ok("built-config", `${conf} is what ${tree} builds to${daemon}`);
 }
