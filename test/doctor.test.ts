@@ -4,7 +4,7 @@
  * as the real Debian-exim user, the leftovers, the baseline, the saved
  * copies and the upgrade triggers, each passing once and failing once.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync, ftruncateSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -102,6 +102,15 @@ describe.skipIf(noSqlite)("firewall-db: the database as Debian-exim reads it", (
     const v = verdict(await runDoctor(root), "exim4", "firewall-db")!;
     expect(v).toMatchObject({ status: "fail" });
     expect(v.message).toContain("no such column: matchcount");
+  });
+
+  it("cannot run without root: exit 3 and one line saying so", async () => {
+    const root = await installed({ firewall: "sympl" });
+    writeFirewallDb(inRoot(root, FIREWALL_DB_PATH.sympl), "sympl", []);
+    const run = spawnSync("/usr/sbin/runuser", ["-u", "nobody", "--", process.execPath, BIN, "--root", root, "doctor", "-a", "exim4"], { encoding: "utf8" });
+    expect(run.status).toBe(3);
+    expect(run.stderr.trim().split("\n")).toHaveLength(1);
+    expect(run.stderr).toMatch(/as root/);
   });
 
   it("fails when the database is missing", async () => {
