@@ -8,6 +8,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { dnsUse } from "../src/doctor/dns.js";
 import { buildProofTree, type ProofSettings } from "./support/changes-tree.js";
@@ -16,7 +17,7 @@ import { cannotRunSessions } from "./support/exim-session.js";
 import { resolverDown, resolverUp, runInNamespace, sh } from "./support/namespace.js";
 import type { DnsRecords } from "./support/resolver.js";
 
-const BIN = join(import.meta.dirname, "..", "bin", "makefilecheck");
+const BIN = fileURLToPath(new URL("../bin/makefilecheck", import.meta.url));
 const KEY = "abc123key";
 
 const skip = missingBinaries("dnsmasq", "unshare", "exim4") ?? cannotRunSessions();

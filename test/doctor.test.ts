@@ -7,6 +7,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync, ftruncateSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CommandResult } from "../src/context.js";
 import { doctor } from "../src/doctor/command.js";
@@ -21,7 +22,7 @@ import { missingBinaries } from "./support/daemons.js";
 import { cannotRunSessions } from "./support/exim-session.js";
 import { writeFirewallDb } from "./support/firewall-db.js";
 
-const BIN = join(import.meta.dirname, "..", "bin", "makefilecheck");
+const BIN = fileURLToPath(new URL("../bin/makefilecheck", import.meta.url));
 
 const roots: string[] = [];
 afterEach(() => {

@@ -145,7 +145,7 @@ function aptHooked(sys: Reader): boolean {
  * none), when it runs `watch`; null for any other process.
  */
 export function watchRootOf(argv: string[], cwd: string): string | null {
-  const at = argv.findIndex((a) => /(^|\/)makefilecheck$|\/dist\/cli\.js$/.test(a));
+  const at = argv.findIndex((a) => /(^|\/)makefilecheck$/.test(a));
   if (at < 0) return null;
   const args = argv.slice(at + 1);
   let root = "/";
