@@ -137,6 +137,8 @@ describe("leftovers", () => {
     expect(v.status).toBe("fail");
     expect(v.fix).toContain("makefilecheck diff 10-main/35-log-debug");
     expect(result.code).toBe(1);
+    // What -q prints: one line per problem, each with its fix.
+    expect(result.problems).toContainEqual(expect.stringMatching(/^dovecot: leftovers: .* — look at each with/));
   });
 
   it("warns on a package upgrade's leftover, without failing the run", async () => {

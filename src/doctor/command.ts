@@ -78,5 +78,6 @@ export async function doctor(ctx: Context, args: Args): Promise<CommandResult> {
   const lines = entries.flatMap((e) => [`${e.app}: ${e.about}`, ...verdictLines(e.checks)]);
   lines.push(summaryLine(all));
   const apps: AppReport[] = entries.map((e) => ({ app: e.app, ...e.info, checks: e.checks }));
-  return { code: exitCode(all), apps, lines };
+  const problems = entries.flatMap((e) => e.checks.filter((v) => v.status !== "ok").map((v) => `${e.app}: ${v.id}: ${v.message} — ${v.fix}`));
+  return { code: exitCode(all), apps, lines, problems };
 }

@@ -73,7 +73,7 @@ export function usesDns(use: DnsUse): boolean {
   return use.ptr || use.lists.length > 0;
 }
 
-const LOCAL_RESOLVER = "run a local caching resolver such as unbound and name it first in /etc/resolv.conf (nameserver 127.0.0.1)";
+const LOCAL_RESOLVER = "run a local caching resolver such as unbound that asks the lists' servers itself (not forwarding to a public resolver), and name it first in /etc/resolv.conf (nameserver 127.0.0.1)";
 const KEY_FIX = "check the key in your Spamhaus account, set AUTO_SPAMHAUS_DB_KEY to it and run `makefilecheck install` again";
 const BARRACUDA_FIX = "register the public address your resolver queries from at barracudacentral.org, or use a local resolver whose address is registered";
 
