@@ -73,6 +73,11 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
 
 // Shared options, so that one option reads the same under every command.
 const DRY_RUN = flag("print the plan, change nothing");
+const WAIT: ValueSpec = {
+  type: "value",
+  placeholder: "SECONDS",
+  describe: "how long to wait for another run's lock before giving up with exit 3 (default 3; the upgrade triggers and the watcher's runs wait 90)",
+};
 const CHECK = flag("skip the daemon's config test (by default it runs before anything goes live)", { default: true, negatable: true, shown: "--no-check" });
 const MAKE = flag(
   "also rebuild the built config: `make APP.conf` in /etc/APP tests and builds it, not restarting the daemon; sync and watch rebuild only when it is not the live tree's (a hand-edited one is saved first), then reload a running daemon (`invoke-rc.d APP reload`, with --root / only)",
@@ -103,7 +108,7 @@ export const COMMANDS = {
   use: {
     summary: "make sympl-local.d (local) or sympl.d (sympl) the tree the daemon builds from",
     positional: { name: "mode", placeholder: "MODE", describe: "local (sympl-local.d) or sympl (sympl.d)", required: true, choices: ["local", "sympl"] },
-    options: { check: CHECK, make: MAKE, "dry-run": DRY_RUN },
+    options: { check: CHECK, make: MAKE, "dry-run": DRY_RUN, wait: WAIT },
     writes: always,
     examples: [
       ["makefilecheck use local --dry-run", "what switching both apps to sympl-local.d would change"],
@@ -112,7 +117,7 @@ export const COMMANDS = {
   },
   repair: {
     summary: "put the recorded mode back after an upgrade damaged the setup",
-    options: { check: CHECK, make: MAKE, "dry-run": DRY_RUN },
+    options: { check: CHECK, make: MAKE, "dry-run": DRY_RUN, wait: WAIT },
     writes: always,
     examples: [
       ["makefilecheck repair --dry-run", "what an upgrade damaged and how it would be put right"],
@@ -121,7 +126,7 @@ export const COMMANDS = {
   },
   revert: {
     summary: "back to a plain upstream Makefile: removes Makefile.local and Makefile.sympl, keeps sympl-local.d",
-    options: { force: flag("required: confirms removing Makefile.local and Makefile.sympl"), "dry-run": DRY_RUN },
+    options: { force: flag("required: confirms removing Makefile.local and Makefile.sympl"), "dry-run": DRY_RUN, wait: WAIT },
     writes: always,
     examples: [["makefilecheck revert --force --dry-run", "what reverting would remove"]],
   },
@@ -158,6 +163,7 @@ export const COMMANDS = {
       "keep-local": SETTLE("keeping your file"),
       make: MAKE,
       "dry-run": DRY_RUN,
+      wait: WAIT,
     },
     writes: always,
     examples: [
@@ -175,6 +181,7 @@ export const COMMANDS = {
       check: CHECK,
       make: MAKE,
       "dry-run": DRY_RUN,
+      wait: WAIT,
     },
     writes: always,
     examples: [
@@ -194,6 +201,7 @@ export const COMMANDS = {
       debounce: { type: "value", placeholder: "MS", integer: true, describe: "milliseconds of quiet before acting on a burst of writes (default 2000)" },
       make: MAKE,
       "dry-run": DRY_RUN,
+      wait: WAIT,
     },
     writes: always,
     examples: [["makefilecheck watch --make", "repair, sync and rebuild the config after each upgrade, until Ctrl-C"]],
@@ -207,6 +215,7 @@ export const COMMANDS = {
       bin: { type: "value", placeholder: "PATH", describe: "absolute path of makefilecheck the triggers run (default: this one)" },
       make: flag("the triggers leave out `sync --make`: they do not rebuild the built config or reload the daemon", { default: true, negatable: true, shown: "--no-make" }),
       "dry-run": DRY_RUN,
+      wait: WAIT,
     },
     writes: (a) => Boolean(a.install || a.remove),
     examples: [

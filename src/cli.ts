@@ -43,9 +43,24 @@ const LOAD = {
   doctor: async () => (await import("./doctor/command.js")).doctor,
 } satisfies Record<CommandName, () => Promise<Command>>;
 
+/** How long a mutating run started by hand waits for another run's lock before exit 3. */
+const LOCK_WAIT_MS = 3_000;
+
+/** The lock wait --wait asks for, checked. */
+function lockWaitOf(value: unknown): number {
+  if (value === undefined) return LOCK_WAIT_MS;
+  const seconds = Number(value);
+  if (String(value).trim() === "" || !Number.isFinite(seconds) || seconds < 0 || seconds > 3600) {
+    throw new InputError(problem(`--wait ${String(value)}`, "not a number of seconds from 0 to 3600"));
+  }
+  return Math.round(seconds * 1000);
+}
+
 /** Checks --root and the app list, and builds the Context for one command. */
 function makeContext(chosen: { args: Args; writes: boolean }): Context {
   const a = chosen.args;
+  // resolve("") is the current directory: an empty --root (an unset shell variable) must not mean that.
+  if (String(a.root ?? "/") === "") throw new InputError(problem("--root ''", "empty", "give the directory that stands for / (--root / for this server)"));
   const root = resolve(String(a.root ?? "/"));
   const rootEntry = new RealSystem("/").stat(root);
   if (rootEntry?.type !== "dir") {
@@ -65,6 +80,7 @@ function makeContext(chosen: { args: Args; writes: boolean }): Context {
     json,
     quiet,
     dryRun,
+    lockWaitMs: lockWaitOf(a.wait),
     color: wantsColor(Boolean(a.color), process.env, process.stdout.isTTY),
     note: (line) => {
       // A parent reading the --json document (the watcher's rounds) asks for the notes too.
@@ -104,7 +120,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
     if (!(caught instanceof UserError) && process.env.MAKEFILECHECK_DEBUG) printError(caught instanceof Error ? (caught.stack ?? caught.message) : String(caught));
     const err = caught instanceof UserError ? caught : internalError(caught);
     printError(err.message);
-    if (json) printErrorDocument({ exit: err.code, ...partsOf(err.message) });
+    if (json) printErrorDocument({ exit: err.code, kind: err.name, ...partsOf(err.message) });
     return err.code;
   }
 }

@@ -3,11 +3,11 @@
  * async functions `(ctx, args) => CommandResult`, so tests call them
  * directly on a RealSystem rooted in a temp dir.
  */
-import { EnvironmentError, isSystemFailure } from "./errors.js";
+import { EnvironmentError, isSystemFailure, problem } from "./errors.js";
 import type { ExitCode } from "./errors.js";
 import type { App } from "./server-layout.js";
 import { STATE_DIR } from "./server-layout.js";
-import { applyPlan, finishInterrupted } from "./plan.js";
+import { applyPlan, finishInterrupted, JOURNAL } from "./plan.js";
 import type { Op } from "./plan.js";
 import type { System } from "./system/system.js";
 
@@ -25,6 +25,8 @@ export interface Context {
   quiet: boolean;
   dryRun: boolean;
   color: boolean;
+  /** How long to wait for another run's lock before exit 3 (the triggers wait longer than a person). */
+  lockWaitMs: number;
   /** Progress and notes for the admin, to stderr; silent under -q and --json. */
   note(line: string): void;
 }
@@ -52,24 +54,45 @@ export interface CommandResult {
   streamed?: boolean;
 }
 
-/** How long a second mutating run waits for the lock before exit 3. */
-export const LOCK_WAIT_MS = 3_000;
 const LOCK = `${STATE_DIR}/lock`;
 
 /**
  * Runs `body` holding the run lock, after finishing any run an earlier
- * process left half-applied. Under --dry-run no lock is taken.
+ * process left half-applied. Under --dry-run no lock is taken. A lock that
+ * cannot be let go is reported: after a failed body as a note, else as the
+ * run's error.
  */
 export async function withLock<T>(ctx: Context, body: () => Promise<T>): Promise<T> {
   if (ctx.dryRun) return body();
-  const release = await ctx.sys.lock(LOCK, LOCK_WAIT_MS);
+  const release = await ctx.sys.lock(LOCK, ctx.lockWaitMs);
+  let result: T;
   try {
     const finished = await finishInterrupted(ctx.sys);
     if (finished) ctx.note(finished);
-    return await body();
-  } finally {
-    await release().catch(() => {});
+    result = await body();
+  } catch (err) {
+    await release().catch((e: unknown) => ctx.note(`warning: ${e instanceof Error ? e.message : String(e)}`));
+    throw err;
   }
+  await release().catch((e: unknown) => {
+    throw new EnvironmentError(problem(LOCK, `the run is done, but letting go of the lock failed: ${e instanceof Error ? e.message : String(e)}`, "the lock ends with this process; nothing else to do"));
+  });
+  return result;
+}
+
+/**
+ * Finishes, under the lock, a run that an earlier process left half-applied
+ * (its journal is there), before a mutating command looks at the trees: a
+ * plan or a config test of a half-copied tree would refuse for ever what
+ * the journal would finish. A dry run can only say so.
+ */
+export async function finishInterruptedFirst(ctx: Context): Promise<void> {
+  if (!ctx.sys.stat(JOURNAL)) return;
+  if (ctx.dryRun) {
+    ctx.note(`${JOURNAL}: an interrupted run is waiting to be finished; a run without --dry-run finishes it first, so this plan may differ from that run's`);
+    return;
+  }
+  await withLock(ctx, async () => {});
 }
 
 /** Applies a plan unless this is a dry run. */

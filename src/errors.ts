@@ -79,3 +79,15 @@ export function problem(path: string | undefined, what: string, fix?: string): s
 export function partsOf(line: string): ProblemParts {
   return RECENT.get(line) ?? { path: null, message: line, fix: null };
 }
+
+/**
+ * Another makefilecheck run held the run lock for longer than this one
+ * would wait: exit 3. A type of its own so that the watcher can try its
+ * round again without reading the message.
+ */
+export class LockHeldError extends EnvironmentError {
+  constructor(message: string) {
+    super(message);
+    this.name = "LockHeldError";
+  }
+}

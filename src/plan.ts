@@ -63,9 +63,57 @@ function encode(op: Op): Record<string, unknown> {
   return op.op === "write" ? { ...op, data: op.data.toString("base64") } : { ...op };
 }
 
-function decode(raw: Record<string, unknown>): Op {
-  if (raw.op === "write") return { ...(raw as unknown as Op), data: Buffer.from(String(raw.data), "base64") } as Op;
-  return raw as unknown as Op;
+/**
+ * One journalled step checked field by field before it is replayed as
+ * root: a step of a known kind, absolute server paths without `..` or NUL,
+ * contents in base64, whole-number attributes. Returns what is wrong, or
+ * the step (null for a `run` step, which is never replayed).
+ */
+function decode(raw: unknown): Op | null | string {
+  if (typeof raw !== "object" || raw === null) return "a step is not an object";
+  const r = raw as Record<string, unknown>;
+  const path = (key: string): string | null => {
+    const v = r[key];
+    return typeof v === "string" && v.startsWith("/") && !v.includes("\0") && !v.split("/").includes("..") ? v : null;
+  };
+  const attrs: Attrs = {};
+  for (const key of ["mode", "uid", "gid"] as const) {
+    const v = r[key];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || (key === "mode" && v > 0o7777)) return `${key} is not a valid number`;
+    attrs[key] = v;
+  }
+  const why = typeof r.why === "string" ? r.why : "";
+  switch (r.op) {
+    case "write": {
+      const p = path("path");
+      if (!p) return "a write step without an absolute path";
+      if (typeof r.data !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(r.data)) return `the write of ${p} has no base64 contents`;
+      return { op: "write", path: p, data: Buffer.from(r.data, "base64"), why, ...attrs };
+    }
+    case "symlink": {
+      const p = path("path");
+      if (!p || typeof r.target !== "string" || r.target === "" || r.target.includes("\0")) return "a symlink step without an absolute path and a target";
+      return { op: "symlink", path: p, target: r.target, why, ...attrs };
+    }
+    case "mkdir": {
+      const p = path("path");
+      return p ? { op: "mkdir", path: p, why, ...attrs } : "a mkdir step without an absolute path";
+    }
+    case "remove": {
+      const p = path("path");
+      return p && p !== "/" ? { op: "remove", path: p, why } : "a remove step without an absolute path";
+    }
+    case "rename": {
+      const from = path("from");
+      const to = path("to");
+      return from && to ? { op: "rename", from, to, why } : "a rename step without two absolute paths";
+    }
+    case "run":
+      return null;
+    default:
+      return `unknown step ${JSON.stringify(r.op)}`;
+  }
 }
 
 /** Runs one step. Written so that running it twice leaves what running it once did. */
@@ -140,17 +188,25 @@ export async function applyPlan(sys: System, command: string, ops: Op[]): Promis
 export async function finishInterrupted(sys: System): Promise<string | null> {
   const st = sys.stat(JOURNAL);
   if (!st) return null;
+  const refuse = (what: string) =>
+    new EnvironmentError(
+      problem(JOURNAL, `journal of an interrupted run ${what}; nothing of it was replayed`, "look at it and at what it names, put right by hand what it was doing, then remove it to continue"),
+    );
   let journal: JournalFile;
   try {
     journal = JSON.parse(sys.readFile(JOURNAL).toString("utf8")) as JournalFile;
-    if (journal.version !== 1 || !Array.isArray(journal.ops)) throw new Error("unknown journal format");
   } catch {
-    throw new EnvironmentError(
-      problem(JOURNAL, "journal of an interrupted run is unreadable", "inspect it, then remove it to continue"),
-    );
+    throw refuse("is not valid JSON");
   }
-  // Journals of older runs may hold a rebuild step; it is not replayed.
-  for (const op of journal.ops.map(decode)) if (op.op !== "run") await perform(sys, op);
+  if (typeof journal !== "object" || journal === null || journal.version !== 1 || !Array.isArray(journal.ops)) throw refuse("is not a makefilecheck journal");
+  // Every step is checked before the first is replayed. Journals of older runs may hold a rebuild step; it is not replayed.
+  const ops: Op[] = [];
+  for (const [i, raw] of journal.ops.entries()) {
+    const op = decode(raw);
+    if (typeof op === "string") throw refuse(`is malformed at step ${i + 1}: ${op}`);
+    if (op) ops.push(op);
+  }
+  for (const op of ops) await perform(sys, op);
   sys.flush();
   sys.remove(JOURNAL);
   sys.flush();

@@ -113,9 +113,11 @@ export function printNote(line: string): void {
 
 /**
  * Under --json, an error as the one document on stdout, with the parts of
- * its stderr line: `{"error":{"exit":2,"path":…,"message":…,"fix":…}}`.
+ * its stderr line: `{"error":{"exit":2,"kind":…,"path":…,"message":…,"fix":…}}`.
+ * The kind (the error class) tells a parent reading it (the watcher) a busy
+ * lock from other refusals.
  */
-export function printErrorDocument(error: { exit: number } & ProblemParts): void {
+export function printErrorDocument(error: { exit: number; kind: string } & ProblemParts): void {
   process.stdout.write(`${JSON.stringify({ error }, null, 2)}\n`);
 }
 

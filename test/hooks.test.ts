@@ -100,7 +100,7 @@ describe("hooks", () => {
     cli(root, ["hooks", "--install", "--only", "systemd", "--bin", bin]);
     const service = readFileSync(inRoot(root, `${UNIT_DIR}/${SERVICE_UNIT}`), "utf8");
     const lines = service.split("\n").filter((l) => l.startsWith("ExecStart="));
-    expect(lines).toEqual([`ExecStart=-${bin} repair -q`, `ExecStart=${bin} sync -q --make`]);
+    expect(lines).toEqual([`ExecStart=-${bin} repair -q --wait 90`, `ExecStart=${bin} sync -q --wait 90 --make`]);
     for (const l of lines) {
       const [cmd, ...args] = l.slice("ExecStart=".length).replace(/^-/, "").split(" ");
       const r = spawnSync(cmd!, args, { encoding: "utf8" });
@@ -165,10 +165,10 @@ describe("hooks", () => {
   it("writes the binary the admin names, with --make unless --no-make, and finds where it is installed", () => {
     const made = JSON.parse(cli(root, ["hooks", "--json", "--bin", "/opt/mfc/bin/makefilecheck"])) as { files: Array<{ path: string; text: string }> };
     const service = made.files.find((f) => f.path.endsWith(SERVICE_UNIT))!.text;
-    expect(service).toContain("ExecStart=/opt/mfc/bin/makefilecheck sync -q --make\n");
-    expect(made.files.find((f) => f.path === APT_HOOK)!.text).toContain("/opt/mfc/bin/makefilecheck sync -q --make ||");
+    expect(service).toContain("ExecStart=/opt/mfc/bin/makefilecheck sync -q --wait 90 --make\n");
+    expect(made.files.find((f) => f.path === APT_HOOK)!.text).toContain("/opt/mfc/bin/makefilecheck sync -q --wait 90 --make ||");
     const plain = JSON.parse(cli(root, ["hooks", "--json", "--no-make", "--bin", "/opt/mfc/bin/makefilecheck"])) as { files: Array<{ path: string; text: string }> };
-    expect(plain.files.find((f) => f.path.endsWith(SERVICE_UNIT))!.text).toContain("ExecStart=/opt/mfc/bin/makefilecheck sync -q\n");
+    expect(plain.files.find((f) => f.path.endsWith(SERVICE_UNIT))!.text).toContain("ExecStart=/opt/mfc/bin/makefilecheck sync -q --wait 90\n");
     expect(made.files.map((f) => f.text).join("")).not.toContain(root); // never the --root of this run
 
     expect(installedBinary(bin)).toBe(bin); // binDir is a real directory, not a link

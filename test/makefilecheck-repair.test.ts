@@ -1,5 +1,4 @@
 import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import lockfile from "proper-lockfile";
 import { describe, expect, it } from "vitest";
 import type { App } from "../src/server-layout.js";
 import { appPaths } from "../src/server-layout.js";
@@ -181,25 +180,5 @@ describe("revert", () => {
     expect(saved).toHaveLength(1);
     expect(read(`/var/lib/makefilecheck/saved/exim4/${saved[0]}`)).toBe(edited);
     expect(result.lines.join("\n")).toContain("/var/lib/makefilecheck/saved/exim4/Makefile.sympl.");
-  });
-});
-
-describe("the run lock", () => {
-  it("a second mutating run waits, then exits 3 with a clear line; nothing changed", async () => {
-    await managedTree(root, ["exim4"]);
-    damageKeepOld(root, "exim4");
-    const lock = at("/var/lib/makefilecheck/lock");
-    const release = await lockfile.lock(lock, { realpath: false, lockfilePath: lock });
-    try {
-      const before = hashTree(inRoot(root, "/etc"));
-      await expect(repair(ctx("exim4"), noCheck)).rejects.toMatchObject({
-        code: 3,
-        message: "/var/lib/makefilecheck/lock: another makefilecheck run holds the lock — wait for it to finish, then run this again",
-      });
-      expect(hashTree(inRoot(root, "/etc"))).toBe(before);
-    } finally {
-      await release();
-    }
-    expect((await repair(ctx("exim4"), noCheck)).code).toBe(0);
   });
 });

@@ -105,7 +105,7 @@ describe("RealSystem", () => {
 
   it("lets a second lock holder wait, then refuses with exit 3", async () => {
     const release = await sys.lock("/var/lib/makefilecheck/lock", 0);
-    await expect(sys.lock("/var/lib/makefilecheck/lock", 300)).rejects.toThrow(/another makefilecheck run holds the lock/);
+    await expect(sys.lock("/var/lib/makefilecheck/lock", 300)).rejects.toThrow(/another makefilecheck run holds the lock \(waited 0.3 s\)/);
     await release();
     const again = await sys.lock("/var/lib/makefilecheck/lock", 0);
     await again();
@@ -158,7 +158,25 @@ describe("plans and the journal", () => {
   it("refuses an unreadable journal with a line that says what to do", async () => {
     mkdirSync(`${root}/var/lib/makefilecheck`, { recursive: true });
     writeFileSync(`${root}${JOURNAL}`, "{not json");
-    await expect(finishInterrupted(sys)).rejects.toThrow(/journal of an interrupted run is unreadable — inspect it, then remove it/);
+    await expect(finishInterrupted(sys)).rejects.toThrow(/journal of an interrupted run is not valid JSON; nothing of it was replayed — look at it/);
+  });
+
+  it.each([
+    ["a path that climbs out", { op: "remove", path: "/etc/exim4/../../tmp/x", why: "" }, /step 2: a remove step without an absolute path/],
+    ["a relative path", { op: "write", path: "etc/passwd", data: "", why: "" }, /step 2: a write step without an absolute path/],
+    ["an unknown step", { op: "chmod", path: "/etc/shadow", why: "" }, /step 2: unknown step "chmod"/],
+    ["contents that are not base64", { op: "write", path: "/etc/exim4/x", data: "not base64!", why: "" }, /step 2: the write of \/etc\/exim4\/x has no base64 contents/],
+    ["a mode out of range", { op: "mkdir", path: "/etc/exim4/d", mode: 0o170000, why: "" }, /step 2: mode is not a valid number/],
+    ["a step that is not an object", "rm -rf /", /step 2: a step is not an object/],
+  ])("refuses a journal with %s (exit 3) and replays none of it", async (_name, bad, message) => {
+    mkdirSync(`${root}/var/lib/makefilecheck`, { recursive: true });
+    const good = { op: "write", path: "/etc/exim4/sympl-local.d/first", data: Buffer.from("x").toString("base64"), why: "" };
+    writeFileSync(`${root}${JOURNAL}`, JSON.stringify({ version: 1, command: "use local", started: "", ops: [good, bad] }));
+    const error = await finishInterrupted(sys).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 3 });
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).toMatch(/nothing of it was replayed — look at it and at what it names, put right by hand what it was doing, then remove it to continue$/);
+    expect(sys.stat("/etc/exim4/sympl-local.d/first")).toBeNull();
   });
 });
 

@@ -5,7 +5,7 @@ import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:
 import { dirname } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Args, CommandResult, Context } from "../src/context.js";
-import { EnvironmentError } from "../src/errors.js";
+import { EnvironmentError, LockHeldError } from "../src/errors.js";
 import type { App } from "../src/server-layout.js";
 import { RealSystem } from "../src/system/real.js";
 import type { RunOptions, RunResult } from "../src/system/system.js";
@@ -289,9 +289,9 @@ describe("signals and output", () => {
       repair: async () => ({ code: 0 as const, apps: [], lines: [] }),
       sync: async () => {
         syncs += 1;
-        // As RealSystem.lock words it when another run holds the lock.
-        if (syncs === 1) throw new EnvironmentError("/var/lib/makefilecheck/lock: another makefilecheck run holds the lock — wait for it to finish, then run this again");
-        if (syncs === 2) throw new EnvironmentError("/etc/exim4/sympl-local.d: permission denied — run makefilecheck as root");
+        if (syncs === 1) throw new LockHeldError("/var/lib/makefilecheck/lock: another makefilecheck run holds the lock — wait for it to finish, then run this again");
+        // Exit 3 like the lock, and even worded like it, but not a busy lock: no retry.
+        if (syncs === 2) throw new EnvironmentError("/etc/exim4/sympl-local.d: permission denied — another makefilecheck run holds the lock");
         return { code: 0 as const, apps: [], lines: ["exim4: nothing to do"] };
       },
     };
@@ -308,7 +308,7 @@ describe("signals and output", () => {
     await watching;
     expect(syncLines().map((l) => [l.round, l.paths, l.status, l.message ?? null])).toEqual([
       [1, 1, "FAILED", "/var/lib/makefilecheck/lock: another makefilecheck run holds the lock — wait for it to finish, then run this again"],
-      [2, 1, "FAILED", "/etc/exim4/sympl-local.d: permission denied — run makefilecheck as root"],
+      [2, 1, "FAILED", "/etc/exim4/sympl-local.d: permission denied — another makefilecheck run holds the lock"],
       [3, 2, "ok", null],
     ]);
   });
@@ -333,7 +333,7 @@ describe("rounds as child processes of the CLI", () => {
       runs.push({ cmd, args, options });
       return answer;
     };
-    return { sys, apps: ["exim4"], json: false, quiet: false, dryRun: false, color: false, note: (l) => notes.push(l), ...opts };
+    return { sys, apps: ["exim4"], json: false, quiet: false, dryRun: false, color: false, lockWaitMs: 3_000, note: (l) => notes.push(l), ...opts };
   }
 
   it("runs the same CLI with the watcher's root, apps, -q, --dry-run and --make, and reads its JSON document", async () => {
@@ -342,7 +342,7 @@ describe("rounds as child processes of the CLI", () => {
     const result = await childCommand(LAUNCHER, "sync")(ctx, { _: ["sync"], make: true });
     expect(runs).toHaveLength(1);
     expect(runs[0]!.cmd).toBe(process.execPath);
-    expect(runs[0]!.args).toEqual([LAUNCHER, "sync", "--json", "--root", root, "-a", "exim4", "-q", "--dry-run", "--make"]);
+    expect(runs[0]!.args).toEqual([LAUNCHER, "sync", "--json", "--root", root, "-a", "exim4", "--wait", "90", "-q", "--dry-run", "--make"]);
     // Its own session: a Ctrl-C at the terminal must not cut the round short.
     expect(runs[0]!.options?.detached).toBe(true);
     expect(notes).toEqual(["exim4: finished an interrupted sync"]);
@@ -358,19 +358,24 @@ describe("rounds as child processes of the CLI", () => {
     ];
     const ctx = contextAnswering({ exitCode: 0, stdout: JSON.stringify({ apps }), stderr: "" }, { apps: ["exim4", "dovecot"] });
     const result = await childCommand(LAUNCHER, "repair")(ctx, { _: ["repair"], make: true });
-    expect(runs[0]!.args).toEqual([LAUNCHER, "repair", "--json", "--root", root, "-a", "exim4", "-a", "dovecot"]);
+    expect(runs[0]!.args).toEqual([LAUNCHER, "repair", "--json", "--root", root, "-a", "exim4", "-a", "dovecot", "--wait", "90"]);
     const reported = actionLine({ action: "repair", apps: ["exim4", "dovecot"], round: 1, paths: 1, ms: 5, dryRun: false, result });
     expect(reported.line.text).toBe("repair: exim4: nothing to repair | dovecot: the Makefile is a plain file; restoring local (Makefile -> Makefile.local)");
     expect(reported.loud).toBe(false);
   });
 
-  it("turns the child's exit 3 into the error it printed, so a lost lock race is retried", async () => {
-    const lock = "/var/lib/makefilecheck/lock: another makefilecheck run holds the lock — wait for it to finish, then run this again";
-    const ctx = contextAnswering({ exitCode: 3, stdout: "", stderr: `exim4: a note first\nmakefilecheck: ${lock}\n` });
+  it("turns the child's exit 3 into the error it printed, a LockHeldError when its JSON error says so", async () => {
+    const lock = "/var/lib/makefilecheck/lock: another makefilecheck run holds the lock (waited 90 s) — wait for it to finish, then run this again";
+    const doc = JSON.stringify({ error: { kind: "LockHeldError", code: 3, message: lock } });
+    const ctx = contextAnswering({ exitCode: 3, stdout: doc, stderr: `exim4: a note first\nmakefilecheck: ${lock}\n` });
     const error = await childCommand(LAUNCHER, "sync")(ctx, { _: ["sync"] }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(EnvironmentError);
+    expect(error).toBeInstanceOf(LockHeldError);
     expect((error as Error).message).toBe(lock);
     expect(notes).toEqual(["exim4: a note first"]);
+    const other = contextAnswering({ exitCode: 3, stdout: JSON.stringify({ error: { kind: "EnvironmentError", code: 3, message: lock } }), stderr: `makefilecheck: ${lock}\n` });
+    const plain = await childCommand(LAUNCHER, "sync")(other, { _: ["sync"] }).catch((e: unknown) => e);
+    expect(plain).toBeInstanceOf(EnvironmentError);
+    expect(plain).not.toBeInstanceOf(LockHeldError);
   });
 
   it("reports bad input as exit 2 and a child that died without a word as FAILED", async () => {

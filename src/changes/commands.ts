@@ -1,6 +1,6 @@
 /** Commands of the change catalogue: install, changes. */
 import { posix, resolve } from "node:path";
-import { apply, withLock } from "../context.js";
+import { apply, finishInterruptedFirst, withLock } from "../context.js";
 import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { Exit, InputError, problem } from "../errors.js";
 import { appPaths } from "../server-layout.js";
@@ -137,6 +137,7 @@ function settled(wanted: boolean, state: ChangeState | undefined): boolean {
  * (another run changed the tree meanwhile) is it made and tested afresh.
  */
 export async function install(ctx: Context, args: Args): Promise<CommandResult> {
+  await finishInterruptedFirst(ctx);
   if (args.init) return initSettings(ctx, args);
   const settings = loadSettings(ctx, args);
   const selection = selectionOf(args, settings);

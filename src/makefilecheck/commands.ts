@@ -4,7 +4,7 @@
  * applies one plan under the run lock, so a refusal for one app changes
  * nothing anywhere.
  */
-import { apply, withLock } from "../context.js";
+import { apply, finishInterruptedFirst, withLock } from "../context.js";
 import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { InputError, UserError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
@@ -172,6 +172,7 @@ const opsOf = (plans: AppPlan[]): Op[] => plans.flatMap((p) => p.plan.ops);
  * and what is applied is always a plan of the setup as the lock found it.
  */
 async function planLockApply(ctx: Context, command: string, planAll: PlanAll, idle: (app: App) => string): Promise<CommandResult> {
+  await finishInterruptedFirst(ctx);
   const now = new Date();
   let first = await planAll(now, true);
   const result = (): CommandResult => {

@@ -1,6 +1,6 @@
 /** Commands of the sync engine: drift, diff, sync. */
 import type { AppReport, Args, CommandResult, Context } from "../context.js";
-import { apply, withLock } from "../context.js";
+import { apply, finishInterruptedFirst, withLock } from "../context.js";
 import { EnvironmentError, Exit, InputError, UserError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
 import type { App } from "../server-layout.js";
@@ -77,6 +77,7 @@ interface AppSync {
  */
 export async function sync(ctx: Context, args: Args): Promise<CommandResult> {
   const settle = settleOf(args);
+  await finishInterruptedFirst(ctx);
   const lines: string[] = [];
   const now = new Date();
   // Checked before the lock: a refusal must not even create the state dir.

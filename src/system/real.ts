@@ -3,10 +3,11 @@
  * file or link in the same directory, then rename) and refuse to pass
  * through a symlinked directory below the root.
  */
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import { posix } from "node:path";
-import { EnvironmentError, problem } from "../errors.js";
+import { EnvironmentError, LockHeldError, problem } from "../errors.js";
 import { serverPath } from "./safe-path.js";
 import type { Attrs, DirWatch, Entry, Listed, ProcessInfo, RunOptions, RunResult, System, WatchOptions } from "./system.js";
 
@@ -340,27 +341,47 @@ export class RealSystem implements System {
   }
 
   async lock(path: string, waitMs: number): Promise<() => Promise<void>> {
-    const lockfile = await import("proper-lockfile");
     const host = this.hostPath(path);
-    this.mkdir(posix.dirname(serverPath(path)));
-    const step = 200;
+    this.mkdir(posix.dirname(serverPath(path)), { mode: 0o755 });
+    const fd = this.guard(path, () => fs.openSync(host, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600));
+    let outcome: { code: number; stderr: string };
     try {
-      const release = await lockfile.lock(host, {
-        realpath: false,
-        lockfilePath: host,
-        stale: 30_000,
-        retries: { retries: Math.max(0, Math.ceil(waitMs / step)), minTimeout: step, maxTimeout: step, factor: 1 },
-      });
-      return release;
+      outcome = await flockFd(fd, waitMs);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ELOCKED") {
-        throw new EnvironmentError(
-          problem(path, "another makefilecheck run holds the lock", "wait for it to finish, then run this again"),
-        );
-      }
+      fs.closeSync(fd);
       throw explain(path, err);
     }
+    if (outcome.code !== 0) {
+      fs.closeSync(fd);
+      if (outcome.code === FLOCK_BUSY) {
+        throw new LockHeldError(
+          problem(path, `another makefilecheck run holds the lock (waited ${waitMs / 1000} s)`, "wait for it to finish, then run this again"),
+        );
+      }
+      throw new EnvironmentError(problem(path, `flock failed (exit ${outcome.code}): ${outcome.stderr.trim()}`, "check that util-linux's flock is installed"));
+    }
+    // The kernel lock belongs to the open file: it lasts while fd is open, and ends with this process however it ends.
+    return async () => this.guard(path, () => fs.closeSync(fd));
   }
+}
+
+/** The exit code flock is told to use when the lock stays busy (sysexits' EX_TEMPFAIL). */
+const FLOCK_BUSY = 75;
+
+/**
+ * Takes an exclusive kernel lock on the open file `fd` with util-linux
+ * flock, handed the descriptor as its fd 3: the lock is on the open file,
+ * which this process keeps after flock exits.
+ */
+function flockFd(fd: number, waitMs: number): Promise<{ code: number; stderr: string }> {
+  const wait = waitMs > 0 ? ["-w", String(waitMs / 1000)] : ["-n"];
+  return new Promise((resolve, reject) => {
+    const child = spawn("flock", ["-x", ...wait, "-E", String(FLOCK_BUSY), "3"], { stdio: ["ignore", "ignore", "pipe", fd] });
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stderr }));
+  });
 }
 
 /**

@@ -48,9 +48,17 @@ export function checkBin(bin: string): string {
   return bin;
 }
 
+/**
+ * How long (seconds) a trigger's run waits for the lock (`--wait`): another
+ * trigger of the same upgrade may be rebuilding and testing the config
+ * meanwhile, and a trigger that gives up leaves the upgrade undone.
+ */
+export const TRIGGER_WAIT_S = 90;
+
 /** The two command lines every trigger runs, in order. */
 function triggerCommands(o: HookOptions): [string, string] {
-  return [`${o.bin} repair -q`, `${o.bin} sync -q${o.make ? " --make" : ""}`];
+  const wait = `--wait ${TRIGGER_WAIT_S}`;
+  return [`${o.bin} repair -q ${wait}`, `${o.bin} sync -q ${wait}${o.make ? " --make" : ""}`];
 }
 
 function header(comment: string): string {

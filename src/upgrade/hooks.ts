@@ -6,7 +6,7 @@
  */
 import { posix } from "node:path";
 import type { Args, CommandResult, Context } from "../context.js";
-import { apply, withLock } from "../context.js";
+import { apply, finishInterruptedFirst, withLock } from "../context.js";
 import { Exit, InputError, problem } from "../errors.js";
 import { resolveLinkTarget } from "../system/safe-path.js";
 import type { Op } from "../plan.js";
@@ -132,6 +132,7 @@ export async function hooks(ctx: Context, args: Args): Promise<CommandResult> {
     const lines = files.flatMap((f) => [`==> ${f.path} (${f.kind})`, ...f.text.trimEnd().split("\n"), ""]);
     return { code: Exit.ok, apps: [], lines, data: { files } };
   }
+  await finishInterruptedFirst(ctx);
   const installing = Boolean(args.install);
   const { ops, states } = installing ? planInstallOne(ctx.sys, args, only) : planRemove(ctx.sys, hookFiles({ bin: binOf(args), make: args.make !== false }, only));
   const refused = states.some((s) => s.state === "not ours");

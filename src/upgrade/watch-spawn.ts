@@ -9,9 +9,10 @@
  */
 import { JSON_NOTES_ENV } from "../context.js";
 import type { AppReport, Args, CommandResult, Context } from "../context.js";
-import { EnvironmentError, Exit, InputError, problem } from "../errors.js";
+import { EnvironmentError, Exit, InputError, LockHeldError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
 import type { RunResult } from "../system/system.js";
+import { TRIGGER_WAIT_S } from "./hook-files.js";
 
 /** A round command run as a child: same (ctx, args) shape as the command functions. */
 export type ChildCommand = (ctx: Context, args: Args) => Promise<CommandResult>;
@@ -35,6 +36,8 @@ function childArgs(launcher: string, action: "repair" | "sync", ctx: Context, ar
     "--root",
     ctx.sys.root,
     ...ctx.apps.flatMap((app) => ["-a", app]),
+    "--wait",
+    String(TRIGGER_WAIT_S),
     ...(ctx.quiet ? ["-q"] : []),
     // A watcher that only shows what it would do must not have its child write.
     ...(ctx.dryRun ? ["--dry-run"] : []),
@@ -63,9 +66,19 @@ function stderrLines(run: RunResult): string[] {
   return run.stderr.split("\n").map((l) => l.trimEnd()).filter(Boolean);
 }
 
+/** The kind of error the child's --json error document names (see src/cli.ts), if it printed one. */
+function errorKind(stdout: string): unknown {
+  try {
+    return (JSON.parse(stdout) as { error?: { kind?: unknown } }).error?.kind;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The error a child that exited 2 or 3 (or worse) ended with, worded as the CLI worded it. */
 function childError(action: string, run: RunResult, errorLine: string | undefined): Error {
   const message = errorLine?.slice(ERROR_PREFIX.length);
+  if (message && run.exitCode === Exit.environment && errorKind(run.stdout) === "LockHeldError") return new LockHeldError(message);
   if (message && run.exitCode === Exit.badInput) return new InputError(message);
   if (message && run.exitCode === Exit.environment) return new EnvironmentError(message);
   const said = errorLine ?? stderrLines(run).at(-1) ?? "no message";
@@ -91,8 +104,8 @@ function resultOf(action: string, code: ExitCode, stdout: string): CommandResult
  * `action` as a child of `launcher` (this package's bin/makefilecheck), run
  * through ctx.sys with the watcher's node. Its stderr lines other than the
  * error it ended with are handed to ctx.note; exit 0 and 1 give the result,
- * exit 2 and 3 throw the error the child printed (a lost lock race is then
- * told apart as before).
+ * exit 2 and 3 throw the error the child printed (a LockHeldError when its
+ * JSON document says the lock was busy).
  */
 export function childCommand(launcher: string, action: "repair" | "sync"): ChildCommand {
   return async (ctx, args) => {

@@ -9,7 +9,7 @@
  */
 import { setFlagsFromString } from "node:v8";
 import type { Args, CommandResult, Context } from "../context.js";
-import { EnvironmentError, Exit, InputError, problem } from "../errors.js";
+import { EnvironmentError, Exit, InputError, LockHeldError, problem } from "../errors.js";
 import { appPaths, STATE_DIR } from "../server-layout.js";
 import type { App } from "../server-layout.js";
 import { repairWanted } from "../makefilecheck/commands.js";
@@ -89,7 +89,7 @@ function untilSignal(): { signal: Promise<string>; dispose: () => void } {
  * another round, unlike every other failure.
  */
 function lostLockRace(error: unknown): boolean {
-  return error instanceof EnvironmentError && error.message.includes("holds the lock");
+  return error instanceof LockHeldError;
 }
 
 /**

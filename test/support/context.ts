@@ -23,6 +23,7 @@ export function testContext(root: string, opts: { dryRun?: boolean; json?: boole
     quiet: false,
     dryRun: Boolean(opts.dryRun),
     color: false,
+    lockWaitMs: 3_000,
     note: (line) => notes.push(line),
     notes,
   };
