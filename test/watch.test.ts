@@ -152,7 +152,8 @@ describe("watch rounds run as child processes (real binary)", () => {
 
   it("does the round again once another run has let go of the lock", async () => {
     const release = await new RealSystem(root).lock("/var/lib/makefilecheck/lock", 0);
-    watcher = new WatchChild(root, DEBOUNCE);
+    // The rounds' children wait 0.3 s for the lock instead of a trigger's 90 s, then give up with LockHeldError.
+    watcher = new WatchChild(root, [...DEBOUNCE, "--wait", "0.3"]);
     await watcher.waitFor((l) => l.event === "ready");
     const exim = upgrade(root, "exim4", "locked", 5);
     const lost = await watcher.waitFor((l) => l.action === "sync" && l.round === 1);

@@ -340,28 +340,46 @@ export class RealSystem implements System {
     this.unsyncedDirs.clear();
   }
 
+  /**
+   * The kernel lock belongs to the open file: it lasts while the returned
+   * release keeps the file open, and ends with this process however it
+   * ends. The holder removes the file when it lets go (a run leaves no
+   * trace), so a waiter that gets the lock of a file already removed opens
+   * the new one and waits again.
+   */
   async lock(path: string, waitMs: number): Promise<() => Promise<void>> {
     const host = this.hostPath(path);
     this.mkdir(posix.dirname(serverPath(path)), { mode: 0o755 });
-    const fd = this.guard(path, () => fs.openSync(host, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600));
-    let outcome: { code: number; stderr: string };
-    try {
-      outcome = await flockFd(fd, waitMs);
-    } catch (err) {
-      fs.closeSync(fd);
-      throw explain(path, err);
-    }
-    if (outcome.code !== 0) {
-      fs.closeSync(fd);
-      if (outcome.code === FLOCK_BUSY) {
-        throw new LockHeldError(
-          problem(path, `another makefilecheck run holds the lock (waited ${waitMs / 1000} s)`, "wait for it to finish, then run this again"),
-        );
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const fd = this.guard(path, () => fs.openSync(host, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600));
+      let outcome: { code: number; stderr: string };
+      try {
+        outcome = await flockFd(fd, Math.max(0, deadline - Date.now()));
+      } catch (err) {
+        fs.closeSync(fd);
+        throw explain(path, err);
       }
-      throw new EnvironmentError(problem(path, `flock failed (exit ${outcome.code}): ${outcome.stderr.trim()}`, "check that util-linux's flock is installed"));
+      if (outcome.code !== 0) {
+        fs.closeSync(fd);
+        if (outcome.code === FLOCK_BUSY) {
+          throw new LockHeldError(
+            problem(path, `another makefilecheck run holds the lock (waited ${waitMs / 1000} s)`, "wait for it to finish, then run this again"),
+          );
+        }
+        throw new EnvironmentError(problem(path, `flock failed (exit ${outcome.code}): ${outcome.stderr.trim()}`, "check that util-linux's flock is installed"));
+      }
+      if (fs.fstatSync(fd).ino === lstatHost(host, path)?.ino) {
+        return async () => {
+          try {
+            this.guard(path, () => fs.unlinkSync(host));
+          } finally {
+            fs.closeSync(fd);
+          }
+        };
+      }
+      fs.closeSync(fd);
     }
-    // The kernel lock belongs to the open file: it lasts while fd is open, and ends with this process however it ends.
-    return async () => this.guard(path, () => fs.closeSync(fd));
   }
 }
 

@@ -36,8 +36,9 @@ function childArgs(launcher: string, action: "repair" | "sync", ctx: Context, ar
     "--root",
     ctx.sys.root,
     ...ctx.apps.flatMap((app) => ["-a", app]),
+    // A trigger's wait, unless the watcher was given its own.
     "--wait",
-    String(TRIGGER_WAIT_S),
+    String(args.wait ?? TRIGGER_WAIT_S),
     ...(ctx.quiet ? ["-q"] : []),
     // A watcher that only shows what it would do must not have its child write.
     ...(ctx.dryRun ? ["--dry-run"] : []),

@@ -99,7 +99,7 @@ function lostLockRace(error: unknown): boolean {
  * run and the round should be done again.
  */
 function roundAction(ctx: Context, args: Args, commands: RoundCommands, print: Print, repaired: (round: number) => void) {
-  const globals = { root: args.root, json: ctx.json, quiet: ctx.quiet, "dry-run": ctx.dryRun, color: false };
+  const globals = { root: args.root, json: ctx.json, quiet: ctx.quiet, "dry-run": ctx.dryRun, color: false, wait: args.wait };
   return async (apps: App[], round: number, paths: number): Promise<boolean> => {
     const step = async (action: "repair" | "sync", run: (sub: Context) => Promise<CommandResult>): Promise<boolean> => {
       const sub: Context = {
