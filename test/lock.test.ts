@@ -85,7 +85,7 @@ describe("the run lock", () => {
       const bin = resolve(import.meta.dirname, "../bin/makefilecheck");
       const r = spawnSync(bin, ["--root", root, "-a", "exim4", "--wait", "0.2", "--json", "repair"], { encoding: "utf8" });
       expect(r.status).toBe(3);
-      expect(JSON.parse(r.stdout)).toMatchObject({ error: { kind: "LockHeldError", code: 3 } });
+      expect(JSON.parse(r.stdout)).toMatchObject({ error: { kind: "LockHeldError", exit: 3 } });
       expect(r.stderr).toMatch(/^makefilecheck: \/var\/lib\/makefilecheck\/lock: another makefilecheck run holds the lock \(waited 0.2 s\)/);
     } finally {
       child.kill("SIGKILL");

@@ -366,13 +366,13 @@ describe("rounds as child processes of the CLI", () => {
 
   it("turns the child's exit 3 into the error it printed, a LockHeldError when its JSON error says so", async () => {
     const lock = "/var/lib/makefilecheck/lock: another makefilecheck run holds the lock (waited 90 s) — wait for it to finish, then run this again";
-    const doc = JSON.stringify({ error: { kind: "LockHeldError", code: 3, message: lock } });
+    const doc = JSON.stringify({ error: { exit: 3, kind: "LockHeldError", message: lock } });
     const ctx = contextAnswering({ exitCode: 3, stdout: doc, stderr: `exim4: a note first\nmakefilecheck: ${lock}\n` });
     const error = await childCommand(LAUNCHER, "sync")(ctx, { _: ["sync"] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LockHeldError);
     expect((error as Error).message).toBe(lock);
     expect(notes).toEqual(["exim4: a note first"]);
-    const other = contextAnswering({ exitCode: 3, stdout: JSON.stringify({ error: { kind: "EnvironmentError", code: 3, message: lock } }), stderr: `makefilecheck: ${lock}\n` });
+    const other = contextAnswering({ exitCode: 3, stdout: JSON.stringify({ error: { exit: 3, kind: "EnvironmentError", message: lock } }), stderr: `makefilecheck: ${lock}\n` });
     const plain = await childCommand(LAUNCHER, "sync")(other, { _: ["sync"] }).catch((e: unknown) => e);
     expect(plain).toBeInstanceOf(EnvironmentError);
     expect(plain).not.toBeInstanceOf(LockHeldError);
