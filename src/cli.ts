@@ -111,7 +111,6 @@ export async function main(argv: string[]): Promise<ExitCode> {
       printHelp(`${VERSION}\n`);
       return Exit.ok;
     }
-    json = Boolean(parsed.args.json);
     const ctx = makeContext(parsed);
     const result = await (await LOAD[parsed.command]())(ctx, parsed.args);
     render(ctx, result);

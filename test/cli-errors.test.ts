@@ -42,7 +42,7 @@ describe("--json errors", () => {
     expect(await main(argv)).toBe(exit);
     const { line, doc } = failure();
     expect(line).toBe(`makefilecheck: ${parts.path}: ${parts.message} — ${parts.fix}\n`);
-    expect(doc).toEqual({ error: { exit, ...parts } });
+    expect(doc).toEqual({ error: { exit, kind: "InputError", ...parts } });
   });
 
   it("an error thrown inside a command has the same parts", async () => {

@@ -102,7 +102,7 @@ describe.skipIf(!built)("bin/makefilecheck (run `npm run build` first)", () => {
     const cases: Array<[string, () => void, string[], number, RegExp]> = [
       ["--root that does not exist", () => undefined, ["--root", "/nonexistent/mfc", "status"], 2, /--root \/nonexistent\/mfc: no such directory/],
       ["--root that is a file", () => undefined, ["--root", "/etc/passwd", "status"], 2, /--root \/etc\/passwd: is a file, not a directory/],
-      ["--root that is empty (an unset shell variable)", () => undefined, ["--root", "", "repair"], 2, /^makefilecheck: --root: needs a DIR/],
+      ["--root that is empty (an unset shell variable)", () => undefined, ["--root", "", "repair"], 2, /^makefilecheck: --root '': empty — give the directory that stands for \//],
       ["--wait that is not a number of seconds", () => writeSymplTree(root), ["--wait", "soon", "repair"], 2, /--wait soon: not a number of seconds from 0 to 3600/],
       ["an unknown app", () => writeSymplTree(root), ["-a", "postfix", "status"], 2, /postfix/],
       ["revert without --force", () => setupLegacy(root, "exim4"), ["revert"], 2, /add --force/],
