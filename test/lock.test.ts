@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { withLock } from "../src/context.js";
 import { EnvironmentError, LockHeldError } from "../src/errors.js";
@@ -20,7 +20,7 @@ import { withTempRoot } from "./support/temp-root.js";
 let root: string;
 withTempRoot((r) => (root = r));
 
-const HOLDER = resolve(import.meta.dirname, "support/lock-holder.ts");
+const HOLDER = fileURLToPath(new URL("support/lock-holder.ts", import.meta.url));
 const noCheck = { _: [], check: false };
 
 /** Starts a holder that keeps the lock `holdMs`; resolves once it has it. */
@@ -77,12 +77,12 @@ describe("the run lock", () => {
     }
   });
 
-  it.skipIf(!existsSync(resolve(import.meta.dirname, "../dist/cli.js")))("bin/: a busy lock is exit 3, and --json names it LockHeldError for the watcher", async () => {
+  it.skipIf(!existsSync(fileURLToPath(new URL("../dist/makefilecheck.cjs", import.meta.url))))("bin/: a busy lock is exit 3, and --json names it LockHeldError for the watcher", async () => {
     await managedTree(root, ["exim4"]);
     damageKeepOld(root, "exim4");
     const { child, exited } = await holder(600_000);
     try {
-      const bin = resolve(import.meta.dirname, "../bin/makefilecheck");
+      const bin = fileURLToPath(new URL("../bin/makefilecheck", import.meta.url));
       const r = spawnSync(bin, ["--root", root, "-a", "exim4", "--wait", "0.2", "--json", "repair"], { encoding: "utf8" });
       expect(r.status).toBe(3);
       expect(JSON.parse(r.stdout)).toMatchObject({ error: { kind: "LockHeldError", exit: 3 } });
