@@ -3,7 +3,10 @@
  * recognising a file we wrote with other values (an earlier run with other
  * settings): such a file is still ours to update or remove.
  */
-import { escapeRegExp } from "./edits.js";
+import type { App } from "../server-layout.js";
+import { CATALOGUE, changeFiles } from "./catalogue.js";
+import type { ChangeId } from "./catalogue.js";
+import { escapeRegExp, logSelectorFor } from "./edits.js";
 import { SNIPPETS, SPAMHAUS_NO_KEY_TEXT } from "./snippets.js";
 
 /** Placeholder values; undefined where the setting is not set. */
@@ -60,4 +63,46 @@ export function snippetText(rel: string, values: Values): string {
 /** True when `text` is what install writes at `rel` for some values: ours to update or remove. */
 export function isOurText(rel: string, text: string): boolean {
   return matchesTemplate(templateOf(rel), text) || (rel === SPAMHAUS_KEY_FILE && text === SPAMHAUS_NO_KEY_TEXT);
+}
+
+/**
+ * The changes with in-place edits whose every file `localText` has as we
+ * write it: installed, so their edits hold on any new upstream text.
+ */
+export function installedWithEdits(app: App, localText: (rel: string) => string | null): Set<ChangeId> {
+  const installed = CATALOGUE.filter((c) => c.app === app && c.edits.length > 0 && changeFiles(c.id).length > 0).filter((c) =>
+    changeFiles(c.id).every((rel) => {
+      const text = localText(rel);
+      return text !== null && isOurText(rel, text);
+    }),
+  );
+  return new Set(installed.map((c) => c.id));
+}
+
+/** ch3's file, which holds the one log_selector. */
+export const LOGGING_FILE = "00-main/25-logging";
+
+/** The flags of the log_selector line in a text we wrote. */
+function flagsIn(text: string): string[] {
+  return (/^log_selector = (.*)$/m.exec(text)?.[1] ?? "").split(" ").filter(Boolean);
+}
+
+/**
+ * ch3's file re-derived for upstream's log_selector flags as they are now
+ * (`upstreamMain`: the texts of upstream's main-options files): null when
+ * `local` is not ours or already current; else the new text and, in
+ * words, which flags came and went.
+ */
+export function rederiveLogging(local: string | null, upstreamMain: string[]): { text: string; note: string } | null {
+  if (local === null || !isOurText(LOGGING_FILE, local)) return null;
+  const log = logSelectorFor(upstreamMain);
+  const text = snippetText(LOGGING_FILE, { LOG_SELECTOR: log.value });
+  if (text === local) return null;
+  const before = flagsIn(local);
+  const after = log.value.split(" ");
+  const said = [
+    ...(after.some((f) => !before.includes(f)) ? [`log_selector now carries upstream's ${after.filter((f) => !before.includes(f)).join(" ")}`] : []),
+    ...(before.some((f) => !after.includes(f)) ? [`no longer ${before.filter((f) => !after.includes(f)).join(" ")}`] : []),
+  ];
+  return { text, note: said.join("; ") || "log_selector re-derived from upstream's" };
 }

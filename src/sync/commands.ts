@@ -16,7 +16,8 @@ import type { Rebuild } from "./rebuild.js";
 import { planRebuild } from "./rebuild.js";
 import { writeStatCache } from "../tree/statcache.js";
 import { syncProblems, syncReportLines } from "./sync-report.js";
-import { verifyAfterSync } from "./verify.js";
+import { verifyBeforeSync } from "./verify.js";
+import type { Verified } from "./verify.js";
 import type { Trees } from "../tree/trees.js";
 import { loadTrees } from "../tree/trees.js";
 
@@ -94,25 +95,29 @@ export async function sync(ctx: Context, args: Args): Promise<CommandResult> {
     const unknown = [...settle.takeUpstream, ...settle.keepLocal].find((p) => !named.has(p));
     if (unknown) throw new InputError(problem(unknown, `not a snippet in sympl.d or sympl-local.d of ${apps.join(" or ")}`, "nothing was changed"));
     const syncOps: Op[] = syncs.flatMap((s) => s.plan.ops);
+    // Every live tree is tested as the plan leaves it before anything is written.
+    const verdicts = new Map<App, Verified>();
+    for (const s of syncs) verdicts.set(s.app, await verifyBeforeSync(ctx, s.app, syncOps, s.plan.ops.length > 0));
+    const refused = [...verdicts.values()].some((v) => v.failed);
     const rebuilds = new Map<App, Rebuild>();
-    if (args.make) for (const s of syncs) rebuilds.set(s.app, await planRebuild(ctx, s.app, syncOps, s.plan.savedDir ?? savedDirFor(ctx.sys, s.app, now)));
+    if (args.make && !refused) for (const s of syncs) rebuilds.set(s.app, await planRebuild(ctx, s.app, syncOps, s.plan.savedDir ?? savedDirFor(ctx.sys, s.app, now)));
     // Every rebuild runs after every file step (applyPlan runs `run` steps last), in app order.
     const ops = [...syncOps, ...[...rebuilds.values()].flatMap((r) => r.ops)];
-    await apply(ctx, "sync", ops);
-    if (!ctx.dryRun) for (const s of syncs) refreshStatCache(ctx, s, scannedAt);
+    if (!refused) await apply(ctx, "sync", ops);
+    if (!ctx.dryRun && !refused) for (const s of syncs) refreshStatCache(ctx, s, scannedAt);
     const reports: AppReport[] = [];
-    let code: ExitCode = Exit.ok;
+    let code: ExitCode = refused ? Exit.actionNeeded : Exit.ok;
     const problems: string[] = [];
+    const unwritten = ctx.dryRun ? "dry run" : refused ? "a config test failed" : null;
     for (const s of syncs) {
       const rebuild = rebuilds.get(s.app);
-      // A rebuild already tested the tree as this sync leaves it.
-      const verified = rebuild?.test ? { result: rebuild.test, lines: [], failed: rebuild.test.status === "failed" } : await verifyAfterSync(ctx, s.app, s.plan.ops.length > 0);
+      const verified = verdicts.get(s.app) ?? { lines: [], failed: false };
       const built = rebuild ? { before: rebuild.before, rebuilt: rebuild.ops.some((op) => op.op === "run" && op.cmd === "make"), reloaded: rebuild.ops.some((op) => op.op === "run" && op.cmd !== "make") } : undefined;
-      const report = { app: s.app, adopted: s.adopted, entries: s.plan.entries, saved: s.plan.savedDir, waiting: s.plan.waiting, unsettled: s.plan.unsettled, configTest: verified.result, ...(built ? { built } : {}) };
+      const report = { app: s.app, adopted: s.adopted, entries: s.plan.entries, saved: s.plan.savedDir, waiting: s.plan.waiting, unsettled: s.plan.unsettled, configTest: verified.result ?? rebuild?.test, written: unwritten === null, ...(built ? { built } : {}) };
       reports.push(report);
-      lines.push(...syncReportLines(s.app, s.plan, s.adopted, ctx.dryRun), ...verified.lines, ...(rebuild?.lines ?? []));
-      problems.push(...syncProblems(s.app, s.plan), ...(rebuild?.problems ?? []));
-      if (s.plan.waiting.length || s.plan.unsettled.length || s.plan.entries.some((e) => e.action === "conflict" || e.action === "kept-retired") || verified.failed || rebuild?.problems.length) code = Exit.actionNeeded;
+      lines.push(...syncReportLines(s.app, s.plan, s.adopted, unwritten), ...verified.lines, ...(rebuild?.lines ?? []));
+      problems.push(...syncProblems(s.app, s.plan), ...(verified.failed ? verified.lines.slice(0, 1) : []), ...(rebuild?.problems ?? []));
+      if (s.plan.waiting.length || s.plan.unsettled.length || s.plan.entries.some((e) => e.action === "conflict" || e.action === "kept-retired") || rebuild?.problems.length) code = Exit.actionNeeded;
     }
     return { code, apps: reports, lines, plan: ops, problems };
   });

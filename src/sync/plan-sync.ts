@@ -5,7 +5,9 @@
  * copied to the state dir's `saved/APP/STAMP/`.
  */
 import { posix } from "node:path";
-import { deriveWithKnownEdits } from "../catalogue/edits.js";
+import type { ChangeId } from "../catalogue/catalogue.js";
+import { deriveWithKnownEdits, isMainOptionsFile, logSelectorFor } from "../catalogue/edits.js";
+import { LOGGING_FILE, installedWithEdits, rederiveLogging } from "../catalogue/templates.js";
 import type { App } from "../server-layout.js";
 import { InputError, problem } from "../errors.js";
 import { STATE_DIR } from "../server-layout.js";
@@ -42,6 +44,8 @@ export interface SyncEntry {
   action: SyncAction;
   /** For `moved`: the new upstream name the local version went to. */
   to?: string;
+  /** What a re-derivation changed, in words (ch3's log_selector flags). */
+  note?: string;
 }
 
 /** The admin's decisions for paths sync must not decide alone. */
@@ -214,7 +218,7 @@ class Steps {
 }
 
 /** The bytes of a conflicting path merged, if the catalogue or a line merge can do it. */
-function resolveBoth(sys: Reader, trees: Trees, rel: string): { data: Buffer; how: "rederived" | "merged" } | null {
+function resolveBoth(sys: Reader, trees: Trees, rel: string, installed: ReadonlySet<ChangeId>): { data: Buffer; how: "rederived" | "merged" } | null {
   const baseEntry = trees.baseline?.files[rel];
   const up = trees.upstream.entries.get(rel)?.data;
   const mine = trees.local.entries.get(rel)?.data;
@@ -222,7 +226,7 @@ function resolveBoth(sys: Reader, trees: Trees, rel: string): { data: Buffer; ho
   const base = readBaseObject(sys, trees.app, baseEntry);
   const [baseText, upText, mineText] = [asText(base), asText(up), asText(mine)];
   if (baseText !== null && upText !== null && mineText !== null) {
-    const derived = deriveWithKnownEdits(trees.app, rel, baseText, mineText, upText);
+    const derived = deriveWithKnownEdits(trees.app, rel, baseText, mineText, upText, installed);
     if (derived !== null) return { data: Buffer.from(derived, "utf8"), how: "rederived" };
   }
   const merged = mergeThreeWay(base, mine, up);
@@ -257,8 +261,26 @@ function renamesOfChanged(trees: Trees, states: PathState[], settle: Settle): Ma
   return moves;
 }
 
+/**
+ * An upstream change to a main-options file the local side has not
+ * touched, with the edits of the changes installed locally applied (a
+ * log_selector upstream adds where it had none is commented out, ch3
+ * owning it); null when they change nothing.
+ */
+function withInstalledEdits(sys: Reader, trees: Trees, rel: string, installed: ReadonlySet<ChangeId>): Buffer | null {
+  const up = trees.upstream.entries.get(rel)?.data;
+  if (installed.size === 0 || !up || !isMainOptionsFile(rel)) return null;
+  const baseEntry = trees.baseline?.files[rel];
+  const base = baseEntry ? asText(readBaseObject(sys, trees.app, baseEntry)) : "";
+  const mine = trees.local.entries.get(rel)?.data;
+  const [upText, mineText] = [asText(up), mine ? asText(mine) : ""];
+  if (base === null || upText === null || mineText === null) return null;
+  const derived = deriveWithKnownEdits(trees.app, rel, base, mineText, upText, installed);
+  return derived === null || derived === upText ? null : Buffer.from(derived, "utf8");
+}
+
 /** Plans one path by its state; returns what to report, or null for nothing. */
-function planPath(sys: Reader, trees: Trees, steps: Steps, ps: PathState, settle: Settle): SyncAction | null {
+function planPath(sys: Reader, trees: Trees, steps: Steps, ps: PathState, settle: Settle, installed: ReadonlySet<ChangeId>): SyncAction | null {
   const { path, state } = ps;
   const waiting = trees.local.waiting.includes(path);
   if (settle.takeUpstream.has(path) || settle.keepLocal.has(path)) {
@@ -270,8 +292,9 @@ function planPath(sys: Reader, trees: Trees, steps: Steps, ps: PathState, settle
   switch (state) {
     case "upstream-modified":
     case "upstream-added":
-      if (ps.derived) {
-        steps.write(path, ps.derived, "known local edits on the new upstream");
+      const derived = ps.derived ?? withInstalledEdits(sys, trees, path, installed);
+      if (derived) {
+        steps.write(path, derived, "known local edits on the new upstream");
         return "rederived";
       }
       steps.takeUpstream(path, state === "upstream-added" ? "new upstream file" : "upstream update");
@@ -280,7 +303,7 @@ function planPath(sys: Reader, trees: Trees, steps: Steps, ps: PathState, settle
       steps.remove(path, "retired upstream");
       return "removed";
     case "conflict": {
-      const both = resolveBoth(sys, trees, path);
+      const both = resolveBoth(sys, trees, path, installed);
       if (both) {
         steps.write(path, both.data, both.how === "merged" ? "local and upstream edits merged" : "known local edits on the new upstream");
         return both.how;
@@ -306,6 +329,7 @@ export function planSync(sys: Reader, trees: Trees, states: PathState[], settle:
   const steps = new Steps(sys, trees, savedDirFor(sys, app, now), appOwner(sys, app));
   const entries: SyncEntry[] = [];
   const moves = renamesOfChanged(trees, states, settle);
+  const installed = installedWithEdits(app, (rel) => textAt(trees, "local", rel));
   const movedTo = new Set(moves.values());
   for (const ps of states) {
     const to = moves.get(ps.path);
@@ -316,9 +340,12 @@ export function planSync(sys: Reader, trees: Trees, states: PathState[], settle:
       continue;
     }
     if (movedTo.has(ps.path)) continue;
-    const action = planPath(sys, trees, steps, ps, settle);
+    const action = planPath(sys, trees, steps, ps, settle, installed);
     if (action) entries.push({ path: ps.path, state: ps.state, action });
   }
+  const logging = planLogging(trees, steps, settle);
+  if (logging) entries.push(logging);
+  noteDroppedFlags(trees, entries);
   steps.emptiedDirs();
   steps.checkKinds();
   const settled = (p: string) => settle.takeUpstream.has(p) || settle.keepLocal.has(p);
@@ -336,6 +363,39 @@ export function planSync(sys: Reader, trees: Trees, states: PathState[], settle:
     unsettled,
     baselineChanged,
   };
+}
+
+/** The texts of a snapshot's files, by path, where they are text. */
+function textAt(trees: Trees, side: "upstream" | "local", rel: string): string | null {
+  const data = trees[side].entries.get(rel)?.data;
+  return data ? asText(data) : null;
+}
+
+/**
+ * ch3's 25-logging, when installed, re-derived for the log_selector flags
+ * upstream sets now: a flag an upgrade adds is carried over and said.
+ */
+function planLogging(trees: Trees, steps: Steps, settle: Settle): SyncEntry | null {
+  if (settle.keepLocal.has(LOGGING_FILE) || settle.takeUpstream.has(LOGGING_FILE)) return null;
+  const upstreamMain = [...trees.upstream.entries.keys()].filter(isMainOptionsFile).map((rel) => textAt(trees, "upstream", rel) ?? "");
+  const next = rederiveLogging(textAt(trees, "local", LOGGING_FILE), upstreamMain);
+  if (!next) return null;
+  steps.write(LOGGING_FILE, Buffer.from(next.text, "utf8"), "ch3: the one log_selector, with upstream's flags");
+  return { path: LOGGING_FILE, state: "local-added", action: "rederived", note: next.note };
+}
+
+/**
+ * Says, on each main-options file this sync brought from upstream, which
+ * of its log_selector flags 25-logging leaves out because they cancel
+ * one of ch3's (ours win), while ch3 is installed.
+ */
+function noteDroppedFlags(trees: Trees, entries: SyncEntry[]): void {
+  if (!trees.local.entries.has(LOGGING_FILE)) return;
+  for (const e of entries) {
+    if (!isMainOptionsFile(e.path) || !["rederived", "updated", "added", "merged", "took-upstream"].includes(e.action)) continue;
+    const { dropped } = logSelectorFor([textAt(trees, "upstream", e.path) ?? ""]);
+    if (dropped.length && !e.note) e.note = `upstream's ${dropped.join(" ")} left out of ${LOGGING_FILE} (ours win)`;
+  }
 }
 
 /** A saved-copy directory for this run that no earlier run used. */

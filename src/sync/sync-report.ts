@@ -27,20 +27,21 @@ function entryLine(app: App, e: SyncEntry): string {
   }
   if (e.action === "moved") return `${head} → ${e.to ?? "?"} (upstream renamed it; your changes went along)`;
   if (e.action === "kept-retired") return `${head} — upstream retired it but you changed it: kept; delete it if it is no longer wanted`;
+  if (e.note && e.action !== "conflict") return `${head} — ${e.note}`;
   if (e.action !== "conflict") return head;
   const beside = `${appPaths(app).local}/${e.path}${SYMPL_NEW}`;
   return `${head} — your version kept; upstream's is in ${beside}: merge it by hand, then delete that file (or \`makefilecheck sync -a ${app} --take-upstream ${e.path}\`)`;
 }
 
-/** Every line reporting `plan` for `app`. */
-export function syncReportLines(app: App, plan: SyncPlan, adopted: boolean, dryRun: boolean): string[] {
+/** Every line reporting `plan` for `app`; `unwritten` says why nothing was written (null: it was). */
+export function syncReportLines(app: App, plan: SyncPlan, adopted: boolean, unwritten: string | null): string[] {
   const lines: string[] = [];
-  const would = dryRun ? " (dry run: nothing written)" : "";
+  const would = unwritten ? ` (${unwritten}: nothing written)` : "";
   if (adopted) lines.push(`${app}: adopting sympl-local.d: today's sympl.d becomes the baseline${would}`);
   if (plan.entries.length === 0 && !plan.baselineChanged) lines.push(`${app}: nothing to do`);
   else if (plan.entries.length === 0) lines.push(`${app}: no snippet to change; baseline ${adopted ? "recorded" : "updated"}${would}`);
   else lines.push(`${app}:${would}`, ...plan.entries.map((e) => entryLine(app, e)));
-  if (plan.savedDir) lines.push(`  previous versions ${dryRun ? "would be" : "are"} kept in ${plan.savedDir}`);
+  if (plan.savedDir) lines.push(`  previous versions ${unwritten ? "would be" : "are"} kept in ${plan.savedDir}`);
   const stillWaiting = plan.waiting.filter((p) => !plan.entries.some((e) => e.path === p && e.action === "conflict"));
   for (const p of stillWaiting) lines.push(`  waiting    ${p}${SYMPL_NEW} — merge it into ${p} by hand, then delete it`);
   return lines;
