@@ -4,11 +4,11 @@
  * to what is installed; checks of no one app go under a `system` entry,
  * which is always there (`-a` picks the app entries).
  */
+import { isIP } from "node:net";
 import type { AppReport, Args, CommandResult, Context } from "../context.js";
+import { InputError, problem } from "../errors.js";
 import type { App } from "../server-layout.js";
 import { snippetDir } from "../server-layout.js";
-import { isIP } from "node:net";
-import { InputError, problem } from "../errors.js";
 import { RESOLV_CONF, hostNameservers } from "../system/dns.js";
 import { hostReader } from "../system/host.js";
 import type { Reader } from "../system/system.js";

@@ -183,7 +183,7 @@ export function findTriggers(sys: Reader, host: Reader): Triggers {
   return { apt: aptHooked(sys), systemd: systemdEnabled(sys), watch: runningWatchers(host, sys.root) };
 }
 
-/** True when some app builds from, or has chosen, sympl-local.d: then upgrades can switch the changes off. */
+/** True when some app has a sympl-local.d: then an upgrade can switch the changes off. */
 export function changesAtStake(sys: Reader): boolean {
   return APPS.some((app) => sys.stat(appPaths(app).local)?.type === "dir");
 }
