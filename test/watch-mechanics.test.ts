@@ -337,7 +337,7 @@ describe("rounds as child processes of the CLI", () => {
   }
 
   it("runs the same CLI with the watcher's root, apps, -q, --dry-run and --make, and reads its JSON document", async () => {
-    const doc = { apps: [{ app: "exim4", entries: [{ action: "conflict" }] }], plan: [{ op: "remove", path: "/etc/exim4/sympl-local.d/x" }], dryRun: true };
+    const doc = { apps: [{ app: "exim4", entries: [{ action: "conflict", path: "00-main/x" }] }], plan: [{ op: "remove", path: "/etc/exim4/sympl-local.d/x" }], dryRun: true };
     const ctx = contextAnswering({ exitCode: 1, stdout: JSON.stringify(doc), stderr: "exim4: finished an interrupted sync\n" }, { quiet: true, dryRun: true });
     const result = await childCommand(LAUNCHER, "sync")(ctx, { _: ["sync"], make: true });
     expect(runs).toHaveLength(1);
@@ -347,7 +347,7 @@ describe("rounds as child processes of the CLI", () => {
     expect(runs[0]!.options?.detached).toBe(true);
     expect(notes).toEqual(["exim4: finished an interrupted sync"]);
     const reported = actionLine({ action: "sync", apps: ["exim4"], round: 1, paths: 3, ms: 5, dryRun: true, result });
-    expect(reported.line).toMatchObject({ status: "CONFLICT", code: 1, plan: doc.plan, text: "sync: CONFLICT: dry run: would do 1 step(s) | exim4: 1 conflict" });
+    expect(reported.line).toMatchObject({ status: "CONFLICT", code: 1, plan: doc.plan, text: "sync: CONFLICT: dry run: would do 1 step(s) | exim4: 1 conflict (00-main/x)" });
     expect(reported.loud).toBe(true);
   });
 

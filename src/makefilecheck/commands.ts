@@ -9,7 +9,8 @@ import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { InputError, UserError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
 import type { App, Mode } from "../server-layout.js";
-import { appPaths, reloadCommand, snippetDir } from "../server-layout.js";
+import { appPaths, LINKED_SNIPPETS, reloadCommand, snippetDir } from "../server-layout.js";
+import { SYMPL_NEW } from "../tree/scan.js";
 import type { Op } from "../plan.js";
 import { JOURNAL, samePlan } from "../plan.js";
 import type { DriftSummary } from "../sync/drift.js";
@@ -83,10 +84,33 @@ function nextStep(det: Detection, drift: DriftSummary | null, built: BuiltReport
   if (det.profile === "unclear") return "makefilecheck use local (or use sympl) to choose the tree";
   if (det.profile === "vanilla") return "makefilecheck install";
   if (det.profile === "caninstall") return "makefilecheck use local";
+  const settle = settleStep(det.app, drift);
+  if (settle) return settle;
+  if (drift?.problem) return "run makefilecheck as root (or fix what the drift line names), then `makefilecheck status`";
   if (drift?.actionNeeded) return "makefilecheck sync";
   if (built && built.state !== "current") return `cd ${appPaths(det.app).dir} && make`;
   if (built?.reload === "needed") return reloadCommand(det.app);
   return null;
+}
+
+/** How to settle what a sync could not: a waiting upstream version, or a file no baseline explains. */
+function settleStep(app: App, drift: DriftSummary | null): string | null {
+  const local = appPaths(app).local;
+  const more = (n: number) => (n > 1 ? ` (and ${n - 1} more: \`makefilecheck drift\` lists them)` : "");
+  const settle = (p: string) => `\`makefilecheck sync -a ${app} --keep-local ${p}\` or \`--take-upstream ${p}\``;
+  const [waiting] = drift?.waiting ?? [];
+  if (waiting) return `merge ${local}/${waiting}${SYMPL_NEW} into ${local}/${waiting} by hand and delete it, or ${settle(waiting)}${more(drift!.waiting!.length)}`;
+  const [diverged] = drift?.diverged ?? [];
+  if (diverged) return `\`makefilecheck diff ${diverged}\`, then ${settle(diverged)}${more(drift!.diverged!.length)}`;
+  return null;
+}
+
+/** A linked snippet (dovecot's 60-sni) that became a directory in sympl-local.d: Sympl's rewrites no longer reach the config. */
+function linkedSnippetProblems(sys: Context["sys"], app: App): string[] {
+  const p = appPaths(app);
+  return LINKED_SNIPPETS[app]
+    .filter((rel) => sys.stat(`${p.local}/${rel}`)?.type === "dir")
+    .map((rel) => `${p.local}/${rel} is a directory, not a link to ${p.upstream}/${rel}: Sympl's rewrites of it are not built in — move it aside, then \`makefilecheck sync -a ${app} --take-upstream ${rel}\``);
 }
 
 /** True when the built config or the running daemon keeps the chosen tree from being in force. */
@@ -109,6 +133,7 @@ function builtLines(app: App, built: BuiltReport): string[] {
 }
 
 function describeDrift(drift: DriftSummary): string {
+  if (drift.problem) return `NOT READ: ${drift.problem}`;
   const parts = Object.entries(drift.counts).map(([state, n]) => `${n} ${state}`);
   return parts.length ? parts.join(", ") : "clean";
 }
@@ -120,6 +145,7 @@ function builtOf(r: ReturnType<typeof builtReport>): BuiltReport {
 
 /** `status`: profile, recorded mode, damage, drift and the next step per app. */
 export async function status(ctx: Context, _args: Args): Promise<CommandResult> {
+  const problems: string[] = [];
   const apps: AppReport[] = [];
   const lines: string[] = [];
   const codes: ExitCode[] = [];
@@ -128,17 +154,35 @@ export async function status(ctx: Context, _args: Args): Promise<CommandResult> 
     const drift = det.profile === "fatal" ? null : summarizeDrift(ctx.sys, app);
     // Only once a tree is chosen is there a config that should be in force.
     const chosen = det.profile === "fatal" ? null : det.mode;
-    const built = chosen ? builtOf(builtReport(ctx.sys, app, chosen)) : null;
-    const next = nextStep(det, drift, built);
-    codes.push(det.code === 0 && (drift?.actionNeeded || (built && notInForce(built))) ? 1 : det.code);
-    apps.push({ app, profile: det.profile, recorded: det.recorded, live: det.live, damage: det.damage, legacy: det.legacy, problem: det.problem, drift, built, next });
+    let built: BuiltReport | null = null;
+    let builtProblem: string | null = null;
+    try {
+      built = chosen ? builtOf(builtReport(ctx.sys, app, chosen)) : null;
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      builtProblem = err.message;
+    }
+    const linked = det.profile === "fatal" ? [] : linkedSnippetProblems(ctx.sys, app);
+    const next = linked.length ? `move ${appPaths(app).local}/${LINKED_SNIPPETS[app][0]} aside, then \`makefilecheck sync -a ${app} --take-upstream ${LINKED_SNIPPETS[app][0]}\`` : nextStep(det, drift, built);
+    const wrong = Boolean(drift?.actionNeeded || (built && notInForce(built)) || builtProblem || linked.length);
+    codes.push(det.code === 0 && wrong ? 1 : det.code);
+    apps.push({ app, profile: det.profile, recorded: det.recorded, live: det.live, damage: det.damage, legacy: det.legacy, problem: det.problem, drift, built, ...(builtProblem ? { builtProblem } : {}), ...(linked.length ? { linked } : {}), next });
+    const appProblems: string[] = [];
     lines.push(`${app}: ${det.profile} (recorded: ${det.recorded ?? "none"}, builds from: ${det.live ? snippetDir(app, det.live) : "unknown"})`);
     if (det.problem) lines.push(`  ${det.damage ? "damage" : "problem"}: ${det.problem}`);
+    if (det.problem && det.code !== 0) appProblems.push(`${det.damage ? "damage" : "problem"}: ${det.problem}`);
     if (drift) lines.push(`  drift: ${describeDrift(drift)}`);
+    if (drift?.actionNeeded) appProblems.push(`drift: ${describeDrift(drift)}`);
+    for (const l of linked) lines.push(`  problem: ${l}`);
+    appProblems.push(...linked);
     if (built) lines.push(...builtLines(app, built));
+    if (built && notInForce(built)) appProblems.push(`built config ${built.state}, daemon ${built.daemon}, reload ${built.reload}: the chosen tree is not in force`);
+    if (builtProblem) lines.push(`  built: NOT READ: ${builtProblem}`);
+    if (builtProblem) appProblems.push(`built config not read: ${builtProblem}`);
     lines.push(`  next: ${next ?? "nothing to do"}`);
+    problems.push(...appProblems.map((p) => `${app}: ${p}${next ? ` — next: ${next}` : ""}`));
   }
-  return { code: worstCode(codes), apps, lines };
+  return { code: worstCode(codes), apps, lines, problems };
 }
 
 /** `report`: exactly one `APP<TAB>PROFILE` line per app, as the old tool's scripts parse. */
@@ -178,7 +222,9 @@ async function planLockApply(ctx: Context, command: string, planAll: PlanAll, id
   const result = (): CommandResult => {
     const lines = first.flatMap(({ app, plan }) => (plan.ops.length || plan.lines.length ? plan.lines : [idle(app)]));
     const apps = first.map(({ app, plan, info }) => ({ app, ...info, changed: plan.ops.length > 0, notes: plan.lines }));
-    return { code: worstCode(first.map((p) => p.code ?? 0)), apps, lines, plan: opsOf(first) };
+    // What -q still says: the lines of an app that needs the admin.
+    const problems = first.filter((p) => (p.code ?? 0) !== 0).flatMap((p) => p.plan.lines);
+    return { code: worstCode(first.map((p) => p.code ?? 0)), apps, lines, plan: opsOf(first), problems };
   };
   // Nothing to do and no interrupted run to finish: leave even the state dir alone.
   if (first.every((p) => p.plan.ops.length === 0) && !ctx.sys.stat(JOURNAL)) return result();

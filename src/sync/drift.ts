@@ -31,6 +31,10 @@ export interface DriftSummary {
   problem?: string;
   /** False for a tree no sync has adopted yet (made by older tooling): `makefilecheck sync` records one. */
   baseline?: boolean;
+  /** Snippets with upstream's version waiting beside them (`PATH.sympl-new`), after a conflict. */
+  waiting?: string[];
+  /** Snippets that differ from upstream with no baseline to say who changed them. */
+  diverged?: string[];
 }
 
 function localFact(entry: SnapshotEntry | undefined): LocalFact | undefined {
@@ -93,7 +97,8 @@ export function summarizeDrift(sys: Reader, app: App): DriftSummary | null {
     const counts: Record<string, number> = {};
     for (const { state } of states) if (state !== "clean") counts[state] = (counts[state] ?? 0) + 1;
     if (trees.local.waiting.length) counts.waiting = trees.local.waiting.length;
-    return { counts, actionNeeded: needsAction(states, trees.local.waiting), baseline: trees.baseline !== null };
+    const diverged = states.filter((s) => s.state === "diverged").map((s) => s.path);
+    return { counts, actionNeeded: needsAction(states, trees.local.waiting), baseline: trees.baseline !== null, waiting: trees.local.waiting, diverged };
   } catch (err) {
     if (err instanceof UserError) return { counts: {}, actionNeeded: true, problem: err.message };
     throw err;

@@ -72,6 +72,9 @@ function gist(lines: string[]): string {
   return [...kept.slice(0, SHOWN_LINES), ...(more > 0 ? [`and ${more} more line(s)`] : [])].join(" | ");
 }
 
+/** Sync actions that leave the admin something to do. */
+const NAMED = new Set(["conflict", "kept", "kept-retired"]);
+
 /**
  * One app's sync on a few words, from its report: how many snippets each
  * action touched and the config test's verdict (`exim4: 3 updated, 1
@@ -80,8 +83,14 @@ function gist(lines: string[]): string {
 function syncGist(report: AppReport): string | null {
   if (!Array.isArray(report.entries)) return null;
   const counts = new Map<string, number>();
-  for (const e of report.entries as Array<{ action?: unknown }>) counts.set(String(e.action), (counts.get(String(e.action)) ?? 0) + 1);
-  const parts = [...counts].map(([action, n]) => `${n} ${action}`);
+  const named = new Map<string, string[]>();
+  for (const e of report.entries as Array<{ action?: unknown; path?: unknown }>) {
+    const action = String(e.action);
+    counts.set(action, (counts.get(action) ?? 0) + 1);
+    // What needs the admin is named, so the line alone says which file to look at.
+    if (NAMED.has(action)) named.set(action, [...(named.get(action) ?? []), String(e.path)]);
+  }
+  const parts = [...counts].map(([action, n]) => `${n} ${action}${named.has(action) ? ` (${named.get(action)!.join(", ")})` : ""}`);
   const test = (report.configTest as { status?: string } | undefined)?.status;
   return `${report.app}: ${parts.length ? parts.join(", ") : "nothing to do"}${test ? `; config test ${test}` : ""}`;
 }
