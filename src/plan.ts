@@ -6,7 +6,8 @@
  */
 import { EnvironmentError, UserError, isSystemFailure, problem } from "./errors.js";
 import { sha256 } from "./hash.js";
-import { STATE_DIR } from "./server-layout.js";
+import { posix } from "node:path";
+import { ACTION_LOG, STATE_DIR } from "./server-layout.js";
 import type { Planned } from "./system/overlay.js";
 import type { Attrs, System } from "./system/system.js";
 
@@ -177,8 +178,42 @@ export async function applyPlan(sys: System, command: string, ops: Op[]): Promis
     sys.flush();
     sys.remove(JOURNAL);
     sys.flush();
+    logActions(sys, command, fileOps);
   }
-  for (const op of runOps) await perform(sys, op);
+  for (const op of runOps) {
+    await perform(sys, op);
+    logActions(sys, command, [op]);
+  }
+}
+
+/**
+ * True for a step worth a line in the action log: what changed on the
+ * server, and where a previous version went (`saved/`); not the tool's
+ * own bookkeeping (journal, baseline, records, caches).
+ */
+function logged(op: Op): boolean {
+  if (op.op === "run") return true;
+  const path = op.op === "rename" ? op.to : op.path;
+  if (!path.startsWith(`${STATE_DIR}/`)) return true;
+  return path.startsWith(`${STATE_DIR}/saved/`) && op.op !== "mkdir";
+}
+
+/**
+ * Appends one line per step to the action log: time, command, the step as
+ * `describeOp` words it (paths and the reason, never a file's contents, so
+ * no secret). A log that cannot be written does not undo or fail a change
+ * already made.
+ */
+function logActions(sys: System, command: string, ops: Op[], now = new Date()): void {
+  const lines = ops.filter(logged).map((op) => `${now.toISOString()} ${command}: ${describeOp(op).replace(/ +/, " ")}\n`);
+  if (lines.length === 0) return;
+  try {
+    const before = sys.stat(ACTION_LOG)?.type === "file" ? sys.readFile(ACTION_LOG) : Buffer.alloc(0);
+    sys.mkdir(posix.dirname(ACTION_LOG), { mode: 0o755 });
+    sys.writeFile(ACTION_LOG, Buffer.concat([before, Buffer.from(lines.join(""))]), { mode: 0o640 });
+  } catch {
+    // The change is made; the missing log lines are the lesser loss.
+  }
 }
 
 /**

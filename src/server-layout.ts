@@ -95,3 +95,6 @@ export const DAEMON_CONFIG_HELPER: Record<App, string | null> = {
 export function reloadCommand(app: App): string {
   return `invoke-rc.d ${app} reload`;
 }
+
+/** Where every mutating run appends one line per change it made (rotated by packaging/makefilecheck.logrotate). */
+export const ACTION_LOG = "/var/log/makefilecheck.log";

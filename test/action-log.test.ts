@@ -1,0 +1,50 @@
+// The action log: every mutating run that changed something appends one
+// line per change to ROOT/var/log/makefilecheck.log (time, command, what,
+// where the previous version went); never under --dry-run; never a secret.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { install } from "../src/changes/commands.js";
+import { sync } from "../src/sync/commands.js";
+import { ACTION_LOG, appPaths } from "../src/server-layout.js";
+import { hashTree, inRoot, UPSTREAM_TREES, upgradeUpstream, writeSymplTree } from "./fixtures/sympl.js";
+import { testContext } from "./support/context.js";
+import { withTempRoot } from "./support/temp-root.js";
+
+let root: string;
+withTempRoot((r) => (root = r));
+
+const KEY = "k3y0fTheSpamhausDQSxyz";
+const log = () => readFileSync(inRoot(root, ACTION_LOG), "utf8");
+const installArgs = { _: [], set: ["AUTO_IMAP_PORT=1143", "AUTO_IMAPS_PORT=1993", `AUTO_SPAMHAUS_DB_KEY=${KEY}`], check: false };
+
+describe("action log", () => {
+  it("is not written under --dry-run, nor by a run that changed nothing", async () => {
+    writeSymplTree(root);
+    const before = hashTree(root);
+    await install(testContext(root, { dryRun: true }), installArgs);
+    expect(hashTree(root)).toBe(before);
+    expect(existsSync(inRoot(root, ACTION_LOG))).toBe(false);
+  });
+
+  it("has one line per change with time and command, the saved copy's place, and never the Spamhaus key", async () => {
+    writeSymplTree(root);
+    await install(testContext(root), installArgs);
+    const lines = log().trimEnd().split("\n");
+    expect(lines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z install: (write|link|mkdir|remove|rename|run) /.test(l))).toBe(true);
+    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/ install: link \/etc\/exim4\/Makefile -> Makefile\.local /)]));
+    expect(log()).not.toContain(KEY);
+    expect(log()).not.toContain("/var/lib/makefilecheck/baseline"); // bookkeeping is not an action
+
+    await sync(testContext(root), { _: ["sync"] }); // nothing to do: no line
+    const count = log().split("\n").length;
+    const rel = Object.keys(UPSTREAM_TREES.exim4)[1]!;
+    upgradeUpstream(root, "exim4", { modify: { [rel]: `${UPSTREAM_TREES.exim4[rel]}# new upstream\n` } });
+    // A local edit elsewhere: sync keeps it; the upstream file it updates is saved first.
+    const local = inRoot(root, `${appPaths("exim4").local}/${rel}`);
+    writeFileSync(local, readFileSync(local, "utf8"));
+    await sync(testContext(root, { apps: ["exim4"] }), { _: ["sync"] });
+    const added = log().split("\n").slice(count - 1).filter(Boolean);
+    expect(added).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(` sync: write /etc/exim4/sympl-local.d/${rel} \\(upstream update\\)$`))]));
+    expect(added).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(` sync: write /var/lib/makefilecheck/saved/exim4/[^ ]+/${rel} \\(previous `))]));
+  });
+});
