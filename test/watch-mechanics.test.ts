@@ -263,7 +263,7 @@ describe("signals and output", () => {
       repair: async () => {
         throw new EnvironmentError("/etc/exim4: something is off — look");
       },
-      sync: async () => ({ code: 1 as const, apps: [{ app: "exim4" as const, entries: [{ action: "conflict" }] }], lines: [] }),
+      sync: async () => ({ code: 1 as const, apps: [{ app: "exim4" as const, entries: [{ action: "conflict", path: "00-main/30-x" }] }], lines: [] }),
     };
     const watching = watchWith(ctx, { _: ["watch"], debounce: 50 }, commands);
     // -q hides the "watching" line, so there is no telling when events start
@@ -277,7 +277,7 @@ describe("signals and output", () => {
     await watching;
     expect(out.slice(0, 2).map((l) => l.replace(/^\S+ /, "").trimEnd())).toEqual([
       "repair: FAILED: /etc/exim4: something is off — look",
-      "sync: CONFLICT: exim4: 1 conflict",
+      "sync: CONFLICT: exim4: 1 conflict (00-main/30-x)",
     ]);
   });
 
