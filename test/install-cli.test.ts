@@ -112,6 +112,21 @@ describe("an old installer's settings file", () => {
   });
 });
 
+describe("a tree without log_selector and auth_advertise_hosts (an older release)", () => {
+  it("install exits 0 and changes --json shows every change installed or not-needed", () => {
+    rmSync(join(root, "etc"), { recursive: true, force: true });
+    writeSymplTree(root, { older: true });
+    const set = ["--set", "AUTO_IMAP_PORT=1143", "--set", "AUTO_IMAPS_PORT=1993", "--set", "AUTO_CH6_DATABASE=sympl", "--set", "AUTO_CH11=Y"];
+    const r = cli("install", ...set);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(cli("changes", "--json").stdout) as { apps: Array<{ changes: Array<{ id: string; state: string }> }> };
+    const states = doc.apps.flatMap((a) => a.changes);
+    expect(states).toHaveLength(14);
+    expect(states.filter((c) => c.state !== "installed" && c.state !== "not-needed")).toEqual([]);
+    expect(states.find((c) => c.id === "ch11")?.state).toBe("not-needed");
+  });
+});
+
 describe("changes, human output", () => {
   it("shows a row per change with its state, title and setting", () => {
     cli("install", "--only", "ch3");

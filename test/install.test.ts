@@ -110,6 +110,10 @@ describe.skipIf(missingBinaries("exim4", "dovecot"))("a tree from an older relea
     expect(activeLogSelectors(config)).toBe(1);
     expect(config).toMatch(/^log_selector = \+smtp_protocol_error \+incoming_interface \+smtp_mailauth$/m);
     expect(daemonAccepts(root, "exim4", "sympl-local.d").ok).toBe(true);
+    // That release's Makefile names its test target `check`: make builds and tests the local tree with it.
+    const made = spawnSync("make", ["-C", inRoot(root, "/etc/exim4"), "exim4.conf.tmp", "check"], { encoding: "utf8" });
+    expect(made.status, made.stderr).toBe(0);
+    expect(activeLogSelectors(read("/etc/exim4/exim4.conf.tmp"))).toBe(1);
   });
 });
 
