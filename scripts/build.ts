@@ -2,8 +2,10 @@
  * `npm run build`: the whole CLI and every runtime dependency in one file,
  * dist/makefilecheck.cjs, that `node` (18.19 or later) runs with no
  * node_modules. bin/makefilecheck checks the Node version, then loads it.
+ * Beside it, dist/THIRD-PARTY-LICENSES: the licence of every package whose
+ * code the bundle holds, as their licences ask.
  */
-import { rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { build } from "esbuild";
 import type { Plugin } from "esbuild";
@@ -21,8 +23,24 @@ const yargsCommonJs: Plugin = {
   },
 };
 
+/** The licence texts of the packages under node_modules/ that went into the bundle. */
+function licences(inputs: string[]): string {
+  const dirs = new Set<string>();
+  for (const input of inputs) {
+    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (m) dirs.add(m[1]!);
+  }
+  const parts = [...dirs].sort().map((dir) => {
+    const { name, version, license } = JSON.parse(readFileSync(`${dir}/package.json`, "utf8")) as Record<string, string>;
+    const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)(-mit)?(\.(md|txt))?$/i.test(f));
+    if (!file) throw new Error(`build: ${name} has no licence file to ship beside the bundle`);
+    return `${name} ${version} (${license})\n\n${readFileSync(`${dir}/${file}`, "utf8").trim()}\n`;
+  });
+  return `dist/makefilecheck.cjs holds code of these packages, under these licences.\n\n${parts.join(`\n${"-".repeat(72)}\n\n`)}`;
+}
+
 rmSync("dist", { recursive: true, force: true });
-await build({
+const result = await build({
   entryPoints: ["src/cli.ts"],
   outfile: "dist/makefilecheck.cjs",
   bundle: true,
@@ -35,4 +53,6 @@ await build({
   banner: { js: 'var __mfcUrl = require("node:url").pathToFileURL(__filename).href;' },
   plugins: [yargsCommonJs],
   logLevel: "warning",
+  metafile: true,
 });
+writeFileSync("dist/THIRD-PARTY-LICENSES", licences(Object.keys(result.metafile.inputs)));
