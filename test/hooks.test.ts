@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, w
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hooks } from "../src/upgrade/hooks.js";
-import { APT_HOOK, checkBin, ENABLE_LINK, PATH_UNIT, SERVICE_UNIT, UNIT_DIR } from "../src/upgrade/hook-files.js";
+import { APT_HOOK, checkBin, DROP_IN, DROP_IN_DIR, ENABLE_LINK, PACKAGED_UNIT_DIR, packagedUnits, PATH_UNIT, SERVICE_UNIT, UNIT_DIR } from "../src/upgrade/hook-files.js";
 import { damagePlainFile, hashTree, inRoot, makeRoot, setupLegacy, UPSTREAM_TREES, upgradeUpstream } from "./fixtures/sympl.js";
 import { testContext } from "./support/context.js";
 import { installedBinary } from "../src/system/launcher.js";
@@ -173,6 +173,31 @@ describe("hooks", () => {
 
     expect(installedBinary(bin)).toBe(bin); // binDir is a real directory, not a link
     expect(installedBinary(join(binDir, "missing"))).toBeNull();
+  });
+
+  it("under the Debian package: enables the packaged unit, writes only a drop-in, and --remove takes out every trigger", async () => {
+    // Units of an install before the package came, then the package's own units.
+    await hooks(testContext(root), { _: ["hooks"], install: true, only: "systemd", bin });
+    rmSync(inRoot(root, ENABLE_LINK));
+    for (const f of packagedUnits(bin)) {
+      mkdirSync(dirname(inRoot(root, f.path)), { recursive: true });
+      writeFileSync(inRoot(root, f.path), f.text);
+    }
+    const shipped = hashTree(inRoot(root, PACKAGED_UNIT_DIR));
+
+    const installed = await hooks(testContext(root), { _: ["hooks"], install: true, only: "systemd", make: true, bin });
+    expect(installed.code).toBe(0);
+    const written = installed.plan?.filter((op) => op.op === "write").map((op) => ("path" in op ? op.path : ""));
+    expect(written).toEqual([DROP_IN]);
+    expect(readlinkSync(inRoot(root, ENABLE_LINK))).toBe(`${PACKAGED_UNIT_DIR}/${PATH_UNIT}`);
+    const dropIn = readFileSync(inRoot(root, DROP_IN), "utf8");
+    // An empty ExecStart= first: systemd would otherwise run the packaged commands and ours.
+    expect(dropIn.split("\n").filter((l) => l.startsWith("ExecStart="))).toEqual(["ExecStart=", `ExecStart=-${bin} repair -q`, `ExecStart=${bin} sync -q --make`]);
+
+    const removed = await hooks(testContext(root), { _: ["hooks"], remove: true, bin });
+    expect(removed.code).toBe(0);
+    for (const p of [DROP_IN, DROP_IN_DIR, ENABLE_LINK, `${UNIT_DIR}/${PATH_UNIT}`, `${UNIT_DIR}/${SERVICE_UNIT}`]) expect(existsSync(inRoot(root, p)), p).toBe(false);
+    expect(hashTree(inRoot(root, PACKAGED_UNIT_DIR))).toBe(shipped);
   });
 
   it.each(["relative/makefilecheck", "/usr/bin/make filecheck", "/usr/bin/$(reboot)", "/opt/%n", "/opt/../bin/x"])("refuses --bin %s", (b) => {

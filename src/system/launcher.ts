@@ -6,8 +6,8 @@
 import { existsSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-/** The conventional place `npm install -g` links the command to. */
-const LINKED_BINARY = "/usr/local/bin/makefilecheck";
+/** Where the Debian package and `npm install -g` put the command. */
+const LINKED_BINARIES = ["/usr/bin/makefilecheck", "/usr/local/bin/makefilecheck"];
 
 function realOrNull(path: string): string | null {
   try {
@@ -18,14 +18,15 @@ function realOrNull(path: string): string | null {
 }
 
 /**
- * `/usr/local/bin/makefilecheck` when that link leads to the running
- * launcher (the path survives a reinstall elsewhere), else the launcher's
- * real absolute path; null when it cannot be told (not started from bin/).
+ * `/usr/bin/makefilecheck` or `/usr/local/bin/makefilecheck` when that link
+ * leads to the running launcher (the path survives a reinstall elsewhere),
+ * else the launcher's real absolute path; null when it cannot be told (not
+ * started from bin/).
  */
 export function installedBinary(launcher: string | undefined = process.argv[1]): string | null {
   const real = launcher ? realOrNull(launcher) : null;
   if (!real) return null;
-  return realOrNull(LINKED_BINARY) === real ? LINKED_BINARY : real;
+  return LINKED_BINARIES.find((linked) => realOrNull(linked) === real) ?? real;
 }
 
 /**

@@ -25,6 +25,14 @@ export const UNIT_DIR = "/etc/systemd/system";
 export const PATH_UNIT = "makefilecheck-upgrade.path";
 export const SERVICE_UNIT = "makefilecheck-upgrade.service";
 export const ENABLE_LINK = `${UNIT_DIR}/paths.target.wants/${PATH_UNIT}`;
+/**
+ * Where the Debian package ships both units. Under the package, `hooks
+ * --install` writes no unit: it enables the packaged path unit and puts this
+ * host's options in a drop-in for the packaged service.
+ */
+export const PACKAGED_UNIT_DIR = "/usr/lib/systemd/system";
+export const DROP_IN_DIR = `${UNIT_DIR}/${SERVICE_UNIT}.d`;
+export const DROP_IN = `${DROP_IN_DIR}/makefilecheck.conf`;
 /** apt reads its configuration parts in name order; 80 runs after the distribution's own hooks. */
 export const APT_HOOK = "/etc/apt/apt.conf.d/80makefilecheck";
 
@@ -34,6 +42,8 @@ export interface HookOptions {
   bin: string;
   /** Also put the live tree back in force after syncing (`sync --make`: rebuild, reload). */
   make: boolean;
+  /** The package's units are installed: write a drop-in for them instead of units of our own. */
+  packaged?: boolean;
 }
 
 /**
@@ -84,10 +94,13 @@ function aptHook(o: HookOptions): HookFile {
   return { kind: "apt", path: APT_HOOK, text };
 }
 
+/** The header of a unit the package ships: no marker, dpkg owns it. */
+const SHIPPED = "# Shipped by the makefilecheck package, not enabled by it: `makefilecheck hooks --install` enables it.\n";
+
 /** The path unit: fires on dpkg's status database, for the reasons in its comment. */
-export function pathUnit(): HookFile {
+function pathUnit(dir: string, head: string): HookFile {
   const text =
-    header("#") +
+    head +
     "#\n" +
     "# Why /var/lib/dpkg/status and not sympl.d: a .path unit watches only the\n" +
     "# paths it names, not what lies below them, and dpkg installs a conffile by\n" +
@@ -108,14 +121,14 @@ export function pathUnit(): HookFile {
     "\n" +
     "[Install]\n" +
     "WantedBy=paths.target\n";
-  return { kind: "systemd", path: `${UNIT_DIR}/${PATH_UNIT}`, text };
+  return { kind: "systemd", path: `${dir}/${PATH_UNIT}`, text };
 }
 
 /** The oneshot service the path unit starts. */
-function serviceUnit(o: HookOptions): HookFile {
+function serviceUnit(o: HookOptions, dir: string, head: string): HookFile {
   const [repair, sync] = triggerCommands(o);
   const text =
-    header("#") +
+    head +
     "[Unit]\n" +
     "Description=Restore the chosen Sympl Makefile and sync sympl-local.d after a package run\n" +
     `ConditionPathExists=${o.bin}\n` +
@@ -127,12 +140,35 @@ function serviceUnit(o: HookOptions): HookFile {
     "# conflict fails the unit, so it shows in `systemctl --failed`.\n" +
     `ExecStart=-${repair}\n` +
     `ExecStart=${sync}\n`;
-  return { kind: "systemd", path: `${UNIT_DIR}/${SERVICE_UNIT}`, text };
+  return { kind: "systemd", path: `${dir}/${SERVICE_UNIT}`, text };
+}
+
+/** This host's options for the packaged service: its commands replaced by ours. */
+function dropIn(o: HookOptions): HookFile {
+  const [repair, sync] = triggerCommands(o);
+  const text =
+    header("#") +
+    `# This host's options for ${PACKAGED_UNIT_DIR}/${SERVICE_UNIT}.\n` +
+    "[Unit]\n" +
+    "ConditionPathExists=\n" +
+    `ConditionPathExists=${o.bin}\n` +
+    "\n" +
+    "[Service]\n" +
+    "ExecStart=\n" +
+    `ExecStart=-${repair}\n` +
+    `ExecStart=${sync}\n`;
+  return { kind: "systemd", path: DROP_IN, text };
 }
 
 /** Every file of the triggers `only` selects (both when unset). */
 export function hookFiles(o: HookOptions, only?: HookKind): HookFile[] {
-  return [aptHook(o), pathUnit(), serviceUnit(o)].filter((f) => !only || f.kind === only);
+  const systemd = o.packaged ? [dropIn(o)] : [pathUnit(UNIT_DIR, header("#")), serviceUnit(o, UNIT_DIR, header("#"))];
+  return [aptHook(o), ...systemd].filter((f) => !only || f.kind === only);
+}
+
+/** The two units the Debian package ships, running `bin` with the triggers' default options. */
+export function packagedUnits(bin: string): HookFile[] {
+  return [pathUnit(PACKAGED_UNIT_DIR, SHIPPED), serviceUnit({ bin, make: false }, PACKAGED_UNIT_DIR, SHIPPED)];
 }
 
 /** True when a file's text is one we wrote. */

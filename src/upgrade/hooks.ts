@@ -3,6 +3,9 @@
  * and enables the path unit the way `systemctl enable` would (a link in
  * paths.target.wants); `--remove` takes out what is still ours. Files
  * someone else wrote or changed into something else are never touched.
+ * Under the Debian package, whose units sit in /usr/lib/systemd/system,
+ * `--install` enables those and writes only a drop-in with this host's
+ * options; the package's prerm runs `--remove`.
  */
 import { posix } from "node:path";
 import type { Args, CommandResult, Context } from "../context.js";
@@ -12,7 +15,7 @@ import { resolveLinkTarget } from "../system/safe-path.js";
 import type { Op } from "../plan.js";
 import { installedBinary } from "../system/launcher.js";
 import type { Reader } from "../system/system.js";
-import { checkBin, ENABLE_LINK, hookFiles, isOurs, PATH_UNIT, UNIT_DIR } from "./hook-files.js";
+import { checkBin, DROP_IN, DROP_IN_DIR, ENABLE_LINK, hookFiles, isOurs, PACKAGED_UNIT_DIR, PATH_UNIT, UNIT_DIR } from "./hook-files.js";
 import type { HookFile, HookKind } from "./hook-files.js";
 
 /** What became, or would become, of one file. */
@@ -32,10 +35,21 @@ function currentText(sys: Reader, path: string): string | null | undefined {
   return st.type === "file" ? sys.readFile(path).toString("utf8") : undefined;
 }
 
-/** True when the enable link exists and leads to our path unit. */
+/** True when the Debian package's units are installed (see PACKAGED_UNIT_DIR). */
+function isPackaged(sys: Reader): boolean {
+  return sys.stat(`${PACKAGED_UNIT_DIR}/${PATH_UNIT}`)?.type === "file";
+}
+
+/** The path unit the enable link leads to: the package's, else the one `hooks --install` writes. */
+function enabledUnit(packaged: boolean): string {
+  return `${packaged ? PACKAGED_UNIT_DIR : UNIT_DIR}/${PATH_UNIT}`;
+}
+
+/** True when the enable link exists and leads to our path unit or the package's. */
 function isOurEnableLink(sys: Reader): boolean {
   if (sys.stat(ENABLE_LINK)?.type !== "link") return false;
-  return resolveLinkTarget(ENABLE_LINK, sys.readLink(ENABLE_LINK)) === `${UNIT_DIR}/${PATH_UNIT}`;
+  const target = resolveLinkTarget(ENABLE_LINK, sys.readLink(ENABLE_LINK));
+  return target === enabledUnit(true) || target === enabledUnit(false);
 }
 
 /** The steps that create `dir` when it is missing. */
@@ -44,7 +58,7 @@ function mkdirIfMissing(sys: Reader, dir: string): Op[] {
 }
 
 /** Plans writing `files`; a file that is there and not ours blocks the whole install. */
-function planTriggerInstall(sys: Reader, files: HookFile[]): { ops: Op[]; states: FileState[] } {
+function planTriggerInstall(sys: Reader, files: HookFile[], packaged: boolean): { ops: Op[]; states: FileState[] } {
   const ops: Op[] = [];
   const states: FileState[] = files.map((f) => {
     const text = currentText(sys, f.path);
@@ -56,7 +70,7 @@ function planTriggerInstall(sys: Reader, files: HookFile[]): { ops: Op[]; states
   });
   if (files.some((f) => f.kind === "systemd") && !sys.stat(ENABLE_LINK)) {
     ops.push(...mkdirIfMissing(sys, posix.dirname(ENABLE_LINK)));
-    ops.push({ op: "symlink", path: ENABLE_LINK, target: `${UNIT_DIR}/${PATH_UNIT}`, why: "enable the path unit at boot" });
+    ops.push({ op: "symlink", path: ENABLE_LINK, target: enabledUnit(packaged), why: "enable the path unit at boot" });
   }
   const blocked = states.some((s) => s.state === "not ours");
   return { ops: blocked ? [] : dedupe(ops), states };
@@ -81,6 +95,10 @@ function planRemove(sys: Reader, files: HookFile[]): { ops: Op[]; states: FileSt
     ops.push({ op: "remove", path: f.path, why: `${f.kind} upgrade trigger` });
     return { path: f.path, kind: f.kind, state: "remove" };
   });
+  // The drop-in directory is made for our file alone; anything else in it is the admin's.
+  if (ops.some((op) => op.op === "remove" && op.path === DROP_IN) && sys.list(DROP_IN_DIR).length === 1) {
+    ops.push({ op: "remove", path: DROP_IN_DIR, why: "held only the drop-in" });
+  }
   return { ops, states };
 }
 
@@ -104,6 +122,18 @@ function binOf(args: Args): string {
   return checkBin(bin);
 }
 
+/** The trigger files for this host: under the package, a drop-in in place of units of our own. */
+function triggerFiles(sys: Reader, args: Args, kind: HookKind | undefined, packaged = isPackaged(sys)): HookFile[] {
+  return hookFiles({ bin: binOf(args), make: args.make !== false, packaged }, kind);
+}
+
+/** What `--remove` takes out: this host's files, and what the other way of installing left (units of a tool since packaged, or a drop-in). */
+function removable(sys: Reader, args: Args, kind: HookKind | undefined): HookFile[] {
+  const files = triggerFiles(sys, args, kind);
+  const others = triggerFiles(sys, args, kind, !isPackaged(sys)).filter((f) => !files.some((g) => g.path === f.path) && sys.stat(f.path));
+  return [...files, ...others];
+}
+
 /** True when systemd is the running init (sd_booted's test), under --root as on the server. */
 function systemdRuns(sys: Reader): boolean {
   return sys.stat("/run/systemd/system")?.type === "dir";
@@ -115,11 +145,10 @@ function systemdRuns(sys: Reader): boolean {
  * hook; the other one is taken out when it is ours.
  */
 function planInstallOne(sys: Reader, args: Args, only: HookKind | undefined): { ops: Op[]; states: FileState[] } {
-  const make = args.make !== false;
   const kind: HookKind = only ?? (systemdRuns(sys) ? "systemd" : "apt");
-  const install = planTriggerInstall(sys, hookFiles({ bin: binOf(args), make }, kind));
+  const install = planTriggerInstall(sys, triggerFiles(sys, args, kind), isPackaged(sys));
   if (only) return install;
-  const other = planRemove(sys, hookFiles({ bin: binOf(args), make }, kind === "apt" ? "systemd" : "apt"));
+  const other = planRemove(sys, removable(sys, args, kind === "apt" ? "systemd" : "apt"));
   const gone = other.states.filter((s) => s.state === "remove");
   return { ops: [...install.ops, ...other.ops], states: [...install.states, ...gone] };
 }
@@ -128,13 +157,13 @@ function planInstallOne(sys: Reader, args: Args, only: HookKind | undefined): { 
 export async function hooks(ctx: Context, args: Args): Promise<CommandResult> {
   const only = args.only as HookKind | undefined;
   if (!args.install && !args.remove) {
-    const files = hookFiles({ bin: binOf(args), make: args.make !== false }, only);
+    const files = triggerFiles(ctx.sys, args, only);
     const lines = files.flatMap((f) => [`==> ${f.path} (${f.kind})`, ...f.text.trimEnd().split("\n"), ""]);
     return { code: Exit.ok, apps: [], lines, data: { files } };
   }
   await finishInterruptedFirst(ctx);
   const installing = Boolean(args.install);
-  const { ops, states } = installing ? planInstallOne(ctx.sys, args, only) : planRemove(ctx.sys, hookFiles({ bin: binOf(args), make: args.make !== false }, only));
+  const { ops, states } = installing ? planInstallOne(ctx.sys, args, only) : planRemove(ctx.sys, removable(ctx.sys, args, only));
   const refused = states.some((s) => s.state === "not ours");
   if (!refused || !installing) await withLock(ctx, () => apply(ctx, installing ? "hooks --install" : "hooks --remove", ops));
   const systemdTouched = ops.some((op) => "path" in op && op.path.startsWith(UNIT_DIR));
