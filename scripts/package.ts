@@ -210,6 +210,7 @@ function build(): void {
   put("/usr/share/doc/makefilecheck/copyright", copyright());
 
   for (const script of ["postinst", "prerm", "postrm"]) put(`/DEBIAN/${script}`, readFileSync(`packaging/debian/${script}`), 0o755);
+  put("/DEBIAN/triggers", readFileSync("packaging/debian/triggers"));
   const payload = files(STAGE).filter((f) => !f.startsWith(join(STAGE, "DEBIAN")));
   const sums = payload
     .filter((f) => lstatSync(f).isFile())

@@ -4,7 +4,7 @@
  * beside it but the launcher. Needs `npm run build` first.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
@@ -32,6 +32,29 @@ describe("launcher", () => {
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe(`${version}\n`);
     expect(r.status).toBe(0);
+  });
+
+  it("compiles the bundle with a code cache it wrote itself, and runs alike with a damaged one", () => {
+    const cache = mkdtempSync(`${tmpdir()}/makefilecheck-cache-`);
+    try {
+      const env = { ...process.env, MAKEFILECHECK_CACHE_DIR: cache };
+      const run = () => spawnSync(process.execPath, [BIN, "--version"], { encoding: "utf8", env });
+      expect(run().stdout).toBe(`${version}\n`);
+      const [file] = readdirSync(cache);
+      expect(file).toMatch(new RegExp(`^${process.version}-${process.arch}-\\d+-\\d+-\\d+\\.v8$`));
+      const made = readFileSync(`${cache}/${file}`);
+      expect(run().stdout).toBe(`${version}\n`);
+      expect(readFileSync(`${cache}/${file}`).equals(made)).toBe(true); // accepted: not written again
+      writeFileSync(`${cache}/${file}`, "not a code cache");
+      const r = run();
+      expect([r.status, r.stdout, r.stderr]).toEqual([0, `${version}\n`, ""]);
+      const again = readFileSync(`${cache}/${file}`); // rejected by V8, then made again
+      expect(again.length).toBeGreaterThan(made.length / 2);
+      run();
+      expect(readFileSync(`${cache}/${file}`).equals(again)).toBe(true);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   describe("bundle", () => {
