@@ -168,7 +168,7 @@ export function hookFiles(o: HookOptions, only?: HookKind): HookFile[] {
 
 /** The two units the Debian package ships, running `bin` with the triggers' default options. */
 export function packagedUnits(bin: string): HookFile[] {
-  return [pathUnit(PACKAGED_UNIT_DIR, SHIPPED), serviceUnit({ bin, make: false }, PACKAGED_UNIT_DIR, SHIPPED)];
+  return [pathUnit(PACKAGED_UNIT_DIR, SHIPPED), serviceUnit({ bin, make: true }, PACKAGED_UNIT_DIR, SHIPPED)];
 }
 
 /** True when a file's text is one we wrote. */
