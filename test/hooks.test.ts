@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, w
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hooks } from "../src/upgrade/hooks.js";
-import { APT_HOOK, checkBin, DROP_IN, DROP_IN_DIR, ENABLE_LINK, PACKAGED_UNIT_DIR, packagedUnits, PATH_UNIT, SERVICE_UNIT, UNIT_DIR } from "../src/upgrade/hook-files.js";
+import { APT_HOOK, checkBin, DROP_IN, DROP_IN_DIR, ENABLE_LINK, hookFiles, PACKAGED_UNIT_DIR, packagedUnits, PATH_UNIT, SERVICE_UNIT, UNIT_DIR } from "../src/upgrade/hook-files.js";
 import { damagePlainFile, hashTree, inRoot, makeRoot, setupLegacy, UPSTREAM_TREES, upgradeUpstream } from "./fixtures/sympl.js";
 import { testContext } from "./support/context.js";
 import { installedBinary } from "../src/system/launcher.js";
@@ -192,7 +192,10 @@ describe("hooks", () => {
     expect(readlinkSync(inRoot(root, ENABLE_LINK))).toBe(`${PACKAGED_UNIT_DIR}/${PATH_UNIT}`);
     const dropIn = readFileSync(inRoot(root, DROP_IN), "utf8");
     // An empty ExecStart= first: systemd would otherwise run the packaged commands and ours.
-    expect(dropIn.split("\n").filter((l) => l.startsWith("ExecStart="))).toEqual(["ExecStart=", `ExecStart=-${bin} repair -q`, `ExecStart=${bin} sync -q --make`]);
+    const execStarts = (text: string) => text.split("\n").filter((l) => l.startsWith("ExecStart="));
+    const own = hookFiles({ bin, make: true }, "systemd").find((f) => f.path.endsWith(SERVICE_UNIT))!;
+    expect(execStarts(dropIn)).toEqual(["ExecStart=", ...execStarts(own.text)]);
+    expect(execStarts(dropIn)[2]).toMatch(/ sync .*--make/);
 
     const removed = await hooks(testContext(root), { _: ["hooks"], remove: true, bin });
     expect(removed.code).toBe(0);
