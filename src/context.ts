@@ -6,7 +6,7 @@
 import { EnvironmentError, isSystemFailure, problem } from "./errors.js";
 import type { ExitCode } from "./errors.js";
 import type { App } from "./server-layout.js";
-import { STATE_DIR } from "./server-layout.js";
+import { APPS, appPaths, STATE_DIR } from "./server-layout.js";
 import { applyPlan, finishInterrupted, JOURNAL } from "./plan.js";
 import type { Op } from "./plan.js";
 import type { System } from "./system/system.js";
@@ -81,12 +81,29 @@ export async function withLock<T>(ctx: Context, body: () => Promise<T>): Promise
 }
 
 /**
+ * Removes what atomic writes of runs that died (killed, or a full disk)
+ * left behind: temp files and links beside the Makefiles, in the local
+ * trees and in the state dir. Only those of processes that are gone: the
+ * lock is not needed, a live run's temp files are never touched.
+ */
+function removeLeftovers(ctx: Context): void {
+  const apps = APPS.map(appPaths);
+  const removed = [
+    ...ctx.sys.removeStaleTemps(apps.map((p) => p.dir), false),
+    ...ctx.sys.removeStaleTemps([...apps.map((p) => p.local), STATE_DIR], true),
+  ];
+  if (removed.length) ctx.note(`removed ${removed.length} temp file(s) an earlier run left behind (${removed.slice(0, 3).join(", ")}${removed.length > 3 ? ", ..." : ""})`);
+}
+
+/**
  * Finishes, under the lock, a run that an earlier process left half-applied
  * (its journal is there), before a mutating command looks at the trees: a
  * plan or a config test of a half-copied tree would refuse for ever what
- * the journal would finish. A dry run can only say so.
+ * the journal would finish. A dry run can only say so. Temp files of dead
+ * runs go first.
  */
 export async function finishInterruptedFirst(ctx: Context): Promise<void> {
+  if (!ctx.dryRun) removeLeftovers(ctx);
   if (!ctx.sys.stat(JOURNAL)) return;
   if (ctx.dryRun) {
     ctx.note(`${JOURNAL}: an interrupted run is waiting to be finished; a run without --dry-run finishes it first, so this plan may differ from that run's`);

@@ -99,4 +99,7 @@ export class PlannedView implements System {
   lock(): Promise<() => Promise<void>> {
     this.refuse();
   }
+  removeStaleTemps(): string[] {
+    this.refuse();
+  }
 }

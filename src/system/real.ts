@@ -13,6 +13,19 @@ import type { Attrs, DirWatch, Entry, Listed, ProcessInfo, RunOptions, RunResult
 
 let tempCounter = 0;
 
+/** A temp sibling's name: `.NAME.mfc-PID-N`; group 1 is the pid of the process that made it. */
+const TEMP_NAME = /^\..+\.mfc-(\d+)-\d+$/;
+
+/** True while process `pid` exists (a process of another user counts). */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /** Names a temp sibling; the leading dot keeps it out of every snippet scan. */
 function tempSibling(hostPath: string): string {
   const dir = posix.dirname(hostPath);
@@ -338,6 +351,25 @@ export class RealSystem implements System {
   flush(): void {
     for (const dir of this.unsyncedDirs) syncDir(dir);
     this.unsyncedDirs.clear();
+  }
+
+  removeStaleTemps(dirs: string[], deep: boolean): string[] {
+    const removed: string[] = [];
+    const visit = (dir: string): void => {
+      if (this.stat(dir)?.type !== "dir") return;
+      for (const { name, type } of this.listDetailed(dir, () => false)) {
+        const path = `${dir}/${name}`;
+        const pid = TEMP_NAME.exec(name)?.[1];
+        if (pid !== undefined && type !== "dir" && Number(pid) !== process.pid && !processExists(Number(pid))) {
+          this.remove(path);
+          removed.push(path);
+        } else if (deep && type === "dir") {
+          visit(path);
+        }
+      }
+    };
+    for (const dir of dirs) visit(dir);
+    return removed;
   }
 
   /**

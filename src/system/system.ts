@@ -149,6 +149,13 @@ export interface System extends Reader {
    * release function. Throws EnvironmentError when another run holds it.
    */
   lock(path: string, waitMs: number): Promise<() => Promise<void>>;
+  /**
+   * Removes the temp files and links this System's atomic writes leave
+   * behind when their process dies between creating and renaming them
+   * (`.NAME.mfc-PID-N`), in `dirs` (and below them when `deep`), but only
+   * those whose process is gone. Returns the server paths removed.
+   */
+  removeStaleTemps(dirs: string[], deep: boolean): string[];
 }
 
 /**

@@ -77,6 +77,9 @@ abstract class Wrapper implements System {
   flush(): void {
     (this.inner as Partial<System>).flush?.();
   }
+  removeStaleTemps(dirs: string[], deep: boolean): string[] {
+    return (this.inner as System).removeStaleTemps(dirs, deep);
+  }
 }
 
 /** Drops every write and remembers it: `--dry-run`. Takes no lock. */
@@ -88,6 +91,9 @@ export class DryRunSystem extends Wrapper {
   override async lock(): Promise<() => Promise<void>> {
     return async () => {};
   }
+  override removeStaleTemps(): string[] {
+    return [];
+  }
 }
 
 /** Refuses every write: what commands that only read are given. */
@@ -97,6 +103,9 @@ export class ReadOnlySystem extends Wrapper {
   }
   override async lock(): Promise<() => Promise<void>> {
     throw new Error("internal error: a read-only command asked for the run lock");
+  }
+  override removeStaleTemps(): string[] {
+    throw new Error("internal error: a read-only command tried to remove temp files");
   }
 }
 
