@@ -138,7 +138,7 @@ async function perform(sys: System, op: Op): Promise<void> {
       sys.rename(op.from, op.to);
       return;
     case "run": {
-      const result = await sys.run(op.cmd, op.args, { cwd: op.cwd });
+      const result = await sys.act(op.cmd, op.args, { cwd: op.cwd });
       if (result.exitCode !== 0) {
         const said = (result.stderr || result.stdout).trim().split("\n").slice(-3).join(" | ");
         throw new EnvironmentError(problem(op.cwd, `${[op.cmd, ...op.args].join(" ")} failed (exit ${result.exitCode}): ${said}`));

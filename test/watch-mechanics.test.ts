@@ -329,7 +329,7 @@ describe("rounds as child processes of the CLI", () => {
   /** A context whose System answers every run with `answer` and records the call. */
   function contextAnswering(answer: RunResult, opts: Partial<Context> = {}): Context {
     const sys = new RealSystem(root);
-    sys.run = async (cmd, args, options) => {
+    sys.act = async (cmd, args, options) => {
       runs.push({ cmd, args, options });
       return answer;
     };

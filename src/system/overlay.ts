@@ -102,4 +102,7 @@ export class PlannedView implements System {
   removeStaleTemps(): string[] {
     this.refuse();
   }
+  act(): Promise<RunResult> {
+    this.refuse();
+  }
 }

@@ -208,6 +208,10 @@ export class RealSystem implements System {
     };
   }
 
+  act(cmd: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+    return this.run(cmd, args, options);
+  }
+
   async withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T> {
     // node:os is fetched here, not imported: every run would pay its start-up for this rare call.
     const { tmpdir } = createRequire("/")("node:os") as typeof import("node:os");

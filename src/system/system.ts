@@ -43,6 +43,8 @@ export interface RunResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** Set when the program was not run but recorded (an action under --dry-run). */
+  recorded?: true;
 }
 
 /** Options of a program run. */
@@ -111,7 +113,11 @@ export interface Reader {
   process(pid: number): ProcessInfo | null;
   /** The running host processes whose parent is `pid`. */
   childProcesses(pid: number): ProcessInfo[];
-  /** Runs a program (not through a shell). Paths in args must be host paths. */
+  /**
+   * Runs a read-only probe (not through a shell): a program that only
+   * looks, such as a daemon's config test. Paths in args must be host
+   * paths. A program that changes anything is an action (System.act).
+   */
   run(cmd: string, args: string[], options?: RunOptions): Promise<RunResult>;
   /**
    * Gives `use` a private host file holding `data`, outside every managed
@@ -149,6 +155,13 @@ export interface System extends Reader {
    * release function. Throws EnvironmentError when another run holds it.
    */
   lock(path: string, waitMs: number): Promise<() => Promise<void>>;
+  /**
+   * Runs an action (not through a shell): a program that changes the
+   * server, such as make, a reload or a child run of this tool. Only a
+   * System has it: a dry-run System records it and a read-only one refuses
+   * it, so neither can run one, whatever the caller checks.
+   */
+  act(cmd: string, args: string[], options?: RunOptions): Promise<RunResult>;
   /**
    * Removes the temp files and links this System's atomic writes leave
    * behind when their process dies between creating and renaming them

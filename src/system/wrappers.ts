@@ -6,9 +6,9 @@
  */
 import type { Attrs, DirWatch, Entry, Listed, ProcessInfo, Reader, RunOptions, RunResult, System, WatchOptions } from "./system.js";
 
-/** One write as a wrapper saw it. */
+/** One write (or action) as a wrapper saw it. */
 export interface WriteCall {
-  method: "writeFile" | "symlink" | "mkdir" | "remove" | "rename";
+  method: "writeFile" | "symlink" | "mkdir" | "remove" | "rename" | "act";
   args: unknown[];
 }
 
@@ -80,6 +80,9 @@ abstract class Wrapper implements System {
   removeStaleTemps(dirs: string[], deep: boolean): string[] {
     return (this.inner as System).removeStaleTemps(dirs, deep);
   }
+  act(cmd: string, args: string[], options?: RunOptions): Promise<RunResult> {
+    return (this.inner as System).act(cmd, args, options);
+  }
 }
 
 /** Drops every write and remembers it: `--dry-run`. Takes no lock. */
@@ -94,6 +97,10 @@ export class DryRunSystem extends Wrapper {
   override removeStaleTemps(): string[] {
     return [];
   }
+  override async act(cmd: string, args: string[], options?: RunOptions): Promise<RunResult> {
+    this.calls.push({ method: "act", args: [cmd, args, options] });
+    return { exitCode: 0, stdout: "", stderr: "", recorded: true };
+  }
 }
 
 /** Refuses every write: what commands that only read are given. */
@@ -106,6 +113,9 @@ export class ReadOnlySystem extends Wrapper {
   }
   override removeStaleTemps(): string[] {
     throw new Error("internal error: a read-only command tried to remove temp files");
+  }
+  override async act(cmd: string): Promise<RunResult> {
+    throw new Error(`internal error: a read-only command tried to run ${cmd}`);
   }
 }
 

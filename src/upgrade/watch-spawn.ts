@@ -110,13 +110,15 @@ function resultOf(action: string, code: ExitCode, stdout: string): CommandResult
  */
 export function childCommand(launcher: string, action: "repair" | "sync"): ChildCommand {
   return async (ctx, args) => {
-    const run = await ctx.sys.run(process.execPath, childArgs(launcher, action, ctx, args), {
+    const run = await ctx.sys.act(process.execPath, childArgs(launcher, action, ctx, args), {
       timeoutMs: CHILD_TIMEOUT_MS,
       // Under --json the child keeps its notes to itself unless asked.
       env: { [JSON_NOTES_ENV]: "1" },
       // The watcher lets the round in flight finish on Ctrl-C; the child must not get that SIGINT.
       detached: true,
     });
+    // A watcher under --dry-run records its rounds' children and runs none.
+    if (run.recorded) return { code: Exit.ok, apps: ctx.apps.map((app) => ({ app, changed: false })), lines: [`dry run: would run makefilecheck ${action}`] };
     const lines = stderrLines(run);
     const finished = run.exitCode === Exit.ok || run.exitCode === Exit.actionNeeded;
     const errorLine = finished ? undefined : [...lines].reverse().find((l) => l.startsWith(ERROR_PREFIX));
