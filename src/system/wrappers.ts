@@ -122,6 +122,10 @@ export class ReadOnlySystem extends Wrapper {
 /** Performs writes until the `failAt`th (1-based), which throws an I/O error. */
 export class FaultySystem extends Wrapper {
   private count = 0;
+  /** How many writes it has seen (the fault matrix counts a run's writes with a failAt it never reaches). */
+  get writes(): number {
+    return this.count;
+  }
   constructor(
     inner: System,
     private readonly failAt: number,
