@@ -191,10 +191,8 @@ describe.skipIf(missingBinaries("exim4", "dovecot"))("fault matrix", () => {
       const root = freshRoot();
       await s.setup(root);
       const before = files(inRoot(root, "/etc"));
-      await runOn(root, s, new FaultySystem(new MemoSystem(root), n)).then(
-        () => found.push(`fault ${n}: the run did not fail`),
-        () => {},
-      );
+      // A fault in a best-effort write (the action log, drift's stat cache) is noted and the run goes on.
+      await runOn(root, s, new FaultySystem(new MemoSystem(root), n)).catch(() => {});
       counts.faults += 1;
       found.push(...violations(root, before, gone).map((v) => `fault ${n}: ${v}`));
       const next = await runOn(root, s, new MemoSystem(root));
