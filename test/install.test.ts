@@ -312,6 +312,8 @@ describe("install --init", () => {
   it("writes a commented settings file once, then refuses to overwrite it", async () => {
     await run([], { init: true });
     const text = read("/etc/makefilecheck/Autoinstall.conf");
+    // Only root may read it: the admin puts the Spamhaus key in it.
+    expect(statSync(inRoot(root, "/etc/makefilecheck/Autoinstall.conf")).mode & 0o777).toBe(0o600);
     expect(text).toMatch(/^AUTO_CH11=N$/m);
     expect(text).toMatch(/^# ch6 /m);
     await refusal(run([], { init: true }));

@@ -65,7 +65,7 @@ async function initSettings(ctx: Context, args: Args): Promise<CommandResult> {
   }
   const plan: Op[] = [
     { op: "mkdir", path: posix.dirname(DEFAULT_SETTINGS_PATH), mode: 0o755, why: "settings directory" },
-    { op: "write", path: DEFAULT_SETTINGS_PATH, data: Buffer.from(defaultSettingsText()), mode: 0o644, why: "default install settings" },
+    { op: "write", path: DEFAULT_SETTINGS_PATH, data: Buffer.from(defaultSettingsText()), mode: 0o600, why: "default install settings (0600: it is where the Spamhaus key goes)" },
   ];
   await withLock(ctx, () => apply(ctx, "install --init", plan));
   const lines = ctx.dryRun ? [] : [`wrote ${DEFAULT_SETTINGS_PATH}: edit it, then run \`makefilecheck install\``];
