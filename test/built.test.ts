@@ -32,7 +32,7 @@ describe("built config verdict (pure)", () => {
   const local = [snip("00-main/10-a", "a = 1\n"), snip("00-main/20-b", "b = 2\n")];
   const upstream = [snip("00-main/10-a", "a = 0\n"), snip("00-main/20-b", "b = 2\n")];
   const parts = (s: TreeSnippet[]): Array<[string, string]> => s.map((x) => [x.rel, x.body]);
-  const facts = (text: string | null, builtMs = 1000, snippets = local) => ({ text, builtMs, tree: "sympl-local.d" as const, snippets, other: upstream });
+  const facts = (text: string | null, builtMs = 1000, snippets = local) => ({ text, builtMs, tree: "sympl-local.d" as const, snippets, other: () => upstream });
 
   it.each([
     ["nothing built", null, "missing"],

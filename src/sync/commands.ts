@@ -100,7 +100,7 @@ export async function sync(ctx: Context, args: Args): Promise<CommandResult> {
     for (const s of syncs) verdicts.set(s.app, await verifyBeforeSync(ctx, s.app, syncOps, s.plan.ops.length > 0));
     const refused = [...verdicts.values()].some((v) => v.failed);
     const rebuilds = new Map<App, Rebuild>();
-    if (args.make && !refused) for (const s of syncs) rebuilds.set(s.app, await planRebuild(ctx, s.app, syncOps, s.plan.savedDir ?? savedDirFor(ctx.sys, s.app, now)));
+    if (args.make && !refused) for (const s of syncs) rebuilds.set(s.app, await planRebuild(ctx, s.app, syncOps, s.plan.savedDir ?? savedDirFor(ctx.sys, s.app, now), verdicts.get(s.app)?.result));
     // Every rebuild runs after every file step (applyPlan runs `run` steps last), in app order.
     const ops = [...syncOps, ...[...rebuilds.values()].flatMap((r) => r.ops)];
     if (!refused) await apply(ctx, "sync", ops);

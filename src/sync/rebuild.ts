@@ -66,9 +66,11 @@ function reloadOp(app: App): Op {
 
 /**
  * Plans `--make` for `app` after `syncOps`. `savedDir` is where this run
- * keeps previous versions (a hand-edited built file goes there too).
+ * keeps previous versions (a hand-edited built file goes there too);
+ * `tested` is the live tree's config test on the same planned view, when
+ * the sync already ran it.
  */
-export async function planRebuild(ctx: Context, app: App, syncOps: Op[], savedDir: string): Promise<Rebuild> {
+export async function planRebuild(ctx: Context, app: App, syncOps: Op[], savedDir: string, tested?: ConfigTestResult): Promise<Rebuild> {
   const p = appPaths(app);
   const mode = liveTree(ctx.sys, app);
   if (!mode) {
@@ -81,7 +83,7 @@ export async function planRebuild(ctx: Context, app: App, syncOps: Op[], savedDi
   const daemon = classifyDaemon(readDaemon(ctx.sys, app, onDisk.builtMs));
   const out: Rebuild = { before: after, ops: [], lines: [], problems: [] };
   if (after !== "current") {
-    const test = await runConfigTest(view, app, mode);
+    const test = tested ?? (await runConfigTest(view, app, mode));
     out.test = test;
     if (test.status === "failed") {
       const said = `${app}: config test FAILED: ${p.conf} was NOT rebuilt and stays as it was, so the tree's changes are not in force — ${errorLines(test, 2).join(" | ")}`;

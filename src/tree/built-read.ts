@@ -86,7 +86,7 @@ export function readBuilt(sys: Reader, app: App, mode: Mode): { verdict: BuiltVe
   const builtMs = text === null ? null : (st?.mtimeMs ?? 0);
   const dirOf = (m: Mode) => (m === "local" ? appPaths(app).local : appPaths(app).upstream);
   const snippets = (m: Mode) => (sys.stat(dirOf(m))?.type === "dir" ? treeSnippets(sys, app, m) : []);
-  const verdict = classifyBuilt({ text, builtMs: builtMs ?? 0, tree: TREE[mode], snippets: snippets(mode), other: text === null ? [] : snippets(OTHER[mode]) });
+  const verdict = classifyBuilt({ text, builtMs: builtMs ?? 0, tree: TREE[mode], snippets: snippets(mode), other: () => snippets(OTHER[mode]) });
   return { verdict, builtMs, text };
 }
 

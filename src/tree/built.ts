@@ -41,8 +41,8 @@ export interface BuiltFacts {
   /** The tree that should be in force and its snippets. */
   tree: TreeName;
   snippets: TreeSnippet[];
-  /** The other tree's snippets, for telling "built from the other tree". */
-  other: TreeSnippet[];
+  /** The other tree's snippets, for telling "built from the other tree"; read only when the build is not current. */
+  other: () => TreeSnippet[];
 }
 
 /** The verdict, with the sections read (empty when the file has no banner). */
@@ -165,15 +165,17 @@ export function classifyBuilt(f: BuiltFacts): BuiltVerdict {
   const otherTree: TreeName = f.tree === "sympl.d" ? "sympl-local.d" : "sympl.d";
   const known = new Map<string, string>();
   for (const s of f.snippets) known.set(`${f.tree}/${s.rel}`, s.body);
-  for (const s of f.other) known.set(`${otherTree}/${s.rel}`, s.body);
+  const mine = splitBuilt(f.text, known);
+  if (mine.framed && builtFrom(mine.sections, f.tree, f.snippets)) return { state: "current", sections: mine.sections };
+  const other = f.other();
+  for (const s of other) known.set(`${otherTree}/${s.rel}`, s.body);
   const { sections, framed } = splitBuilt(f.text, known);
   if (!framed) return { state: "differs", sections };
-  if (builtFrom(sections, f.tree, f.snippets)) return { state: "current", sections };
-  if (builtFrom(sections, otherTree, f.other)) return { state: "stale", sections };
+  if (builtFrom(sections, otherTree, other)) return { state: "stale", sections };
   // Each section must be explained by a tree as it is now, or by a snippet
   // that changed (or was retired) after the build; each snippet of the
   // chosen tree missing from it must have come after the build.
-  const byTree = { [f.tree]: f.snippets, [otherTree]: f.other } as Record<TreeName, TreeSnippet[]>;
+  const byTree = { [f.tree]: f.snippets, [otherTree]: other } as Record<TreeName, TreeSnippet[]>;
   const find = (tree: TreeName, rel: string) => byTree[tree].find((s) => s.rel === rel);
   const explained = sections.every((sec) => {
     const now = find(sec.tree, sec.rel);
