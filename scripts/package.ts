@@ -206,11 +206,13 @@ function build(): void {
   put("/usr/share/man/man8/makefilecheck.8.gz", gzipSync(manPage(), { level: 9 }));
   put("/usr/share/bash-completion/completions/makefilecheck", completion());
   for (const unit of packagedUnits(BIN)) put(unit.path, unit.text);
+  put("/etc/logrotate.d/makefilecheck", readFileSync("packaging/makefilecheck.logrotate"));
   put("/usr/share/doc/makefilecheck/changelog.gz", gzipSync(changelog, { level: 9 }));
   put("/usr/share/doc/makefilecheck/copyright", copyright());
 
   for (const script of ["postinst", "prerm", "postrm"]) put(`/DEBIAN/${script}`, readFileSync(`packaging/debian/${script}`), 0o755);
   put("/DEBIAN/triggers", readFileSync("packaging/debian/triggers"));
+  put("/DEBIAN/conffiles", "/etc/logrotate.d/makefilecheck\n");
   const payload = files(STAGE).filter((f) => !f.startsWith(join(STAGE, "DEBIAN")));
   const sums = payload
     .filter((f) => lstatSync(f).isFile())
