@@ -455,11 +455,11 @@ describe("sync --make", () => {
 });
 
 describe("refusals: one line, an exit code, nothing changed", () => {
-  it("no sympl-local.d: says to run install (exit 2)", async () => {
+  it("no sympl-local.d: a missing tree (exit 3), says to run install", async () => {
     writeSymplTree(root);
     const before = hashTree(root);
-    await expect(run(sync)).rejects.toMatchObject({ code: 2, message: expect.stringMatching(/sympl-local.d: missing — run `makefilecheck install`/) });
-    await expect(run(drift)).rejects.toMatchObject({ code: 2 });
+    await expect(run(sync)).rejects.toMatchObject({ code: 3, message: expect.stringMatching(/sympl-local.d: missing — run `makefilecheck install`/) });
+    await expect(run(drift)).rejects.toMatchObject({ code: 3 });
     expect(hashTree(root)).toBe(before);
   });
 

@@ -12,17 +12,22 @@ import type { State } from "./classify.js";
 import { analyze, needsAction } from "./drift.js";
 import type { PathState } from "./drift.js";
 import { SYMPL_NEW } from "../tree/scan.js";
-import { hasLocalTree, loadTrees, noLocalTree } from "../tree/trees.js";
+import { hasLocalTree, loadTrees, noLocalTree, requireUpstreamTree } from "../tree/trees.js";
 
 /**
  * The apps to compare: those with a sympl-local.d. An app without one is
- * an error when it is the only one asked about; otherwise it is noted.
+ * an error (a missing tree, exit 3) when no app asked about has one;
+ * otherwise it is noted.
  */
 export function appsWithLocalTree(ctx: Context, lines: string[]): App[] {
   const present = ctx.apps.filter((app) => hasLocalTree(ctx.sys, app));
   const missing = ctx.apps.filter((app) => !present.includes(app));
   const first = missing[0];
-  if (present.length === 0 && first) throw noLocalTree(first);
+  if (present.length === 0 && first) {
+    // Name what is missing first: no /etc/APP or no sympl.d, before no sympl-local.d.
+    requireUpstreamTree(ctx.sys, first);
+    throw noLocalTree(first);
+  }
   for (const app of missing) lines.push(`${app}: no sympl-local.d (not managed locally) — run \`makefilecheck install -a ${app}\` to create one`);
   return present;
 }

@@ -3,7 +3,7 @@
  * refusing before anything is planned what cannot be read safely: a
  * missing tree, a damaged baseline, a link leaving the app directory.
  */
-import { EnvironmentError, InputError, problem } from "../errors.js";
+import { EnvironmentError, problem } from "../errors.js";
 import type { App } from "../server-layout.js";
 import { appPaths } from "../server-layout.js";
 import type { Reader } from "../system/system.js";
@@ -43,9 +43,9 @@ export function requireUpstreamTree(sys: Reader, app: App): void {
   }
 }
 
-/** The error for an app without sympl-local.d. */
-export function noLocalTree(app: App): InputError {
-  return new InputError(
+/** The error for an app without sympl-local.d: a missing tree, exit 3 like a missing sympl.d. */
+export function noLocalTree(app: App): EnvironmentError {
+  return new EnvironmentError(
     problem(appPaths(app).local, "missing", "run `makefilecheck install` to create it (a copy of sympl.d with the email changes)"),
   );
 }
