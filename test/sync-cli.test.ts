@@ -69,8 +69,8 @@ describe("makefilecheck drift", () => {
     expect(text).toContain("    A  00-main/15-new");
   });
 
-  it("without sympl-local.d: one line on stderr, exit 2", async () => {
-    expect(await cli("drift")).toBe(2);
+  it("without sympl-local.d: one line on stderr, exit 3 (a missing tree)", async () => {
+    expect(await cli("drift")).toBe(3);
     expect(err).toHaveLength(1);
     expect(err[0]).toMatch(/^makefilecheck: \/etc\/exim4\/sympl-local\.d: missing — run `makefilecheck install`/);
   });
