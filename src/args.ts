@@ -33,6 +33,8 @@ interface ValueSpec {
   choices?: readonly string[];
   /** A whole number, e.g. milliseconds. */
   integer?: boolean;
+  /** The least whole number it takes. */
+  min?: number;
 }
 
 /** One option of the command line. */
@@ -82,6 +84,14 @@ const CHECK = flag("skip the daemon's config test (by default it runs before any
 const MAKE = flag(
   "also rebuild the built config: `make APP.conf` in /etc/APP tests and builds it, not restarting the daemon; sync and watch rebuild only when it is not the live tree's (a hand-edited one is saved first), then reload a running daemon (`invoke-rc.d APP reload`, with --root / only)",
 );
+const KEEP_RUNS: ValueSpec = { type: "value", placeholder: "N", integer: true, min: 1, describe: "saved copies: keep the last N runs per app, however old (default 20)" };
+const KEEP_DAYS: ValueSpec = {
+  type: "value",
+  placeholder: "DAYS",
+  integer: true,
+  min: 0,
+  describe: "saved copies: keep every run of the last DAYS days (default 90); older runs beyond --keep-runs are pruned when the run ends",
+};
 const CONFIG: ValueSpec = { type: "value", placeholder: "FILE", describe: "settings file (default ROOT/etc/makefilecheck/Autoinstall.conf)" };
 const SETTLE = (how: string): ValueSpec => ({ type: "value", placeholder: "PATH", repeat: true, describe: `settle the snippet PATH (a conflict, or ?? in drift) by ${how} (repeatable)` });
 
@@ -108,7 +118,7 @@ export const COMMANDS = {
   use: {
     summary: "make sympl-local.d (local) or sympl.d (sympl) the tree the daemon builds from",
     positional: { name: "mode", placeholder: "MODE", describe: "local (sympl-local.d) or sympl (sympl.d)", required: true, choices: ["local", "sympl"] },
-    options: { check: CHECK, make: MAKE, "dry-run": DRY_RUN, wait: WAIT },
+    options: { check: CHECK, make: MAKE, "keep-runs": KEEP_RUNS, "keep-days": KEEP_DAYS, "dry-run": DRY_RUN, wait: WAIT },
     writes: always,
     examples: [
       ["makefilecheck use local --dry-run", "what switching both apps to sympl-local.d would change"],
@@ -117,7 +127,7 @@ export const COMMANDS = {
   },
   repair: {
     summary: "put the recorded mode back after an upgrade damaged the setup",
-    options: { check: CHECK, make: MAKE, "dry-run": DRY_RUN, wait: WAIT },
+    options: { check: CHECK, make: MAKE, "keep-runs": KEEP_RUNS, "keep-days": KEEP_DAYS, "dry-run": DRY_RUN, wait: WAIT },
     writes: always,
     examples: [
       ["makefilecheck repair --dry-run", "what an upgrade damaged and how it would be put right"],
@@ -162,6 +172,8 @@ export const COMMANDS = {
       "take-upstream": SETTLE("taking the upstream file"),
       "keep-local": SETTLE("keeping your file"),
       make: MAKE,
+      "keep-runs": KEEP_RUNS,
+      "keep-days": KEEP_DAYS,
       "dry-run": DRY_RUN,
       wait: WAIT,
     },
@@ -180,6 +192,8 @@ export const COMMANDS = {
       set: { type: "value", placeholder: "KEY=VALUE", repeat: true, describe: "override one setting of the settings file (repeatable)" },
       check: CHECK,
       make: MAKE,
+      "keep-runs": KEEP_RUNS,
+      "keep-days": KEEP_DAYS,
       "dry-run": DRY_RUN,
       wait: WAIT,
     },
@@ -387,6 +401,9 @@ function valueOf(name: string, o: ValueSpec, value: string | undefined, before: 
     throw new InputError(problem(`${name} ${value}`, "not a whole number", `write e.g. ${name} 2000`));
   }
   const parsed = o.integer ? Number(value) : value;
+  if (typeof parsed === "number" && o.min !== undefined && parsed < o.min) {
+    throw new InputError(problem(`${name} ${value}`, `less than ${o.min}`, `give ${o.min} or more`));
+  }
   if (o.repeat) return [...((before as unknown[] | undefined) ?? []), parsed];
   if (before !== undefined) throw new InputError(problem(name, "given twice", "give it once"));
   return parsed;

@@ -15,6 +15,7 @@ import { helpText } from "./help.js";
 import { APPS } from "./server-layout.js";
 import type { App } from "./server-layout.js";
 import { endQuietlyWhenReaderGoes, printError, printErrorDocument, printHelp, printNote, render, wantsColor } from "./render.js";
+import { DEFAULT_KEEP } from "./saved.js";
 import { RealSystem } from "./system/real.js";
 import { DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
 import { VERSION } from "./version.js";
@@ -82,6 +83,11 @@ function makeContext(chosen: { args: Args; writes: boolean }): Context {
     dryRun,
     lockWaitMs: lockWaitOf(a.wait),
     color: wantsColor(Boolean(a.color), process.env, process.stdout.isTTY),
+    now: () => new Date(),
+    keep: {
+      runs: typeof a["keep-runs"] === "number" ? a["keep-runs"] : DEFAULT_KEEP.runs,
+      days: typeof a["keep-days"] === "number" ? a["keep-days"] : DEFAULT_KEEP.days,
+    },
     note: (line) => {
       // A parent reading the --json document (the watcher's rounds) asks for the notes too.
       if (!quiet && (!json || process.env[JSON_NOTES_ENV] === "1")) printNote(line);

@@ -10,6 +10,8 @@ import { APPS, appPaths, STATE_DIR } from "./server-layout.js";
 import { applyPlan, finishInterrupted, JOURNAL } from "./plan.js";
 import type { Op } from "./plan.js";
 import type { System } from "./system/system.js";
+import { planPrune, prunedLine } from "./saved.js";
+import type { Keep } from "./saved.js";
 
 /** Parsed arguments as the commands see them. */
 export type Args = Record<string, unknown> & { _: (string | number)[] };
@@ -27,6 +29,10 @@ export interface Context {
   color: boolean;
   /** How long to wait for another run's lock before exit 3 (the triggers wait longer than a person). */
   lockWaitMs: number;
+  /** The time of this run: every date a command records or compares comes from here. */
+  now(): Date;
+  /** How much of saved/ the run keeps when it prunes (--keep-runs, --keep-days). */
+  keep: Keep;
   /** Progress and notes for the admin, to stderr; silent under -q and --json. */
   note(line: string): void;
 }
@@ -58,18 +64,23 @@ const LOCK = `${STATE_DIR}/lock`;
 
 /**
  * Runs `body` holding the run lock, after finishing any run an earlier
- * process left half-applied. Under --dry-run no lock is taken. A lock that
- * cannot be let go is reported: after a failed body as a note, else as the
- * run's error.
+ * process left half-applied, then prunes saved copies. Under --dry-run no
+ * lock is taken. A lock that cannot be let go is reported: after a failed
+ * body as a note, else as the run's error.
  */
 export async function withLock<T>(ctx: Context, body: () => Promise<T>): Promise<T> {
-  if (ctx.dryRun) return body();
+  if (ctx.dryRun) {
+    const planned = await body();
+    await pruneSaved(ctx);
+    return planned;
+  }
   const release = await ctx.sys.lock(LOCK, ctx.lockWaitMs);
   let result: T;
   try {
     const finished = await finishInterrupted(ctx.sys);
     if (finished) ctx.note(finished);
     result = await body();
+    await pruneSaved(ctx);
   } catch (err) {
     await release().catch((e: unknown) => ctx.note(`warning: ${e instanceof Error ? e.message : String(e)}`));
     throw err;
@@ -110,6 +121,14 @@ export async function finishInterruptedFirst(ctx: Context): Promise<void> {
     return;
   }
   await withLock(ctx, async () => {});
+}
+
+/** Prunes saved/ as ctx.keep says, at the end of a mutating run, and says what went (or would go). */
+async function pruneSaved(ctx: Context): Promise<void> {
+  for (const p of planPrune(ctx.sys, ctx.apps, ctx.now(), ctx.keep)) {
+    await apply(ctx, "prune saved copies", p.ops);
+    ctx.note(prunedLine(p, ctx.keep, ctx.dryRun));
+  }
 }
 
 /** Applies a plan unless this is a dry run. */

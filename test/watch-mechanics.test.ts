@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Args, CommandResult, Context } from "../src/context.js";
 import { EnvironmentError, LockHeldError } from "../src/errors.js";
 import type { App } from "../src/server-layout.js";
+import { DEFAULT_KEEP } from "../src/saved.js";
 import { RealSystem } from "../src/system/real.js";
 import type { RunOptions, RunResult } from "../src/system/system.js";
 import { actionLine } from "../src/upgrade/watch-lines.js";
@@ -333,7 +334,7 @@ describe("rounds as child processes of the CLI", () => {
       runs.push({ cmd, args, options });
       return answer;
     };
-    return { sys, apps: ["exim4"], json: false, quiet: false, dryRun: false, color: false, lockWaitMs: 3_000, note: (l) => notes.push(l), ...opts };
+    return { sys, apps: ["exim4"], json: false, quiet: false, dryRun: false, color: false, lockWaitMs: 3_000, now: () => new Date(), keep: DEFAULT_KEEP, note: (l) => notes.push(l), ...opts };
   }
 
   it("runs the same CLI with the watcher's root, apps, -q, --dry-run and --make, and reads its JSON document", async () => {

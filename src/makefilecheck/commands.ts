@@ -43,7 +43,7 @@ interface Planned extends SwitchPlan {
  * fails or sympl-local.d is missing, EnvironmentError when the setup is
  * unusable.
  */
-async function planMode(ctx: Context, app: App, mode: Mode, opts: UseOptions, now = new Date()): Promise<Planned> {
+async function planMode(ctx: Context, app: App, mode: Mode, opts: UseOptions, now = ctx.now()): Promise<Planned> {
   const plan = planSwitch(observe(ctx.sys, app), mode, now);
   const p = appPaths(app);
   let test: Planned["test"] = "not run";
@@ -217,7 +217,7 @@ const opsOf = (plans: AppPlan[]): Op[] => plans.flatMap((p) => p.plan.ops);
  */
 async function planLockApply(ctx: Context, command: string, planAll: PlanAll, idle: (app: App) => string): Promise<CommandResult> {
   await finishInterruptedFirst(ctx);
-  const now = new Date();
+  const now = ctx.now();
   let first = await planAll(now, true);
   const result = (): CommandResult => {
     const lines = first.flatMap(({ app, plan }) => (plan.ops.length || plan.lines.length ? plan.lines : [idle(app)]));

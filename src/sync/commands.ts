@@ -80,7 +80,7 @@ export async function sync(ctx: Context, args: Args): Promise<CommandResult> {
   const settle = settleOf(args);
   await finishInterruptedFirst(ctx);
   const lines: string[] = [];
-  const now = new Date();
+  const now = ctx.now();
   // Checked before the lock: a refusal must not even create the state dir.
   const apps = appsWithLocalTree(ctx, lines);
   return withLock(ctx, async () => {

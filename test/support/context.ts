@@ -6,6 +6,7 @@
 import type { Context } from "../../src/context.js";
 import type { App } from "../../src/server-layout.js";
 import { APPS } from "../../src/server-layout.js";
+import { DEFAULT_KEEP } from "../../src/saved.js";
 import { RealSystem } from "../../src/system/real.js";
 import { DryRunSystem } from "../../src/system/wrappers.js";
 
@@ -24,6 +25,8 @@ export function testContext(root: string, opts: { dryRun?: boolean; json?: boole
     dryRun: Boolean(opts.dryRun),
     color: false,
     lockWaitMs: 3_000,
+    now: () => new Date(),
+    keep: DEFAULT_KEEP,
     note: (line) => notes.push(line),
     notes,
   };
