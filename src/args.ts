@@ -92,6 +92,12 @@ const KEEP_DAYS: ValueSpec = {
   min: 0,
   describe: "saved copies: keep every run of the last DAYS days (default 90); older runs beyond --keep-runs are pruned when the run ends",
 };
+/** The triggers (hooks, watch) rebuild by default: the changes must stay in force after an upgrade. */
+const NO_MAKE = flag("leave out the rebuild after an upgrade: the built config is not remade and the daemon not reloaded", {
+  default: true,
+  negatable: true,
+  shown: "--no-make",
+});
 const CONFIG: ValueSpec = { type: "value", placeholder: "FILE", describe: "settings file (default ROOT/etc/makefilecheck/Autoinstall.conf)" };
 const SETTLE = (how: string): ValueSpec => ({ type: "value", placeholder: "PATH", repeat: true, describe: `settle the snippet PATH (a conflict, or ?? in drift) by ${how} (repeatable)` });
 
@@ -210,15 +216,18 @@ export const COMMANDS = {
     examples: [["makefilecheck changes", "the table of changes, their state and settings"]],
   },
   watch: {
-    summary: "foreground watcher: repair and sync after every upgrade",
+    summary: "foreground watcher: repair, sync and rebuild after every upgrade",
     options: {
       debounce: { type: "value", placeholder: "MS", integer: true, describe: "milliseconds of quiet before acting on a burst of writes (default 2000)" },
-      make: MAKE,
+      make: NO_MAKE,
       "dry-run": DRY_RUN,
       wait: WAIT,
     },
     writes: always,
-    examples: [["makefilecheck watch --make", "repair, sync and rebuild the config after each upgrade, until Ctrl-C"]],
+    examples: [
+      ["makefilecheck watch", "repair, sync and put the changes back in force after each upgrade, until Ctrl-C"],
+      ["makefilecheck watch --no-make", "repair and sync only; rebuild by hand"],
+    ],
   },
   hooks: {
     summary: "print, install or remove the apt and systemd upgrade triggers",
@@ -227,7 +236,7 @@ export const COMMANDS = {
       remove: flag("remove the trigger files makefilecheck wrote"),
       only: { type: "value", placeholder: "KIND", choices: ["apt", "systemd"], describe: "the apt hook or the systemd units (default for --install: the systemd units where systemd runs, else the apt hook)" },
       bin: { type: "value", placeholder: "PATH", describe: "absolute path of makefilecheck the triggers run (default: this one)" },
-      make: flag("the triggers leave out `sync --make`: they do not rebuild the built config or reload the daemon", { default: true, negatable: true, shown: "--no-make" }),
+      make: NO_MAKE,
       "dry-run": DRY_RUN,
       wait: WAIT,
     },

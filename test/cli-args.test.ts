@@ -62,7 +62,9 @@ describe("help", () => {
     for (const name of NAMES) {
       if (name === "hooks") continue; // its --make and --only are about the triggers it writes
       for (const [option, o] of Object.entries((COMMANDS[name] as CommandSpec).options)) {
-        wordings.set(option, (wordings.get(option) ?? new Set()).add(o.describe));
+        // Keyed by the spelling help shows: --no-make (watch) is not --make (sync).
+        const shown = ("shown" in o && o.shown) || option;
+        wordings.set(shown, (wordings.get(shown) ?? new Set()).add(o.describe));
       }
     }
     for (const [option, texts] of wordings) expect([option, texts.size]).toEqual([option, 1]);
@@ -116,6 +118,9 @@ describe("parsing", () => {
     expect(sync).toMatchObject({ command: "sync", writes: true, args: { "keep-local": ["a/b", "c/d"], "take-upstream": [], app: ["exim4"], color: false, "dry-run": true, make: false } });
     expect(parseCommandLine(["local", "--no-check"])).toMatchObject({ command: "use", args: { mode: "local", check: false } });
     expect(parseCommandLine(["watch", "--debounce", "500"])).toMatchObject({ args: { debounce: 500 } });
+    // The watcher is a trigger: it puts the changes back in force unless told not to.
+    expect(parseCommandLine(["watch"])).toMatchObject({ args: { make: true } });
+    expect(parseCommandLine(["watch", "--no-make"])).toMatchObject({ args: { make: false } });
     expect(parseCommandLine(["hooks"])).toMatchObject({ writes: false });
     expect(parseCommandLine(["hooks", "--install"])).toMatchObject({ writes: true });
     expect(parseCommandLine(["--root", "/x", "diff", "00-main/10-general"])).toMatchObject({ command: "diff", args: { path: "00-main/10-general", root: "/x" } });
