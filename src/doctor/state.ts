@@ -35,6 +35,9 @@ function isOurTemp(name: string): boolean {
   return /^\..+\.mfc-\d+-\d+$/.test(name);
 }
 
+/** The next mutating run (withLock) removes the temp files of runs that died. */
+const TEMP_FIX = "the next makefilecheck run that changes something removes them, e.g. `makefilecheck repair`";
+
 /** What a package upgrade leaves beside a conffile it did not replace or removed. */
 function isPackageLeftover(name: string): boolean {
   return /\.(dpkg-(dist|old|new|bak)|ucf-(dist|old|new))$/.test(name);
@@ -74,7 +77,7 @@ export function checkLeftovers(sys: Reader, app: App): Verdict {
     return warn("leftovers", `package upgrade leftovers: ${listed(packaged)}`, fix);
   }
   if (temps.length) {
-    return warn("leftovers", `temp files of an interrupted makefilecheck run: ${listed(temps)}`, "remove them while no makefilecheck runs");
+    return warn("leftovers", `temp files of an interrupted makefilecheck run: ${listed(temps)}`, TEMP_FIX);
   }
   return ok("leftovers", `nothing waiting in ${p.dir}`);
 }
@@ -86,7 +89,7 @@ export function checkStateLeftovers(sys: Reader): Verdict | null {
   walk(sys, STATE_DIR, (path, name, entry) => {
     if (entry.type !== "dir" && isOurTemp(name)) temps.push(path);
   });
-  if (temps.length) return warn("leftovers", `temp files of an interrupted makefilecheck run: ${listed(temps)}`, "remove them while no makefilecheck runs");
+  if (temps.length) return warn("leftovers", `temp files of an interrupted makefilecheck run: ${listed(temps)}`, TEMP_FIX);
   return ok("leftovers", `nothing left over in ${STATE_DIR}`);
 }
 
@@ -115,7 +118,7 @@ export function checkSavedSize(sys: Reader): Verdict | null {
   });
   const size = `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
   if (bytes > SAVED_LIMIT) {
-    return warn("saved-size", `${dir} holds ${size}, over ${SAVED_LIMIT / 1024 / 1024} MiB`, `remove the oldest runs' directories under ${dir}/APP/ that you no longer need`);
+    return warn("saved-size", `${dir} holds ${size}, over ${SAVED_LIMIT / 1024 / 1024} MiB`, "each run that changes something prunes it to its --keep-runs and --keep-days; give lower ones, e.g. `makefilecheck repair --keep-runs 5 --keep-days 30`");
   }
   return ok("saved-size", `${dir} holds ${size}`);
 }
