@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { changes, install } from "../src/changes/commands.js";
+import { diff } from "../src/sync/commands.js";
 import { SPAMHAUS_NO_KEY_TEXT } from "../src/catalogue/snippets.js";
 import { InputError } from "../src/errors.js";
 import { assembleConfig, daemonAccepts, hashTree, inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
@@ -327,5 +328,17 @@ describe("install --init", () => {
     await run([]);
     expect(exists(`${CONNECT}/40-ratelimit`)).toBe(false);
     expect(exists(`${CONNECT}/20-accept-known`)).toBe(true);
+  });
+});
+
+describe("the Spamhaus key in diff", () => {
+  it("is masked in diff's text and --json output", async () => {
+    const key = "abcdefghijklmnopqrstuvwxyz";
+    await run([`AUTO_SPAMHAUS_DB_KEY=${key}`]);
+    expect(read(`${LOCAL}/00-main/35-spamhaus-key`)).toContain(key);
+    const result = await diff(testContext(root, { apps: ["exim4"] }), { _: [], path: "00-main/35-spamhaus-key" });
+    const shown = JSON.stringify(result.apps) + result.lines.join("\n");
+    expect(shown).toContain("SPAMHAUS_DQ_KEY = ********");
+    expect(shown).not.toContain(key);
   });
 });

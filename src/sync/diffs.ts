@@ -21,6 +21,14 @@ export interface PathDiff {
   binary?: boolean;
 }
 
+/** The value of a line defining the Spamhaus key (ch10's 35-spamhaus-key): never printed. */
+const KEY_LINE = /^(\s*SPAMHAUS_DQ_KEY\s*=\s*)\S.*$/gm;
+
+/** `text` with the Spamhaus key's value masked, for output (text and --json alike). */
+function masked(text: string): string {
+  return text.replace(KEY_LINE, "$1********");
+}
+
 /** The unified diff from `a` to `b`, or null when they are the same. */
 function patchOf(path: string, a: Side, b: Side): PathDiff | null {
   if (a.data && b.data && a.data.equals(b.data)) return null;
@@ -28,7 +36,7 @@ function patchOf(path: string, a: Side, b: Side): PathDiff | null {
   const aText = a.data ? asText(a.data) : "";
   const bText = b.data ? asText(b.data) : "";
   if (aText === null || bText === null) return { path, binary: true };
-  const patch = createTwoFilesPatch(a.data ? a.label : "/dev/null", b.data ? b.label : "/dev/null", aText, bText);
+  const patch = createTwoFilesPatch(a.data ? a.label : "/dev/null", b.data ? b.label : "/dev/null", masked(aText), masked(bText));
   // The library starts with a row of `=`; diff(1) and git do not.
   return { path, patch: patch.replace(/^=+\n/, "") };
 }
