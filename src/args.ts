@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import type { Args } from "./context.js";
 import { InputError, problem } from "./errors.js";
 import { APPS } from "./server-layout.js";
+import type { Mode } from "./server-layout.js";
 
 /** An option without a value; `negatable` also accepts `--no-NAME`. */
 interface FlagSpec {
@@ -261,6 +262,43 @@ export const COMMANDS = {
 
 /** A command's name. */
 export type CommandName = keyof typeof COMMANDS;
+
+/**
+ * The options each command reads, typed as the table above gives them
+ * (every default filled in by optionsOf), so no command casts a value.
+ */
+export interface CommandOptions {
+  status: Record<string, never>;
+  report: Record<string, never>;
+  use: { mode: Mode; check: boolean; make: boolean };
+  repair: { check: boolean; make: boolean };
+  revert: { force: boolean };
+  check: Record<string, never>;
+  drift: Record<string, never>;
+  diff: { path: string | undefined; base: boolean };
+  sync: { adopt: boolean; "take-upstream": string[]; "keep-local": string[]; make: boolean };
+  install: { init: boolean; config: string | undefined; only: string | undefined; set: string[]; check: boolean; make: boolean };
+  changes: { config: string | undefined };
+  watch: { debounce: number | undefined; make: boolean };
+  hooks: { install: boolean; remove: boolean; only: "apt" | "systemd" | undefined; bin: string | undefined; make: boolean };
+  doctor: { "ptr-for": string | undefined };
+}
+
+/**
+ * `command`'s options out of `args`: what the parser gave, the table's
+ * default for what it did not (a test may pass only what it sets). The one
+ * cast is here: the parser checked every value against the table.
+ */
+export function optionsOf<C extends CommandName>(command: C, args: Args): CommandOptions[C] {
+  const spec: CommandSpec = COMMANDS[command];
+  const out: Record<string, unknown> = {};
+  for (const [name, o] of Object.entries(spec.options)) {
+    if (["dry-run", "wait", "keep-runs", "keep-days"].includes(name)) continue; // the Context carries these
+    out[name] = args[name] !== undefined ? args[name] : o.type === "flag" ? (o.default ?? false) : o.repeat ? [] : o.default;
+  }
+  if (spec.positional) out[spec.positional.name] = args[spec.positional.name];
+  return out as CommandOptions[C];
+}
 
 /** Old spellings of the tool this one replaced: `local` is `use local`. */
 const OLD_SPELLINGS: Record<string, string> = { local: "local", sympl: "sympl" };

@@ -1,4 +1,6 @@
 /** Commands of the change catalogue: install, changes. */
+import { optionsOf } from "../args.js";
+import type { CommandOptions } from "../args.js";
 import { posix, resolve } from "node:path";
 import { apply, finishInterruptedFirst, withLock } from "../context.js";
 import type { AppReport, Args, CommandResult, Context } from "../context.js";
@@ -24,17 +26,11 @@ import type { Settings } from "./settings.js";
 import { changeStates, textOf, treeView } from "./state.js";
 import type { ChangeState, TreeView } from "./state.js";
 
-/** The `--set KEY=VALUE` arguments. */
-function setsOf(args: Args): string[] {
-  return ((args.set as string[] | undefined) ?? []).map(String);
-}
-
-/** Reads the settings `--config` names (a host path), else the default file under --root. */
-function loadSettings(ctx: Context, args: Args): Settings {
-  const sets = setsOf(args);
+/** Reads the settings `--config` names (a host path), else the default file under --root; `sets` are the --set KEY=VALUE overrides. */
+function loadSettings(ctx: Context, config: string | undefined, sets: string[]): Settings {
   const warn = (line: string) => ctx.note(`warning: ${line}`);
-  if (typeof args.config === "string") {
-    const host = resolve(args.config);
+  if (config !== undefined) {
+    const host = resolve(config);
     return readSettingsFile(hostReader(), host, host, { mustExist: true, sets, warn });
   }
   return readSettingsFile(ctx.sys, DEFAULT_SETTINGS_PATH, DEFAULT_SETTINGS_PATH, { mustExist: false, sets, warn });
@@ -45,21 +41,21 @@ function loadSettings(ctx: Context, args: Args): Settings {
  * `--set AUTO_CHn=N` says otherwise); without it, every change, as the
  * settings say.
  */
-function selectionOf(args: Args, settings: Settings): Selection {
-  const sets = setsOf(args);
-  if (typeof args.only !== "string") return { scope: new Set(CATALOGUE.map((c) => c.id)), wanted: (id) => settings.enabled[id] };
-  const ids = args.only.split(",").map((s) => s.trim()).filter(Boolean);
-  if (ids.length === 0) throw new InputError(problem(`--only '${args.only}'`, "names no change", "give change ids such as ch3,ch5, or leave out --only to follow the settings"));
+function selectionOf(o: CommandOptions["install"], settings: Settings): Selection {
+  const { only, set: sets } = o;
+  if (only === undefined) return { scope: new Set(CATALOGUE.map((c) => c.id)), wanted: (id) => settings.enabled[id] };
+  const ids = only.split(",").map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) throw new InputError(problem(`--only '${only}'`, "names no change", "give change ids such as ch3,ch5, or leave out --only to follow the settings"));
   for (const id of ids) {
-    if (!isChangeId(id)) throw new InputError(problem(`--only ${args.only}`, `unknown change \`${id}\``, "use ids ch1 to ch14, comma-separated"));
+    if (!isChangeId(id)) throw new InputError(problem(`--only ${only}`, `unknown change \`${id}\``, "use ids ch1 to ch14, comma-separated"));
   }
   const explicit = (id: ChangeId) => sets.some((s) => s.startsWith(`${switchKey(id)}=`));
   return { scope: new Set(ids as ChangeId[]), wanted: (id) => (explicit(id) ? settings.enabled[id] : true) };
 }
 
 /** `install --init`: the commented default settings file, refusing to replace one. */
-async function initSettings(ctx: Context, args: Args): Promise<CommandResult> {
-  if (args.config !== undefined) throw new InputError(problem("--init", `writes ${DEFAULT_SETTINGS_PATH} under --root`, "leave out --config"));
+async function initSettings(ctx: Context, config: string | undefined): Promise<CommandResult> {
+  if (config !== undefined) throw new InputError(problem("--init", `writes ${DEFAULT_SETTINGS_PATH} under --root`, "leave out --config"));
   if (ctx.sys.stat(DEFAULT_SETTINGS_PATH)) {
     throw new InputError(problem(DEFAULT_SETTINGS_PATH, "already exists", "edit it, or move it away to start afresh"));
   }
@@ -138,10 +134,11 @@ function settled(wanted: boolean, state: ChangeState | undefined): boolean {
  */
 export async function install(ctx: Context, args: Args): Promise<CommandResult> {
   await finishInterruptedFirst(ctx);
-  if (args.init) return initSettings(ctx, args);
-  const settings = loadSettings(ctx, args);
-  const selection = selectionOf(args, settings);
-  const opts = { check: args.check !== false, make: Boolean(args.make) };
+  const o = optionsOf("install", args);
+  if (o.init) return initSettings(ctx, o.config);
+  const settings = loadSettings(ctx, o.config, o.set);
+  const selection = selectionOf(o, settings);
+  const opts = { check: o.check, make: o.make };
   // The first pass's notes are said only once its plan is the one applied.
   const notes: string[] = [];
   const first = await planRun({ ...ctx, note: (line) => notes.push(line) }, settings, selection, opts);
@@ -171,9 +168,9 @@ function controls(c: Change, settings: Settings | null): string {
 }
 
 /** The settings for the `changes` table; a bad file is noted, not fatal: the states are still worth showing. */
-function settingsForTable(ctx: Context, args: Args): Settings | null {
+function settingsForTable(ctx: Context, config: string | undefined): Settings | null {
   try {
-    return loadSettings(ctx, args);
+    return loadSettings(ctx, config, []);
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
     ctx.note(`settings not shown: ${err.message}`);
@@ -210,7 +207,7 @@ function waitingReason(ctx: Context, id: ChangeId, settings: Settings): string |
 
 /** `changes`: every change of the selected apps with its state on this machine and whether the built config has it. */
 export async function changes(ctx: Context, args: Args): Promise<CommandResult> {
-  const settings = settingsForTable(ctx, args);
+  const settings = settingsForTable(ctx, optionsOf("changes", args).config);
   const apps: AppReport[] = [];
   const lines: string[] = [];
   for (const app of ctx.apps) {

@@ -5,6 +5,7 @@
  * which is always there (`-a` picks the app entries).
  */
 import { isIP } from "node:net";
+import { optionsOf } from "../args.js";
 import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { InputError, problem } from "../errors.js";
 import type { App } from "../server-layout.js";
@@ -70,7 +71,7 @@ async function appEntry(sys: Reader, app: App, ptrAddress: string): Promise<Entr
 
 /** `doctor`: every check that applies, one verdict each; exit 1 when one failed. */
 export async function doctor(ctx: Context, args: Args): Promise<CommandResult> {
-  const ptrAddress = String(args["ptr-for"] ?? DEFAULT_PTR_ADDRESS);
+  const ptrAddress = optionsOf("doctor", args)["ptr-for"] ?? DEFAULT_PTR_ADDRESS;
   if (!isIP(ptrAddress)) throw new InputError(problem(`--ptr-for ${ptrAddress}`, "not an IP address", "give an address outside your own ranges, e.g. 8.8.8.8"));
   const entries = [systemEntry(ctx.sys)];
   for (const app of ctx.apps) entries.push(await appEntry(ctx.sys, app, ptrAddress));

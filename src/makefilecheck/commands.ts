@@ -4,6 +4,7 @@
  * applies one plan under the run lock, so a refusal for one app changes
  * nothing anywhere.
  */
+import { optionsOf } from "../args.js";
 import { apply, finishInterruptedFirst, withLock } from "../context.js";
 import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { InputError, UserError, problem } from "../errors.js";
@@ -191,10 +192,6 @@ export async function report(ctx: Context, _args: Args): Promise<CommandResult> 
   return { code: 0, apps, lines: apps.map((a) => `${a.app}\t${a.profile}`) };
 }
 
-function useOptions(args: Args): UseOptions {
-  return { check: args.check !== false, make: Boolean(args.make) };
-}
-
 /** One app's part of a mutating command: its plan and what --json says about it. */
 interface AppPlan {
   app: App;
@@ -238,9 +235,8 @@ async function planLockApply(ctx: Context, command: string, planAll: PlanAll, id
 
 /** `use local|sympl`: make that tree live for every selected app. */
 export async function use(ctx: Context, args: Args): Promise<CommandResult> {
-  const mode = args.mode as Mode;
+  const { mode, ...opts } = optionsOf("use", args);
   if (mode !== "local" && mode !== "sympl") throw new InputError(`use: unknown mode ${String(mode)} — say local or sympl`);
-  const opts = useOptions(args);
   const planAll: PlanAll = async (now, check) => {
     const planned: AppPlan[] = [];
     for (const app of ctx.apps) {
@@ -274,7 +270,7 @@ export function repairWanted(sys: Context["sys"], app: App): boolean {
  * shows) after an upgrade or a script damaged the setup.
  */
 export async function repair(ctx: Context, args: Args): Promise<CommandResult> {
-  const opts = useOptions(args);
+  const opts = optionsOf("repair", args);
   const planAll: PlanAll = async (now, check) => {
     const planned: AppPlan[] = [];
     for (const app of ctx.apps) {
@@ -298,7 +294,7 @@ export async function repair(ctx: Context, args: Args): Promise<CommandResult> {
 
 /** `revert --force`: back to the plain upstream Makefile; sympl-local.d is kept. */
 export async function revert(ctx: Context, args: Args): Promise<CommandResult> {
-  if (!args.force) {
+  if (!optionsOf("revert", args).force) {
     throw new InputError("revert: removes Makefile.local and Makefile.sympl and makes the plain upstream Makefile live — add --force to do it");
   }
   const planAll: PlanAll = async (now) =>

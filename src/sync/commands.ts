@@ -1,4 +1,6 @@
 /** Commands of the sync engine: drift, diff, sync. */
+import { optionsOf } from "../args.js";
+import type { CommandOptions } from "../args.js";
 import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { apply, finishInterruptedFirst, withLock } from "../context.js";
 import { EnvironmentError, Exit, InputError, UserError, problem } from "../errors.js";
@@ -27,8 +29,8 @@ export { drift } from "./drift-command.js";
 export async function diff(ctx: Context, args: Args): Promise<CommandResult> {
   const lines: string[] = [];
   const apps: AppReport[] = [];
-  const wanted = typeof args.path === "string" ? relPath(args.path) : undefined;
-  const base = Boolean(args.base);
+  const { path, base } = optionsOf("diff", args);
+  const wanted = path === undefined ? undefined : relPath(path);
   let found = wanted === undefined;
   for (const app of appsWithLocalTree(ctx, lines)) {
     const trees = loadTrees(ctx.sys, app);
@@ -55,9 +57,9 @@ function knowsPath(trees: Trees, rel: string): boolean {
 }
 
 /** Reads --take-upstream/--keep-local, refusing bad or contradictory paths. */
-function settleOf(args: Args): Settle {
-  const list = (v: unknown) => new Set(((v as string[] | undefined) ?? []).map((p) => relPath(String(p))));
-  const settle = { takeUpstream: list(args["take-upstream"]), keepLocal: list(args["keep-local"]) };
+function settleOf(o: CommandOptions["sync"]): Settle {
+  const list = (paths: string[]) => new Set(paths.map(relPath));
+  const settle = { takeUpstream: list(o["take-upstream"]), keepLocal: list(o["keep-local"]) };
   const both = [...settle.takeUpstream].find((p) => settle.keepLocal.has(p));
   if (both) throw new InputError(problem(both, "given to both --take-upstream and --keep-local", "choose one"));
   return settle;
@@ -77,7 +79,8 @@ interface AppSync {
  * trees as they were.
  */
 export async function sync(ctx: Context, args: Args): Promise<CommandResult> {
-  const settle = settleOf(args);
+  const o = optionsOf("sync", args);
+  const settle = settleOf(o);
   await finishInterruptedFirst(ctx);
   const lines: string[] = [];
   const now = ctx.now();
@@ -88,7 +91,7 @@ export async function sync(ctx: Context, args: Args): Promise<CommandResult> {
     const named = new Set<string>();
     const scannedAt = Date.now();
     for (const app of apps) {
-      const trees = loadTrees(ctx.sys, app, { ignoreBaseline: Boolean(args.adopt) });
+      const trees = loadTrees(ctx.sys, app, { ignoreBaseline: o.adopt });
       for (const p of [...settle.takeUpstream, ...settle.keepLocal]) if (knowsPath(trees, p)) named.add(p);
       syncs.push({ app, adopted: trees.baseline === null, plan: planSync(ctx.sys, trees, analyze(trees), settle, now), trees });
     }
@@ -100,7 +103,7 @@ export async function sync(ctx: Context, args: Args): Promise<CommandResult> {
     for (const s of syncs) verdicts.set(s.app, await verifyBeforeSync(ctx, s.app, syncOps, s.plan.ops.length > 0));
     const refused = [...verdicts.values()].some((v) => v.failed);
     const rebuilds = new Map<App, Rebuild>();
-    if (args.make && !refused) for (const s of syncs) rebuilds.set(s.app, await planRebuild(ctx, s.app, syncOps, s.plan.savedDir ?? savedDirFor(ctx.sys, s.app, now), verdicts.get(s.app)?.result));
+    if (o.make && !refused) for (const s of syncs) rebuilds.set(s.app, await planRebuild(ctx, s.app, syncOps, s.plan.savedDir ?? savedDirFor(ctx.sys, s.app, now), verdicts.get(s.app)?.result));
     // Every rebuild runs after every file step (applyPlan runs `run` steps last), in app order.
     const ops = [...syncOps, ...[...rebuilds.values()].flatMap((r) => r.ops)];
     if (!refused) await apply(ctx, "sync", ops);

@@ -7,6 +7,7 @@
  * idle watcher). It prints one line per action and stops cleanly on SIGINT
  * or SIGTERM.
  */
+import { optionsOf } from "../args.js";
 import { setFlagsFromString } from "node:v8";
 import type { Args, CommandResult, Context } from "../context.js";
 import { EnvironmentError, Exit, InputError, LockHeldError, problem } from "../errors.js";
@@ -35,9 +36,9 @@ export interface RoundCommands {
 
 /** The debounce the admin asked for, checked. */
 function debounceOf(args: Args): number {
-  const ms = Number(args.debounce ?? 2000);
+  const ms = optionsOf("watch", args).debounce ?? 2000;
   if (!Number.isInteger(ms) || ms < 0 || ms > 3_600_000) {
-    throw new InputError(problem("--debounce", `${String(args.debounce)} is not a whole number of milliseconds up to an hour`));
+    throw new InputError(problem(`--debounce ${ms}`, "not a whole number of milliseconds up to an hour", "give 0 to 3600000, e.g. --debounce 2000"));
   }
   return ms;
 }
@@ -117,7 +118,7 @@ function roundAction(ctx: Context, args: Args, commands: RoundCommands, print: P
     };
     const repairAgain = await step("repair", (sub) => commands.repair(sub, { ...globals, _: ["repair"] }));
     repaired(round);
-    const syncAgain = await step("sync", (sub) => commands.sync(sub, { ...globals, _: ["sync"], adopt: false, make: Boolean(args.make) }));
+    const syncAgain = await step("sync", (sub) => commands.sync(sub, { ...globals, _: ["sync"], adopt: false, make: optionsOf("watch", args).make }));
     return repairAgain || syncAgain;
   };
 }
