@@ -20,6 +20,13 @@ import type { BuiltState } from "../tree/built.js";
 import type { ConfigTestResult } from "../tree/configtest.js";
 import { errorLines, runConfigTest } from "../tree/configtest.js";
 
+/** How a rebuild's line words the state it found (never "current": that is not rebuilt). */
+const BUILT_WAS: Record<Exclude<BuiltState, "current">, string> = {
+  stale: "was stale",
+  missing: "was missing",
+  differs: "differed from the tree",
+};
+
 /** What `--make` planned for one app. */
 export interface Rebuild {
   /** The built config's state once the sync's steps are applied, before any rebuild. */
@@ -97,7 +104,7 @@ export async function planRebuild(ctx: Context, app: App, syncOps: Op[], savedDi
       out.lines.push(`${app}: ${p.conf} was edited by hand; the edited file ${ctx.dryRun ? "would be" : "is"} kept in ${saved}`);
     }
     out.ops.push(makeOp(ctx.sys, app));
-    out.lines.push(`${app}: ${p.conf} was ${after}; ${ctx.dryRun ? "would be rebuilt" : "rebuilt"} from ${mode === "local" ? p.local : p.upstream}`);
+    out.lines.push(`${app}: ${p.conf} ${BUILT_WAS[after]}; ${ctx.dryRun ? "would be rebuilt" : "rebuilt"} from ${mode === "local" ? p.local : p.upstream}`);
   }
   if (daemon.daemon !== "running" || (after === "current" && daemon.reload !== "needed")) return out;
   if (ctx.sys.root !== "/") {
