@@ -3,23 +3,18 @@
  * examples, one wording per option, and the common mistakes answered in
  * one `makefilecheck: WHAT: problem — fix` line with exit 2.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { COMMANDS, GLOBAL_OPTIONS, distance, fastCommandLine, parseCommandLine, yargsCommandLine } from "../src/args.js";
 import type { CommandName, CommandSpec } from "../src/args.js";
 import { main } from "../src/cli.js";
 import { helpText } from "../src/help.js";
+import { captureOutput } from "./support/capture.js";
 
 const NAMES = Object.keys(COMMANDS) as CommandName[];
 
 let out: string[];
 let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (out.push(String(chunk)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => (err.push(String(chunk)), true));
-});
-afterEach(() => vi.restoreAllMocks());
+captureOutput((o, e) => ((out = o), (err = e)));
 
 describe("help", () => {
   it.each(NAMES)("`%s --help` shows its usage, its own options and one or two examples of itself", async (name) => {

@@ -3,25 +3,20 @@
  * stdout with the parts of the stderr line; a programming error is an
  * internal error (exit 70), never passed off as the machine's fault (3).
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { main } from "../src/cli.js";
 import { RealSystem } from "../src/system/real.js";
 import { hashTree, writeSymplTree } from "./fixtures/sympl.js";
 import { caninstallTree } from "./support/makefilecheck-trees.js";
 import { withTempRoot } from "./support/temp-root.js";
+import { captureOutput } from "./support/capture.js";
 
 let root: string;
 withTempRoot((r) => (root = r));
 
 let out: string[];
 let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (out.push(String(chunk)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => (err.push(String(chunk)), true));
-});
-afterEach(() => vi.restoreAllMocks());
+captureOutput((o, e) => ((out = o), (err = e)));
 
 /** The one stderr line and the one stdout document of a run that failed. */
 function failure(): { line: string; doc: unknown } {

@@ -5,23 +5,18 @@
  * stays exit 0 with its next step.
  */
 import { mkdirSync, rmSync } from "node:fs";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { main } from "../src/cli.js";
 import { inRoot, writeSymplTree } from "./fixtures/sympl.js";
 import { withTempRoot } from "./support/temp-root.js";
+import { captureOutput } from "./support/capture.js";
 
 let root: string;
 withTempRoot((r) => (root = r));
 
 let out: string[];
 let err: string[];
-beforeEach(() => {
-  out = [];
-  err = [];
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (out.push(String(chunk)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => (err.push(String(chunk)), true));
-});
-afterEach(() => vi.restoreAllMocks());
+captureOutput((o, e) => ((out = o), (err = e)));
 
 const layouts: Array<[string, () => void, RegExp]> = [
   ["no sympl-local.d (a vanilla server)", () => writeSymplTree(root, { apps: ["exim4"] }), /^\/etc\/exim4\/sympl-local\.d: missing — run `makefilecheck install`/],
