@@ -15,7 +15,7 @@ withTempRoot((r) => (root = r));
 
 const KEY = "k3y0fTheSpamhausDQSxyz";
 const log = () => readFileSync(inRoot(root, ACTION_LOG), "utf8");
-const installArgs = { _: [], set: ["AUTO_IMAP_PORT=1143", "AUTO_IMAPS_PORT=1993", `AUTO_SPAMHAUS_DB_KEY=${KEY}`], check: false };
+const installArgs = { _: [], set: ["AUTO_IMAP_PORT=1143", "AUTO_IMAPS_PORT=1993", `AUTO_SPAMHAUS_DB_KEY=${KEY}`] };
 
 describe("action log", () => {
   it("is not written under --dry-run, nor by a run that changed nothing", async () => {
