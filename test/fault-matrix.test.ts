@@ -9,7 +9,7 @@
  * run for real, memoised by the tested text's hash inside the matrix.
  */
 import { createHash } from "node:crypto";
-import { lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { lstatSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { install } from "../src/changes/commands.js";
@@ -23,6 +23,7 @@ import { FaultySystem } from "../src/system/wrappers.js";
 import { hooks } from "../src/upgrade/hooks.js";
 import { damageInstallNew, damageKeepOld, damagePlainFile, inRoot, makeRoot, upgradeUpstream, writeSymplTree } from "./fixtures/sympl.js";
 import { testContext } from "./support/context.js";
+import { endState } from "./support/end-state.js";
 import { missingBinaries } from "./support/daemons.js";
 import { caninstallTree, managedTree } from "./support/makefilecheck-trees.js";
 
@@ -95,27 +96,6 @@ const SCENARIOS: Scenario[] = [
   },
   { name: "hooks --install", setup: (r) => writeSymplTree(r), command: hooks, args: { _: [], install: true, bin: "/usr/local/bin/makefilecheck" } },
 ];
-
-/** Paths and contents with timestamps made neutral; the stat cache and logs left out. */
-function endState(root: string): string[] {
-  const out: string[] = [];
-  const neutral = (s: string) => s.replace(/\d{8}T\d{6}Z|\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ/g, "STAMP").replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, "TIME");
-  const visit = (dir: string, rel: string): void => {
-    for (const name of readdirSync(dir).sort()) {
-      const path = join(dir, name);
-      const r = `${rel}/${name}`;
-      if (r.startsWith("/var/lib/makefilecheck/cache") || r.startsWith("/var/log")) continue;
-      const st = lstatSync(path);
-      const head = `${neutral(r)} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
-      if (st.isSymbolicLink()) out.push(`${head} -> ${readlinkSync(path)}`);
-      else if (st.isFile()) out.push(`${head} ${createHash("sha256").update(neutral(readFileSync(path, "latin1"))).digest("hex")}`);
-      else out.push(`${head}/`);
-      if (st.isDirectory()) visit(path, r);
-    }
-  };
-  visit(root, "");
-  return out.sort();
-}
 
 /** Every regular file under `dir` by path, with its content hash. */
 function files(dir: string): Map<string, string> {
