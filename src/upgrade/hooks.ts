@@ -8,6 +8,8 @@
  * options; the package's prerm runs `--remove`.
  */
 import { posix } from "node:path";
+import { optionsOf } from "../args.js";
+import type { CommandOptions } from "../args.js";
 import type { Args, CommandResult, Context } from "../context.js";
 import { apply, finishInterruptedFirst, withLock } from "../context.js";
 import { Exit, InputError, problem } from "../errors.js";
@@ -115,22 +117,25 @@ function describe(sys: Reader, states: FileState[], verb: { write: string; remov
   return hint ? [...lines, hint] : lines;
 }
 
+/** The hooks command's options. */
+type HooksOptions = CommandOptions["hooks"];
+
 /** The binary to write into the files: --bin, else where this one is installed. */
-function binOf(args: Args): string {
-  const bin = args.bin === undefined ? installedBinary() : String(args.bin);
+function binOf(o: HooksOptions): string {
+  const bin = o.bin ?? installedBinary();
   if (!bin) throw new InputError(problem("--bin", "cannot tell where makefilecheck is installed", "give --bin /usr/local/bin/makefilecheck"));
   return checkBin(bin);
 }
 
 /** The trigger files for this host: under the package, a drop-in in place of units of our own. */
-function triggerFiles(sys: Reader, args: Args, kind: HookKind | undefined, packaged = isPackaged(sys)): HookFile[] {
-  return hookFiles({ bin: binOf(args), make: args.make !== false, packaged }, kind);
+function triggerFiles(sys: Reader, o: HooksOptions, kind: HookKind | undefined, packaged = isPackaged(sys)): HookFile[] {
+  return hookFiles({ bin: binOf(o), make: o.make, packaged }, kind);
 }
 
 /** What `--remove` takes out: this host's files, and what the other way of installing left (units of a tool since packaged, or a drop-in). */
-function removable(sys: Reader, args: Args, kind: HookKind | undefined): HookFile[] {
-  const files = triggerFiles(sys, args, kind);
-  const others = triggerFiles(sys, args, kind, !isPackaged(sys)).filter((f) => !files.some((g) => g.path === f.path) && sys.stat(f.path));
+function removable(sys: Reader, o: HooksOptions, kind: HookKind | undefined): HookFile[] {
+  const files = triggerFiles(sys, o, kind);
+  const others = triggerFiles(sys, o, kind, !isPackaged(sys)).filter((f) => !files.some((g) => g.path === f.path) && sys.stat(f.path));
   return [...files, ...others];
 }
 
@@ -144,26 +149,26 @@ function systemdRuns(sys: Reader): boolean {
  * after each upgrade): the systemd units where systemd runs, else the apt
  * hook; the other one is taken out when it is ours.
  */
-function planInstallOne(sys: Reader, args: Args, only: HookKind | undefined): { ops: Op[]; states: FileState[] } {
-  const kind: HookKind = only ?? (systemdRuns(sys) ? "systemd" : "apt");
-  const install = planTriggerInstall(sys, triggerFiles(sys, args, kind), isPackaged(sys));
-  if (only) return install;
-  const other = planRemove(sys, removable(sys, args, kind === "apt" ? "systemd" : "apt"));
+function planInstallOne(sys: Reader, o: HooksOptions): { ops: Op[]; states: FileState[] } {
+  const kind: HookKind = o.only ?? (systemdRuns(sys) ? "systemd" : "apt");
+  const install = planTriggerInstall(sys, triggerFiles(sys, o, kind), isPackaged(sys));
+  if (o.only) return install;
+  const other = planRemove(sys, removable(sys, o, kind === "apt" ? "systemd" : "apt"));
   const gone = other.states.filter((s) => s.state === "remove");
   return { ops: [...install.ops, ...other.ops], states: [...install.states, ...gone] };
 }
 
 /** The hooks command. */
 export async function hooks(ctx: Context, args: Args): Promise<CommandResult> {
-  const only = args.only as HookKind | undefined;
-  if (!args.install && !args.remove) {
-    const files = triggerFiles(ctx.sys, args, only);
+  const o = optionsOf("hooks", args);
+  if (!o.install && !o.remove) {
+    const files = triggerFiles(ctx.sys, o, o.only);
     const lines = files.flatMap((f) => [`==> ${f.path} (${f.kind})`, ...f.text.trimEnd().split("\n"), ""]);
     return { code: Exit.ok, apps: [], lines, data: { files } };
   }
   await finishInterruptedFirst(ctx);
-  const installing = Boolean(args.install);
-  const { ops, states } = installing ? planInstallOne(ctx.sys, args, only) : planRemove(ctx.sys, removable(ctx.sys, args, only));
+  const installing = o.install;
+  const { ops, states } = installing ? planInstallOne(ctx.sys, o) : planRemove(ctx.sys, removable(ctx.sys, o, o.only));
   const refused = states.some((s) => s.state === "not ours");
   if (!refused || !installing) await withLock(ctx, () => apply(ctx, installing ? "hooks --install" : "hooks --remove", ops));
   const systemdTouched = ops.some((op) => "path" in op && op.path.startsWith(UNIT_DIR));
