@@ -154,13 +154,14 @@ async function perform(sys: System, op: Op): Promise<void> {
  * file step the error says how far the plan got and the journal stays, so
  * the next run finishes it. `run` steps are not journalled: a rebuild the
  * daemon refused must not be replayed by every later command; the admin
- * reruns it once the snippet is fixed.
+ * reruns it once the snippet is fixed. The journal and the action log are
+ * dated by `now` (the run's clock, `Context.now`).
  */
-export async function applyPlan(sys: System, command: string, ops: Op[]): Promise<void> {
+export async function applyPlan(sys: System, command: string, ops: Op[], now: () => Date): Promise<void> {
   const fileOps = ops.filter((op) => op.op !== "run");
   const runOps = ops.filter((op) => op.op === "run");
   if (fileOps.length > 0) {
-    const journal: JournalFile = { version: 1, command, started: new Date().toISOString(), ops: fileOps.map(encode) };
+    const journal: JournalFile = { version: 1, command, started: now().toISOString(), ops: fileOps.map(encode) };
     sys.mkdir(STATE_DIR, { mode: 0o755 });
     sys.writeFile(JOURNAL, JSON.stringify(journal), { mode: 0o600 });
     for (const [i, op] of fileOps.entries()) {
@@ -178,11 +179,11 @@ export async function applyPlan(sys: System, command: string, ops: Op[]): Promis
     sys.flush();
     sys.remove(JOURNAL);
     sys.flush();
-    logActions(sys, command, fileOps);
+    logActions(sys, command, fileOps, now());
   }
   for (const op of runOps) {
     await perform(sys, op);
-    logActions(sys, command, [op]);
+    logActions(sys, command, [op], now());
   }
 }
 
@@ -204,7 +205,7 @@ function logged(op: Op): boolean {
  * no secret). A log that cannot be written does not undo or fail a change
  * already made.
  */
-function logActions(sys: System, command: string, ops: Op[], now = new Date()): void {
+function logActions(sys: System, command: string, ops: Op[], now: Date): void {
   const lines = ops.filter(logged).map((op) => `${now.toISOString()} ${command}: ${describeOp(op).replace(/ +/, " ")}\n`);
   if (lines.length === 0) return;
   try {

@@ -26,6 +26,16 @@ describe("action log", () => {
     expect(existsSync(inRoot(root, ACTION_LOG))).toBe(false);
   });
 
+  it("dates its lines, the journal's run and the new baseline by the run's clock, not the machine's", async () => {
+    writeSymplTree(root);
+    await install(testContext(root, { now: new Date("2031-02-03T04:05:06Z") }), installArgs);
+    const lines = log().trimEnd().split("\n");
+    expect(lines.length).toBeGreaterThan(1);
+    expect(lines.filter((l) => !l.startsWith("2031-02-03T04:05:06.000Z install: "))).toEqual([]);
+    const manifest = JSON.parse(readFileSync(inRoot(root, "/var/lib/makefilecheck/baseline/exim4/manifest.json"), "utf8")) as { created: string };
+    expect(manifest.created).toBe("2031-02-03T04:05:06.000Z");
+  });
+
   it("has one line per change with time and command, the saved copy's place, and never the Spamhaus key", async () => {
     writeSymplTree(root);
     await install(testContext(root), installArgs);

@@ -83,7 +83,7 @@ describe("a year of daily syncs", () => {
     const saved = inRoot(root, "/var/lib/makefilecheck/saved/exim4");
     writeSymplTree(root, { apps: ["exim4"] });
     const sys = new RealSystem(root);
-    await applyPlan(sys, "test", planCreateLocalTree(sys, "exim4"));
+    await applyPlan(sys, "test", planCreateLocalTree(sys, "exim4", new Date()), () => new Date());
     const now = at("2027-01-01T00:00:00Z");
     mkdirSync(saved, { recursive: true });
     for (let n = 1; n <= 30; n++) {

@@ -33,7 +33,7 @@ async function cli(...args: string[]): Promise<number> {
 
 async function makeLocal(): Promise<void> {
   const sys = new RealSystem(root);
-  for (const app of ["exim4", "dovecot"] as const) await applyPlan(sys, "test", planCreateLocalTree(sys, app));
+  for (const app of ["exim4", "dovecot"] as const) await applyPlan(sys, "test", planCreateLocalTree(sys, app, new Date()), () => new Date());
 }
 
 const GENERAL = "00-main/10-general";

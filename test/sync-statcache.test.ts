@@ -31,7 +31,7 @@ beforeEach(async () => {
   root = makeRoot();
   writeSymplTree(root, { apps: [APP] });
   const sys = new RealSystem(root);
-  await applyPlan(sys, "test", planCreateLocalTree(sys, APP));
+  await applyPlan(sys, "test", planCreateLocalTree(sys, APP, new Date()), () => new Date());
   // Record the cache as a sync would, with every file long settled.
   const trees = loadTrees(sys, APP);
   writeStatCache(sys, APP, trees.upstream, trees.local, new Set(), Date.now() + 60_000);

@@ -30,7 +30,7 @@ const read = (app: App, rel: string, tree?: "sympl.d" | "sympl-local.d") => read
 async function freshLocal(apps: App[] = ["exim4", "dovecot"]): Promise<void> {
   writeSymplTree(root, { apps });
   const sys = new RealSystem(root);
-  for (const app of apps) await applyPlan(sys, "test", planCreateLocalTree(sys, app));
+  for (const app of apps) await applyPlan(sys, "test", planCreateLocalTree(sys, app, new Date()), () => new Date());
 }
 
 type Cmd = typeof sync;
@@ -65,8 +65,8 @@ describe("creating sympl-local.d", () => {
     writeSymplTree(root);
     chmodSync(at("exim4", GENERAL, "sympl.d"), 0o640);
     const sys = new RealSystem(root);
-    await applyPlan(sys, "test", planCreateLocalTree(sys, "exim4"));
-    await applyPlan(sys, "test", planCreateLocalTree(sys, "dovecot"));
+    await applyPlan(sys, "test", planCreateLocalTree(sys, "exim4", new Date()), () => new Date());
+    await applyPlan(sys, "test", planCreateLocalTree(sys, "dovecot", new Date()), () => new Date());
     expect(read("exim4", GENERAL)).toBe(read("exim4", GENERAL, "sympl.d"));
     expect(statSync(at("exim4", GENERAL)).mode & 0o777).toBe(0o640);
     expect(lstatSync(at("dovecot", "10-main/60-sni")).isSymbolicLink()).toBe(true);
@@ -298,7 +298,7 @@ describe("dovecot's 60-sni link", () => {
     rmSync(at("dovecot", SNI, "sympl.d"));
     writeFileSync(at("dovecot", old, "sympl.d"), text);
     const sys = new RealSystem(root);
-    await applyPlan(sys, "test", planCreateLocalTree(sys, "dovecot"));
+    await applyPlan(sys, "test", planCreateLocalTree(sys, "dovecot", new Date()), () => new Date());
     writeFileSync(at("dovecot", old), localEdit(text));
     upgradeUpstream(root, "dovecot", { remove: [old], add: { [SNI]: text } });
     const result = await run(sync, {}, { apps: ["dovecot"] });

@@ -137,7 +137,7 @@ describe("plans and the journal", () => {
   ];
 
   it("applies every step and removes its journal", async () => {
-    await applyPlan(sys, "test", plan);
+    await applyPlan(sys, "test", plan, () => new Date());
     expect(readFileSync(`${root}/etc/exim4/sympl-local.d/b`, "utf8")).toBe("B\n");
     expect(readlinkSync(`${root}/etc/exim4/Makefile`)).toBe("Makefile.local");
     expect(sys.stat(JOURNAL)).toBeNull();
@@ -146,10 +146,12 @@ describe("plans and the journal", () => {
   it("says how far it got when a step fails, and the next run finishes the plan", async () => {
     // Writes: mkdir state dir (1), journal (2), then the plan's steps; fail at the second file.
     const faulty = new FaultySystem(sys, 5);
-    await expect(applyPlan(faulty, "use local", plan)).rejects.toThrow(/step 3 of 4.*next run finishes it/);
+    // The journal is dated by the run's clock, never by the machine's.
+    const clock = () => new Date("2031-02-03T04:05:06Z");
+    await expect(applyPlan(faulty, "use local", plan, clock)).rejects.toThrow(/step 3 of 4.*next run finishes it/);
     expect(sys.stat("/etc/exim4/sympl-local.d/a")?.type).toBe("file");
     expect(sys.stat("/etc/exim4/sympl-local.d/b")).toBeNull();
-    expect(await finishInterrupted(sys)).toMatch(/finished the interrupted `use local` run/);
+    expect(await finishInterrupted(sys)).toBe("finished the interrupted `use local` run of 2031-02-03T04:05:06.000Z");
     expect(readFileSync(`${root}/etc/exim4/sympl-local.d/b`, "utf8")).toBe("B\n");
     expect(readlinkSync(`${root}/etc/exim4/Makefile`)).toBe("Makefile.local");
     expect(await finishInterrupted(sys)).toBeNull();
@@ -186,7 +188,7 @@ describe("rebuild steps", () => {
       { op: "run", cmd: "/bin/false", args: [], cwd: "/etc/exim4", why: "rebuild" },
       { op: "write", path: "/etc/exim4/snippet", data: Buffer.from("new\n"), why: "sync" },
     ];
-    await expect(applyPlan(sys, "sync --make", plan)).rejects.toThrow(/\/bin\/false failed \(exit 1\)/);
+    await expect(applyPlan(sys, "sync --make", plan, () => new Date())).rejects.toThrow(/\/bin\/false failed \(exit 1\)/);
     expect(readFileSync(`${root}/etc/exim4/snippet`, "utf8")).toBe("new\n");
     expect(sys.stat(JOURNAL)).toBeNull();
     expect(await finishInterrupted(sys)).toBeNull();

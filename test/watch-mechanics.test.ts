@@ -195,6 +195,17 @@ describe("watchWith on a real tree, with stand-in commands", () => {
     expect(repairs).toBe(3);
   });
 
+  it("stamps every line with the run's clock", async () => {
+    const { out: lines, until } = capture((chunk) => chunk);
+    const ctx = testContext(root, { apps: ["exim4"], now: new Date("2031-02-03T04:05:06Z") });
+    const commands = { repair: async () => ({ code: 0 as const, apps: [], lines: [] }), sync: async () => ({ code: 0 as const, apps: [], lines: [] }) };
+    const watching = watchWith(ctx, { _: ["watch"], debounce: 50 }, commands);
+    await until(() => lines.length === 1);
+    process.emit("SIGTERM", "SIGTERM");
+    await watching;
+    expect(lines).toEqual([expect.stringMatching(/^2031-02-03T04:05:06.000Z watching exim4: /), expect.stringMatching(/^2031-02-03T04:05:06.000Z stopped by SIGTERM /)]);
+  });
+
   it("acts on a Makefile that dpkg replaces while sync runs: another round repairs it", async () => {
     const { out: lines, until } = capture((chunk) => JSON.parse(chunk) as Record<string, unknown>);
     const ctx = testContext(root, { apps: ["exim4"], json: true });

@@ -104,7 +104,7 @@ interface InstallPlan {
 
 /** Plans the whole run and proves it with the config test; writes nothing. */
 async function planRun(ctx: Context, settings: Settings, selection: Selection, opts: { check: boolean; make: boolean }): Promise<InstallPlan> {
-  const plans = ctx.apps.map((app) => planChangeInstall(ctx.sys, app, settings, selection, (line) => ctx.note(line)));
+  const plans = ctx.apps.map((app) => planChangeInstall(ctx.sys, app, settings, selection, (line) => ctx.note(line), ctx.now()));
   const changeOps = plans.flatMap((p) => p.ops);
   const view = new PlannedView(ctx.sys, plannedContents(changeOps));
   const after = new Map<ChangeId, ChangeState>();

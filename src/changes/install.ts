@@ -223,7 +223,7 @@ function actionOf(id: ChangeId, before: ChangeState, w: Work, skipped: boolean):
  * Plans `app`'s install: creating sympl-local.d when it is missing, then
  * the files and edits of the selected changes. Throws InputError when the
  * selection leaves a change without one it needs. Reports ch6's firewall
- * choice through `note`.
+ * choice through `note`; a new tree's baseline is dated `now`.
  */
 export function planChangeInstall(
   sys: Reader,
@@ -231,6 +231,7 @@ export function planChangeInstall(
   settings: Settings,
   selection: Selection,
   note: (line: string) => void,
+  now: Date,
 ): AppInstall {
   const view = treeView(sys, app);
   const before = changeStates(view);
@@ -259,7 +260,7 @@ export function planChangeInstall(
   if (decided("ch6") && !decided("ch5") && inApp("ch6")) planFile(w, changeById("ch5"), CONNECT_CHECK_FILE);
   for (const c of changes) planEdits(w, c);
 
-  const ops = view.localExists ? opsFor(w, sys) : foldIntoCopy(planCreateLocalTree(sys, app), opsFor(w, sys));
+  const ops = view.localExists ? opsFor(w, sys) : foldIntoCopy(planCreateLocalTree(sys, app, now), opsFor(w, sys));
   const outcomes: Outcome[] = CATALOGUE.filter((c) => c.app === app && selection.scope.has(c.id)).map((c) => {
     const skip = skips.get(c.id);
     return {

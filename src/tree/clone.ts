@@ -37,8 +37,8 @@ export function upstreamDirMode(sys: Reader, app: App, rel: string): number {
   return st?.type === "dir" ? st.mode : 0o755;
 }
 
-/** The plan that creates `app`'s sympl-local.d and its baseline. */
-export function planCreateLocalTree(sys: Reader, app: App): Op[] {
+/** The plan that creates `app`'s sympl-local.d and its baseline, recorded as made at `now`. */
+export function planCreateLocalTree(sys: Reader, app: App, now: Date): Op[] {
   const paths = appPaths(app);
   if (sys.stat(paths.local)) throw new InputError(problem(paths.local, "already exists", "use `makefilecheck sync` to bring it up to date"));
   requireUpstreamTree(sys, app);
@@ -57,6 +57,6 @@ export function planCreateLocalTree(sys: Reader, app: App): Op[] {
       ops.push({ op: "write", path, data: entry.data ?? Buffer.alloc(0), mode: entry.mode, ...owner, why });
     }
   }
-  ops.push(...planBaseline(sys, manifestOf(app, upstream, [], new Date()), upstream, null));
+  ops.push(...planBaseline(sys, manifestOf(app, upstream, [], now), upstream, null));
   return ops;
 }

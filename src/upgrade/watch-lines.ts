@@ -1,6 +1,6 @@
 /**
  * The watcher's output: one line per thing that happened, stamped with the
- * time, worded for journald (`TIME sync: exim4: 3 updated; config test
+ * time when it is printed (the run's clock, in src/upgrade/watch.ts), worded for journald (`TIME sync: exim4: 3 updated; config test
  * passed`, `TIME sync: CONFLICT: ...`) and carrying the same facts as JSON
  * fields. Lines that need the admin (CONFLICT, FAILED) are "loud": printed
  * even under -q.
@@ -9,21 +9,20 @@ import type { AppReport, CommandResult } from "../context.js";
 import { UserError } from "../errors.js";
 import type { App } from "../server-layout.js";
 import { opToJson } from "../plan.js";
-import type { StreamLine } from "../render.js";
 
-/** A line to print, and whether -q may hide it. */
+/** A line to print, and whether -q may hide it; printing stamps it with the time. */
 export interface WatchLine {
-  line: StreamLine;
+  line: { text: string } & Record<string, unknown>;
   loud: boolean;
 }
 
 /** Where the watcher sends its lines. */
 export type Print = (l: WatchLine) => void;
 
-/** Stamps a line with the current time. */
+/** A line of `fields`, quiet unless `loud` says otherwise. */
 export function line(fields: { event: string; text: string; loud?: boolean } & Record<string, unknown>): WatchLine {
   const { loud = false, ...rest } = fields;
-  return { line: { time: new Date().toISOString(), ...rest }, loud };
+  return { line: rest, loud };
 }
 
 /** What one action of a round came to. */

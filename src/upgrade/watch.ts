@@ -133,7 +133,7 @@ export async function watchWith(ctx: Context, args: Args, commands: RoundCommand
   if (!ctx.dryRun) ctx.sys.mkdir(STATE_DIR, { mode: 0o755 });
   const layout: WatchLayout = watchLayout((p) => ctx.sys.hostPath(p), apps, STATE_DIR, apps.map(recordPath));
   const print: Print = (l) => {
-    if (!ctx.quiet || l.loud) printStreamLine(ctx.json, l.line, ctx.color);
+    if (!ctx.quiet || l.loud) printStreamLine(ctx.json, { time: ctx.now().toISOString(), ...l.line }, ctx.color);
   };
 
   const snapshot = new ControlSnapshot(ctx.sys);

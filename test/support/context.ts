@@ -13,8 +13,8 @@ import { DryRunSystem } from "../../src/system/wrappers.js";
 /** A test Context plus the notes the command gave. */
 export type TestContext = Context & { notes: string[] };
 
-/** Builds a Context on `root`; `dryRun` wraps the system as the CLI does. */
-export function testContext(root: string, opts: { dryRun?: boolean; json?: boolean; apps?: App[] } = {}): TestContext {
+/** Builds a Context on `root`; `dryRun` wraps the system as the CLI does; `now` stops the run's clock at that time. */
+export function testContext(root: string, opts: { dryRun?: boolean; json?: boolean; apps?: App[]; now?: Date } = {}): TestContext {
   const real = new RealSystem(root);
   const notes: string[] = [];
   return {
@@ -25,7 +25,7 @@ export function testContext(root: string, opts: { dryRun?: boolean; json?: boole
     dryRun: Boolean(opts.dryRun),
     color: false,
     lockWaitMs: 3_000,
-    now: () => new Date(),
+    now: () => opts.now ?? new Date(),
     keep: DEFAULT_KEEP,
     note: (line) => notes.push(line),
     notes,
