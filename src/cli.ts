@@ -57,8 +57,11 @@ function lockWaitOf(value: unknown): number {
   return Math.round(seconds * 1000);
 }
 
-/** Checks --root and the app list, and builds the Context for one command. */
-function makeContext(chosen: { args: Args; writes: boolean }): Context {
+/**
+ * Checks --root and the app list, and builds the Context for one command.
+ * Under --json its notes are also collected in `notes`, for the document.
+ */
+function makeContext(chosen: { args: Args; writes: boolean }, notes: string[]): Context {
   const a = chosen.args;
   // resolve("") is the current directory: an empty --root (an unset shell variable) must not mean that.
   if (String(a.root ?? "/") === "") throw new InputError(problem("--root ''", "empty", "give the directory that stands for / (--root / for this server)"));
@@ -89,7 +92,8 @@ function makeContext(chosen: { args: Args; writes: boolean }): Context {
       days: typeof a["keep-days"] === "number" ? a["keep-days"] : DEFAULT_KEEP.days,
     },
     note: (line) => {
-      // A parent reading the --json document (the watcher's rounds) asks for the notes too.
+      if (json) notes.push(line);
+      // A parent reading the --json document (the watcher's rounds) asks for the notes on stderr too.
       if (!quiet && (!json || process.env[JSON_NOTES_ENV] === "1")) printNote(line);
     },
   };
@@ -107,6 +111,8 @@ export async function main(argv: string[]): Promise<ExitCode> {
   endQuietlyWhenReaderGoes();
   // Until the command line is read, a literal --json is the only sign of it: a refused call still answers in JSON.
   let json = argv.includes("--json");
+  // What the run noted (what it pruned, an interrupted run it finished): under --json, part of the document.
+  const notes: string[] = [];
   try {
     const parsed = fastCommandLine(argv) ?? (await yargsCommandLine(argv));
     if (parsed.kind === "help") {
@@ -117,15 +123,15 @@ export async function main(argv: string[]): Promise<ExitCode> {
       printHelp(`${VERSION}\n`);
       return Exit.ok;
     }
-    const ctx = makeContext(parsed);
+    const ctx = makeContext(parsed, notes);
     const result = await (await LOAD[parsed.command]())(ctx, parsed.args);
-    render(ctx, result);
+    render(ctx, result, notes);
     return result.code;
   } catch (caught) {
     if (!(caught instanceof UserError) && process.env.MAKEFILECHECK_DEBUG) printError(caught instanceof Error ? (caught.stack ?? caught.message) : String(caught));
     const err = caught instanceof UserError ? caught : internalError(caught);
     printError(err.message);
-    if (json) printErrorDocument({ exit: err.code, kind: err.name, ...partsOf(err.message) });
+    if (json) printErrorDocument({ exit: err.code, kind: err.name, ...partsOf(err.message) }, notes);
     return err.code;
   }
 }

@@ -47,13 +47,17 @@ export function paint(line: string): string {
   return out;
 }
 
-/** Prints a command's result the way the options ask. */
-export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun" | "color">, result: CommandResult): void {
+/**
+ * Prints a command's result the way the options ask; under --json the
+ * run's `notes` (said on stderr otherwise) are a field of the document.
+ */
+export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun" | "color">, result: CommandResult, notes: string[] = []): void {
   if (result.streamed) return;
   if (ctx.json) {
     const doc: Record<string, unknown> = { ...result.data, apps: result.apps };
     if (result.plan) doc.plan = result.plan.map(opToJson);
     if (ctx.dryRun) doc.dryRun = true;
+    if (notes.length) doc.notes = notes;
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     return;
   }
@@ -115,10 +119,10 @@ export function printNote(line: string): void {
  * Under --json, an error as the one document on stdout, with the parts of
  * its stderr line: `{"error":{"exit":2,"kind":…,"path":…,"message":…,"fix":…}}`.
  * The kind (the error class) tells a parent reading it (the watcher) a busy
- * lock from other refusals.
+ * lock from other refusals. What the run noted before it failed goes along.
  */
-export function printErrorDocument(error: { exit: number; kind: string } & ProblemParts): void {
-  process.stdout.write(`${JSON.stringify({ error }, null, 2)}\n`);
+export function printErrorDocument(error: { exit: number; kind: string } & ProblemParts, notes: string[] = []): void {
+  process.stdout.write(`${JSON.stringify(notes.length ? { error, notes } : { error }, null, 2)}\n`);
 }
 
 /** Prints a user error as one line. */

@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { main } from "../src/cli.js";
 import { withLock } from "../src/context.js";
 import { applyPlan } from "../src/plan.js";
 import { DEFAULT_KEEP, savedAt, toPrune } from "../src/saved.js";
@@ -12,11 +13,14 @@ import { sync } from "../src/sync/commands.js";
 import { RealSystem } from "../src/system/real.js";
 import { planCreateLocalTree } from "../src/tree/clone.js";
 import { inRoot, upgradeUpstream, writeSymplTree } from "./fixtures/sympl.js";
+import { captureOutput } from "./support/capture.js";
 import { testContext } from "./support/context.js";
 import { withTempRoot } from "./support/temp-root.js";
 
 let root: string;
 withTempRoot((r) => (root = r));
+let out: string[];
+captureOutput((o) => (out = o));
 
 const DAY = 86_400_000;
 const at = (iso: string) => new Date(iso);
@@ -102,5 +106,25 @@ describe("a year of daily syncs", () => {
     // 30 old runs and the new one: the newest 25 stay.
     expect(readdirSync(saved)).toHaveLength(25);
     expect(ctx.notes.find((n) => n.startsWith("pruned 6 saved runs of exim4 (older than 90 days, beyond the last 25)"))).toBeDefined();
+  });
+
+  it("under --json the document carries what was pruned (and, under --dry-run, what would be)", async () => {
+    const saved = inRoot(root, "/var/lib/makefilecheck/saved/exim4");
+    writeSymplTree(root, { apps: ["exim4"] });
+    const sys = new RealSystem(root);
+    await applyPlan(sys, "test", planCreateLocalTree(sys, "exim4", new Date()), () => new Date());
+    const old = Date.UTC(2020, 0, 1);
+    for (let n = 1; n <= 22; n++) mkdirSync(`${saved}/${syncRun(new Date(old + n * DAY))}`, { recursive: true });
+    const doc = async (argv: string[]) => {
+      out.length = 0;
+      expect(await main([...argv, "--root", root, "-a", "exim4", "--json"])).toBe(0);
+      return JSON.parse(out.join("")) as { notes?: string[] };
+    };
+    const oldest = `${syncRun(new Date(old + DAY))}, ${syncRun(new Date(old + 2 * DAY))}`;
+    expect((await doc(["sync", "--dry-run"])).notes).toEqual([`would prune 2 saved runs of exim4 (older than 90 days, beyond the last 20): ${oldest}`]);
+    expect(readdirSync(saved)).toHaveLength(22);
+    expect((await doc(["sync"])).notes).toEqual([`pruned 2 saved runs of exim4 (older than 90 days, beyond the last 20): ${oldest}`]);
+    expect(readdirSync(saved)).toHaveLength(20);
+    expect((await doc(["sync"])).notes).toBeUndefined();
   });
 });
