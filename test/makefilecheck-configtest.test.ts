@@ -1,4 +1,5 @@
-import { appendFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { describe, expect, it } from "vitest";
 import { assembleConfig, runConfigTest } from "../src/tree/configtest.js";
 import { RealSystem } from "../src/system/real.js";
@@ -15,6 +16,21 @@ const at = (server: string) => inRoot(root, server);
 
 /** The non-comment lines of an assembled config: banners differ, snippet order and content must not. */
 const bodies = (config: string) => config.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#"));
+
+/** A RealSystem that notes the mode and owner of each scratch file (and its directory) while a daemon reads it. */
+class ScratchWatch extends RealSystem {
+  readonly seen: string[] = [];
+  override withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T> {
+    return super.withScratchFile(name, data, (file) => {
+      const mode = (path: string) => {
+        const st = statSync(path);
+        return `${(st.mode & 0o777).toString(8)} ${st.uid}:${st.gid}`;
+      };
+      this.seen.push(`dir ${mode(dirname(file))}, file ${mode(file)}`);
+      return use(file);
+    });
+  }
+}
 
 /** A System whose daemon binaries are not installed. */
 class NoDaemons extends RealSystem {
@@ -74,5 +90,13 @@ describe("runConfigTest", () => {
     expect(failed.output).toContain("no_such_dovecot_setting");
     // The upstream tree is untouched by the local breakage.
     expect((await runConfigTest(sys, "dovecot", "sympl")).status).toBe("passed");
+  });
+
+  it.skipIf(skip)("tests in a scratch only root can read (0700 directory, 0600 file), which both daemons, run by root, accept", async () => {
+    caninstallTree(root);
+    const sys = new ScratchWatch(root);
+    expect((await runConfigTest(sys, "exim4", "local")).status).toBe("passed");
+    expect((await runConfigTest(sys, "dovecot", "local")).status).toBe("passed");
+    expect(sys.seen).toEqual(["dir 700 0:0, file 600 0:0", "dir 700 0:0, file 600 0:0"]);
   });
 });

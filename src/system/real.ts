@@ -215,12 +215,14 @@ export class RealSystem implements System {
   async withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T> {
     // node:os is fetched here, not imported: every run would pay its start-up for this rare call.
     const { tmpdir } = createRequire("/")("node:os") as typeof import("node:os");
+    // Private to root (the text may hold the Spamhaus key): exim and dovecot,
+    // run by root, read a -C/-c file as root, and exim refuses one that root
+    // does not own (docs/architecture.md, modes).
     const dir = fs.mkdtempSync(`${tmpdir()}/makefilecheck-`);
     try {
+      fs.chmodSync(dir, 0o700);
       const file = `${dir}/${posix.basename(name)}`;
-      fs.writeFileSync(file, data, { mode: 0o644 });
-      // Daemons drop privileges before reading a -C/-c file.
-      fs.chmodSync(dir, 0o755);
+      fs.writeFileSync(file, data, { mode: 0o600, flag: "wx" });
       return await use(file);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -122,7 +122,8 @@ export interface Reader {
   /**
    * Gives `use` a private host file holding `data`, outside every managed
    * tree, removed again when `use` settles: for config tests of text that is
-   * not on disk yet.
+   * not on disk yet. Only root may read it (a 0600 file in a 0700
+   * directory): the text may hold a secret.
    */
   withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T>;
   /**
