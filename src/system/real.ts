@@ -3,7 +3,6 @@
  * file or link in the same directory, then rename) and refuse to pass
  * through a symlinked directory below the root.
  */
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import { posix } from "node:path";
@@ -431,6 +430,8 @@ const FLOCK_BUSY = 75;
  */
 function flockFd(fd: number, waitMs: number): Promise<{ code: number; stderr: string }> {
   const wait = waitMs > 0 ? ["-w", String(waitMs / 1000)] : ["-n"];
+  // Fetched here, not imported: node:child_process and the stream modules it loads cost every read-only run milliseconds.
+  const { spawn } = createRequire("/")("node:child_process") as typeof import("node:child_process");
   return new Promise((resolve, reject) => {
     const child = spawn("flock", ["-x", ...wait, "-E", String(FLOCK_BUSY), "3"], { stdio: ["ignore", "ignore", "pipe", fd] });
     let stderr = "";

@@ -135,9 +135,12 @@ function bytewise(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
+/** Made on first use: ICU's collator costs `status` milliseconds, and only a build not in byte order needs it. */
+let localeOrder: Intl.Collator | undefined;
+
 /** Orders names roughly as `sort` does in a UTF-8 locale, where punctuation weighs last. */
-const localeOrder = new Intl.Collator("en", { ignorePunctuation: true, sensitivity: "variant" });
 function localeWise(a: string, b: string): number {
+  localeOrder ??= new Intl.Collator("en", { ignorePunctuation: true, sensitivity: "variant" });
   return localeOrder.compare(a, b) || bytewise(a, b);
 }
 

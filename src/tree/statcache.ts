@@ -76,6 +76,8 @@ function readSection(data: Buffer, at: number): { table: Map<string, number>; en
 /** Reads `app`'s cache; anything unexpected (no file, another version or app, a cut-off file) means "no cache". */
 export function readStatCache(sys: Reader, app: App): StatCache | null {
   try {
+    // Asked first, not caught: an error's stack costs a cached-code run a re-parse of every function on it.
+    if (sys.stat(statCachePath(app))?.type !== "file") return null;
     const data = sys.readFile(statCachePath(app));
     const header = `${MAGIC} ${VERSION} ${app}\n`;
     if (data.toString("latin1", 0, header.length) !== header) return null;
