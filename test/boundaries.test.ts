@@ -82,6 +82,14 @@ describe("source boundaries", () => {
     expect(offenders).toEqual([]);
   });
 
+  it("keeps the sync planner pure: its modules import nothing of src/system, not even a type", () => {
+    // planSync is given a scanned snapshot and no System (docs/architecture.md, sync), so it cannot read the disk.
+    const planner = ["sync/plan-sync.ts", "sync/classify.ts", "sync/merge.ts", "sync/text.ts"];
+    const offenders = files.filter((f) => planner.includes(f.rel)).flatMap((f) => importsOf(f.rel, f.text).filter((t) => t.startsWith("system/")).map((t) => `${f.rel} -> ${t}`));
+    expect(files.filter((f) => planner.includes(f.rel))).toHaveLength(planner.length);
+    expect(offenders).toEqual([]);
+  });
+
   it("imports the entry point from nowhere", () => {
     const offenders = files.flatMap((f) => importsOf(f.rel, f.text).filter((t) => t === "cli.ts").map(() => f.rel));
     expect(offenders).toEqual([]);

@@ -9,7 +9,6 @@ import type { App } from "../server-layout.js";
 import { appPaths } from "../server-layout.js";
 import { relPath } from "../system/safe-path.js";
 import type { Op } from "../plan.js";
-import { analyze } from "./drift.js";
 import { appsWithLocalTree } from "./drift-command.js";
 import { diffTrees } from "./diffs.js";
 import type { Settle, SyncPlan } from "./plan-sync.js";
@@ -17,6 +16,8 @@ import { planSync, savedDirFor } from "./plan-sync.js";
 import type { Rebuild } from "./rebuild.js";
 import { planRebuild } from "./rebuild.js";
 import { writeStatCache } from "../tree/statcache.js";
+import { scanForSync } from "./snapshot.js";
+import type { SyncSnapshot } from "./snapshot.js";
 import { syncProblems, syncReportLines } from "./sync-report.js";
 import { verifyBeforeSync } from "./verify.js";
 import type { Verified } from "./verify.js";
@@ -65,12 +66,12 @@ function settleOf(o: CommandOptions["sync"]): Settle {
   return settle;
 }
 
-/** One app's plan with the trees it was made from. */
+/** One app's plan with the snapshot it was made from. */
 interface AppSync {
   app: App;
   adopted: boolean;
   plan: SyncPlan;
-  trees: Trees;
+  trees: SyncSnapshot;
 }
 
 /**
@@ -89,11 +90,10 @@ export async function sync(ctx: Context, args: Args): Promise<CommandResult> {
   return withLock(ctx, async () => {
     const syncs: AppSync[] = [];
     const named = new Set<string>();
-    const scannedAt = Date.now();
     for (const app of apps) {
-      const trees = loadTrees(ctx.sys, app, { ignoreBaseline: o.adopt });
+      const trees = scanForSync(ctx.sys, app, { adopt: o.adopt });
       for (const p of [...settle.takeUpstream, ...settle.keepLocal]) if (knowsPath(trees, p)) named.add(p);
-      syncs.push({ app, adopted: trees.baseline === null, plan: planSync(ctx.sys, trees, analyze(trees), settle, now), trees });
+      syncs.push({ app, adopted: trees.baseline === null, plan: planSync(trees, { settle, now }), trees });
     }
     const unknown = [...settle.takeUpstream, ...settle.keepLocal].find((p) => !named.has(p));
     if (unknown) throw new InputError(problem(unknown, `not a snippet in sympl.d or sympl-local.d of ${apps.join(" or ")}`, "nothing was changed"));
@@ -103,11 +103,11 @@ export async function sync(ctx: Context, args: Args): Promise<CommandResult> {
     for (const s of syncs) verdicts.set(s.app, await verifyBeforeSync(ctx, s.app, syncOps, s.plan.ops.length > 0));
     const refused = [...verdicts.values()].some((v) => v.failed);
     const rebuilds = new Map<App, Rebuild>();
-    if (o.make && !refused) for (const s of syncs) rebuilds.set(s.app, await planRebuild(ctx, s.app, syncOps, s.plan.savedDir ?? savedDirFor(ctx.sys, s.app, now), verdicts.get(s.app)?.result));
+    if (o.make && !refused) for (const s of syncs) rebuilds.set(s.app, await planRebuild(ctx, s.app, syncOps, s.plan.savedDir ?? savedDirFor(s.app, now, s.trees.savedRuns), verdicts.get(s.app)?.result));
     // Every rebuild runs after every file step (applyPlan runs `run` steps last), in app order.
     const ops = [...syncOps, ...[...rebuilds.values()].flatMap((r) => r.ops)];
     if (!refused) await apply(ctx, "sync", ops);
-    if (!ctx.dryRun && !refused) for (const s of syncs) refreshStatCache(ctx, s, scannedAt);
+    if (!ctx.dryRun && !refused) for (const s of syncs) refreshStatCache(ctx, s);
     const reports: AppReport[] = [];
     let code: ExitCode = refused ? Exit.actionNeeded : Exit.ok;
     const problems: string[] = [];
@@ -132,9 +132,9 @@ function touchedBy(ops: Op[]): Set<string> {
 }
 
 /** Refreshes drift's stat cache after a sync; a cache that cannot be written is only noted. */
-function refreshStatCache(ctx: Context, s: AppSync, scannedAt: number): void {
+function refreshStatCache(ctx: Context, s: AppSync): void {
   try {
-    writeStatCache(ctx.sys, s.app, s.trees.upstream, s.trees.local, touchedBy(s.plan.ops), scannedAt);
+    writeStatCache(ctx.sys, s.app, s.trees.upstream, s.trees.local, touchedBy(s.plan.ops), s.trees.scannedAt);
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
     ctx.note(`${s.app}: drift's stat cache not written (${err.message}); drift will read every file`);

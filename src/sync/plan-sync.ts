@@ -2,7 +2,9 @@
  * The sync plan of one app (docs/sympl.md, sync): from the state of every
  * path, the steps that bring upstream changes into sympl-local.d without
  * losing a local byte. Every file the plan overwrites or removes is first
- * copied to the state dir's `saved/APP/STAMP/`.
+ * copied to the state dir's `saved/APP/STAMP/`. Planning is a pure
+ * function of the app's scanned snapshot (snapshot.ts): nothing here is
+ * given a System, so nothing here can read the disk.
  */
 import { posix } from "node:path";
 import type { ChangeId } from "../catalogue/catalogue.js";
@@ -10,18 +12,18 @@ import { deriveWithKnownEdits, isMainOptionsFile, logSelectorFor } from "../cata
 import { LOGGING_FILE, installedWithEdits, rederiveLogging } from "../catalogue/templates.js";
 import type { App } from "../server-layout.js";
 import { InputError, problem } from "../errors.js";
-import { STATE_DIR } from "../server-layout.js";
 import type { Op } from "../plan.js";
-import type { Attrs, Reader } from "../system/system.js";
-import type { Manifest } from "../tree/baseline.js";
-import { manifestOf, planBaseline, readBaseObject, sameBaseline } from "../tree/baseline.js";
-import { appOwner, isLinkedPath, mirrorTarget, upstreamDirMode } from "../tree/clone.js";
+import { savedRoot } from "../saved.js";
+import type { BaseEntry, Manifest } from "../tree/baseline.js";
+import { manifestOf, planBaseline, sameBaseline } from "../tree/baseline.js";
+import { isLinkedPath, mirrorTarget } from "../tree/clone.js";
 import type { PathState } from "./drift.js";
+import { analyze } from "./drift.js";
 import type { SnapshotEntry } from "../tree/scan.js";
 import { SYMPL_NEW } from "../tree/scan.js";
 import { mergeThreeWay } from "./merge.js";
+import type { SyncSnapshot, WaitingEntry } from "./snapshot.js";
 import { asText } from "./text.js";
-import type { Trees } from "../tree/trees.js";
 
 /** What sync did (or would do) to one path. */
 export type SyncAction =
@@ -91,20 +93,21 @@ class Steps {
   /** Local paths of the other kind (file where a directory must go, or the reverse) that must be removed first. */
   private readonly inTheWay = new Set<string>();
 
+  private readonly owner: SyncSnapshot["owner"];
+
   constructor(
-    private readonly sys: Reader,
-    private readonly trees: Trees,
+    private readonly trees: SyncSnapshot,
     readonly savedDir: string,
-    private readonly owner: Required<Pick<Attrs, "uid" | "gid">>,
-  ) {}
+  ) {
+    this.owner = trees.owner;
+  }
 
   get anySaved(): boolean {
     return this.saves.length > 0;
   }
 
-  /** Keeps the current local file or link at `rel` (or any file named `rel`) in the saved dir. */
-  save(rel: string, entry?: SnapshotEntry): void {
-    const localPath = `${this.trees.local.dir}/${rel}`;
+  /** Keeps the current local file or link at `rel` (a snippet or a waiting `.sympl-new`) in the saved dir. */
+  save(rel: string, entry: SnapshotEntry | WaitingEntry): void {
     const path = `${this.savedDir}/${rel}`;
     const dir = posix.dirname(path);
     if (!this.savedDirs.has(dir)) {
@@ -112,13 +115,9 @@ class Steps {
       this.saves.push({ op: "mkdir", path: dir, mode: 0o700, why: "keep previous versions" });
     }
     const why = `previous ${posix.basename(rel)}`;
-    if (entry?.type === "link") this.saves.push({ op: "symlink", path, target: entry.target ?? "", why });
-    else if (entry?.type === "file" && entry.data) this.saves.push({ op: "write", path, data: entry.data, mode: entry.mode, why });
-    else {
-      // Not a snippet the scan read: a waiting `.sympl-new`.
-      const mode = this.sys.stat(localPath)?.mode ?? 0o600;
-      this.saves.push({ op: "write", path, data: this.sys.readFile(localPath), mode, why });
-    }
+    if (entry.type === "link") this.saves.push({ op: "symlink", path, target: entry.target ?? "", why });
+    else if (entry.data) this.saves.push({ op: "write", path, data: entry.data, mode: entry.mode, why });
+    else throw new Error(`internal error: the snapshot lacks the bytes of ${this.trees.local.dir}/${rel}`);
   }
 
   /** Creates the local directories above `rel` that are missing, as their upstream counterparts. */
@@ -129,7 +128,7 @@ class Steps {
       if (this.trees.local.dirs.has(dir) || this.madeDirs.has(dir)) continue;
       if (this.trees.local.entries.has(dir)) this.inTheWay.add(dir);
       this.madeDirs.add(dir);
-      const mode = upstreamDirMode(this.sys, this.trees.app, dir);
+      const mode = this.trees.upstreamDirModes.get(dir) ?? 0o755;
       this.dirs.push({ op: "mkdir", path: `${this.trees.local.dir}/${dir}`, mode, ...this.owner, why: "new upstream directory" });
     }
   }
@@ -194,14 +193,17 @@ class Steps {
     if (!up?.data) return;
     this.parents(rel);
     const path = `${this.trees.local.dir}/${rel}${SYMPL_NEW}`;
-    if (this.sys.stat(path)) this.save(`${rel}${SYMPL_NEW}`);
+    const waiting = this.trees.waitingEntries.get(rel);
+    if (waiting) this.save(`${rel}${SYMPL_NEW}`, waiting);
+    this.notOverDir(`${rel}${SYMPL_NEW}`);
     this.changes.push({ op: "write", path, data: up.data, mode: up.mode, ...this.owner, why: "upstream version to merge by hand" });
   }
 
   /** Removes a waiting `.sympl-new` once the admin settled its path. */
   dropWaiting(rel: string): void {
     const name = `${rel}${SYMPL_NEW}`;
-    this.save(name);
+    const waiting = this.trees.waitingEntries.get(rel);
+    if (waiting) this.save(name, waiting);
     this.removals.push({ op: "remove", path: `${this.trees.local.dir}/${name}`, why: "settled" });
   }
 
@@ -209,7 +211,7 @@ class Steps {
   emptiedDirs(): void {
     const byDepth = [...this.trees.local.dirs].filter((d) => !this.trees.upstream.dirs.has(d)).sort((a, b) => b.split("/").length - a.split("/").length);
     for (const dir of byDepth) {
-      const children = this.sys.list(`${this.trees.local.dir}/${dir}`).map((n) => `${dir}/${n}`);
+      const children = (this.trees.localListings.get(dir) ?? []).map((n) => `${dir}/${n}`);
       if (children.length === 0 || !children.every((c) => this.removed.has(c))) continue;
       this.removed.add(dir);
       this.cleanup.push({ op: "remove", path: `${this.trees.local.dir}/${dir}`, why: "upstream retired this directory" });
@@ -217,13 +219,20 @@ class Steps {
   }
 }
 
+/** The baseline's bytes of `entry`, which the scan read for every path that may need them (snapshot.ts). */
+function baseBytes(trees: SyncSnapshot, rel: string, entry: BaseEntry): Buffer {
+  const data = trees.baseObjects.get(entry.sha256);
+  if (!data) throw new Error(`internal error: the snapshot lacks the baseline copy of ${rel}`);
+  return data;
+}
+
 /** The bytes of a conflicting path merged, if the catalogue or a line merge can do it. */
-function resolveBoth(sys: Reader, trees: Trees, rel: string, installed: ReadonlySet<ChangeId>): { data: Buffer; how: "rederived" | "merged" } | null {
+function resolveBoth(trees: SyncSnapshot, rel: string, installed: ReadonlySet<ChangeId>): { data: Buffer; how: "rederived" | "merged" } | null {
   const baseEntry = trees.baseline?.files[rel];
   const up = trees.upstream.entries.get(rel)?.data;
   const mine = trees.local.entries.get(rel)?.data;
   if (!baseEntry || !up || !mine) return null;
-  const base = readBaseObject(sys, trees.app, baseEntry);
+  const base = baseBytes(trees, rel, baseEntry);
   const [baseText, upText, mineText] = [asText(base), asText(up), asText(mine)];
   if (baseText !== null && upText !== null && mineText !== null) {
     const derived = deriveWithKnownEdits(trees.app, rel, baseText, mineText, upText, installed);
@@ -239,7 +248,7 @@ function resolveBoth(sys: Reader, trees: Trees, rel: string, installed: Readonly
  * version moves to the new name, so the old name does not stay built in
  * beside it (two definitions of the same thing break the config).
  */
-function renamesOfChanged(trees: Trees, states: PathState[], settle: Settle): Map<string, string> {
+function renamesOfChanged(trees: SyncSnapshot, states: PathState[], settle: Settle): Map<string, string> {
   const { baseline, upstream, local } = trees;
   const added = new Map<string, string[]>();
   for (const ps of states) {
@@ -267,11 +276,11 @@ function renamesOfChanged(trees: Trees, states: PathState[], settle: Settle): Ma
  * log_selector upstream adds where it had none is commented out, ch3
  * owning it); null when they change nothing.
  */
-function withInstalledEdits(sys: Reader, trees: Trees, rel: string, installed: ReadonlySet<ChangeId>): Buffer | null {
+function withInstalledEdits(trees: SyncSnapshot, rel: string, installed: ReadonlySet<ChangeId>): Buffer | null {
   const up = trees.upstream.entries.get(rel)?.data;
   if (installed.size === 0 || !up || !isMainOptionsFile(rel)) return null;
   const baseEntry = trees.baseline?.files[rel];
-  const base = baseEntry ? asText(readBaseObject(sys, trees.app, baseEntry)) : "";
+  const base = baseEntry ? asText(baseBytes(trees, rel, baseEntry)) : "";
   const mine = trees.local.entries.get(rel)?.data;
   const [upText, mineText] = [asText(up), mine ? asText(mine) : ""];
   if (base === null || upText === null || mineText === null) return null;
@@ -280,7 +289,7 @@ function withInstalledEdits(sys: Reader, trees: Trees, rel: string, installed: R
 }
 
 /** Plans one path by its state; returns what to report, or null for nothing. */
-function planPath(sys: Reader, trees: Trees, steps: Steps, ps: PathState, settle: Settle, installed: ReadonlySet<ChangeId>): SyncAction | null {
+function planPath(trees: SyncSnapshot, steps: Steps, ps: PathState, settle: Settle, installed: ReadonlySet<ChangeId>): SyncAction | null {
   const { path, state } = ps;
   const waiting = trees.local.waiting.includes(path);
   if (settle.takeUpstream.has(path) || settle.keepLocal.has(path)) {
@@ -292,7 +301,7 @@ function planPath(sys: Reader, trees: Trees, steps: Steps, ps: PathState, settle
   switch (state) {
     case "upstream-modified":
     case "upstream-added":
-      const derived = ps.derived ?? withInstalledEdits(sys, trees, path, installed);
+      const derived = ps.derived ?? withInstalledEdits(trees, path, installed);
       if (derived) {
         steps.write(path, derived, "known local edits on the new upstream");
         return "rederived";
@@ -303,7 +312,7 @@ function planPath(sys: Reader, trees: Trees, steps: Steps, ps: PathState, settle
       steps.remove(path, "retired upstream");
       return "removed";
     case "conflict": {
-      const both = resolveBoth(sys, trees, path, installed);
+      const both = resolveBoth(trees, path, installed);
       if (both) {
         steps.write(path, both.data, both.how === "merged" ? "local and upstream edits merged" : "known local edits on the new upstream");
         return both.how;
@@ -319,14 +328,25 @@ function planPath(sys: Reader, trees: Trees, steps: Steps, ps: PathState, settle
   }
 }
 
+/** What a sync plan depends on besides the snapshot. */
+export interface SyncOptions {
+  /** The admin's decisions (--take-upstream, --keep-local). */
+  settle: Settle;
+  /** The run's time: it names the saved copies and dates the baseline. */
+  now: Date;
+}
+
 /**
- * Plans the sync of one app from the states `analyze` gave. Trees without
- * a baseline (being adopted) get one; every plan ends with the baseline
- * recording today's upstream, when that changes it.
+ * Plans the sync of one app from its snapshot alone: the state of every
+ * path (`analyze`), then the steps. Trees without a baseline (being
+ * adopted) get one; every plan ends with the baseline recording today's
+ * upstream, when that changes it.
  */
-export function planSync(sys: Reader, trees: Trees, states: PathState[], settle: Settle, now: Date): SyncPlan {
+export function planSync(trees: SyncSnapshot, options: SyncOptions): SyncPlan {
+  const { settle, now } = options;
   const app: App = trees.app;
-  const steps = new Steps(sys, trees, savedDirFor(sys, app, now), appOwner(sys, app));
+  const states = analyze(trees);
+  const steps = new Steps(trees, savedDirFor(app, now, trees.savedRuns));
   const entries: SyncEntry[] = [];
   const moves = renamesOfChanged(trees, states, settle);
   const installed = installedWithEdits(app, (rel) => textAt(trees, "local", rel));
@@ -340,7 +360,7 @@ export function planSync(sys: Reader, trees: Trees, states: PathState[], settle:
       continue;
     }
     if (movedTo.has(ps.path)) continue;
-    const action = planPath(sys, trees, steps, ps, settle, installed);
+    const action = planPath(trees, steps, ps, settle, installed);
     if (action) entries.push({ path: ps.path, state: ps.state, action });
   }
   const logging = planLogging(trees, steps, settle);
@@ -354,7 +374,7 @@ export function planSync(sys: Reader, trees: Trees, states: PathState[], settle:
   const waiting = [...new Set([...trees.local.waiting.filter((p) => !settled(p)), ...conflicts])].sort();
   const next: Manifest = manifestOf(app, trees.upstream, unsettled, now);
   const baselineChanged = !sameBaseline(trees.baseline, next);
-  const baselineOps = baselineChanged ? planBaseline(sys, next, trees.upstream, trees.baseline) : [];
+  const baselineOps = baselineChanged ? planBaseline(trees.storedObjects, next, trees.upstream, trees.baseline) : [];
   return {
     ops: [...steps.saves, ...steps.removals, ...steps.cleanup, ...steps.dirs, ...steps.changes, ...baselineOps],
     entries,
@@ -366,7 +386,7 @@ export function planSync(sys: Reader, trees: Trees, states: PathState[], settle:
 }
 
 /** The texts of a snapshot's files, by path, where they are text. */
-function textAt(trees: Trees, side: "upstream" | "local", rel: string): string | null {
+function textAt(trees: SyncSnapshot, side: "upstream" | "local", rel: string): string | null {
   const data = trees[side].entries.get(rel)?.data;
   return data ? asText(data) : null;
 }
@@ -375,7 +395,7 @@ function textAt(trees: Trees, side: "upstream" | "local", rel: string): string |
  * ch3's 25-logging, when installed, re-derived for the log_selector flags
  * upstream sets now: a flag an upgrade adds is carried over and said.
  */
-function planLogging(trees: Trees, steps: Steps, settle: Settle): SyncEntry | null {
+function planLogging(trees: SyncSnapshot, steps: Steps, settle: Settle): SyncEntry | null {
   if (settle.keepLocal.has(LOGGING_FILE) || settle.takeUpstream.has(LOGGING_FILE)) return null;
   const upstreamMain = [...trees.upstream.entries.keys()].filter(isMainOptionsFile).map((rel) => textAt(trees, "upstream", rel) ?? "");
   const next = rederiveLogging(textAt(trees, "local", LOGGING_FILE), upstreamMain);
@@ -389,7 +409,7 @@ function planLogging(trees: Trees, steps: Steps, settle: Settle): SyncEntry | nu
  * of its log_selector flags 25-logging leaves out because they cancel
  * one of ch3's (ours win), while ch3 is installed.
  */
-function noteDroppedFlags(trees: Trees, entries: SyncEntry[]): void {
+function noteDroppedFlags(trees: SyncSnapshot, entries: SyncEntry[]): void {
   if (!trees.local.entries.has(LOGGING_FILE)) return;
   for (const e of entries) {
     if (!isMainOptionsFile(e.path) || !["rederived", "updated", "added", "merged", "took-upstream"].includes(e.action)) continue;
@@ -398,10 +418,10 @@ function noteDroppedFlags(trees: Trees, entries: SyncEntry[]): void {
   }
 }
 
-/** A saved-copy directory for this run that no earlier run used. */
-export function savedDirFor(sys: Reader, app: App, now: Date): string {
-  const base = `${STATE_DIR}/saved/${app}/${stampOf(now)}`;
-  let dir = base;
-  for (let n = 2; sys.stat(dir); n++) dir = `${base}-${n}`;
-  return dir;
+/** A saved-copy directory for this run that no earlier run used: `taken` holds the names already in saved/APP. */
+export function savedDirFor(app: App, now: Date, taken: ReadonlySet<string>): string {
+  const stamp = stampOf(now);
+  let name = stamp;
+  for (let n = 2; taken.has(name); n++) name = `${stamp}-${n}`;
+  return `${savedRoot(app)}/${name}`;
 }

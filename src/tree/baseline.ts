@@ -114,6 +114,13 @@ export function readBaseObject(sys: Reader, app: App, entry: BaseEntry): Buffer 
   return data;
 }
 
+/** The hashes whose bytes `app`'s baseline store holds (as regular files). */
+export function storedObjects(sys: Reader, app: App): Set<string> {
+  const dir = `${baselineDir(app)}/objects`;
+  if (sys.stat(dir)?.type !== "dir") return new Set();
+  return new Set(sys.listDetailed(dir, () => false).filter((e) => e.type === "file").map((e) => e.name));
+}
+
 /** The manifest that records `upstream` as the baseline. */
 export function manifestOf(app: App, upstream: Snapshot, unsettled: string[], created: Date): Manifest {
   const files: Record<string, BaseEntry> = {};
@@ -132,16 +139,17 @@ export function sameBaseline(a: Manifest | null, b: Manifest): boolean {
 /**
  * The steps that store `next` as `app`'s baseline: objects not yet stored,
  * then the manifest (last, so a cut-short run never names a missing
- * object), then the objects only the previous manifest used.
+ * object), then the objects only the previous manifest used. `stored` is
+ * what the store holds now (storedObjects): planning reads no disk.
  */
-export function planBaseline(sys: Reader, next: Manifest, upstream: Snapshot, previous: Manifest | null): Op[] {
+export function planBaseline(stored: ReadonlySet<string>, next: Manifest, upstream: Snapshot, previous: Manifest | null): Op[] {
   const app = next.app;
   const ops: Op[] = [{ op: "mkdir", path: `${baselineDir(app)}/objects`, mode: 0o700, why: "baseline store" }];
-  const stored = new Set<string>();
+  const written = new Set<string>();
   for (const [rel, base] of Object.entries(next.files)) {
     const path = objectPath(app, base.sha256);
-    if (stored.has(base.sha256) || sys.stat(path)?.type === "file") continue;
-    stored.add(base.sha256);
+    if (written.has(base.sha256) || stored.has(base.sha256)) continue;
+    written.add(base.sha256);
     const data = upstream.entries.get(rel)?.data;
     if (!data) throw new Error(`internal error: no upstream bytes for ${rel}`);
     ops.push({ op: "write", path, data, mode: 0o600, why: `baseline copy of sympl.d/${rel}` });
@@ -151,7 +159,7 @@ export function planBaseline(sys: Reader, next: Manifest, upstream: Snapshot, pr
   const kept = new Set(Object.values(next.files).map((e) => e.sha256));
   const dropped = new Set(Object.values(previous?.files ?? {}).map((e) => e.sha256).filter((h) => !kept.has(h)));
   for (const hash of dropped) {
-    if (sys.stat(objectPath(app, hash))) ops.push({ op: "remove", path: objectPath(app, hash), why: "no longer in the baseline" });
+    if (stored.has(hash)) ops.push({ op: "remove", path: objectPath(app, hash), why: "no longer in the baseline" });
   }
   return ops;
 }

@@ -9,7 +9,7 @@ import type { App } from "../server-layout.js";
 import { LINKED_SNIPPETS, appPaths } from "../server-layout.js";
 import type { Op } from "../plan.js";
 import type { Attrs, Reader } from "../system/system.js";
-import { manifestOf, planBaseline } from "./baseline.js";
+import { manifestOf, planBaseline, storedObjects } from "./baseline.js";
 import { snapshotTree } from "./scan.js";
 import { requireUpstreamTree } from "./trees.js";
 
@@ -57,6 +57,6 @@ export function planCreateLocalTree(sys: Reader, app: App, now: Date): Op[] {
       ops.push({ op: "write", path, data: entry.data ?? Buffer.alloc(0), mode: entry.mode, ...owner, why });
     }
   }
-  ops.push(...planBaseline(sys, manifestOf(app, upstream, [], now), upstream, null));
+  ops.push(...planBaseline(storedObjects(sys, app), manifestOf(app, upstream, [], now), upstream, null));
   return ops;
 }
