@@ -1,13 +1,17 @@
 /**
- * `npm run build`: the whole CLI and every runtime dependency in one file,
- * dist/makefilecheck.cjs, that `node` (18.19 or later) runs with no
- * node_modules. bin/makefilecheck checks the Node version, then loads it.
- * Beside it, dist/THIRD-PARTY-LICENSES: the licence of every package whose
- * code the bundle holds, as their licences ask.
+ * `npm run build`: the whole CLI and every runtime dependency bundled into
+ * dist/, which `node` (18.19 or later) runs with no node_modules:
+ * dist/makefilecheck.cjs, the entry bin/makefilecheck loads after checking
+ * the Node version, and chunks beside it that it requires only when a
+ * command needs them, so that `status` does not load or compile the
+ * command-line parser, the diff and merge libraries, the watcher or the
+ * process runner (docs/architecture.md, Budgets). Beside them,
+ * dist/THIRD-PARTY-LICENSES: the licence of every package whose code the
+ * bundle holds, as their licences ask.
  */
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { build } from "esbuild";
+import { build, transform } from "esbuild";
 import type { Plugin } from "esbuild";
 
 const pkg = (await import("../package.json", { with: { type: "json" } })).default;
@@ -36,23 +40,33 @@ function licences(inputs: string[]): string {
     if (!file) throw new Error(`build: ${name} has no licence file to ship beside the bundle`);
     return `${name} ${version} (${license})\n\n${readFileSync(`${dir}/${file}`, "utf8").trim()}\n`;
   });
-  return `dist/makefilecheck.cjs holds code of these packages, under these licences.\n\n${parts.join(`\n${"-".repeat(72)}\n\n`)}`;
+  return `The files in dist/ hold code of these packages, under these licences.\n\n${parts.join(`\n${"-".repeat(72)}\n\n`)}`;
 }
 
 rmSync("dist", { recursive: true, force: true });
+mkdirSync("dist");
+// esbuild splits code into shared chunks only for ESM output: split there,
+// then turn each chunk into CommonJS (import() into a require() on demand).
 const result = await build({
-  entryPoints: ["src/cli.ts"],
-  outfile: "dist/makefilecheck.cjs",
+  entryPoints: { makefilecheck: "src/cli.ts" },
+  outdir: "dist",
+  entryNames: "[name]",
+  chunkNames: "[name]-[hash]",
+  outExtension: { ".js": ".cjs" },
   bundle: true,
-  format: "cjs",
+  splitting: true,
+  format: "esm",
   platform: "node",
   target: "node18.19",
   define: { MAKEFILECHECK_VERSION: JSON.stringify(pkg.version), "import.meta.url": "__mfcUrl" },
-  // CommonJS output keeps every module, node's own included, unloaded until
-  // a command needs it (ESM output would hoist them all to start-up).
   banner: { js: 'var __mfcUrl = require("node:url").pathToFileURL(__filename).href;' },
   plugins: [yargsCommonJs],
   logLevel: "warning",
   metafile: true,
+  write: false,
 });
+for (const file of result.outputFiles) {
+  const cjs = await transform(file.text, { format: "cjs", platform: "node", target: "node18.19", supported: { "dynamic-import": false }, logLevel: "warning" });
+  writeFileSync(file.path, cjs.code);
+}
 writeFileSync("dist/THIRD-PARTY-LICENSES", licences(Object.keys(result.metafile.inputs)));

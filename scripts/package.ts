@@ -199,8 +199,8 @@ function build(): void {
   const launcher = readFileSync("bin/makefilecheck", "utf8").replace(/^#!.*\n/, "#!/usr/bin/node\n");
   put(`${SHARE}/bin/makefilecheck`, launcher, 0o755);
   put(`${SHARE}/bin/package.json`, readFileSync("bin/package.json"));
-  put(`${SHARE}/dist/makefilecheck.cjs`, readFileSync("dist/makefilecheck.cjs"));
-  put(`${SHARE}/dist/THIRD-PARTY-LICENSES`, readFileSync("dist/THIRD-PARTY-LICENSES"));
+  // The entry file, the chunks it loads on demand, and their licences.
+  for (const name of readdirSync("dist")) put(`${SHARE}/dist/${name}`, readFileSync(`dist/${name}`));
   mkdirSync(join(STAGE, dirname(BIN)), { recursive: true });
   symlinkSync(relative(dirname(BIN), `${SHARE}/bin/makefilecheck`), join(STAGE, BIN));
   put("/usr/share/man/man8/makefilecheck.8.gz", gzipSync(manPage(), { level: 9 }));
@@ -257,7 +257,7 @@ License: ${pkg.license}
  OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
  SOFTWARE.
 
-${SHARE}/dist/makefilecheck.cjs also holds the code of the packages below
+The files in ${SHARE}/dist/ also hold the code of the packages below
 (their full licence texts are in ${SHARE}/dist/THIRD-PARTY-LICENSES).
 
 ${licences}`;

@@ -12,12 +12,12 @@ import type { Args, CommandResult, Context } from "./context.js";
 import { Exit, InputError, UserError, partsOf, problem } from "./errors.js";
 import type { ExitCode } from "./errors.js";
 import { helpText } from "./help.js";
-import { APPS } from "./server-layout.js";
+import { APPS, STATE_DIR } from "./server-layout.js";
 import type { App } from "./server-layout.js";
 import { endQuietlyWhenReaderGoes, printError, printErrorDocument, printHelp, printNote, render, wantsColor } from "./render.js";
 import { DEFAULT_KEEP } from "./saved.js";
 import { RealSystem } from "./system/real.js";
-import { DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
+import { CacheOnlySystem, DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
 import { VERSION } from "./version.js";
 
 /** A command as src/cli.ts runs it. */
@@ -91,6 +91,7 @@ function makeContext(chosen: { args: Args; writes: boolean }, notes: string[]): 
       runs: typeof a["keep-runs"] === "number" ? a["keep-runs"] : DEFAULT_KEEP.runs,
       days: typeof a["keep-days"] === "number" ? a["keep-days"] : DEFAULT_KEEP.days,
     },
+    caches: dryRun ? undefined : new CacheOnlySystem(real, `${STATE_DIR}/cache`),
     note: (line) => {
       if (json) notes.push(line);
       // A parent reading the --json document (the watcher's rounds) asks for the notes on stderr too.

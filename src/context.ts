@@ -35,6 +35,12 @@ export interface Context {
   keep: Keep;
   /** Progress and notes for the admin, to stderr; silent under -q and --json. */
   note(line: string): void;
+  /**
+   * Where a command may refresh its caches (the stat cache, the built
+   * verdict), even one that only reads: it writes inside the state
+   * directory's cache folder and nowhere else. Absent under --dry-run.
+   */
+  caches?: System;
 }
 
 /** Per-app JSON body: `{"app":"exim4", ...}`; doctor adds an entry `"app":"system"` for checks of no one app. */

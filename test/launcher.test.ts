@@ -34,26 +34,70 @@ describe("launcher", () => {
     expect(r.status).toBe(0);
   });
 
-  it("compiles the bundle with a code cache it wrote itself, and runs alike with a damaged one", () => {
+  it("compiles each file of the bundle it loads with a code cache it wrote itself, and runs alike with a damaged one", () => {
     const cache = mkdtempSync(`${tmpdir()}/makefilecheck-cache-`);
     try {
       const env = { ...process.env, MAKEFILECHECK_CACHE_DIR: cache };
       const run = () => spawnSync(process.execPath, [BIN, "--version"], { encoding: "utf8", env });
+      const caches = () => Object.fromEntries(readdirSync(cache).map((f) => [f, readFileSync(`${cache}/${f}`)]));
       expect(run().stdout).toBe(`${version}\n`);
-      const [file] = readdirSync(cache);
-      expect(file).toMatch(new RegExp(`^${process.version}-${process.arch}-\\d+-\\d+-\\d+\\.v8$`));
-      const made = readFileSync(`${cache}/${file}`);
+      const made = caches();
+      const names = Object.keys(made);
+      expect(names.length).toBeGreaterThan(0);
+      for (const name of names) expect(name).toMatch(new RegExp(`^${process.version}-${process.arch}-\\d+-\\d+-\\d+\\.v8$`));
       expect(run().stdout).toBe(`${version}\n`);
-      expect(readFileSync(`${cache}/${file}`).equals(made)).toBe(true); // accepted: not written again
-      writeFileSync(`${cache}/${file}`, "not a code cache");
+      expect(caches()).toEqual(made); // accepted: not written again
+      for (const name of names) writeFileSync(`${cache}/${name}`, "not a code cache");
       const r = run();
       expect([r.status, r.stdout, r.stderr]).toEqual([0, `${version}\n`, ""]);
-      const again = readFileSync(`${cache}/${file}`); // rejected by V8, then made again
-      expect(again.length).toBeGreaterThan(made.length / 2);
+      const again = caches(); // rejected by V8, then made again
+      expect(Object.keys(again)).toEqual(names);
+      for (const name of names) expect(again[name]!.length).toBeGreaterThan(made[name]!.length / 2);
       run();
-      expect(readFileSync(`${cache}/${file}`).equals(again)).toBe(true);
+      expect(caches()).toEqual(again);
     } finally {
       rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
+  it("has a code cache for every file status loads once one status has run (what the Debian package's postinst runs)", () => {
+    const cache = mkdtempSync(`${tmpdir()}/makefilecheck-cache-`);
+    const root = mkdtempSync(`${tmpdir()}/makefilecheck-root-`);
+    try {
+      const env = { ...process.env, MAKEFILECHECK_CACHE_DIR: cache };
+      const status = () => spawnSync(process.execPath, [BIN, "status", "--root", root], { encoding: "utf8", env });
+      expect(status().stderr).toBe("");
+      const made = readdirSync(cache).sort();
+      // status loads more than the entry file, and less than all of the bundle.
+      const bundle = readdirSync(`${PKG}dist`).filter((f) => f.endsWith(".cjs"));
+      expect(made.length).toBeGreaterThan(1);
+      expect(made.length).toBeLessThan(bundle.length);
+      expect(status().stdout).toMatch(/^exim4: /m);
+      expect(readdirSync(cache).sort()).toEqual(made); // every file it loaded had its cache
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("status loads none of the command-line parser, the diff and merge libraries, the watcher or the process runner", () => {
+    const dir = mkdtempSync(`${tmpdir()}/makefilecheck-loaded-`);
+    try {
+      // Without a cache directory the launcher leaves loading to node, whose require.cache then lists every file loaded.
+      writeFileSync(`${dir}/list.cjs`, `process.on("exit", () => process.stderr.write(Object.keys(require.cache).join("\\n")));`);
+      const r = spawnSync(process.execPath, ["-r", `${dir}/list.cjs`, BIN, "status", "--root", dir], { encoding: "utf8", env: { ...process.env, MAKEFILECHECK_CACHE_DIR: `${dir}/none` } });
+      const files = r.stderr.split("\n").filter((f) => f.startsWith(`${PKG}dist/`));
+      expect(files).toContain(`${PKG}dist/makefilecheck.cjs`);
+      const code = files.map((f) => readFileSync(f, "utf8")).join("\n");
+      // Names each library defines (the bundle is not minified).
+      const heavy = ["var require_yargs =", "function createTwoFilesPatch(", "function diff3Merge(", "var FSWatcher =", "var execa ="];
+      const all = readdirSync(`${PKG}dist`).map((f) => readFileSync(`${PKG}dist/${f}`, "utf8")).join("\n");
+      for (const name of heavy) {
+        expect(all).toContain(name);
+        expect(code).not.toContain(name);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

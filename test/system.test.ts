@@ -5,7 +5,7 @@ import { EnvironmentError } from "../src/errors.js";
 import { JOURNAL, applyPlan, finishInterrupted } from "../src/plan.js";
 import type { Op } from "../src/plan.js";
 import { RealSystem } from "../src/system/real.js";
-import { DryRunSystem, FaultySystem, ReadOnlySystem } from "../src/system/wrappers.js";
+import { CacheOnlySystem, DryRunSystem, FaultySystem, ReadOnlySystem } from "../src/system/wrappers.js";
 
 let root: string;
 let sys: RealSystem;
@@ -125,6 +125,19 @@ describe("stacked systems", () => {
     const ro = new ReadOnlySystem(sys);
     expect(ro.stat("/etc/exim4")?.type).toBe("dir");
     expect(() => ro.writeFile("/etc/exim4/x", "x")).toThrow(/read-only command tried writeFile/);
+  });
+
+  it("cache-only writes inside its directory and refuses the rest", () => {
+    const caches = new CacheOnlySystem(sys, "/var/lib/makefilecheck/cache");
+    caches.mkdir("/var/lib/makefilecheck/cache", { mode: 0o700 });
+    caches.writeFile("/var/lib/makefilecheck/cache/exim4.built", "x");
+    expect(readFileSync(`${root}/var/lib/makefilecheck/cache/exim4.built`, "utf8")).toBe("x");
+    expect(() => caches.writeFile("/etc/exim4/x", "x")).toThrow(/cache writer tried writeFile/);
+    expect(() => caches.writeFile("/var/lib/makefilecheck/cache/../state.json", "x")).toThrow(/cache writer tried writeFile/);
+    expect(() => caches.symlink("/var/lib/makefilecheck/cache/a", "/etc/exim4/Makefile")).toThrow(/cache writer tried symlink/);
+    expect(() => caches.rename("/var/lib/makefilecheck/cache/exim4.built", "/etc/exim4/Makefile")).toThrow(/cache writer tried rename/);
+    expect(() => caches.remove("/var/lib/makefilecheck/cachex")).toThrow(/cache writer tried remove/);
+    expect(readdirSync(`${root}/etc/exim4`)).toEqual([]);
   });
 });
 

@@ -17,7 +17,7 @@ import { JOURNAL, samePlan } from "../plan.js";
 import type { DriftSummary } from "../sync/drift.js";
 import { summarizeDrift } from "../sync/drift.js";
 import type { BuiltReport } from "../tree/built-read.js";
-import { builtReport } from "../tree/built-read.js";
+import { builtStatus } from "../tree/built-read.js";
 import { errorLines, runConfigTest } from "../tree/configtest.js";
 import { observe } from "./observe.js";
 import type { Detection } from "./profile.js";
@@ -139,11 +139,6 @@ function describeDrift(drift: DriftSummary): string {
   return parts.length ? parts.join(", ") : "clean";
 }
 
-/** The `built` report without the sections read. */
-function builtOf(r: ReturnType<typeof builtReport>): BuiltReport {
-  return { state: r.state, daemon: r.daemon, reload: r.reload };
-}
-
 /** `status`: profile, recorded mode, damage, drift and the next step per app. */
 export async function status(ctx: Context, _args: Args): Promise<CommandResult> {
   const problems: string[] = [];
@@ -151,14 +146,15 @@ export async function status(ctx: Context, _args: Args): Promise<CommandResult> 
   const lines: string[] = [];
   const codes: ExitCode[] = [];
   for (const app of ctx.apps) {
+    const scannedAt = ctx.now().getTime();
     const det = detectProfile(observe(ctx.sys, app));
-    const drift = det.profile === "fatal" ? null : summarizeDrift(ctx.sys, app);
+    const drift = det.profile === "fatal" ? null : summarizeDrift(ctx.sys, app, ctx.caches, scannedAt);
     // Only once a tree is chosen is there a config that should be in force.
     const chosen = det.profile === "fatal" ? null : det.mode;
     let built: BuiltReport | null = null;
     let builtProblem: string | null = null;
     try {
-      built = chosen ? builtOf(builtReport(ctx.sys, app, chosen)) : null;
+      built = chosen ? builtStatus(ctx.sys, app, chosen, ctx.caches, scannedAt) : null;
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
       builtProblem = err.message;

@@ -5,10 +5,11 @@
 import { deriveWithKnownEdits } from "../catalogue/edits.js";
 import { UserError } from "../errors.js";
 import type { App } from "../server-layout.js";
-import type { Reader } from "../system/system.js";
+import type { Reader, System } from "../system/system.js";
 import type { KnownEdit, LocalFact, State } from "./classify.js";
 import { ACTION_STATES, classify } from "./classify.js";
 import type { SnapshotEntry } from "../tree/scan.js";
+import { refreshStatCache } from "../tree/statcache.js";
 import { asText } from "./text.js";
 import type { Trees } from "../tree/trees.js";
 import { hasLocalTree, loadTrees } from "../tree/trees.js";
@@ -88,11 +89,16 @@ export function needsAction(states: PathState[], waiting: string[]): boolean {
   return waiting.length > 0 || states.some((s) => ACTION_STATES.has(s.state));
 }
 
-/** Summarises `app`'s drift for `status`; a tree that cannot be read gives `problem`, not an exception. */
-export function summarizeDrift(sys: Reader, app: App): DriftSummary | null {
+/**
+ * Summarises `app`'s drift for `status`; a tree that cannot be read gives
+ * `problem`, not an exception. With `caches`, the stat cache is refreshed
+ * when files had to be read that have settled since `scannedAt`.
+ */
+export function summarizeDrift(sys: Reader, app: App, caches?: System, scannedAt = Date.now()): DriftSummary | null {
   try {
     if (!hasLocalTree(sys, app)) return null;
     const trees = loadTrees(sys, app, { useStatCache: true });
+    if (caches && trees.baseline) refreshStatCache(caches, app, trees.upstream, trees.local, scannedAt);
     const states = analyze(trees);
     const counts: Record<string, number> = {};
     for (const { state } of states) if (state !== "clean") counts[state] = (counts[state] ?? 0) + 1;

@@ -1,8 +1,9 @@
 /**
  * Systems stacked on another: each passes reads through and decides what a
  * write does. Dry-run drops writes and remembers them, read-only refuses
- * them, fault-injecting fails the Nth one. Tests use the last two to prove
- * that a reading command cannot write and that a failed apply is reported.
+ * them, cache-only allows them inside one directory, fault-injecting fails
+ * the Nth one. Tests use read-only and fault-injecting to prove that a
+ * reading command cannot write and that a failed apply is reported.
  */
 import type { Attrs, DirWatch, Entry, Listed, ProcessInfo, Reader, RunOptions, RunResult, System, WatchOptions } from "./system.js";
 
@@ -116,6 +117,35 @@ export class ReadOnlySystem extends Wrapper {
   }
   override async act(cmd: string): Promise<RunResult> {
     throw new Error(`internal error: a read-only command tried to run ${cmd}`);
+  }
+}
+
+/**
+ * Writes inside one directory and refuses everything else: the System a
+ * reading command refreshes its caches through, so that it still cannot
+ * touch anything the admin owns.
+ */
+export class CacheOnlySystem extends Wrapper {
+  constructor(
+    inner: System,
+    private readonly dir: string,
+  ) {
+    super(inner);
+  }
+  protected write(call: WriteCall, perform: (sys: System) => void): void {
+    const paths = (call.method === "rename" ? call.args.slice(0, 2) : call.method === "symlink" ? call.args.slice(1, 2) : call.args.slice(0, 1)) as string[];
+    const inside = (p: string) => (p === this.dir || p.startsWith(`${this.dir}/`)) && !p.split("/").includes("..");
+    if (call.method === "act" || !paths.every(inside)) throw new Error(`internal error: a cache writer tried ${call.method}(${String(call.args[0])})`);
+    perform(this.inner as System);
+  }
+  override async lock(): Promise<() => Promise<void>> {
+    throw new Error("internal error: a cache writer asked for the run lock");
+  }
+  override removeStaleTemps(): string[] {
+    throw new Error("internal error: a cache writer tried to remove temp files");
+  }
+  override async act(cmd: string): Promise<RunResult> {
+    throw new Error(`internal error: a cache writer tried to run ${cmd}`);
   }
 }
 

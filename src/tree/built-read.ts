@@ -6,10 +6,11 @@
  */
 import type { App, Mode } from "../server-layout.js";
 import { appPaths, DAEMON_PID_FILE, DAEMON_CONFIG_HELPER } from "../server-layout.js";
-import type { ProcessInfo, Reader } from "../system/system.js";
+import type { ProcessInfo, Reader, System } from "../system/system.js";
 import type { BuiltState, BuiltVerdict, TreeName } from "./built.js";
 import { classifyBuilt } from "./built.js";
-import { treeSnippets } from "./configtest.js";
+import { builtKey, knownCurrent, recordCurrent } from "./built-cache.js";
+import { treeFiles, treeSnippets } from "./configtest.js";
 
 /** Whether the daemon runs, as far as the pid file and the host's processes tell. */
 export type DaemonState = "running" | "stopped" | "unknown";
@@ -78,14 +79,18 @@ export function readDaemon(sys: Reader, app: App, builtMs: number | null): Daemo
 const TREE: Record<Mode, TreeName> = { local: "sympl-local.d", sympl: "sympl.d" };
 const OTHER: Record<Mode, Mode> = { local: "sympl", sympl: "local" };
 
+/** The snippet directory of `mode`'s tree. */
+function dirOf(app: App, mode: Mode): string {
+  return mode === "local" ? appPaths(app).local : appPaths(app).upstream;
+}
+
 /** The built file of `app` with the verdict against `mode`'s tree (the tree that should be in force). */
 export function readBuilt(sys: Reader, app: App, mode: Mode): { verdict: BuiltVerdict; builtMs: number | null; text: string | null } {
   const conf = appPaths(app).conf;
   const st = sys.stat(conf);
   const text = st?.type === "file" ? sys.readFile(conf).toString("utf8") : null;
   const builtMs = text === null ? null : (st?.mtimeMs ?? 0);
-  const dirOf = (m: Mode) => (m === "local" ? appPaths(app).local : appPaths(app).upstream);
-  const snippets = (m: Mode) => (sys.stat(dirOf(m))?.type === "dir" ? treeSnippets(sys, app, m) : []);
+  const snippets = (m: Mode) => (sys.stat(dirOf(app, m))?.type === "dir" ? treeSnippets(sys, app, m) : []);
   const verdict = classifyBuilt({ text, builtMs: builtMs ?? 0, tree: TREE[mode], snippets: snippets(mode), other: () => snippets(OTHER[mode]) });
   return { verdict, builtMs, text };
 }
@@ -94,4 +99,22 @@ export function readBuilt(sys: Reader, app: App, mode: Mode): { verdict: BuiltVe
 export function builtReport(sys: Reader, app: App, mode: Mode): BuiltReport & { verdict: BuiltVerdict } {
   const { verdict, builtMs } = readBuilt(sys, app, mode);
   return { state: verdict.state, ...classifyDaemon(readDaemon(sys, app, builtMs)), verdict };
+}
+
+/**
+ * The `built` report `status` gives: builtReport's, with a `current`
+ * verdict remembered by the stamps of what it was read from
+ * (built-cache.ts), so that on an unchanged server neither the built file
+ * nor a snippet is read. `caches` (absent under --dry-run) is where a new
+ * verdict is recorded; `scannedAt` is when this run began reading.
+ */
+export function builtStatus(sys: Reader, app: App, mode: Mode, caches: System | undefined, scannedAt: number): BuiltReport {
+  const conf = sys.stat(appPaths(app).conf);
+  // The stamps are taken before anything is read: a file changed in between then no longer matches them.
+  const files = conf?.type === "file" && sys.stat(dirOf(app, mode))?.type === "dir" ? treeFiles(sys, app, mode) : null;
+  const key = conf && files ? builtKey(app, mode, conf, files) : null;
+  if (conf && key !== null && knownCurrent(sys, app, key)) return { state: "current", ...classifyDaemon(readDaemon(sys, app, conf.mtimeMs ?? 0)) };
+  const { state, daemon, reload } = builtReport(sys, app, mode);
+  if (conf && files && key !== null && caches && state === "current") recordCurrent(caches, app, key, [conf, ...files.map((f) => f.stamp)], scannedAt);
+  return { state, daemon, reload };
 }

@@ -42,16 +42,34 @@ export interface ReadSnippet {
   changedMs: number;
 }
 
-/** Every snippet `app`'s `mode` tree builds in, in the Makefile's order. */
-export function treeSnippets(sys: Reader, app: App, mode: Mode): ReadSnippet[] {
+/** One snippet of a tree before it is read: the file `cat` reads for it (a link's end) and that file's lstat numbers. */
+export interface TreeFile {
+  rel: string;
+  path: string;
+  end: string;
+  stamp: Pick<Entry, "ino" | "size" | "mtimeMs" | "ctimeMs">;
+}
+
+/** Every snippet `app`'s `mode` tree builds in, in the Makefile's order, unread. */
+export function treeFiles(sys: Reader, app: App, mode: Mode): TreeFile[] {
   const dir = snippetDir(app, mode);
   const scan = scanTree(sys, dir, { links: mode === "local" });
   return [...scan.snippets.values()].map((s) => {
     const path = `${dir}/${s.rel}`;
-    // A plain file's scan already holds its times; a link's are its target's.
+    // A plain file's scan already holds its numbers; a link's are its target's.
     const { end, entry } = s.type === "file" && s.stamp ? { end: path, entry: s.stamp } : endOf(sys, path);
-    return { rel: s.rel, path, body: sys.readFile(end).toString("utf8"), changedMs: Math.max(entry.mtimeMs ?? 0, entry.ctimeMs ?? 0) };
+    return { rel: s.rel, path, end, stamp: entry };
   });
+}
+
+/** Every snippet `app`'s `mode` tree builds in, in the Makefile's order, with its text. */
+export function treeSnippets(sys: Reader, app: App, mode: Mode): ReadSnippet[] {
+  return treeFiles(sys, app, mode).map(({ rel, path, end, stamp }) => ({
+    rel,
+    path,
+    body: sys.readFile(end).toString("utf8"),
+    changedMs: Math.max(stamp.mtimeMs ?? 0, stamp.ctimeMs ?? 0),
+  }));
 }
 
 /** The config `make` would assemble from `app`'s `mode` tree. */

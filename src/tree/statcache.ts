@@ -6,6 +6,11 @@
  * file, and refreshes the cache afterwards. Being only a cache, a damaged
  * one is ignored, never an error: drift then reads every file.
  *
+ * `status` (reading only) writes it too, through the cache-only System it
+ * is given, when it had to read a file that has settled since: on an
+ * installed tree, the files `install` just wrote are too fresh to be
+ * trusted when it ends, so the first `status` after them records them.
+ *
  * The file is binary, because drift reads it on every run and a 10,000
  * snippet tree's cache is megabytes: a header line `makefilecheck-statcache
  * 2 APP`, then for sympl.d and sympl-local.d a record count (u32) and per
@@ -13,6 +18,7 @@
  * (inode, size, mtimeMs, ctimeMs) and the 32 bytes of the sha256, all
  * little-endian. Looking a path up decodes only its own record.
  */
+import { UserError } from "../errors.js";
 import type { App } from "../server-layout.js";
 import { STATE_DIR } from "../server-layout.js";
 import type { System, Reader } from "../system/system.js";
@@ -25,7 +31,7 @@ const VERSION = 2;
  * within the same timestamp tick and keep its stamp: such files are left
  * out and read again next time.
  */
-const RACY_MS = 2_000;
+export const RACY_MS = 2_000;
 /** Bytes of a record after its path: four float64 numbers and a sha256. */
 const FIXED = 4 * 8 + 32;
 
@@ -151,4 +157,24 @@ export function writeStatCache(sys: System, app: App, upstream: Snapshot, local:
   if (sys.stat(path)?.type === "file" && sys.readFile(path).equals(data)) return;
   sys.mkdir(`${STATE_DIR}/cache`, { mode: 0o700 });
   sys.writeFile(path, data, { mode: 0o600 });
+}
+
+/**
+ * Writes `app`'s cache again when a reading run had to read a file that
+ * has settled since `scannedAt` - RACY_MS (so the next run need not),
+ * through `caches`. Quiet when it cannot write (not root, a read-only
+ * disk): it is only a cache.
+ */
+export function refreshStatCache(caches: System, app: App, upstream: Snapshot, local: Snapshot, scannedAt: number): void {
+  const before = scannedAt - RACY_MS;
+  const readSettled = (tree: Snapshot) => {
+    for (const e of tree.entries.values()) if (e.type === "file" && e.data !== undefined && e.stamp && e.stamp.ctimeMs < before) return true;
+    return false;
+  };
+  if (!readSettled(upstream) && !readSettled(local)) return;
+  try {
+    writeStatCache(caches, app, upstream, local, new Set(), scannedAt);
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+  }
 }
