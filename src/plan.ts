@@ -16,6 +16,7 @@ export type Op =
   | ({ op: "write"; path: string; data: Buffer; why: string } & Attrs)
   | ({ op: "symlink"; path: string; target: string; why: string } & Attrs)
   | ({ op: "mkdir"; path: string; why: string } & Attrs)
+  | { op: "chmod"; path: string; mode: number; why: string }
   | { op: "remove"; path: string; why: string }
   | { op: "rename"; from: string; to: string; why: string }
   | { op: "run"; cmd: string; args: string[]; cwd: string; why: string };
@@ -32,6 +33,8 @@ export function describeOp(op: Op): string {
       return `link    ${op.path} -> ${op.target} (${op.why})`;
     case "mkdir":
       return `mkdir   ${op.path} (${op.why})`;
+    case "chmod":
+      return `chmod   ${op.path} ${op.mode.toString(8).padStart(4, "0")} (${op.why})`;
     case "remove":
       return `remove  ${op.path} (${op.why})`;
     case "rename":
@@ -101,6 +104,11 @@ function decode(raw: unknown): Op | null | string {
       const p = path("path");
       return p ? { op: "mkdir", path: p, why, ...attrs } : "a mkdir step without an absolute path";
     }
+    case "chmod": {
+      const p = path("path");
+      if (!p) return "a chmod step without an absolute path";
+      return attrs.mode === undefined ? `the chmod of ${p} has no mode` : { op: "chmod", path: p, mode: attrs.mode, why };
+    }
     case "remove": {
       const p = path("path");
       return p && p !== "/" ? { op: "remove", path: p, why } : "a remove step without an absolute path";
@@ -128,6 +136,9 @@ async function perform(sys: System, op: Op): Promise<void> {
       return;
     case "mkdir":
       sys.mkdir(op.path, { mode: op.mode, uid: op.uid, gid: op.gid });
+      return;
+    case "chmod":
+      sys.chmod(op.path, op.mode);
       return;
     case "remove":
       sys.remove(op.path);

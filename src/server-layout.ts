@@ -4,6 +4,16 @@
  * Paths here are the server's own paths; the System maps them under --root.
  */
 
+/**
+ * The Spamhaus key file (ch10): outside both snippet trees, so neither they
+ * nor the built config hold the key; 35-spamhaus-key includes it as
+ * `ETC_DIR/exim4/spamhaus-key` (Sympl's ETC_DIR is /etc).
+ */
+export const SPAMHAUS_KEY_PATH = "/etc/exim4/spamhaus-key";
+
+/** The group Debian's exim4 runs as: the key file's group, so exim may read it. */
+export const EXIM_GROUP = "Debian-exim";
+
 /** The two daemons Sympl assembles from snippets. */
 export const APPS = ["exim4", "dovecot"] as const;
 export type App = (typeof APPS)[number];

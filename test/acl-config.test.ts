@@ -3,11 +3,11 @@
  * the settings can give it, and reads ch4's ident settings from it.
  */
 import { spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildProofTree, type ProofSettings } from "./support/changes-tree.js";
 import { BINARIES, missingBinaries } from "./support/daemons.js";
-import { daemonAccepts } from "./fixtures/sympl.js";
+import { daemonAccepts, inRoot } from "./fixtures/sympl.js";
 
 const skip = missingBinaries("exim4");
 
@@ -42,6 +42,16 @@ describe.skipIf(skip)("exim accepts the changes", () => {
     const built = await tree(settings);
     const verdict = daemonAccepts(built.root, "exim4", "sympl-local.d");
     expect(verdict.ok, verdict.output).toBe(true);
+  });
+});
+
+describe.skipIf(skip)("ch10: the key comes from the key file", () => {
+  it("exim reads SPAMHAUS_DQ_KEY through 35-spamhaus-key's include of ETC_DIR/exim4/spamhaus-key", async () => {
+    const { root, conf } = await tree({ spamhausKey: "AbC123" });
+    const etc = `-DETC_DIR=${inRoot(root, "/etc")}`;
+    const macro = spawnSync(BINARIES.exim4, ["-C", conf, etc, "-bP", "macro", "SPAMHAUS_DQ_KEY"], { encoding: "utf8" });
+    expect(macro.stdout.trim()).toBe("SPAMHAUS_DQ_KEY=AbC123");
+    expect(readFileSync(conf, "utf8")).not.toContain("AbC123");
   });
 });
 

@@ -9,10 +9,11 @@
  * run for real, memoised by the tested text's hash inside the matrix.
  */
 import { createHash } from "node:crypto";
-import { lstatSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { install } from "../src/changes/commands.js";
+import { OLD_SPAMHAUS_KEY_SNIPPETS } from "../src/catalogue/snippets.js";
 import type { Args, CommandResult, Context } from "../src/context.js";
 import { repair, revert, use } from "../src/makefilecheck/commands.js";
 import { resolveLinkTarget } from "../src/system/safe-path.js";
@@ -76,6 +77,20 @@ async function upgradedWithEdits(root: string): Promise<void> {
   });
 }
 
+const KEY = "AUTO_SPAMHAUS_DB_KEY=Fm4TestKey";
+
+/** An install of the previous release: the key inline in 35-spamhaus-key, a key file and a saved copy others may read. */
+async function olderKeyedInstall(root: string): Promise<void> {
+  writeSymplTree(root);
+  await install(testContext(root), { _: [], set: [...PORTS, KEY], check: false });
+  const old = OLD_SPAMHAUS_KEY_SNIPPETS.keyed.replace("@@SPAMHAUS_DQ_KEY@@", "Fm4TestKey");
+  writeFileSync(inRoot(root, "/etc/exim4/sympl-local.d/00-main/35-spamhaus-key"), old);
+  chmodSync(inRoot(root, "/etc/exim4/spamhaus-key"), 0o644);
+  const saved = inRoot(root, "/var/lib/makefilecheck/saved/exim4/2026-01-02T03-04-05Z/00-main");
+  mkdirSync(saved, { recursive: true });
+  writeFileSync(`${saved}/35-spamhaus-key`, old, { mode: 0o644 });
+}
+
 const SCENARIOS: Scenario[] = [
   { name: "use local", setup: (r) => caninstallTree(r), command: use, args: { _: [], mode: "local", check: true } },
   { name: "use sympl", setup: (r) => managedTree(r), command: use, args: { _: [], mode: "sympl", check: true } },
@@ -84,7 +99,8 @@ const SCENARIOS: Scenario[] = [
   { name: "repair after a plain Makefile", setup: async (r) => { await managedTree(r); for (const a of ["exim4", "dovecot"] as const) damagePlainFile(r, a); }, command: repair, args: { _: [], check: true } },
   { name: "revert --force", setup: (r) => managedTree(r), command: revert, args: { _: [], force: true } },
   { name: "sync after an upgrade with merges and a conflict", setup: upgradedWithEdits, command: sync, args: { _: [] } },
-  { name: "install", setup: (r) => writeSymplTree(r), command: install, args: { _: [], set: PORTS, check: true } },
+  { name: "install", setup: (r) => writeSymplTree(r), command: install, args: { _: [], set: [...PORTS, KEY], check: true } },
+  { name: "install moving an inline Spamhaus key and tightening its copies", setup: olderKeyedInstall, command: install, args: { _: [], set: [...PORTS, KEY], check: true } },
   {
     name: "install switching a change off",
     setup: async (r) => {

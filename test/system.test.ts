@@ -59,6 +59,18 @@ describe("RealSystem", () => {
     expect(readdirSync(`${root}/etc/exim4`)).toEqual(["conf"]);
   });
 
+  it("changes a file's mode in place, refuses a link without touching its target, and passes over a missing file", () => {
+    writeFileSync(`${root}/etc/exim4/key`, "k\n", { mode: 0o644 });
+    sys.chmod("/etc/exim4/key", 0o600);
+    expect(lstatSync(`${root}/etc/exim4/key`).mode & 0o777).toBe(0o600);
+    expect(readFileSync(`${root}/etc/exim4/key`, "utf8")).toBe("k\n");
+    symlinkSync("key", `${root}/etc/exim4/link`);
+    expect(() => sys.chmod("/etc/exim4/link", 0o644)).toThrow(/link: is a symlink, not a file/);
+    expect(lstatSync(`${root}/etc/exim4/key`).mode & 0o777).toBe(0o600);
+    sys.chmod("/etc/exim4/gone", 0o600);
+    expect(sys.stat("/etc/exim4/gone")).toBeNull();
+  });
+
   it("swaps a symlink atomically to a new target", () => {
     symlinkSync("Makefile.sympl", `${root}/etc/exim4/Makefile`);
     sys.symlink("Makefile.local", "/etc/exim4/Makefile");
@@ -116,8 +128,10 @@ describe("stacked systems", () => {
   it("dry-run records writes and changes nothing", () => {
     const dry = new DryRunSystem(sys);
     dry.writeFile("/etc/exim4/new", "x");
+    dry.chmod("/etc/exim4", 0o700);
     dry.remove("/etc/exim4");
-    expect(dry.calls.map((c) => c.method)).toEqual(["writeFile", "remove"]);
+    expect(dry.calls.map((c) => c.method)).toEqual(["writeFile", "chmod", "remove"]);
+    expect(lstatSync(`${root}/etc/exim4`).mode & 0o777).toBe(0o755);
     expect(readdirSync(`${root}/etc/exim4`)).toEqual([]);
   });
 
@@ -179,7 +193,8 @@ describe("plans and the journal", () => {
   it.each([
     ["a path that climbs out", { op: "remove", path: "/etc/exim4/../../tmp/x", why: "" }, /step 2: a remove step without an absolute path/],
     ["a relative path", { op: "write", path: "etc/passwd", data: "", why: "" }, /step 2: a write step without an absolute path/],
-    ["an unknown step", { op: "chmod", path: "/etc/shadow", why: "" }, /step 2: unknown step "chmod"/],
+    ["an unknown step", { op: "chown", path: "/etc/shadow", why: "" }, /step 2: unknown step "chown"/],
+    ["a chmod without a mode", { op: "chmod", path: "/etc/shadow", why: "" }, /step 2: the chmod of \/etc\/shadow has no mode/],
     ["contents that are not base64", { op: "write", path: "/etc/exim4/x", data: "not base64!", why: "" }, /step 2: the write of \/etc\/exim4\/x has no base64 contents/],
     ["a mode out of range", { op: "mkdir", path: "/etc/exim4/d", mode: 0o170000, why: "" }, /step 2: mode is not a valid number/],
     ["a step that is not an object", "rm -rf /", /step 2: a step is not an object/],

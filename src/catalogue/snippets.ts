@@ -11,9 +11,11 @@
  *   means no list is asked at connect time.
  * - `@@LOG_SELECTOR@@` (ch3): upstream's log_selector flags, then ours
  *   (edits.ts `logSelectorFor`), e.g. `+tls_sni +smtp_protocol_error …`.
- * - `@@SPAMHAUS_DQ_KEY@@` (ch10, `00-main/35-spamhaus-key`): the Spamhaus
- *   Data Query Service key, `^[A-Za-z0-9]+$`. Only used when a key is set;
- *   without one the installer writes {@link SPAMHAUS_NO_KEY_TEXT} instead.
+ *
+ * ch10's `00-main/35-spamhaus-key` holds no key: it includes the key file
+ * kept outside the trees ({@link SPAMHAUS_KEY_FILE_TEXT}, whose
+ * `@@SPAMHAUS_DQ_KEY@@` is the Data Query Service key, `^[A-Za-z0-9]+$`),
+ * so that no tree and no built config carries the key.
  *
  * Exim texts escape `${` as `\${` here because they live in template
  * literals. ACL rules are indented two spaces like the upstream ACL
@@ -107,12 +109,35 @@ function firewallHistoryRule(prefix: string, column: string): string {
 .endif`;
 }
 
-/** No key set: ch10's key file says so and defines nothing. */
-export const SPAMHAUS_NO_KEY_TEXT = `# Added by makefilecheck (ch10).
+/**
+ * The key file install writes outside the trees (SPAMHAUS_KEY_PATH, mode
+ * 0640 root:Debian-exim) when a key is set; 35-spamhaus-key includes it.
+ */
+export const SPAMHAUS_KEY_FILE_TEXT = `# Written by makefilecheck install (ch10) from AUTO_SPAMHAUS_DB_KEY.
+# Only root and exim may read it; sympl-local.d/00-main/35-spamhaus-key
+# pulls it into the config. Change the key in the settings, not here.
+SPAMHAUS_DQ_KEY = @@SPAMHAUS_DQ_KEY@@
+`;
+
+/**
+ * What earlier releases wrote at 00-main/35-spamhaus-key: the key itself
+ * (a template), or a note when none was set. Still ours: install replaces
+ * them, moving a key it finds to the key file.
+ */
+export const OLD_SPAMHAUS_KEY_SNIPPETS = {
+  keyed: `# Added by makefilecheck (ch10).
+# The Spamhaus Data Query Service key. While it is defined, the keyed
+# zones under dq.spamhaus.net can be used (75-dns-blacklists at RCPT,
+# 25-dnsbl-reject at connect). Those rules never put the key into a
+# message or log line; do not use it anywhere else.
+SPAMHAUS_DQ_KEY = @@SPAMHAUS_DQ_KEY@@
+`,
+  none: `# Added by makefilecheck (ch10).
 # No Spamhaus Data Query Service key is set, so SPAMHAUS_DQ_KEY is not
 # defined and only the public Spamhaus rules are available. To use your
 # key, set AUTO_SPAMHAUS_DB_KEY and run makefilecheck install again.
-`;
+`,
+} as const;
 
 /** Every file the changes add, by path relative to `sympl-local.d`. */
 export const SNIPPETS: Record<string, Snippet> = {
@@ -279,11 +304,13 @@ ${firewallHistoryRule("SYMPL", "count")}
     app: "exim4",
     change: "ch10",
     text: `# Added by makefilecheck (ch10).
-# The Spamhaus Data Query Service key. While it is defined, the keyed
-# zones under dq.spamhaus.net can be used (75-dns-blacklists at RCPT,
-# 25-dnsbl-reject at connect). Those rules never put the key into a
-# message or log line; do not use it anywhere else.
-SPAMHAUS_DQ_KEY = @@SPAMHAUS_DQ_KEY@@
+# The Spamhaus Data Query Service key is kept in a file of its own that
+# only root and exim can read, so neither this tree nor the built config
+# holds it. makefilecheck install writes that file when a key is set; it
+# defines SPAMHAUS_DQ_KEY, which switches on the keyed zones under
+# dq.spamhaus.net (75-dns-blacklists at RCPT, 25-dnsbl-reject at connect).
+# Without the file only the public Spamhaus rules are used.
+.include_if_exists ETC_DIR/exim4/spamhaus-key
 `,
   },
 

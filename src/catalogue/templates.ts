@@ -7,7 +7,7 @@ import type { App } from "../server-layout.js";
 import { CATALOGUE, changeFiles } from "./catalogue.js";
 import type { ChangeId } from "./catalogue.js";
 import { escapeRegExp, logSelectorFor } from "./edits.js";
-import { SNIPPETS, SPAMHAUS_NO_KEY_TEXT } from "./snippets.js";
+import { OLD_SPAMHAUS_KEY_SNIPPETS, SNIPPETS, SPAMHAUS_KEY_FILE_TEXT } from "./snippets.js";
 
 /** Placeholder values; undefined where the setting is not set. */
 export type Values = Record<string, string | undefined>;
@@ -45,8 +45,8 @@ function matchesTemplate(template: string, text: string): boolean {
   return templatePattern(template).test(text);
 }
 
-/** ch10's key file, whose text without a key is a fixed note rather than the template. */
-const SPAMHAUS_KEY_FILE = "00-main/35-spamhaus-key";
+/** ch10's snippet that includes the key file; earlier releases put the key itself there. */
+export const SPAMHAUS_SNIPPET = "00-main/35-spamhaus-key";
 
 function templateOf(rel: string): string {
   const snippet = SNIPPETS[rel];
@@ -56,13 +56,34 @@ function templateOf(rel: string): string {
 
 /** The text install writes at `rel` (relative to sympl-local.d) for these values. */
 export function snippetText(rel: string, values: Values): string {
-  if (rel === SPAMHAUS_KEY_FILE && values.SPAMHAUS_DQ_KEY === undefined) return SPAMHAUS_NO_KEY_TEXT;
   return fillTemplate(templateOf(rel), values);
 }
 
-/** True when `text` is what install writes at `rel` for some values: ours to update or remove. */
+/** True when `text` is what install writes (or an earlier release wrote) at `rel` for some values: ours to update or remove. */
 export function isOurText(rel: string, text: string): boolean {
-  return matchesTemplate(templateOf(rel), text) || (rel === SPAMHAUS_KEY_FILE && text === SPAMHAUS_NO_KEY_TEXT);
+  if (matchesTemplate(templateOf(rel), text)) return true;
+  return rel === SPAMHAUS_SNIPPET && (inlineKeyOf(text) !== null || text === OLD_SPAMHAUS_KEY_SNIPPETS.none);
+}
+
+/** The key `text` holds when it is `template` filled with a key of letters and digits, else null. */
+function keyIn(template: string, text: string): string | null {
+  const [before, after] = template.split("@@SPAMHAUS_DQ_KEY@@");
+  return new RegExp(`^${escapeRegExp(before ?? "")}([A-Za-z0-9]+)${escapeRegExp(after ?? "")}$`).exec(text)?.[1] ?? null;
+}
+
+/** The key an earlier release's 35-spamhaus-key holds inline, or null (no key, or not that text). */
+export function inlineKeyOf(text: string): string | null {
+  return keyIn(OLD_SPAMHAUS_KEY_SNIPPETS.keyed, text);
+}
+
+/** The key file's text for `key` (checked by the settings parser: letters and digits). */
+export function keyFileText(key: string): string {
+  return fillTemplate(SPAMHAUS_KEY_FILE_TEXT, { SPAMHAUS_DQ_KEY: key });
+}
+
+/** True when `text` is a key file install wrote, for any key: ours to replace or remove. */
+export function isOurKeyFile(text: string): boolean {
+  return keyIn(SPAMHAUS_KEY_FILE_TEXT, text) !== null;
 }
 
 /**

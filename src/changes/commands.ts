@@ -150,6 +150,8 @@ export async function install(ctx: Context, args: Args): Promise<CommandResult> 
     return planned;
   });
   const lines = plans.flatMap((p) => p.outcomes.filter((o) => o.action !== "none" || o.notes.length).map((o) => outcomeLine(p.app, o, ctx.dryRun)));
+  const keyLines = (p: AppInstall) => p.keyLines.map((l) => (ctx.dryRun ? l.would : l.done));
+  lines.push(...plans.flatMap((p) => keyLines(p).map((l) => `${p.app}: ${l}`)));
   if (plan.length === 0) lines.push("nothing to do: the selected changes are in place and sympl-local.d is live");
   // Done when every selected change ends where its switch says; else (an admin's edit left alone) the admin has a look.
   const done = plans.every((p) => p.outcomes.every((o) => settled(selection.wanted(o.id), after.get(o.id))));
@@ -157,6 +159,7 @@ export async function install(ctx: Context, args: Args): Promise<CommandResult> 
     app: p.app,
     changes: p.outcomes.map(({ id, before, action, kept, notes }) => ({ id, before, state: after.get(id), action, kept, notes })),
     ...(p.firewall ? { firewall: p.firewall } : {}),
+    ...(p.keyLines.length ? { spamhausKey: keyLines(p) } : {}),
   }));
   return { code: done ? Exit.ok : Exit.actionNeeded, apps, lines, plan };
 }

@@ -6,7 +6,7 @@
  * changed: that is reported instead.
  */
 import { InputError, problem } from "../errors.js";
-import { appPaths } from "../server-layout.js";
+import { SPAMHAUS_KEY_PATH, appPaths } from "../server-layout.js";
 import type { App } from "../server-layout.js";
 import type { Op } from "../plan.js";
 import { appOwner, planCreateLocalTree } from "../tree/clone.js";
@@ -19,8 +19,10 @@ import type { FirewallChoice } from "./firewall.js";
 import type { Settings } from "./settings.js";
 import { changeStates, fileState, logSelectorOf, ownPart, textOf, treeView } from "./state.js";
 import type { ChangeState, TreeView } from "./state.js";
-import { snippetText } from "../catalogue/templates.js";
+import { SPAMHAUS_SNIPPET, inlineKeyOf, snippetText } from "../catalogue/templates.js";
 import type { Values } from "../catalogue/templates.js";
+import { planKeyFile, planSavedKeyCopies } from "./key-file.js";
+import type { KeyLine, KeyPlan } from "./key-file.js";
 
 /** What this run decides: which changes, and whether each should be on. */
 export interface Selection {
@@ -49,6 +51,8 @@ export interface AppInstall {
   outcomes: Outcome[];
   /** The database ch6 reads, when this run installs ch6. */
   firewall: FirewallChoice | null;
+  /** What the run does to keep the Spamhaus key private (moved, removed, tightened), one line each. */
+  keyLines: KeyLine[];
   /** Why a change this run selected cannot be installed yet (null: it can). */
   waitingFor(id: ChangeId): string | null;
 }
@@ -94,7 +98,6 @@ function valuesOf(settings: Settings, logSelector: string): Values {
     IMAP_PORT: settings.imapPort?.toString(),
     IMAPS_PORT: settings.imapsPort?.toString(),
     DNSBL_CHECK_IN_CONNECT: settings.dnsblInConnect.join(" : "),
-    SPAMHAUS_DQ_KEY: settings.spamhausKey,
   };
 }
 
@@ -259,8 +262,11 @@ export function planChangeInstall(
   // ch6 without ch5 in this run still needs its block written into ch5's file.
   if (decided("ch6") && !decided("ch5") && inApp("ch6")) planFile(w, changeById("ch5"), CONNECT_CHECK_FILE);
   for (const c of changes) planEdits(w, c);
+  const key = app === "exim4" ? planSpamhausKey(w, sys, settings) : { ops: [], lines: [] };
 
-  const ops = view.localExists ? opsFor(w, sys) : foldIntoCopy(planCreateLocalTree(sys, app, now), opsFor(w, sys));
+  const treeOps = view.localExists ? opsFor(w, sys) : foldIntoCopy(planCreateLocalTree(sys, app, now), opsFor(w, sys));
+  // The key file first: the snippet that includes it never goes live without it.
+  const ops = [...key.ops.filter((op) => op.op !== "chmod"), ...treeOps, ...key.ops.filter((op) => op.op === "chmod")];
   const outcomes: Outcome[] = CATALOGUE.filter((c) => c.app === app && selection.scope.has(c.id)).map((c) => {
     const skip = skips.get(c.id);
     return {
@@ -271,5 +277,40 @@ export function planChangeInstall(
       notes: [...(skip ? [skip] : []), ...(w.tally.notes.get(c.id) ?? [])],
     };
   });
-  return { app, ops, outcomes, firewall, waitingFor: (id) => skips.get(id) ?? null };
+  return { app, ops, outcomes, firewall, keyLines: key.lines, waitingFor: (id) => skips.get(id) ?? null };
+}
+
+/**
+ * The Spamhaus key's file and its copies. With ch10 in the run, the key
+ * file holds the settings' key, or goes when ch10 is off or no key is set.
+ * A 35-spamhaus-key of an earlier release that holds the key inline is
+ * replaced whatever the run's scope, its key moved to the key file (with
+ * ch10 in the run, planFile replaces it and the settings decide the key).
+ */
+function planSpamhausKey(w: Work, sys: Reader, settings: Settings): KeyPlan {
+  const inline = inlineKeyOf(textOf(w.view.local(SPAMHAUS_SNIPPET)) ?? "");
+  let want: string | null | undefined;
+  let why: string;
+  if (w.decided("ch10")) {
+    const on = w.wanted("ch10");
+    want = on ? (settings.spamhausKey ?? null) : null;
+    why = !on ? "ch10 is switched off" : settings.spamhausKey === undefined ? "AUTO_SPAMHAUS_DB_KEY is empty" : "AUTO_SPAMHAUS_DB_KEY";
+  } else {
+    want = inline ?? undefined;
+    why = `moved from ${SPAMHAUS_SNIPPET}`;
+    if (inline !== null) w.next.set(SPAMHAUS_SNIPPET, { text: snippetText(SPAMHAUS_SNIPPET, {}), change: "ch10" });
+  }
+  const file = planKeyFile(sys, want, why);
+  if (w.decided("ch10") && file.ops.some((op) => op.op !== "chmod")) w.tally.touched.add("ch10");
+  const moved: KeyLine[] = [];
+  if (inline !== null) {
+    const from = `${appPaths("exim4").local}/${SPAMHAUS_SNIPPET}`;
+    moved.push(
+      typeof want === "string"
+        ? { done: `moved the Spamhaus key out of ${from} into ${SPAMHAUS_KEY_PATH}`, would: `would move the Spamhaus key out of ${from} into ${SPAMHAUS_KEY_PATH}` }
+        : { done: `removed the Spamhaus key from ${from} (${why})`, would: `would remove the Spamhaus key from ${from} (${why})` },
+    );
+  }
+  const saved = planSavedKeyCopies(sys);
+  return { ops: [...file.ops, ...saved.ops], lines: [...moved, ...file.lines, ...saved.lines] };
 }

@@ -55,13 +55,17 @@ export function activeLines(text: string): string[] {
 
 /**
  * `text` followed by the files its `.include` and `.include_if_exists`
- * lines name (one level: our own key file is included that way), read
- * under the root; a missing file adds nothing.
+ * lines name (one level: ch10's key file is included that way, as
+ * `ETC_DIR/exim4/spamhaus-key`), read under the root; a missing file adds
+ * nothing. Macros defined above the line are replaced in its file name,
+ * as exim does; the file is read, never run.
  */
 function withIncludes(sys: Reader, text: string): string {
   const extra: string[] = [];
-  for (const m of text.matchAll(/^\.include(?:_if_exists)?\s+(\/\S+)\s*$/gm)) {
-    const path = m[1]!;
+  for (const m of text.matchAll(/^\.include(?:_if_exists)?[ \t]+(\S+)[ \t]*$/gm)) {
+    const macros = eximMacros(activeLines(text.slice(0, m.index)).join("\n"));
+    const path = m[1]!.replace(/[A-Z][A-Za-z0-9_]*/g, (name) => macros.get(name) ?? name);
+    if (!path.startsWith("/") || path.split("/").includes("..")) continue;
     if (sys.stat(path)?.type === "file") extra.push(sys.readFile(path).toString("utf8"));
   }
   return [text, ...extra].join("\n");

@@ -90,6 +90,9 @@ export class PlannedView implements System {
   mkdir(): void {
     this.refuse();
   }
+  chmod(): void {
+    this.refuse();
+  }
   remove(): void {
     this.refuse();
   }

@@ -332,6 +332,22 @@ export class RealSystem implements System {
     }
   }
 
+  chmod(path: string, mode: number): void {
+    this.assertPlainParents(path);
+    const st = this.stat(path);
+    if (!st) return;
+    if (st.type !== "file") throw new EnvironmentError(problem(path, `is a ${st.type === "link" ? "symlink" : st.type}, not a file`, `refusing to change its mode`));
+    this.guard(path, () => {
+      // O_NOFOLLOW: a link put there since the lstat is refused, not followed.
+      const fd = fs.openSync(this.hostPath(path), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+      try {
+        fs.fchmodSync(fd, mode);
+      } finally {
+        fs.closeSync(fd);
+      }
+    });
+  }
+
   remove(path: string): void {
     this.assertPlainParents(path);
     const st = this.stat(path);

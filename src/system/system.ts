@@ -141,6 +141,11 @@ export interface System extends Reader {
   symlink(target: string, path: string, attrs?: Attrs): void;
   /** Creates a directory and any missing parents, giving new ones `attrs`. */
   mkdir(path: string, attrs?: Attrs): void;
+  /**
+   * Sets a regular file's permission bits, never through a link (a link or
+   * anything else but a file is refused); nothing there is fine.
+   */
+  chmod(path: string, mode: number): void;
   /** Removes a file, a link or an empty directory; nothing there is fine. */
   remove(path: string): void;
   rename(from: string, to: string): void;

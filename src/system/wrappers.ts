@@ -9,7 +9,7 @@ import type { Attrs, DirWatch, Entry, Listed, ProcessInfo, Reader, RunOptions, R
 
 /** One write (or action) as a wrapper saw it. */
 export interface WriteCall {
-  method: "writeFile" | "symlink" | "mkdir" | "remove" | "rename" | "act";
+  method: "writeFile" | "symlink" | "mkdir" | "chmod" | "remove" | "rename" | "act";
   args: unknown[];
 }
 
@@ -65,6 +65,9 @@ abstract class Wrapper implements System {
   }
   mkdir(path: string, attrs?: Attrs): void {
     this.write({ method: "mkdir", args: [path, attrs] }, (s) => s.mkdir(path, attrs));
+  }
+  chmod(path: string, mode: number): void {
+    this.write({ method: "chmod", args: [path, mode] }, (s) => s.chmod(path, mode));
   }
   remove(path: string): void {
     this.write({ method: "remove", args: [path] }, (s) => s.remove(path));

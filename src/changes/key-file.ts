@@ -1,0 +1,131 @@
+/**
+ * The Spamhaus key kept private (ch10): it lives in its own file outside
+ * the snippet trees, 0640 root:Debian-exim, which 35-spamhaus-key includes,
+ * so no tree, built config or config-test copy holds it. Install writes or
+ * removes that file as the settings say, moves a key an earlier release
+ * put into 35-spamhaus-key, and tightens what it finds readable by others:
+ * the key file (to 0640) and saved copies holding the key (to 0600).
+ */
+import { posix } from "node:path";
+import type { Op } from "../plan.js";
+import { savedRoot } from "../saved.js";
+import { EXIM_GROUP, SPAMHAUS_KEY_PATH, appPaths } from "../server-layout.js";
+import type { Reader } from "../system/system.js";
+import { appOwner } from "../tree/clone.js";
+import { isOurKeyFile, keyFileText } from "../catalogue/templates.js";
+
+/** The key file's mode: root writes, exim's group reads, nobody else. */
+export const KEY_FILE_MODE = 0o640;
+
+/** A saved copy's mode once it is found holding the key. */
+export const SAVED_KEY_MODE = 0o600;
+
+/** A line of a define of the key, in any file. */
+const KEY_DEFINE = /^\s*SPAMHAUS_DQ_KEY\s*=\s*\S/m;
+
+/** One thing a run does about the key, worded as done and as a dry run would say it. */
+export interface KeyLine {
+  done: string;
+  would: string;
+}
+
+/** What a run does about the key: its steps and their lines. */
+export interface KeyPlan {
+  ops: Op[];
+  lines: KeyLine[];
+}
+
+/** `mode` as four octal digits. */
+function octal(mode: number): string {
+  return mode.toString(8).padStart(4, "0");
+}
+
+/** True when a mode lets someone read or write beyond root and the key file's group reading. */
+function looserThan(mode: number, limit: number): boolean {
+  return (mode & 0o777 & ~limit) !== 0;
+}
+
+/**
+ * The gid of `name` in the server's /etc/group (read, never run through
+ * NSS: under --root it is the root's file), or null when there is none.
+ */
+export function groupId(sys: Reader, name: string): number | null {
+  if (sys.stat("/etc/group")?.type !== "file") return null;
+  for (const line of sys.readFile("/etc/group").toString("utf8").split("\n")) {
+    const [group, , gid] = line.split(":");
+    if (group === name && gid !== undefined && /^\d+$/.test(gid)) return Number(gid);
+  }
+  return null;
+}
+
+/**
+ * The key file's owner: root, with exim's group Debian-exim; without that
+ * group (not Debian's exim4) the group of /etc/exim4, so that only root
+ * reads it (exim reads its config as root, so that is enough to run).
+ */
+function keyFileOwner(sys: Reader): { uid: number; gid: number; said: string } {
+  const gid = groupId(sys, EXIM_GROUP);
+  if (gid !== null) return { uid: 0, gid, said: `${octal(KEY_FILE_MODE)} root:${EXIM_GROUP}` };
+  return { uid: 0, gid: appOwner(sys, "exim4").gid, said: `${octal(KEY_FILE_MODE)}, group of ${appPaths("exim4").dir} (no ${EXIM_GROUP} group)` };
+}
+
+/**
+ * The steps that make the key file hold `want`: a key to keep there, null
+ * for no key (a file of ours is removed, another left alone), undefined to
+ * leave its text as it is. Whatever it holds is tightened to 0640 when
+ * others may read it. `why` says which setting decided.
+ */
+export function planKeyFile(sys: Reader, want: string | null | undefined, why: string): KeyPlan {
+  const path = SPAMHAUS_KEY_PATH;
+  const cur = sys.stat(path);
+  const file = cur?.type === "file" ? cur : null;
+  const text = file ? sys.readFile(path).toString("utf8") : null;
+  const loose = file !== null && looserThan(file.mode, KEY_FILE_MODE);
+  const tightened: KeyLine = {
+    done: `tightened ${path}: it was ${octal(file?.mode ?? 0)}, readable beyond root and exim; now ${octal(KEY_FILE_MODE)}`,
+    would: `would tighten ${path} from ${octal(file?.mode ?? 0)} to ${octal(KEY_FILE_MODE)}: it is readable beyond root and exim`,
+  };
+  if (typeof want === "string") {
+    const owner = keyFileOwner(sys);
+    const data = keyFileText(want);
+    if (!file || text !== data || file.uid !== owner.uid || file.gid !== owner.gid) {
+      const op: Op = { op: "write", path, data: Buffer.from(data), mode: KEY_FILE_MODE, uid: owner.uid, gid: owner.gid, why: `the Spamhaus key (${why}), ${owner.said}` };
+      return { ops: [op], lines: loose ? [tightened] : [] };
+    }
+  }
+  if (want === null && file && text !== null && isOurKeyFile(text)) {
+    return {
+      ops: [{ op: "remove", path, why: `no Spamhaus key to keep (${why})` }],
+      lines: [{ done: `removed ${path}: ${why}`, would: `would remove ${path}: ${why}` }],
+    };
+  }
+  if (!loose) return { ops: [], lines: [] };
+  return { ops: [{ op: "chmod", path, mode: KEY_FILE_MODE, why: "the Spamhaus key, readable by others" }], lines: [tightened] };
+}
+
+/** Every regular file below `dir`, by server path, with its mode. */
+function filesBelow(sys: Reader, dir: string): Array<{ path: string; mode: number }> {
+  if (sys.stat(dir)?.type !== "dir") return [];
+  return sys.listDetailed(dir, () => true).flatMap(({ name, type, entry }) => {
+    const path = `${dir}/${name}`;
+    if (type === "dir") return filesBelow(sys, path);
+    return type === "file" && entry ? [{ path, mode: entry.mode }] : [];
+  });
+}
+
+/**
+ * chmod 0600 for every saved copy of exim4's (sync keeps what it
+ * overwrote) that defines the key and that others may read: earlier
+ * releases kept the key in a snippet, so saved copies of it hold the key.
+ */
+export function planSavedKeyCopies(sys: Reader): KeyPlan {
+  const loose = filesBelow(sys, savedRoot("exim4")).filter((f) => looserThan(f.mode, SAVED_KEY_MODE) && KEY_DEFINE.test(sys.readFile(f.path).toString("utf8")));
+  if (loose.length === 0) return { ops: [], lines: [] };
+  const names = loose.map((f) => posix.relative(savedRoot("exim4"), f.path)).join(", ");
+  const n = loose.length;
+  const copies = `${n} saved cop${n === 1 ? "y" : "ies"} holding the Spamhaus key`;
+  return {
+    ops: loose.map((f) => ({ op: "chmod", path: f.path, mode: SAVED_KEY_MODE, why: "a saved copy holding the Spamhaus key" })),
+    lines: [{ done: `tightened ${copies} to ${octal(SAVED_KEY_MODE)} in ${savedRoot("exim4")}: ${names}`, would: `would tighten ${copies} to ${octal(SAVED_KEY_MODE)} in ${savedRoot("exim4")}: ${names}` }],
+  };
+}
