@@ -182,6 +182,21 @@ describe("what an earlier release left readable by others", () => {
     expect(result.lines).toContain(`exim4: ${line}`);
     expect(keyReport(result)).toEqual([line]);
   });
+
+  it("tightens built configs still holding the key to 0640, and says so; a clean one keeps its mode", async () => {
+    await run([]);
+    const old = `# an earlier build\n${OLD_SPAMHAUS_KEY_SNIPPETS.keyed.replace("@@SPAMHAUS_DQ_KEY@@", KEY)}`;
+    writeFileSync(at("/etc/exim4/exim4.conf"), old, { mode: 0o644 });
+    writeFileSync(at("/etc/exim4/exim4.conf~"), old, { mode: 0o644 });
+    writeFileSync(at("/etc/exim4/exim4.conf.tmp"), "# no key here\n", { mode: 0o644 });
+    const result = await run([], { only: "ch3" });
+    expect(modeOf("/etc/exim4/exim4.conf")).toMatch(/^0640 /);
+    expect(modeOf("/etc/exim4/exim4.conf~")).toMatch(/^0640 /);
+    expect(modeOf("/etc/exim4/exim4.conf.tmp")).toMatch(/^0644 /);
+    const line = "tightened /etc/exim4/exim4.conf, /etc/exim4/exim4.conf~ to 0640 (built by an earlier release, holding the Spamhaus key; `make` in /etc/exim4 builds it without)";
+    expect(result.lines).toContain(`exim4: ${line}`);
+    expect(keyReport(result)).toEqual([line]);
+  });
 });
 
 describe("other commands and the key", () => {

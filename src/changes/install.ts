@@ -21,7 +21,7 @@ import { changeStates, fileState, logSelectorOf, ownPart, textOf, treeView } fro
 import type { ChangeState, TreeView } from "./state.js";
 import { SPAMHAUS_SNIPPET, inlineKeyOf, snippetText } from "../catalogue/templates.js";
 import type { Values } from "../catalogue/templates.js";
-import { planKeyFile, planSavedKeyCopies } from "./key-file.js";
+import { planBuiltKeyCopies, planKeyFile, planSavedKeyCopies } from "./key-file.js";
 import type { KeyLine, KeyPlan } from "./key-file.js";
 
 /** What this run decides: which changes, and whether each should be on. */
@@ -311,6 +311,6 @@ function planSpamhausKey(w: Work, sys: Reader, settings: Settings): KeyPlan {
         : { done: `removed the Spamhaus key from ${from} (${why})`, would: `would remove the Spamhaus key from ${from} (${why})` },
     );
   }
-  const saved = planSavedKeyCopies(sys);
-  return { ops: [...file.ops, ...saved.ops], lines: [...moved, ...file.lines, ...saved.lines] };
+  const copies = [planBuiltKeyCopies(sys), planSavedKeyCopies(sys)];
+  return { ops: [...file.ops, ...copies.flatMap((c) => c.ops)], lines: [...moved, ...file.lines, ...copies.flatMap((c) => c.lines)] };
 }

@@ -4,7 +4,8 @@
  * so no tree, built config or config-test copy holds it. Install writes or
  * removes that file as the settings say, moves a key an earlier release
  * put into 35-spamhaus-key, and tightens what it finds readable by others:
- * the key file (to 0640) and saved copies holding the key (to 0600).
+ * the key file and built configs still holding the key (to 0640), saved
+ * copies holding the key (to 0600).
  */
 import { posix } from "node:path";
 import type { Op } from "../plan.js";
@@ -111,6 +112,28 @@ function filesBelow(sys: Reader, dir: string): Array<{ path: string; mode: numbe
     if (type === "dir") return filesBelow(sys, path);
     return type === "file" && entry ? [{ path, mode: entry.mode }] : [];
   });
+}
+
+/**
+ * chmod 0640 for exim's built config, its draft and backups (`exim4.conf`,
+ * `exim4.conf.tmp`, `exim4.conf~`) that others may read while they still
+ * hold the key from an earlier release; the next `make` replaces them
+ * without it. exim reads its config as root, so 0640 keeps it working.
+ */
+export function planBuiltKeyCopies(sys: Reader): KeyPlan {
+  const { dir, conf } = appPaths("exim4");
+  if (sys.stat(dir)?.type !== "dir") return { ops: [], lines: [] };
+  const loose = sys
+    .listDetailed(dir, (name, type) => type === "file" && name.startsWith(posix.basename(conf)))
+    .flatMap(({ name, entry }) => (entry?.type === "file" ? [{ path: `${dir}/${name}`, mode: entry.mode }] : []))
+    .filter((f) => looserThan(f.mode, KEY_FILE_MODE) && KEY_DEFINE.test(sys.readFile(f.path).toString("utf8")));
+  if (loose.length === 0) return { ops: [], lines: [] };
+  const names = loose.map((f) => f.path).join(", ");
+  const why = `built by an earlier release, holding the Spamhaus key; \`make\` in ${dir} builds it without`;
+  return {
+    ops: loose.map((f) => ({ op: "chmod", path: f.path, mode: KEY_FILE_MODE, why: "a built config holding the Spamhaus key" })),
+    lines: [{ done: `tightened ${names} to ${octal(KEY_FILE_MODE)} (${why})`, would: `would tighten ${names} to ${octal(KEY_FILE_MODE)} (${why})` }],
+  };
 }
 
 /**
