@@ -120,6 +120,12 @@ describe("the key file", () => {
     expect(read(KEY_FILE)).toBe("SPAMHAUS_DQ_KEY = hand1\n");
   });
 
+  it("refuses, before writing anything, when a directory stands where the key file goes", async () => {
+    mkdirSync(at(KEY_FILE));
+    await expect(run([`AUTO_SPAMHAUS_DB_KEY=${KEY}`])).rejects.toThrow(`${KEY_FILE}: is a directory, where install keeps the Spamhaus key — move it away, then run install again`);
+    expect(readdirSync(at("/etc/exim4"))).not.toContain("sympl-local.d");
+  });
+
   it("a dry run writes nothing and says what it would do", async () => {
     await run([`AUTO_SPAMHAUS_DB_KEY=${KEY}`]);
     plantInlineKey(KEY);

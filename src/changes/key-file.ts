@@ -8,6 +8,7 @@
  * copies holding the key (to 0600).
  */
 import { posix } from "node:path";
+import { EnvironmentError, problem } from "../errors.js";
 import type { Op } from "../plan.js";
 import { savedRoot } from "../saved.js";
 import { EXIM_GROUP, SPAMHAUS_KEY_PATH, appPaths } from "../server-layout.js";
@@ -87,6 +88,9 @@ export function planKeyFile(sys: Reader, want: string | null | undefined, why: s
     would: `would tighten ${path} from ${octal(file?.mode ?? 0)} to ${octal(KEY_FILE_MODE)}: it is readable beyond root and exim`,
   };
   if (typeof want === "string") {
+    if (cur && cur.type !== "file" && cur.type !== "link") {
+      throw new EnvironmentError(problem(path, `is a ${cur.type === "dir" ? "directory" : "special file"}, where install keeps the Spamhaus key`, "move it away, then run install again"));
+    }
     const owner = keyFileOwner(sys);
     const data = keyFileText(want);
     if (!file || text !== data || file.uid !== owner.uid || file.gid !== owner.gid) {
