@@ -28,8 +28,8 @@ type Command = (ctx: Context, args: Args) => Promise<CommandResult>;
  * every module up front would cost `status` its start-up budget.
  */
 const LOAD = {
-  status: async () => (await import("./makefilecheck/commands.js")).status,
-  report: async () => (await import("./makefilecheck/commands.js")).report,
+  status: async () => (await import("./makefilecheck/status.js")).status,
+  report: async () => (await import("./makefilecheck/status.js")).report,
   use: async () => (await import("./makefilecheck/commands.js")).use,
   repair: async () => (await import("./makefilecheck/commands.js")).repair,
   revert: async () => (await import("./makefilecheck/commands.js")).revert,

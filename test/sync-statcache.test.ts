@@ -41,7 +41,7 @@ afterEach(() => {
 });
 
 function driftStates(sys: RealSystem): Record<string, string> {
-  const states = analyze(loadTrees(sys, APP, { useStatCache: true }));
+  const states = analyze(loadTrees(sys, APP, { useStatCache: true }), null);
   return Object.fromEntries(states.filter((s) => s.state !== "clean").map((s) => [s.path, s.state]));
 }
 

@@ -1,6 +1,6 @@
 /**
- * Commands of the Makefile manager: status, report, use, repair, revert,
- * check. Each observes every app first, plans all of them, and only then
+ * Commands of the Makefile manager: use, repair, revert, check (status
+ * and report are in status.ts). Each observes every app first, plans all of them, and only then
  * applies one plan under the run lock, so a refusal for one app changes
  * nothing anywhere.
  */
@@ -10,20 +10,17 @@ import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { InputError, UserError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
 import type { App, Mode } from "../server-layout.js";
-import { appPaths, LINKED_SNIPPETS, reloadCommand, snippetDir } from "../server-layout.js";
-import { SYMPL_NEW } from "../tree/scan.js";
+import { appPaths, snippetDir } from "../server-layout.js";
 import type { Op } from "../plan.js";
 import { JOURNAL, samePlan } from "../plan.js";
-import type { DriftSummary } from "../sync/drift.js";
-import { summarizeDrift } from "../sync/drift.js";
-import type { BuiltReport } from "../tree/built-read.js";
-import { builtStatus } from "../tree/built-read.js";
 import { errorLines, runConfigTest } from "../tree/configtest.js";
 import { observe } from "./observe.js";
-import type { Detection } from "./profile.js";
 import { detectProfile, worstCode } from "./profile.js";
 import type { SwitchPlan } from "./switch.js";
 import { planRevert, planSwitch, refuseFatal } from "./switch.js";
+
+// The reading commands live in a module of their own, so that `status` loads little (docs/architecture.md, Budgets).
+export { report, status } from "./status.js";
 
 /** Options of a switch to a mode. */
 export interface UseOptions {
@@ -76,116 +73,6 @@ export async function planUse(ctx: Context, app: App, mode: Mode, opts: UseOptio
   const plan = await planMode(ctx, app, mode, opts);
   for (const line of plan.lines) ctx.note(line);
   return plan.ops;
-}
-
-/** The next command for an app, or null when there is nothing to do. */
-function nextStep(det: Detection, drift: DriftSummary | null, built: BuiltReport | null): string | null {
-  if (det.profile === "fatal") return "fix the problem above, then run `makefilecheck status`";
-  if (det.repairNeeded) return "makefilecheck repair";
-  if (det.profile === "unclear") return "makefilecheck use local (or use sympl) to choose the tree";
-  if (det.profile === "vanilla") return "makefilecheck install";
-  if (det.profile === "caninstall") return "makefilecheck use local";
-  const settle = settleStep(det.app, drift);
-  if (settle) return settle;
-  if (drift?.problem) return "run makefilecheck as root (or fix what the drift line names), then `makefilecheck status`";
-  if (drift?.actionNeeded) return "makefilecheck sync";
-  if (built && built.state !== "current") return `cd ${appPaths(det.app).dir} && make`;
-  if (built?.reload === "needed") return reloadCommand(det.app);
-  return null;
-}
-
-/** How to settle what a sync could not: a waiting upstream version, or a file no baseline explains. */
-function settleStep(app: App, drift: DriftSummary | null): string | null {
-  const local = appPaths(app).local;
-  const more = (n: number) => (n > 1 ? ` (and ${n - 1} more: \`makefilecheck drift\` lists them)` : "");
-  const settle = (p: string) => `\`makefilecheck sync -a ${app} --keep-local ${p}\` or \`--take-upstream ${p}\``;
-  const [waiting] = drift?.waiting ?? [];
-  if (waiting) return `merge ${local}/${waiting}${SYMPL_NEW} into ${local}/${waiting} by hand and delete it, or ${settle(waiting)}${more(drift!.waiting!.length)}`;
-  const [diverged] = drift?.diverged ?? [];
-  if (diverged) return `\`makefilecheck diff ${diverged}\`, then ${settle(diverged)}${more(drift!.diverged!.length)}`;
-  return null;
-}
-
-/** A linked snippet (dovecot's 60-sni) that became a directory in sympl-local.d: Sympl's rewrites no longer reach the config. */
-function linkedSnippetProblems(sys: Context["sys"], app: App): string[] {
-  const p = appPaths(app);
-  return LINKED_SNIPPETS[app]
-    .filter((rel) => sys.stat(`${p.local}/${rel}`)?.type === "dir")
-    .map((rel) => `${p.local}/${rel} is a directory, not a link to ${p.upstream}/${rel}: Sympl's rewrites of it are not built in — move it aside, then \`makefilecheck sync -a ${app} --take-upstream ${rel}\``);
-}
-
-/** True when the built config or the running daemon keeps the chosen tree from being in force. */
-export function notInForce(built: BuiltReport): boolean {
-  return built.state !== "current" || built.reload === "needed";
-}
-
-/** What the built-config line says about each state. */
-const BUILT_WORDS: Record<BuiltReport["state"], string> = {
-  current: "current",
-  stale: "STALE (built from the other tree or from older snippets: the chosen tree is not in force)",
-  missing: "MISSING (nothing built: the chosen tree is not in force)",
-  differs: "DIFFERS (edited by hand since it was built; make replaces it, makefilecheck keeps a copy when it rebuilds)",
-};
-
-/** The human lines of an app's built config and daemon. */
-function builtLines(app: App, built: BuiltReport): string[] {
-  const daemon = built.daemon === "running" ? `${app} running, ${built.reload === "needed" ? "RELOAD NEEDED (it still runs the config it read before)" : built.reload === "no" ? "has read it" : "cannot tell whether it has read it"}` : `${app} ${built.daemon}`;
-  return [`  built: ${appPaths(app).conf}: ${BUILT_WORDS[built.state]}; ${daemon}`];
-}
-
-function describeDrift(drift: DriftSummary): string {
-  if (drift.problem) return `NOT READ: ${drift.problem}`;
-  const parts = Object.entries(drift.counts).map(([state, n]) => `${n} ${state}`);
-  return parts.length ? parts.join(", ") : "clean";
-}
-
-/** `status`: profile, recorded mode, damage, drift and the next step per app. */
-export async function status(ctx: Context, _args: Args): Promise<CommandResult> {
-  const problems: string[] = [];
-  const apps: AppReport[] = [];
-  const lines: string[] = [];
-  const codes: ExitCode[] = [];
-  for (const app of ctx.apps) {
-    const scannedAt = ctx.now().getTime();
-    const det = detectProfile(observe(ctx.sys, app));
-    const drift = det.profile === "fatal" ? null : summarizeDrift(ctx.sys, app, ctx.caches, scannedAt);
-    // Only once a tree is chosen is there a config that should be in force.
-    const chosen = det.profile === "fatal" ? null : det.mode;
-    let built: BuiltReport | null = null;
-    let builtProblem: string | null = null;
-    try {
-      built = chosen ? builtStatus(ctx.sys, app, chosen, ctx.caches, scannedAt) : null;
-    } catch (err) {
-      if (!(err instanceof UserError)) throw err;
-      builtProblem = err.message;
-    }
-    const linked = det.profile === "fatal" ? [] : linkedSnippetProblems(ctx.sys, app);
-    const next = linked.length ? `move ${appPaths(app).local}/${LINKED_SNIPPETS[app][0]} aside, then \`makefilecheck sync -a ${app} --take-upstream ${LINKED_SNIPPETS[app][0]}\`` : nextStep(det, drift, built);
-    const wrong = Boolean(drift?.actionNeeded || (built && notInForce(built)) || builtProblem || linked.length);
-    codes.push(det.code === 0 && wrong ? 1 : det.code);
-    apps.push({ app, profile: det.profile, recorded: det.recorded, live: det.live, damage: det.damage, legacy: det.legacy, problem: det.problem, drift, built, ...(builtProblem ? { builtProblem } : {}), ...(linked.length ? { linked } : {}), next });
-    const appProblems: string[] = [];
-    lines.push(`${app}: ${det.profile} (recorded: ${det.recorded ?? "none"}, builds from: ${det.live ? snippetDir(app, det.live) : "unknown"})`);
-    if (det.problem) lines.push(`  ${det.damage ? "damage" : "problem"}: ${det.problem}`);
-    if (det.problem && det.code !== 0) appProblems.push(`${det.damage ? "damage" : "problem"}: ${det.problem}`);
-    if (drift) lines.push(`  drift: ${describeDrift(drift)}`);
-    if (drift?.actionNeeded) appProblems.push(`drift: ${describeDrift(drift)}`);
-    for (const l of linked) lines.push(`  problem: ${l}`);
-    appProblems.push(...linked);
-    if (built) lines.push(...builtLines(app, built));
-    if (built && notInForce(built)) appProblems.push(`built config ${built.state}, daemon ${built.daemon}, reload ${built.reload}: the chosen tree is not in force`);
-    if (builtProblem) lines.push(`  built: NOT READ: ${builtProblem}`);
-    if (builtProblem) appProblems.push(`built config not read: ${builtProblem}`);
-    lines.push(`  next: ${next ?? "nothing to do"}`);
-    problems.push(...appProblems.map((p) => `${app}: ${p}${next ? ` — next: ${next}` : ""}`));
-  }
-  return { code: worstCode(codes), apps, lines, problems };
-}
-
-/** `report`: exactly one `APP<TAB>PROFILE` line per app, as the old tool's scripts parse. */
-export async function report(ctx: Context, _args: Args): Promise<CommandResult> {
-  const apps = ctx.apps.map((app) => ({ app, profile: detectProfile(observe(ctx.sys, app)).profile }));
-  return { code: 0, apps, lines: apps.map((a) => `${a.app}\t${a.profile}`) };
 }
 
 /** One app's part of a mutating command: its plan and what --json says about it. */

@@ -9,7 +9,7 @@ import { Exit } from "../errors.js";
 import type { ExitCode } from "../errors.js";
 import type { App } from "../server-layout.js";
 import type { State } from "./classify.js";
-import { analyze, needsAction } from "./drift.js";
+import { analyze, knownEditsFor, needsAction } from "./drift.js";
 import type { PathState } from "./drift.js";
 import { SYMPL_NEW } from "../tree/scan.js";
 import { hasLocalTree, loadTrees, noLocalTree, requireUpstreamTree } from "../tree/trees.js";
@@ -83,7 +83,7 @@ export async function drift(ctx: Context, _args: Args): Promise<CommandResult> {
   let code: ExitCode = Exit.ok;
   for (const app of appsWithLocalTree(ctx, lines)) {
     const trees = loadTrees(ctx.sys, app, { useStatCache: true });
-    const states = analyze(trees);
+    const states = analyze(trees, await knownEditsFor(trees));
     const entries = driftEntries(states, trees.local.waiting);
     if (needsAction(states, trees.local.waiting)) code = Exit.actionNeeded;
     apps.push({ app, entries });

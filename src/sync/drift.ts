@@ -2,7 +2,6 @@
  * Drift between sympl-local.d and sympl.d: the three-way state of every
  * snippet path, for `drift`, `sync` and the counts `status` shows.
  */
-import { deriveWithKnownEdits } from "../catalogue/edits.js";
 import { UserError } from "../errors.js";
 import type { App } from "../server-layout.js";
 import type { Reader, System } from "../system/system.js";
@@ -43,23 +42,36 @@ function localFact(entry: SnapshotEntry | undefined): LocalFact | undefined {
   return entry.linked ? { linked: true } : { sha256: entry.sha256 ?? "" };
 }
 
+/** The change catalogue's re-derivation of its known edits (`deriveWithKnownEdits` of catalogue/edits.ts). */
+export type Derive = typeof import("../catalogue/edits.js").deriveWithKnownEdits;
+
+/**
+ * What `analyze` needs to compare `trees`: the catalogue's re-derivation
+ * for a tree no sync has adopted yet, else nothing. Loaded only then:
+ * `status` on an adopted tree need not load the catalogue.
+ */
+export async function knownEditsFor(trees: Trees): Promise<Derive | null> {
+  return trees.baseline ? null : (await import("../catalogue/edits.js")).deriveWithKnownEdits;
+}
+
 /**
  * Asks the change catalogue whether an adopted local file is today's
  * upstream plus known edits. Only text can carry such edits.
  */
-function knownEdit(app: App, rel: string, up: SnapshotEntry, local: SnapshotEntry): { kind: KnownEdit; derived?: Buffer } {
+function knownEdit(derive: Derive, app: App, rel: string, up: SnapshotEntry, local: SnapshotEntry): { kind: KnownEdit; derived?: Buffer } {
   const upText = up.data && asText(up.data);
   const localText = local.data && asText(local.data);
   if (!upText || !localText) return { kind: "none" };
-  const derived = deriveWithKnownEdits(app, rel, upText, localText, upText);
+  const derived = derive(app, rel, upText, localText, upText);
   if (derived === null) return { kind: "none" };
   if (derived === localText) return { kind: "same" };
   return { kind: "rederive", derived: Buffer.from(derived, "utf8") };
 }
 
-/** The state of every path in any of the three trees, sorted by path. */
-export function analyze(trees: Trees): PathState[] {
+/** The state of every path in any of the three trees, sorted by path; `derive` from knownEditsFor(trees). */
+export function analyze(trees: Trees, derive: Derive | null): PathState[] {
   const { app, upstream, local, baseline } = trees;
+  if (!baseline && !derive) throw new Error("internal error: a tree without a baseline is compared without the catalogue's known edits");
   const files = baseline?.files ?? {};
   // Each source is already sorted or nearly so: gathering them as runs keeps the one sort cheap.
   const paths = [...upstream.entries.keys()];
@@ -70,7 +82,7 @@ export function analyze(trees: Trees): PathState[] {
   for (const path of paths.sort()) {
     const up = upstream.entries.get(path);
     const mine = local.entries.get(path);
-    const edit = !baseline && up && mine && !mine.linked && up.sha256 !== mine.sha256 ? knownEdit(app, path, up, mine) : undefined;
+    const edit = !baseline && derive && up && mine && !mine.linked && up.sha256 !== mine.sha256 ? knownEdit(derive, app, path, up, mine) : undefined;
     const state = classify({
       hasBase: baseline !== null,
       base: files[path]?.sha256,
@@ -94,12 +106,12 @@ export function needsAction(states: PathState[], waiting: string[]): boolean {
  * `problem`, not an exception. With `caches`, the stat cache is refreshed
  * when files had to be read that have settled since `scannedAt`.
  */
-export function summarizeDrift(sys: Reader, app: App, caches?: System, scannedAt = Date.now()): DriftSummary | null {
+export async function summarizeDrift(sys: Reader, app: App, caches?: System, scannedAt = Date.now()): Promise<DriftSummary | null> {
   try {
     if (!hasLocalTree(sys, app)) return null;
     const trees = loadTrees(sys, app, { useStatCache: true });
     if (caches && trees.baseline) refreshStatCache(caches, app, trees.upstream, trees.local, scannedAt);
-    const states = analyze(trees);
+    const states = analyze(trees, await knownEditsFor(trees));
     const counts: Record<string, number> = {};
     for (const { state } of states) if (state !== "clean") counts[state] = (counts[state] ?? 0) + 1;
     if (trees.local.waiting.length) counts.waiting = trees.local.waiting.length;

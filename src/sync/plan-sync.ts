@@ -345,7 +345,8 @@ export interface SyncOptions {
 export function planSync(trees: SyncSnapshot, options: SyncOptions): SyncPlan {
   const { settle, now } = options;
   const app: App = trees.app;
-  const states = analyze(trees);
+  // The sync path loads the catalogue anyway: it is handed to analyze whether or not the tree is adopted.
+  const states = analyze(trees, deriveWithKnownEdits);
   const steps = new Steps(trees, savedDirFor(app, now, trees.savedRuns));
   const entries: SyncEntry[] = [];
   const moves = renamesOfChanged(trees, states, settle);

@@ -53,11 +53,14 @@ export interface StatCache {
 
 /** One tree's records: path → offset of its numbers in `data`. */
 function lookup(data: Buffer, table: Map<string, number>): KnownHash {
+  // V8's own DataView reads: Buffer's readDoubleLE is JavaScript that a short run never gets to optimise.
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const number = (at: number) => view.getFloat64(at, true);
   return (rel, stamp) => {
     const at = table.get(rel);
     if (at === undefined) return undefined;
-    if (data.readDoubleLE(at) !== stamp.ino || data.readDoubleLE(at + 8) !== stamp.size) return undefined;
-    if (data.readDoubleLE(at + 16) !== stamp.mtimeMs || data.readDoubleLE(at + 24) !== stamp.ctimeMs) return undefined;
+    if (number(at) !== stamp.ino || number(at + 8) !== stamp.size) return undefined;
+    if (number(at + 16) !== stamp.mtimeMs || number(at + 24) !== stamp.ctimeMs) return undefined;
     return data.toString("hex", at + 32, at + FIXED);
   };
 }
