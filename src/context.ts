@@ -141,7 +141,7 @@ async function pruneSaved(ctx: Context): Promise<void> {
 export async function apply(ctx: Context, command: string, ops: Op[]): Promise<void> {
   if (ctx.dryRun) return;
   try {
-    await applyPlan(ctx.sys, command, ops, () => ctx.now());
+    for (const note of await applyPlan(ctx.sys, command, ops, () => ctx.now())) ctx.note(note);
   } catch (err) {
     // A failure of the system (an errno the System did not word) is exit 3;
     // a programming error stays one, reported as internal (exit 70).

@@ -19,7 +19,18 @@ export type Op =
   | { op: "chmod"; path: string; mode: number; why: string }
   | { op: "remove"; path: string; why: string }
   | { op: "rename"; from: string; to: string; why: string }
-  | { op: "run"; cmd: string; args: string[]; cwd: string; why: string };
+  | { op: "run"; cmd: string; args: string[]; cwd: string; why: string }
+  /**
+   * A cache of ours (drift's stat cache), refreshed at apply time after the
+   * file steps: written only when the file does not hold `data` already,
+   * with the older files in `drop` removed. Never journalled, and a cache
+   * that cannot be written is a note, not a failed run: losing it costs
+   * time, never a result.
+   */
+  | { op: "cache"; path: string; data: Buffer; drop: string[]; why: string };
+
+/** The step that refreshes a cache of ours. */
+export type CacheOp = Extract<Op, { op: "cache" }>;
 
 /** The journal of the plan being applied. */
 export const JOURNAL = `${STATE_DIR}/journal.json`;
@@ -41,12 +52,14 @@ export function describeOp(op: Op): string {
       return `rename  ${op.from} -> ${op.to} (${op.why})`;
     case "run":
       return `run     ${[op.cmd, ...op.args].join(" ")} in ${op.cwd} (${op.why})`;
+    case "cache":
+      return `cache   ${op.path} (${op.why}; rewritten only if it changed)`;
   }
 }
 
 /** The JSON view of a step: file contents as size and hash, not bytes. */
 export function opToJson(op: Op): Record<string, unknown> {
-  if (op.op !== "write") return { ...op };
+  if (op.op !== "write" && op.op !== "cache") return { ...op };
   const { data, ...rest } = op;
   return { ...rest, bytes: data.length, sha256: sha256(data) };
 }
@@ -165,12 +178,15 @@ async function perform(sys: System, op: Op): Promise<void> {
  * file step the error says how far the plan got and the journal stays, so
  * the next run finishes it. `run` steps are not journalled: a rebuild the
  * daemon refused must not be replayed by every later command; the admin
- * reruns it once the snippet is fixed. The journal and the action log are
- * dated by `now` (the run's clock, `Context.now`).
+ * reruns it once the snippet is fixed. `cache` steps come between the two
+ * (refreshCache). The journal and the action log are dated by `now` (the
+ * run's clock, `Context.now`). Returns the notes for the admin (a cache
+ * that could not be written).
  */
-export async function applyPlan(sys: System, command: string, ops: Op[], now: () => Date): Promise<void> {
-  const fileOps = ops.filter((op) => op.op !== "run");
+export async function applyPlan(sys: System, command: string, ops: Op[], now: () => Date): Promise<string[]> {
+  const fileOps = ops.filter((op) => op.op !== "run" && op.op !== "cache");
   const runOps = ops.filter((op) => op.op === "run");
+  const notes: string[] = [];
   if (fileOps.length > 0) {
     const journal: JournalFile = { version: 1, command, started: now().toISOString(), ops: fileOps.map(encode) };
     sys.mkdir(STATE_DIR, { mode: 0o755 });
@@ -192,9 +208,33 @@ export async function applyPlan(sys: System, command: string, ops: Op[], now: ()
     sys.flush();
     logActions(sys, command, fileOps, now());
   }
+  for (const op of ops) {
+    if (op.op !== "cache") continue;
+    const note = refreshCache(sys, op);
+    if (note) notes.push(note);
+  }
   for (const op of runOps) {
     await perform(sys, op);
     logActions(sys, command, [op], now());
+  }
+  return notes;
+}
+
+/**
+ * Writes a `cache` step's file unless it holds those bytes already (so a
+ * run with nothing to do writes nothing). A failure of the system is
+ * returned as a note; a bug of ours is still thrown.
+ */
+function refreshCache(sys: System, op: CacheOp): string | null {
+  try {
+    for (const path of op.drop) if (sys.stat(path)) sys.remove(path);
+    if (sys.stat(op.path)?.type === "file" && sys.readFile(op.path).equals(op.data)) return null;
+    sys.mkdir(posix.dirname(op.path), { mode: 0o700 });
+    sys.writeFile(op.path, op.data, { mode: 0o600 });
+    return null;
+  } catch (err) {
+    if (!(err instanceof UserError) && !isSystemFailure(err)) throw err;
+    return `${op.path}: ${op.why} not written (${err.message}); being a cache, nothing else is affected`;
   }
 }
 

@@ -1,17 +1,21 @@
 /**
  * Drift's stat cache: unchanged files go unread, and a change the cache
- * could hide (same size, rewritten in place) is still seen.
+ * could hide (same size, rewritten in place) is still seen. Sync refreshes
+ * it by a step of its plan: shown and not taken under --dry-run, written
+ * only when it changed, and a cache that cannot be written is only a note.
  */
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { App } from "../src/server-layout.js";
 import { applyPlan } from "../src/plan.js";
 import { planCreateLocalTree } from "../src/tree/clone.js";
+import { sync } from "../src/sync/commands.js";
 import { analyze } from "../src/sync/drift.js";
-import { statCachePath, writeStatCache } from "../src/tree/statcache.js";
+import { statCachePath, statCacheOp } from "../src/tree/statcache.js";
 import { loadTrees } from "../src/tree/trees.js";
 import { RealSystem } from "../src/system/real.js";
 import { inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
+import { testContext } from "./support/context.js";
 
 /** A RealSystem that counts file reads under the snippet trees. */
 class CountingSystem extends RealSystem {
@@ -34,7 +38,7 @@ beforeEach(async () => {
   await applyPlan(sys, "test", planCreateLocalTree(sys, APP, new Date()), () => new Date());
   // Record the cache as a sync would, with every file long settled.
   const trees = loadTrees(sys, APP);
-  writeStatCache(sys, APP, trees.upstream, trees.local, new Set(), Date.now() + 60_000);
+  await applyPlan(sys, "test", [statCacheOp(APP, trees.upstream, trees.local, new Set(), Date.now() + 60_000)], () => new Date());
 });
 afterEach(() => {
   rmSync(root, { recursive: true, force: true });
@@ -70,5 +74,40 @@ describe("drift with a stat cache", () => {
     const sys = new CountingSystem(root);
     expect(driftStates(sys)).toEqual({});
     expect(sys.reads).toBeGreaterThan(10);
+  });
+});
+
+describe("sync's stat cache step", () => {
+  const cacheFile = () => inRoot(root, statCachePath(APP));
+
+  it("is in the plan, not taken under --dry-run, and taken by the real run", async () => {
+    rmSync(cacheFile());
+    const dry = await sync(testContext(root, { apps: [APP], dryRun: true }), { _: [] });
+    expect(dry.plan?.filter((op) => op.op === "cache").map((op) => "path" in op && op.path)).toEqual([statCachePath(APP)]);
+    expect(existsSync(cacheFile())).toBe(false);
+    const real = await sync(testContext(root, { apps: [APP] }), { _: [] });
+    expect(real.code).toBe(0);
+    expect(existsSync(cacheFile())).toBe(true);
+  });
+
+  it("rewrites the file only when its bytes change, and removes the old JSON cache", async () => {
+    const sys = new RealSystem(root);
+    const trees = loadTrees(sys, APP);
+    const op = statCacheOp(APP, trees.upstream, trees.local, new Set(), Date.now() + 60_000);
+    const before = statSync(cacheFile());
+    const old = inRoot(root, "/var/lib/makefilecheck/cache/exim4.json");
+    writeFileSync(old, "{}");
+    expect(await applyPlan(sys, "test", [op], () => new Date())).toEqual([]);
+    expect(statSync(cacheFile()).ino).toBe(before.ino);
+    expect(existsSync(old)).toBe(false);
+  });
+
+  it("that cannot be written is a note; the sync itself succeeds", async () => {
+    rmSync(cacheFile());
+    mkdirSync(`${cacheFile()}/in-the-way`, { recursive: true });
+    const ctx = testContext(root, { apps: [APP] });
+    const result = await sync(ctx, { _: [] });
+    expect(result.code).toBe(0);
+    expect(ctx.notes).toEqual([expect.stringMatching(/cache\/exim4\.bin: drift's stat cache not written \(.*\); being a cache, nothing else is affected$/)]);
   });
 });

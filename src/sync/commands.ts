@@ -3,7 +3,7 @@ import { optionsOf } from "../args.js";
 import type { CommandOptions } from "../args.js";
 import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { apply, finishInterruptedFirst, withLock } from "../context.js";
-import { EnvironmentError, Exit, InputError, UserError, problem } from "../errors.js";
+import { Exit, InputError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
 import type { App } from "../server-layout.js";
 import { appPaths } from "../server-layout.js";
@@ -15,7 +15,6 @@ import type { Settle, SyncPlan } from "./plan-sync.js";
 import { planSync, savedDirFor } from "./plan-sync.js";
 import type { Rebuild } from "./rebuild.js";
 import { planRebuild } from "./rebuild.js";
-import { writeStatCache } from "../tree/statcache.js";
 import { scanForSync } from "./snapshot.js";
 import type { SyncSnapshot } from "./snapshot.js";
 import { syncProblems, syncReportLines } from "./sync-report.js";
@@ -104,10 +103,9 @@ export async function sync(ctx: Context, args: Args): Promise<CommandResult> {
     const refused = [...verdicts.values()].some((v) => v.failed);
     const rebuilds = new Map<App, Rebuild>();
     if (o.make && !refused) for (const s of syncs) rebuilds.set(s.app, await planRebuild(ctx, s.app, syncOps, s.plan.savedDir ?? savedDirFor(s.app, now, s.trees.savedRuns), verdicts.get(s.app)?.result));
-    // Every rebuild runs after every file step (applyPlan runs `run` steps last), in app order.
-    const ops = [...syncOps, ...[...rebuilds.values()].flatMap((r) => r.ops)];
+    // applyPlan runs the file steps, then the stat caches' refresh, then every rebuild (its `run` steps) in app order.
+    const ops = [...syncOps, ...syncs.map((s) => s.plan.refreshCache), ...[...rebuilds.values()].flatMap((r) => r.ops)];
     if (!refused) await apply(ctx, "sync", ops);
-    if (!ctx.dryRun && !refused) for (const s of syncs) refreshStatCache(ctx, s);
     const reports: AppReport[] = [];
     let code: ExitCode = refused ? Exit.actionNeeded : Exit.ok;
     const problems: string[] = [];
@@ -124,19 +122,4 @@ export async function sync(ctx: Context, args: Args): Promise<CommandResult> {
     }
     return { code, apps: reports, lines, plan: ops, problems };
   });
-}
-
-/** Server paths a plan writes, links, removes or renames. */
-function touchedBy(ops: Op[]): Set<string> {
-  return new Set(ops.flatMap((op) => (op.op === "rename" ? [op.from, op.to] : op.op === "run" ? [] : [op.path])));
-}
-
-/** Refreshes drift's stat cache after a sync; a cache that cannot be written is only noted. */
-function refreshStatCache(ctx: Context, s: AppSync): void {
-  try {
-    writeStatCache(ctx.sys, s.app, s.trees.upstream, s.trees.local, touchedBy(s.plan.ops), s.trees.scannedAt);
-  } catch (err) {
-    if (!(err instanceof UserError)) throw err;
-    ctx.note(`${s.app}: drift's stat cache not written (${err.message}); drift will read every file`);
-  }
 }

@@ -12,11 +12,12 @@ import { deriveWithKnownEdits, isMainOptionsFile, logSelectorFor } from "../cata
 import { LOGGING_FILE, installedWithEdits, rederiveLogging } from "../catalogue/templates.js";
 import type { App } from "../server-layout.js";
 import { InputError, problem } from "../errors.js";
-import type { Op } from "../plan.js";
+import type { CacheOp, Op } from "../plan.js";
 import { savedRoot } from "../saved.js";
 import type { BaseEntry, Manifest } from "../tree/baseline.js";
 import { manifestOf, planBaseline, sameBaseline } from "../tree/baseline.js";
 import { isLinkedPath, mirrorTarget } from "../tree/clone.js";
+import { statCacheOp } from "../tree/statcache.js";
 import type { PathState } from "./drift.js";
 import { analyze } from "./drift.js";
 import type { SnapshotEntry } from "../tree/scan.js";
@@ -68,6 +69,8 @@ export interface SyncPlan {
   unsettled: string[];
   /** True when the baseline is (re)recorded by this plan. */
   baselineChanged: boolean;
+  /** The step that refreshes drift's stat cache once `ops` are applied (not one of `ops`: it changes no tree). */
+  refreshCache: CacheOp;
 }
 
 /** A saved-copy directory name: a UTC time that sorts and has no colon. */
@@ -376,14 +379,21 @@ export function planSync(trees: SyncSnapshot, options: SyncOptions): SyncPlan {
   const next: Manifest = manifestOf(app, trees.upstream, unsettled, now);
   const baselineChanged = !sameBaseline(trees.baseline, next);
   const baselineOps = baselineChanged ? planBaseline(trees.storedObjects, next, trees.upstream, trees.baseline) : [];
+  const ops = [...steps.saves, ...steps.removals, ...steps.cleanup, ...steps.dirs, ...steps.changes, ...baselineOps];
   return {
-    ops: [...steps.saves, ...steps.removals, ...steps.cleanup, ...steps.dirs, ...steps.changes, ...baselineOps],
+    ops,
     entries,
     savedDir: steps.anySaved ? steps.savedDir : null,
     waiting,
     unsettled,
     baselineChanged,
+    refreshCache: statCacheOp(app, trees.upstream, trees.local, touchedBy(ops), trees.scannedAt),
   };
+}
+
+/** Server paths a plan writes, links, removes or renames: their scanned stamps are no longer true. */
+function touchedBy(ops: Op[]): Set<string> {
+  return new Set(ops.flatMap((op) => (op.op === "rename" ? [op.from, op.to] : op.op === "run" ? [] : [op.path])));
 }
 
 /** The texts of a snapshot's files, by path, where they are text. */

@@ -3,7 +3,7 @@
  * (inode, size, change times) and sha256. `drift` (read-only) trusts a
  * hash only while the file's stamp is unchanged, so it reads just the files
  * touched since, as git's index does. `sync` never uses it: it reads every
- * file, and refreshes the cache afterwards. Being only a cache, a damaged
+ * file, and its plan ends with a step that refreshes the cache. Being only a cache, a damaged
  * one is ignored, never an error: drift then reads every file.
  *
  * `status` (reading only) writes it too, through the cache-only System it
@@ -21,7 +21,8 @@
 import { UserError } from "../errors.js";
 import type { App } from "../server-layout.js";
 import { STATE_DIR } from "../server-layout.js";
-import type { System, Reader } from "../system/system.js";
+import type { CacheOp } from "../plan.js";
+import type { Reader } from "../system/system.js";
 import type { KnownHash, Snapshot } from "./scan.js";
 
 const MAGIC = "makefilecheck-statcache";
@@ -110,7 +111,7 @@ interface Row {
 }
 
 /** Rows for the regular files of `tree` that were hashed, settled, and not in `touched`. */
-function rows(tree: Snapshot, touched: Set<string>, before: number): Row[] {
+function rows(tree: Snapshot, touched: ReadonlySet<string>, before: number): Row[] {
   const out: Row[] = [];
   for (const [rel, e] of tree.entries) {
     if (e.type !== "file" || !e.stamp || !e.sha256) continue;
@@ -146,20 +147,17 @@ function encode(app: App, sections: Row[][]): Buffer {
 }
 
 /**
- * Records what a sync read, leaving out the paths its plan wrote or
- * removed (`touched`, server paths). `scannedAt` is when the scan began
- * (epoch ms): a file is trusted only if it had settled before then.
- * Rewrites the file only when its content changes, so a sync with nothing
- * to do changes nothing.
+ * The plan step that records what a sync read, leaving out the paths its
+ * plan writes or removes (`touched`, server paths). `scannedAt` is when
+ * the scan began (epoch ms): a file is trusted only if it had settled
+ * before then. The bytes are computed here, from the scan; the step is
+ * evaluated when the plan is applied, and rewrites the file only when its
+ * content changes, so a sync with nothing to do changes nothing.
  */
-export function writeStatCache(sys: System, app: App, upstream: Snapshot, local: Snapshot, touched: Set<string>, scannedAt: number): void {
+export function statCacheOp(app: App, upstream: Snapshot, local: Snapshot, touched: ReadonlySet<string>, scannedAt: number): CacheOp {
   const before = scannedAt - RACY_MS;
   const data = encode(app, [rows(upstream, touched, before), rows(local, touched, before)]);
-  const path = statCachePath(app);
-  if (sys.stat(oldStatCachePath(app))) sys.remove(oldStatCachePath(app));
-  if (sys.stat(path)?.type === "file" && sys.readFile(path).equals(data)) return;
-  sys.mkdir(`${STATE_DIR}/cache`, { mode: 0o700 });
-  sys.writeFile(path, data, { mode: 0o600 });
+  return { op: "cache", path: statCachePath(app), data, drop: [oldStatCachePath(app)], why: "drift's stat cache" };
 }
 
 /**
