@@ -3,6 +3,7 @@
  * a snapshot made in memory (no disk, no temp dir), it gives the steps the
  * sync table asks for; planned from a real scan, it gives the same plan
  * after the whole root is gone, and the same plan the `sync` command makes.
+ * `diff` works on the same trees without reading either.
  */
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -10,6 +11,7 @@ import { sha256 } from "../src/hash.js";
 import type { Op } from "../src/plan.js";
 import { samePlan } from "../src/plan.js";
 import { sync } from "../src/sync/commands.js";
+import { diffTrees } from "../src/sync/diffs.js";
 import { planSync } from "../src/sync/plan-sync.js";
 import type { SyncSnapshot } from "../src/sync/snapshot.js";
 import { scanForSync } from "../src/sync/snapshot.js";
@@ -118,6 +120,14 @@ describe("the sync planner, from a snapshot made in memory", () => {
     const local = snapshot.local;
     snapshot.local = { ...local, dirs: new Set([...local.dirs, "20-rw/10-conf.sympl-new"]), waiting: [] };
     expect(() => planSync({ ...snapshot, waitingEntries: new Map() }, { settle, now: NOW })).toThrow(/10-conf\.sympl-new: is a directory here/);
+  });
+});
+
+describe("diff, from trees made in memory", () => {
+  it("shows what upstream changed since the baseline from the bytes it is given, and local against upstream", () => {
+    const snapshot = inMemory();
+    expect(diffTrees(snapshot, ["10-acl/10-x"], snapshot.baseObjects)[0]?.patch).toContain("-one\n+ONE\n");
+    expect(diffTrees(snapshot, ["10-acl/10-x"])[0]?.patch).toContain("-five\n+FIVE\n");
   });
 });
 

@@ -10,7 +10,7 @@ import { appPaths } from "../server-layout.js";
 import { relPath } from "../system/safe-path.js";
 import type { Op } from "../plan.js";
 import { appsWithLocalTree } from "./drift-command.js";
-import { diffTrees } from "./diffs.js";
+import { baseObjectsFor, diffTrees } from "./diffs.js";
 import type { Settle, SyncPlan } from "./plan-sync.js";
 import { planSync, savedDirFor } from "./plan-sync.js";
 import type { Rebuild } from "./rebuild.js";
@@ -39,7 +39,8 @@ export async function diff(ctx: Context, args: Args): Promise<CommandResult> {
     }
     if (wanted !== undefined && !knowsPath(trees, wanted)) continue;
     found = true;
-    const diffs = diffTrees(ctx.sys, trees, wanted === undefined ? undefined : [wanted], base);
+    const paths = wanted === undefined ? undefined : [wanted];
+    const diffs = diffTrees(trees, paths, base ? baseObjectsFor(ctx.sys, trees, paths) : undefined);
     apps.push({ app, diffs });
     for (const d of diffs) {
       if (d.binary) lines.push(`${app}: binary files ${base ? "baseline" : "sympl.d"}/${d.path} and ${base ? "sympl.d" : "sympl-local.d"}/${d.path} differ`);

@@ -41,22 +41,42 @@ function patchOf(path: string, a: Side, b: Side): PathDiff | null {
   return { path, patch: patch.replace(/^=+\n/, "") };
 }
 
-/**
- * Diffs of `paths` (every path of the trees when undefined). `base` compares
- * the baseline with upstream instead of upstream with local. Linked paths
- * show the upstream file itself and never differ.
- */
-export function diffTrees(sys: Reader, trees: Trees, paths: string[] | undefined, base: boolean): PathDiff[] {
+/** The paths to diff: `paths`, or every path of the three trees. */
+function pathsOf(trees: Trees, paths: string[] | undefined): string[] {
   const { upstream, local, baseline } = trees;
-  const all = paths ?? [...new Set([...upstream.entries.keys(), ...local.entries.keys(), ...Object.keys(baseline?.files ?? {})])].sort();
+  return paths ?? [...new Set([...upstream.entries.keys(), ...local.entries.keys(), ...Object.keys(baseline?.files ?? {})])].sort();
+}
+
+/**
+ * The baseline's bytes, by hash, that `diff --base` of `paths` shows: those
+ * of every path upstream changed since. Read before diffing, so that
+ * diffTrees reads nothing.
+ */
+export function baseObjectsFor(sys: Reader, trees: Trees, paths: string[] | undefined): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const path of pathsOf(trees, paths)) {
+    const entry = trees.baseline?.files[path];
+    if (entry && !out.has(entry.sha256) && entry.sha256 !== trees.upstream.entries.get(path)?.sha256) out.set(entry.sha256, readBaseObject(sys, trees.app, entry));
+  }
+  return out;
+}
+
+/**
+ * Diffs of `paths` (every path of the trees when undefined). `bases`, the
+ * baseline's bytes from baseObjectsFor, makes it compare the baseline
+ * with upstream instead of upstream with local. Linked paths show the
+ * upstream file itself and never differ.
+ */
+export function diffTrees(trees: Trees, paths: string[] | undefined, bases?: ReadonlyMap<string, Buffer>): PathDiff[] {
+  const { upstream, local, baseline } = trees;
   const out: PathDiff[] = [];
-  for (const path of all) {
+  for (const path of pathsOf(trees, paths)) {
     const up: Side = { label: `sympl.d/${path}`, data: upstream.entries.get(path)?.data };
     let d: PathDiff | null;
-    if (base) {
+    if (bases) {
       const entry = baseline?.files[path];
       if (entry && entry.sha256 === upstream.entries.get(path)?.sha256) continue;
-      d = patchOf(path, { label: `baseline/${path}`, data: entry && readBaseObject(sys, trees.app, entry) }, up);
+      d = patchOf(path, { label: `baseline/${path}`, data: entry && bases.get(entry.sha256) }, up);
     } else {
       const mine = local.entries.get(path);
       d = mine?.linked ? null : patchOf(path, up, { label: `sympl-local.d/${path}`, data: mine?.data });
