@@ -223,9 +223,11 @@ export async function applyPlan(sys: System, command: string, ops: Op[], now: ()
 /**
  * Writes a `cache` step's file unless it holds those bytes already (so a
  * run with nothing to do writes nothing). A failure of the system is
- * returned as a note; a bug of ours is still thrown.
+ * returned as a note; a bug of ours is still thrown. applyPlan runs it for
+ * every `cache` step; a reading command may run it alone on a System that
+ * may write caches only.
  */
-function refreshCache(sys: System, op: CacheOp): string | null {
+export function refreshCache(sys: System, op: CacheOp): string | null {
   try {
     for (const path of op.drop) if (sys.stat(path)) sys.remove(path);
     if (sys.stat(op.path)?.type === "file" && sys.readFile(op.path).equals(op.data)) return null;
