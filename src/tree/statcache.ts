@@ -3,8 +3,9 @@
  * (inode, size, change times) and sha256. `drift` (read-only) trusts a
  * hash only while the file's stamp is unchanged, so it reads just the files
  * touched since, as git's index does. `sync` never uses it: it reads every
- * file, and its plan ends with a step that refreshes the cache. Being only a cache, a damaged
- * one is ignored, never an error: drift then reads every file.
+ * file, and its plan carries a step that refreshes the cache
+ * (`statCacheOp`). Being only a cache, a damaged one is ignored, never an
+ * error: drift then reads every file.
  *
  * `status` (reading only) writes it too, through the cache-only System it
  * is given, when it had to read a file that has settled since: on an
@@ -18,11 +19,11 @@
  * (inode, size, mtimeMs, ctimeMs) and the 32 bytes of the sha256, all
  * little-endian. Looking a path up decodes only its own record.
  */
-import { UserError } from "../errors.js";
 import type { App } from "../server-layout.js";
 import { STATE_DIR } from "../server-layout.js";
 import type { CacheOp } from "../plan.js";
-import type { Reader } from "../system/system.js";
+import { refreshCache } from "../plan.js";
+import type { Reader, System } from "../system/system.js";
 import type { KnownHash, Snapshot } from "./scan.js";
 
 const MAGIC = "makefilecheck-statcache";
@@ -173,9 +174,5 @@ export function refreshStatCache(caches: System, app: App, upstream: Snapshot, l
     return false;
   };
   if (!readSettled(upstream) && !readSettled(local)) return;
-  try {
-    writeStatCache(caches, app, upstream, local, new Set(), scannedAt);
-  } catch (err) {
-    if (!(err instanceof UserError)) throw err;
-  }
+  refreshCache(caches, statCacheOp(app, upstream, local, new Set(), scannedAt));
 }
