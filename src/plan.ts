@@ -57,6 +57,15 @@ export function describeOp(op: Op): string {
   }
 }
 
+/**
+ * The steps an admin is shown (the dry-run list, --json, the watcher's
+ * counts): a cache refresh changes nothing of theirs, so a run with only
+ * that to do has nothing to do.
+ */
+export function shownSteps(plan: Op[]): Op[] {
+  return plan.filter((op) => op.op !== "cache");
+}
+
 /** The JSON view of a step: file contents as size and hash, not bytes. */
 export function opToJson(op: Op): Record<string, unknown> {
   if (op.op !== "write" && op.op !== "cache") return { ...op };

@@ -4,7 +4,7 @@
  */
 import type { CommandResult, Context } from "./context.js";
 import type { ProblemParts } from "./errors.js";
-import { describeOp, opToJson } from "./plan.js";
+import { describeOp, opToJson, shownSteps } from "./plan.js";
 
 /**
  * Whether human output is coloured: not under --no-color, not when the
@@ -55,7 +55,7 @@ export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun" | "color">
   if (result.streamed) return;
   if (ctx.json) {
     const doc: Record<string, unknown> = { ...result.data, apps: result.apps };
-    if (result.plan) doc.plan = result.plan.map(opToJson);
+    if (result.plan) doc.plan = shownSteps(result.plan).map(opToJson);
     if (ctx.dryRun) doc.dryRun = true;
     if (notes.length) doc.notes = notes;
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
@@ -67,8 +67,9 @@ export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun" | "color">
   }
   const out: string[] = [];
   if (ctx.dryRun && result.plan) {
-    out.push(result.plan.length ? "dry run: would do these steps:" : "dry run: nothing to do");
-    out.push(...result.plan.map((op) => `  ${describeOp(op)}`));
+    const steps = shownSteps(result.plan);
+    out.push(steps.length ? "dry run: would do these steps:" : "dry run: nothing to do");
+    out.push(...steps.map((op) => `  ${describeOp(op)}`));
   }
   out.push(...result.lines);
   if (out.length) process.stdout.write(`${(ctx.color ? out.map(paint) : out).join("\n")}\n`);

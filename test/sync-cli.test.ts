@@ -90,6 +90,17 @@ describe("makefilecheck sync", () => {
     expect(hashTree(root)).not.toBe(before);
   });
 
+  it("--dry-run right after a sync: nothing to do, in words and in --json (a cache refresh is not the admin's business)", async () => {
+    await makeLocal();
+    expect(await cli("sync", "-a", "exim4")).toBe(0);
+    out.length = 0;
+    expect(await cli("sync", "--dry-run", "-a", "exim4")).toBe(0);
+    expect(out.join("")).toMatch(/^dry run: nothing to do\n/);
+    out.length = 0;
+    expect(await cli("sync", "--dry-run", "--json", "-a", "exim4")).toBe(0);
+    expect(JSON.parse(out.join("")).plan).toEqual([]);
+  });
+
   it("a diff of one path uses the tree labels", async () => {
     await makeLocal();
     writeFileSync(inRoot(root, `/etc/exim4/sympl-local.d/${GENERAL}`), "# replaced\n");

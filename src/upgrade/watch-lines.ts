@@ -8,7 +8,7 @@
 import type { AppReport, CommandResult } from "../context.js";
 import { UserError } from "../errors.js";
 import type { App } from "../server-layout.js";
-import { opToJson } from "../plan.js";
+import { opToJson, shownSteps } from "../plan.js";
 
 /** A line to print, and whether -q may hide it; printing stamps it with the time. */
 export interface WatchLine {
@@ -99,7 +99,7 @@ function syncGist(report: AppReport): string | null {
  * the plan of a child's JSON document (src/upgrade/watch-spawn.ts).
  */
 function planOf(result: CommandResult): Array<Record<string, unknown>> | undefined {
-  if (result.plan) return result.plan.map(opToJson);
+  if (result.plan) return shownSteps(result.plan).map(opToJson);
   const plan = result.data?.plan;
   return Array.isArray(plan) ? (plan as Array<Record<string, unknown>>) : undefined;
 }
