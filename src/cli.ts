@@ -12,13 +12,15 @@ import type { Args, CommandResult, Context } from "./context.js";
 import { Exit, InputError, UserError, partsOf, problem } from "./errors.js";
 import type { ExitCode } from "./errors.js";
 import { helpText } from "./help.js";
-import { APPS, STATE_DIR } from "./server-layout.js";
+import { APPS, CACHE_DIR, STATE_DIR } from "./server-layout.js";
 import type { App } from "./server-layout.js";
 import { endQuietlyWhenReaderGoes, printError, printErrorDocument, printHelp, printNote, render, wantsColor } from "./render.js";
 import { DEFAULT_KEEP } from "./saved.js";
 import { RealSystem } from "./system/real.js";
 import { CacheOnlySystem, DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
 import { VERSION } from "./version.js";
+import { hostPath } from "./paths.js";
+import { onHostReader } from "./system/host.js";
 
 /** A command as src/cli.ts runs it. */
 type Command = (ctx: Context, args: Args) => Promise<CommandResult>;
@@ -66,7 +68,7 @@ function makeContext(chosen: { args: Args; writes: boolean }, notes: string[]): 
   // resolve("") is the current directory: an empty --root (an unset shell variable) must not mean that.
   if (String(a.root ?? "/") === "") throw new InputError(problem("--root ''", "empty", "give the directory that stands for / (--root / for this server)"));
   const root = resolve(String(a.root ?? "/"));
-  const rootEntry = new RealSystem("/").stat(root);
+  const rootEntry = new RealSystem("/").stat(onHostReader(hostPath(root)));
   if (rootEntry?.type !== "dir") {
     const what = rootEntry ? `is a ${rootEntry.type === "link" ? "symlink" : rootEntry.type}, not a directory` : "no such directory";
     throw new InputError(problem(`--root ${root}`, what, "give the directory itself that stands for /"));
@@ -91,7 +93,7 @@ function makeContext(chosen: { args: Args; writes: boolean }, notes: string[]): 
       runs: typeof a["keep-runs"] === "number" ? a["keep-runs"] : DEFAULT_KEEP.runs,
       days: typeof a["keep-days"] === "number" ? a["keep-days"] : DEFAULT_KEEP.days,
     },
-    caches: dryRun ? undefined : new CacheOnlySystem(real, `${STATE_DIR}/cache`),
+    caches: dryRun ? undefined : new CacheOnlySystem(real, CACHE_DIR),
     note: (line) => {
       if (json) notes.push(line);
       // A parent reading the --json document (the watcher's rounds) asks for the notes on stderr too.

@@ -12,6 +12,7 @@ import type { Op } from "./plan.js";
 import type { System } from "./system/system.js";
 import { planPrune, prunedLine } from "./saved.js";
 import type { Keep } from "./saved.js";
+import { childPath } from "./paths.js";
 
 /** Parsed arguments as the commands see them. */
 export type Args = Record<string, unknown> & { _: (string | number)[] };
@@ -66,7 +67,7 @@ export interface CommandResult {
   streamed?: boolean;
 }
 
-const LOCK = `${STATE_DIR}/lock`;
+const LOCK = childPath(STATE_DIR, "lock");
 
 /**
  * Runs `body` holding the run lock, after finishing any run an earlier

@@ -7,19 +7,21 @@
 import { EnvironmentError, UserError, isSystemFailure, problem } from "./errors.js";
 import { sha256 } from "./hash.js";
 import { posix } from "node:path";
+import { childPath, serverPath } from "./paths.js";
+import type { ServerPath } from "./paths.js";
 import { ACTION_LOG, STATE_DIR } from "./server-layout.js";
 import type { Planned } from "./system/overlay.js";
 import type { Attrs, System } from "./system/system.js";
 
 /** One step of a plan; `why` is the short reason shown to the admin. */
 export type Op =
-  | ({ op: "write"; path: string; data: Buffer; why: string } & Attrs)
-  | ({ op: "symlink"; path: string; target: string; why: string } & Attrs)
-  | ({ op: "mkdir"; path: string; why: string } & Attrs)
-  | { op: "chmod"; path: string; mode: number; why: string }
-  | { op: "remove"; path: string; why: string }
-  | { op: "rename"; from: string; to: string; why: string }
-  | { op: "run"; cmd: string; args: string[]; cwd: string; why: string }
+  | ({ op: "write"; path: ServerPath; data: Buffer; why: string } & Attrs)
+  | ({ op: "symlink"; path: ServerPath; target: string; why: string } & Attrs)
+  | ({ op: "mkdir"; path: ServerPath; why: string } & Attrs)
+  | { op: "chmod"; path: ServerPath; mode: number; why: string }
+  | { op: "remove"; path: ServerPath; why: string }
+  | { op: "rename"; from: ServerPath; to: ServerPath; why: string }
+  | { op: "run"; cmd: string; args: string[]; cwd: ServerPath; why: string }
   /**
    * A cache of ours (drift's stat cache), refreshed at apply time after the
    * file steps: written only when the file does not hold `data` already,
@@ -27,13 +29,13 @@ export type Op =
    * that cannot be written is a note, not a failed run: losing it costs
    * time, never a result.
    */
-  | { op: "cache"; path: string; data: Buffer; drop: string[]; why: string };
+  | { op: "cache"; path: ServerPath; data: Buffer; drop: ServerPath[]; why: string };
 
 /** The step that refreshes a cache of ours. */
 export type CacheOp = Extract<Op, { op: "cache" }>;
 
 /** The journal of the plan being applied. */
-export const JOURNAL = `${STATE_DIR}/journal.json`;
+export const JOURNAL = childPath(STATE_DIR, "journal.json");
 
 /** One line for the admin: what the step does, to which path, and why. */
 export function describeOp(op: Op): string {
@@ -98,9 +100,9 @@ function encode(op: Op): Record<string, unknown> {
 function decode(raw: unknown): Op | null | string {
   if (typeof raw !== "object" || raw === null) return "a step is not an object";
   const r = raw as Record<string, unknown>;
-  const path = (key: string): string | null => {
+  const path = (key: string): ServerPath | null => {
     const v = r[key];
-    return typeof v === "string" && v.startsWith("/") && !v.includes("\0") && !v.split("/").includes("..") ? v : null;
+    return typeof v === "string" && v.startsWith("/") && !v.includes("\0") && !v.split("/").includes("..") ? serverPath(v) : null;
   };
   const attrs: Attrs = {};
   for (const key of ["mode", "uid", "gid"] as const) {
@@ -240,7 +242,7 @@ export function refreshCache(sys: System, op: CacheOp): string | null {
   try {
     for (const path of op.drop) if (sys.stat(path)) sys.remove(path);
     if (sys.stat(op.path)?.type === "file" && sys.readFile(op.path).equals(op.data)) return null;
-    sys.mkdir(posix.dirname(op.path), { mode: 0o700 });
+    sys.mkdir(serverPath(posix.dirname(op.path)), { mode: 0o700 });
     sys.writeFile(op.path, op.data, { mode: 0o600 });
     return null;
   } catch (err) {
@@ -272,7 +274,7 @@ function logActions(sys: System, command: string, ops: Op[], now: Date): void {
   if (lines.length === 0) return;
   try {
     const before = sys.stat(ACTION_LOG)?.type === "file" ? sys.readFile(ACTION_LOG) : Buffer.alloc(0);
-    sys.mkdir(posix.dirname(ACTION_LOG), { mode: 0o755 });
+    sys.mkdir(serverPath(posix.dirname(ACTION_LOG)), { mode: 0o755 });
     sys.writeFile(ACTION_LOG, Buffer.concat([before, Buffer.from(lines.join(""))]), { mode: 0o640 });
   } catch {
     // The change is made; the missing log lines are the lesser loss.
@@ -312,8 +314,8 @@ export async function finishInterrupted(sys: System): Promise<string | null> {
 }
 
 /** What each path a plan writes, links, makes or removes will hold once it is applied: the contents of a PlannedView. */
-export function plannedContents(ops: Op[]): Map<string, Planned> {
-  const planned = new Map<string, Planned>();
+export function plannedContents(ops: Op[]): Map<ServerPath, Planned> {
+  const planned = new Map<ServerPath, Planned>();
   for (const op of ops) {
     if (op.op === "write") planned.set(op.path, { type: "file", data: op.data, mode: op.mode ?? 0o644 });
     else if (op.op === "symlink") planned.set(op.path, { type: "link", target: op.target });

@@ -9,6 +9,8 @@ import type { Op } from "./plan.js";
 import type { App } from "./server-layout.js";
 import { STATE_DIR } from "./server-layout.js";
 import type { Reader } from "./system/system.js";
+import { childPath } from "./paths.js";
+import type { ServerPath } from "./paths.js";
 
 /** How much of saved/ a run keeps, per app. */
 export interface Keep {
@@ -22,8 +24,8 @@ export interface Keep {
 export const DEFAULT_KEEP: Keep = { runs: 20, days: 90 };
 
 /** Where `app`'s saved copies are. */
-export function savedRoot(app: App): string {
-  return `${STATE_DIR}/saved/${app}`;
+export function savedRoot(app: App): ServerPath {
+  return childPath(childPath(STATE_DIR, "saved"), app);
 }
 
 const DAY_MS = 86_400_000;
@@ -57,8 +59,8 @@ export function toPrune(names: string[], now: Date, keep: Keep): string[] {
 }
 
 /** Steps removing `path` and everything below it, deepest first (System.remove takes empty directories only). */
-function removeAll(sys: Reader, path: string): Op[] {
-  const below = sys.stat(path)?.type === "dir" ? sys.list(path).flatMap((name) => removeAll(sys, `${path}/${name}`)) : [];
+function removeAll(sys: Reader, path: ServerPath): Op[] {
+  const below = sys.stat(path)?.type === "dir" ? sys.list(path).flatMap((name) => removeAll(sys, childPath(path, name))) : [];
   return [...below, { op: "remove", path, why: "saved copy pruned" }];
 }
 
@@ -75,7 +77,7 @@ export function planPrune(sys: Reader, apps: App[], now: Date, keep: Keep): Prun
     const dir = savedRoot(app);
     if (sys.stat(dir)?.type !== "dir") return [];
     const pruned = toPrune(sys.list(dir), now, keep);
-    return pruned.length ? [{ app, pruned, ops: pruned.flatMap((name) => removeAll(sys, `${dir}/${name}`)) }] : [];
+    return pruned.length ? [{ app, pruned, ops: pruned.flatMap((name) => removeAll(sys, childPath(dir, name))) }] : [];
   });
 }
 

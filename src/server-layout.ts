@@ -3,13 +3,15 @@
  * trees and Makefiles, and which file names the Makefile builds in.
  * Paths here are the server's own paths; the System maps them under --root.
  */
+import { childPath, serverPath } from "./paths.js";
+import type { ServerPath } from "./paths.js";
 
 /**
  * The Spamhaus key file (ch10): outside both snippet trees, so neither they
  * nor the built config hold the key; 35-spamhaus-key includes it as
  * `ETC_DIR/exim4/spamhaus-key` (Sympl's ETC_DIR is /etc).
  */
-export const SPAMHAUS_KEY_PATH = "/etc/exim4/spamhaus-key";
+export const SPAMHAUS_KEY_PATH = serverPath("/etc/exim4/spamhaus-key");
 
 /** The group Debian's exim4 runs as: the key file's group, so exim may read it. */
 export const EXIM_GROUP = "Debian-exim";
@@ -22,43 +24,48 @@ export type App = (typeof APPS)[number];
 export type Mode = "local" | "sympl";
 
 /** Where the tool keeps its own state: never inside a snippet tree. */
-export const STATE_DIR = "/var/lib/makefilecheck";
+export const STATE_DIR = serverPath("/var/lib/makefilecheck");
+
+/** Where the caches of reading commands go (drift's stat cache, the built verdict): the one place a reading command writes. */
+export const CACHE_DIR = childPath(STATE_DIR, "cache");
 
 /** Every path of one app's setup. */
 export interface AppPaths {
   app: App;
-  dir: string;
-  upstream: string;
-  local: string;
-  makefile: string;
-  makefileLocal: string;
-  makefileSympl: string;
-  conf: string;
+  dir: ServerPath;
+  upstream: ServerPath;
+  local: ServerPath;
+  makefile: ServerPath;
+  makefileLocal: ServerPath;
+  makefileSympl: ServerPath;
+  conf: ServerPath;
 }
+
+const ETC = serverPath("/etc");
 
 /** The paths of `app`'s setup under /etc. */
 export function appPaths(app: App): AppPaths {
-  const dir = `/etc/${app}`;
+  const dir = childPath(ETC, app);
   return {
     app,
     dir,
-    upstream: `${dir}/sympl.d`,
-    local: `${dir}/sympl-local.d`,
-    makefile: `${dir}/Makefile`,
-    makefileLocal: `${dir}/Makefile.local`,
-    makefileSympl: `${dir}/Makefile.sympl`,
-    conf: `${dir}/${app}.conf`,
+    upstream: childPath(dir, "sympl.d"),
+    local: childPath(dir, "sympl-local.d"),
+    makefile: childPath(dir, "Makefile"),
+    makefileLocal: childPath(dir, "Makefile.local"),
+    makefileSympl: childPath(dir, "Makefile.sympl"),
+    conf: childPath(dir, `${app}.conf`),
   };
 }
 
 /** The Makefile variant that reads each tree. */
-export function variantPath(app: App, mode: Mode): string {
+export function variantPath(app: App, mode: Mode): ServerPath {
   const p = appPaths(app);
   return mode === "local" ? p.makefileLocal : p.makefileSympl;
 }
 
 /** The snippet tree each mode builds from. */
-export function snippetDir(app: App, mode: Mode): string {
+export function snippetDir(app: App, mode: Mode): ServerPath {
   const p = appPaths(app);
   return mode === "local" ? p.local : p.upstream;
 }
@@ -90,9 +97,9 @@ export function isApp(name: string): name is App {
 }
 
 /** Where each daemon keeps its pid: a running daemon keeps the config it read at start or reload. */
-export const DAEMON_PID_FILE: Record<App, string> = {
-  exim4: "/run/exim4/exim.pid",
-  dovecot: "/run/dovecot/master.pid",
+export const DAEMON_PID_FILE: Record<App, ServerPath> = {
+  exim4: serverPath("/run/exim4/exim.pid"),
+  dovecot: serverPath("/run/dovecot/master.pid"),
 };
 
 /** dovecot's master hands its config to a `config` child, started afresh by a reload. */
@@ -107,4 +114,4 @@ export function reloadCommand(app: App): string {
 }
 
 /** Where every mutating run appends one line per change it made (rotated by packaging/makefilecheck.logrotate). */
-export const ACTION_LOG = "/var/log/makefilecheck.log";
+export const ACTION_LOG = serverPath("/var/log/makefilecheck.log");

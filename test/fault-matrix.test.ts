@@ -27,6 +27,8 @@ import { testContext } from "./support/context.js";
 import { endState } from "./support/end-state.js";
 import { missingBinaries } from "./support/daemons.js";
 import { caninstallTree, managedTree } from "./support/makefilecheck-trees.js";
+import { serverPath } from "../src/paths.js";
+import type { HostPath } from "../src/paths.js";
 
 /** The daemons' verdicts by program, arguments and the tested file's hash: one real run per distinct config. */
 const verdicts = new Map<string, Promise<RunResult>>();
@@ -34,7 +36,7 @@ const verdicts = new Map<string, Promise<RunResult>>();
 /** A RealSystem whose config tests are memoised by the content of the scratch file they test. */
 class MemoSystem extends RealSystem {
   private readonly scratch = new Map<string, string>();
-  override withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T> {
+  override withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: HostPath) => Promise<T>): Promise<T> {
     return super.withScratchFile(name, data, (path) => {
       this.scratch.set(path, createHash("sha256").update(data).digest("hex"));
       return use(path);
@@ -137,7 +139,7 @@ function violations(root: string, before: Map<string, string>, removes: Set<stri
   const bad: string[] = [];
   const sys = new RealSystem(root);
   for (const app of ["exim4", "dovecot"]) {
-    let path = `/etc/${app}/Makefile`;
+    let path = serverPath(`/etc/${app}/Makefile`);
     for (let hops = 0; sys.stat(path)?.type === "link" && hops < 10; hops++) path = resolveLinkTarget(path, sys.readLink(path));
     const st = sys.stat(path);
     if (st?.type !== "file" || !sys.readFile(path).toString("utf8").includes("snippets_dir")) bad.push(`${app}: the live Makefile does not resolve to a Makefile`);

@@ -17,6 +17,8 @@ import { testContext } from "./support/context.js";
 import { missingBinaries } from "./support/daemons.js";
 import { later, makeConf, startStandIn } from "./support/built.js";
 import { BIN, cli } from "./watch-child.js";
+import { hostPath } from "../src/paths.js";
+import type { HostPath } from "../src/paths.js";
 
 const CH6 = "Blacklisted: Denied access - history of unwanted activity";
 const skip = missingBinaries("exim4", "dovecot", "make");
@@ -124,8 +126,8 @@ describe.skipIf(skip)("the triggers put the changes back in force", () => {
       // As on the server itself (root /), under --dry-run: the steps are shown, none is run.
       const dry = testContext(root, { dryRun: true, apps: ["exim4"] });
       const slash = new (class extends DryRunSystem {
-        override get root(): string {
-          return "/";
+        override get root(): HostPath {
+          return hostPath("/");
         }
       })(new RealSystem(root));
       const shown = await sync({ ...dry, sys: slash }, { _: ["sync"], make: true });

@@ -16,6 +16,7 @@ import { damageKeepOld, hashTree, inRoot } from "./fixtures/sympl.js";
 import { testContext } from "./support/context.js";
 import { managedTree } from "./support/makefilecheck-trees.js";
 import { withTempRoot } from "./support/temp-root.js";
+import { serverPath } from "../src/paths.js";
 
 let root: string;
 withTempRoot((r) => (root = r));
@@ -95,10 +96,10 @@ describe("the run lock", () => {
 
   it("two holders in one process exclude each other too (the lock is per open file)", async () => {
     const sys = new RealSystem(root);
-    const release = await sys.lock("/var/lib/makefilecheck/lock", 0);
-    await expect(sys.lock("/var/lib/makefilecheck/lock", 0)).rejects.toBeInstanceOf(LockHeldError);
+    const release = await sys.lock(serverPath("/var/lib/makefilecheck/lock"), 0);
+    await expect(sys.lock(serverPath("/var/lib/makefilecheck/lock"), 0)).rejects.toBeInstanceOf(LockHeldError);
     await release();
-    await (await sys.lock("/var/lib/makefilecheck/lock", 0))();
+    await (await sys.lock(serverPath("/var/lib/makefilecheck/lock"), 0))();
   });
 
   it("reports a lock it could not let go of instead of swallowing it", async () => {

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { assembleConfig, runConfigTest } from "../src/tree/configtest.js";
 import { RealSystem } from "../src/system/real.js";
 import type { RunOptions, RunResult } from "../src/system/system.js";
+import type { HostPath } from "../src/paths.js";
 import { missingBinaries } from "./support/daemons.js";
 import { caninstallTree } from "./support/makefilecheck-trees.js";
 import { assembleConfig as fixtureAssemble, inRoot, setupLegacy } from "./fixtures/sympl.js";
@@ -20,7 +21,7 @@ const bodies = (config: string) => config.split("\n").filter((l) => l.trim() !==
 /** A RealSystem that notes the mode and owner of each scratch file (and its directory) while a daemon reads it. */
 class ScratchWatch extends RealSystem {
   readonly seen: string[] = [];
-  override withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T> {
+  override withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: HostPath) => Promise<T>): Promise<T> {
     return super.withScratchFile(name, data, (file) => {
       const mode = (path: string) => {
         const st = statSync(path);

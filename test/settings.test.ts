@@ -13,6 +13,7 @@ import { DEFAULT_SETTINGS_PATH, defaultSettingsText, parseSettings, readSettings
 import { RealSystem } from "../src/system/real.js";
 import { autoinstallDefault } from "./fixtures/autoinstall.js";
 import { makeRoot } from "./fixtures/sympl.js";
+import { serverPath } from "../src/paths.js";
 
 const FILE = "/etc/makefilecheck/Autoinstall.conf";
 
@@ -222,8 +223,8 @@ describe("reading the file from disk", () => {
     root = makeRoot();
     mkdirSync(join(root, "conf.d"));
     const sys = new RealSystem(root);
-    expect(() => readSettingsFile(sys, "/nope", "/nope", opts(true))).toThrow(/no such settings file/);
-    expect(() => readSettingsFile(sys, "/conf.d", "/conf.d", opts(true))).toThrow(/is a directory/);
+    expect(() => readSettingsFile(sys, serverPath("/nope"), "/nope", opts(true))).toThrow(/no such settings file/);
+    expect(() => readSettingsFile(sys, serverPath("/conf.d"), "/conf.d", opts(true))).toThrow(/is a directory/);
   });
 
   it("refuses a file it cannot read, as bad input", () => {
@@ -233,8 +234,8 @@ describe("reading the file from disk", () => {
         throw new EnvironmentError("/x.conf: permission denied");
       },
     } as unknown as Reader;
-    expect(() => readSettingsFile(denied, "/x.conf", "/x.conf", opts(true))).toThrow(InputError);
-    expect(() => readSettingsFile(denied, "/x.conf", "/x.conf", opts(true))).toThrow(/unreadable/);
+    expect(() => readSettingsFile(denied, serverPath("/x.conf"), "/x.conf", opts(true))).toThrow(InputError);
+    expect(() => readSettingsFile(denied, serverPath("/x.conf"), "/x.conf", opts(true))).toThrow(/unreadable/);
   });
 
   it("reads a file under the root", () => {

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { install } from "../src/changes/commands.js";
 import type { Context } from "../src/context.js";
 import { status } from "../src/makefilecheck/commands.js";
-import { appPaths, STATE_DIR } from "../src/server-layout.js";
+import { appPaths, CACHE_DIR, STATE_DIR } from "../src/server-layout.js";
 import { RealSystem } from "../src/system/real.js";
 import { CacheOnlySystem, ReadOnlySystem } from "../src/system/wrappers.js";
 import { builtCachePath } from "../src/tree/built-cache.js";
@@ -20,11 +20,13 @@ import { damageInstallNew, inRoot, makeRoot, writeSymplTree } from "./fixtures/s
 import { makeConf } from "./support/built.js";
 import { testContext } from "./support/context.js";
 import { missingBinaries } from "./support/daemons.js";
+import { serverPath, snippetPath } from "../src/paths.js";
+import type { ServerPath } from "../src/paths.js";
 
 /** A RealSystem that counts the reads of snippets and built files. */
 class CountingSystem extends RealSystem {
   reads: string[] = [];
-  override readFile(path: string, sizeHint?: number): Buffer {
+  override readFile(path: ServerPath, sizeHint?: number): Buffer {
     if (path.includes(".d/") || path.endsWith(".conf")) this.reads.push(path);
     return super.readFile(path, sizeHint);
   }
@@ -33,7 +35,7 @@ class CountingSystem extends RealSystem {
 const skip = missingBinaries("exim4", "dovecot", "make");
 /** A status run this long after the files were written: they have settled (the rule is 2 s). */
 const A_MINUTE = 60_000;
-const GENERAL = "/etc/exim4/sympl-local.d/00-main/10-general";
+const GENERAL = serverPath("/etc/exim4/sympl-local.d/00-main/10-general");
 
 let root: string;
 beforeEach(async () => {
@@ -51,7 +53,7 @@ async function statusRun(laterMs = 0) {
   const ctx: Context = {
     ...testContext(root),
     sys: new ReadOnlySystem(counting),
-    caches: new CacheOnlySystem(new RealSystem(root), `${STATE_DIR}/cache`),
+    caches: new CacheOnlySystem(new RealSystem(root), CACHE_DIR),
     now: () => new Date(Date.now() + laterMs),
   };
   const r = await status(ctx, { _: [] });
@@ -108,7 +110,7 @@ describe("status's caches", () => {
     // Changed within the cache's 2 s: recorded by neither cache, so read again next time.
     const sys = new RealSystem(root);
     const stamp = sys.stat(GENERAL)!;
-    expect(readStatCache(sys, "exim4")!.local("00-main/10-general", stamp as Required<typeof stamp>)).toBeUndefined();
+    expect(readStatCache(sys, "exim4")!.local(snippetPath("00-main/10-general"), stamp as Required<typeof stamp>)).toBeUndefined();
     const again = await statusRun();
     expect(again.reads).toContain(GENERAL);
     expect(again.apps).toEqual(edited.apps);

@@ -21,22 +21,24 @@ import { RealSystem } from "../src/system/real.js";
 import { inRoot, upgradeUpstream, writeSymplTree } from "./fixtures/sympl.js";
 import { testContext } from "./support/context.js";
 import { withTempRoot } from "./support/temp-root.js";
+import { serverPath, snippetPath } from "../src/paths.js";
+import type { ServerPath } from "../src/paths.js";
 
 const NOW = new Date("2026-03-04T05:06:07.000Z");
 const STAMP = "2026-03-04T05-06-07Z";
-const UP = "/etc/exim4/sympl.d";
-const LOCAL = "/etc/exim4/sympl-local.d";
+const UP = serverPath("/etc/exim4/sympl.d");
+const LOCAL = serverPath("/etc/exim4/sympl-local.d");
 const BASE = "/var/lib/makefilecheck/baseline/exim4";
 const settle = { takeUpstream: new Set<string>(), keepLocal: new Set<string>() };
 
 /** A snippet file of a tree made in memory. */
 function file(rel: string, text: string, mode = 0o644): SnapshotEntry {
   const data = Buffer.from(text);
-  return { rel, type: "file", mode, uid: 0, gid: 0, data, sha256: sha256(data) };
+  return { rel: snippetPath(rel), type: "file", mode, uid: 0, gid: 0, data, sha256: sha256(data) };
 }
 
 /** A tree made in memory: its files, and the directories above them. */
-function tree(dir: string, files: SnapshotEntry[], waiting: string[] = []): Snapshot {
+function tree(dir: ServerPath, files: SnapshotEntry[], waiting: string[] = []): Snapshot {
   const dirs = new Set(files.flatMap((f) => f.rel.split("/").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("/"))));
   return { dir, entries: new Map(files.map((f) => [f.rel, f])), dirs, waiting };
 }

@@ -16,11 +16,12 @@ import { loadTrees } from "../src/tree/trees.js";
 import { RealSystem } from "../src/system/real.js";
 import { inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
 import { testContext } from "./support/context.js";
+import type { ServerPath } from "../src/paths.js";
 
 /** A RealSystem that counts file reads under the snippet trees. */
 class CountingSystem extends RealSystem {
   reads = 0;
-  override readFile(path: string): Buffer {
+  override readFile(path: ServerPath): Buffer {
     if (path.includes(".d/")) this.reads += 1;
     return super.readFile(path);
   }

@@ -6,6 +6,7 @@ import { JOURNAL, applyPlan, finishInterrupted } from "../src/plan.js";
 import type { Op } from "../src/plan.js";
 import { RealSystem } from "../src/system/real.js";
 import { CacheOnlySystem, DryRunSystem, FaultySystem, ReadOnlySystem } from "../src/system/wrappers.js";
+import { serverPath } from "../src/paths.js";
 
 let root: string;
 let sys: RealSystem;
@@ -18,15 +19,15 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 describe("RealSystem", () => {
   it("maps server paths under the root and refuses to climb out of it", () => {
-    expect(sys.hostPath("/etc/exim4/Makefile")).toBe(`${root}/etc/exim4/Makefile`);
-    expect(sys.hostPath("/etc/../../../etc/passwd")).toBe(`${root}/etc/passwd`);
-    expect(() => sys.hostPath("etc/passwd")).toThrow(/absolute/);
+    expect(sys.hostPath(serverPath("/etc/exim4/Makefile"))).toBe(`${root}/etc/exim4/Makefile`);
+    expect(sys.hostPath(serverPath("/etc/../../../etc/passwd"))).toBe(`${root}/etc/passwd`);
+    expect(() => sys.hostPath(serverPath("etc/passwd"))).toThrow(/absolute/);
   });
 
   it("replaces a symlink instead of writing through it", () => {
     writeFileSync(`${root}/etc/exim4/target`, "keep me\n");
     symlinkSync("target", `${root}/etc/exim4/Makefile`);
-    sys.writeFile("/etc/exim4/Makefile", "new\n");
+    sys.writeFile(serverPath("/etc/exim4/Makefile"), "new\n");
     expect(lstatSync(`${root}/etc/exim4/Makefile`).isFile()).toBe(true);
     expect(readFileSync(`${root}/etc/exim4/target`, "utf8")).toBe("keep me\n");
   });
@@ -35,7 +36,7 @@ describe("RealSystem", () => {
     mkdirSync(`${root}/etc/exim4/odd`);
     let caught: unknown;
     try {
-      sys.readFile("/etc/exim4/odd");
+      sys.readFile(serverPath("/etc/exim4/odd"));
     } catch (err) {
       caught = err;
     }
@@ -46,14 +47,14 @@ describe("RealSystem", () => {
   it("refuses to write below a symlinked directory", () => {
     mkdirSync(`${root}/elsewhere`);
     symlinkSync("../../elsewhere", `${root}/etc/exim4/sympl-local.d`);
-    expect(() => sys.writeFile("/etc/exim4/sympl-local.d/x", "data")).toThrow(EnvironmentError);
-    expect(() => sys.writeFile("/etc/exim4/sympl-local.d/x", "data")).toThrow(/sympl-local.d: is a symlink/);
+    expect(() => sys.writeFile(serverPath("/etc/exim4/sympl-local.d/x"), "data")).toThrow(EnvironmentError);
+    expect(() => sys.writeFile(serverPath("/etc/exim4/sympl-local.d/x"), "data")).toThrow(/sympl-local.d: is a symlink/);
     expect(readdirSync(`${root}/elsewhere`)).toEqual([]);
   });
 
   it("keeps the mode and owner of the file it replaces and leaves no temp file", () => {
     writeFileSync(`${root}/etc/exim4/conf`, "old", { mode: 0o640 });
-    sys.writeFile("/etc/exim4/conf", Buffer.from([0xff, 0x00, 0x41]));
+    sys.writeFile(serverPath("/etc/exim4/conf"), Buffer.from([0xff, 0x00, 0x41]));
     expect(lstatSync(`${root}/etc/exim4/conf`).mode & 0o777).toBe(0o640);
     expect([...readFileSync(`${root}/etc/exim4/conf`)]).toEqual([0xff, 0x00, 0x41]);
     expect(readdirSync(`${root}/etc/exim4`)).toEqual(["conf"]);
@@ -61,34 +62,34 @@ describe("RealSystem", () => {
 
   it("changes a file's mode in place, refuses a link without touching its target, and passes over a missing file", () => {
     writeFileSync(`${root}/etc/exim4/key`, "k\n", { mode: 0o644 });
-    sys.chmod("/etc/exim4/key", 0o600);
+    sys.chmod(serverPath("/etc/exim4/key"), 0o600);
     expect(lstatSync(`${root}/etc/exim4/key`).mode & 0o777).toBe(0o600);
     expect(readFileSync(`${root}/etc/exim4/key`, "utf8")).toBe("k\n");
     symlinkSync("key", `${root}/etc/exim4/link`);
-    expect(() => sys.chmod("/etc/exim4/link", 0o644)).toThrow(/link: is a symlink, not a file/);
+    expect(() => sys.chmod(serverPath("/etc/exim4/link"), 0o644)).toThrow(/link: is a symlink, not a file/);
     expect(lstatSync(`${root}/etc/exim4/key`).mode & 0o777).toBe(0o600);
-    sys.chmod("/etc/exim4/gone", 0o600);
-    expect(sys.stat("/etc/exim4/gone")).toBeNull();
+    sys.chmod(serverPath("/etc/exim4/gone"), 0o600);
+    expect(sys.stat(serverPath("/etc/exim4/gone"))).toBeNull();
   });
 
   it("swaps a symlink atomically to a new target", () => {
     symlinkSync("Makefile.sympl", `${root}/etc/exim4/Makefile`);
-    sys.symlink("Makefile.local", "/etc/exim4/Makefile");
+    sys.symlink("Makefile.local", serverPath("/etc/exim4/Makefile"));
     expect(readlinkSync(`${root}/etc/exim4/Makefile`)).toBe("Makefile.local");
     expect(readdirSync(`${root}/etc/exim4`)).toEqual(["Makefile"]);
   });
 
   it("lists names in byte order, as the Makefile's sort does in the C locale", () => {
     for (const n of ["b", "B", "a-1", "a1", "_x"]) writeFileSync(`${root}/etc/exim4/${n}`, "");
-    expect(sys.list("/etc/exim4")).toEqual(["B", "_x", "a-1", "a1", "b"]);
+    expect(sys.list(serverPath("/etc/exim4"))).toEqual(["B", "_x", "a-1", "a1", "b"]);
   });
 
   it("reads a file whole whatever size hint it is given (a file may change between lstat and read)", () => {
     const text = "x".repeat(5000);
     writeFileSync(`${root}/etc/exim4/f`, text);
-    for (const hint of [5000, 0, 4999, 5001, 20_000]) expect(sys.readFile("/etc/exim4/f", hint).toString()).toBe(text);
+    for (const hint of [5000, 0, 4999, 5001, 20_000]) expect(sys.readFile(serverPath("/etc/exim4/f"), hint).toString()).toBe(text);
     writeFileSync(`${root}/etc/exim4/empty`, "");
-    expect(sys.readFile("/etc/exim4/empty", 10).length).toBe(0);
+    expect(sys.readFile(serverPath("/etc/exim4/empty"), 10).length).toBe(0);
   });
 
   it("lists names with their types in byte order, and lstats only the names asked for", () => {
@@ -97,7 +98,7 @@ describe("RealSystem", () => {
     mkdirSync(`${dir}/sub`);
     symlinkSync("b", `${dir}/a-link`);
     const asked: string[] = [];
-    const listed = sys.listDetailed("/etc/exim4", (name, type) => {
+    const listed = sys.listDetailed(serverPath("/etc/exim4"), (name, type) => {
       asked.push(`${name}:${type}`);
       return type !== "dir" && name !== "B";
     });
@@ -116,10 +117,10 @@ describe("RealSystem", () => {
   });
 
   it("lets a second lock holder wait, then refuses with exit 3", async () => {
-    const release = await sys.lock("/var/lib/makefilecheck/lock", 0);
-    await expect(sys.lock("/var/lib/makefilecheck/lock", 300)).rejects.toThrow(/another makefilecheck run holds the lock \(waited 0.3 s\)/);
+    const release = await sys.lock(serverPath("/var/lib/makefilecheck/lock"), 0);
+    await expect(sys.lock(serverPath("/var/lib/makefilecheck/lock"), 300)).rejects.toThrow(/another makefilecheck run holds the lock \(waited 0.3 s\)/);
     await release();
-    const again = await sys.lock("/var/lib/makefilecheck/lock", 0);
+    const again = await sys.lock(serverPath("/var/lib/makefilecheck/lock"), 0);
     await again();
   });
 });
@@ -127,9 +128,9 @@ describe("RealSystem", () => {
 describe("stacked systems", () => {
   it("dry-run records writes and changes nothing", () => {
     const dry = new DryRunSystem(sys);
-    dry.writeFile("/etc/exim4/new", "x");
-    dry.chmod("/etc/exim4", 0o700);
-    dry.remove("/etc/exim4");
+    dry.writeFile(serverPath("/etc/exim4/new"), "x");
+    dry.chmod(serverPath("/etc/exim4"), 0o700);
+    dry.remove(serverPath("/etc/exim4"));
     expect(dry.calls.map((c) => c.method)).toEqual(["writeFile", "chmod", "remove"]);
     expect(lstatSync(`${root}/etc/exim4`).mode & 0o777).toBe(0o755);
     expect(readdirSync(`${root}/etc/exim4`)).toEqual([]);
@@ -137,30 +138,30 @@ describe("stacked systems", () => {
 
   it("read-only refuses any write", () => {
     const ro = new ReadOnlySystem(sys);
-    expect(ro.stat("/etc/exim4")?.type).toBe("dir");
-    expect(() => ro.writeFile("/etc/exim4/x", "x")).toThrow(/read-only command tried writeFile/);
+    expect(ro.stat(serverPath("/etc/exim4"))?.type).toBe("dir");
+    expect(() => ro.writeFile(serverPath("/etc/exim4/x"), "x")).toThrow(/read-only command tried writeFile/);
   });
 
   it("cache-only writes inside its directory and refuses the rest", () => {
-    const caches = new CacheOnlySystem(sys, "/var/lib/makefilecheck/cache");
-    caches.mkdir("/var/lib/makefilecheck/cache", { mode: 0o700 });
-    caches.writeFile("/var/lib/makefilecheck/cache/exim4.built", "x");
+    const caches = new CacheOnlySystem(sys, serverPath("/var/lib/makefilecheck/cache"));
+    caches.mkdir(serverPath("/var/lib/makefilecheck/cache"), { mode: 0o700 });
+    caches.writeFile(serverPath("/var/lib/makefilecheck/cache/exim4.built"), "x");
     expect(readFileSync(`${root}/var/lib/makefilecheck/cache/exim4.built`, "utf8")).toBe("x");
-    expect(() => caches.writeFile("/etc/exim4/x", "x")).toThrow(/cache writer tried writeFile/);
-    expect(() => caches.writeFile("/var/lib/makefilecheck/cache/../state.json", "x")).toThrow(/cache writer tried writeFile/);
-    expect(() => caches.symlink("/var/lib/makefilecheck/cache/a", "/etc/exim4/Makefile")).toThrow(/cache writer tried symlink/);
-    expect(() => caches.rename("/var/lib/makefilecheck/cache/exim4.built", "/etc/exim4/Makefile")).toThrow(/cache writer tried rename/);
-    expect(() => caches.remove("/var/lib/makefilecheck/cachex")).toThrow(/cache writer tried remove/);
+    expect(() => caches.writeFile(serverPath("/etc/exim4/x"), "x")).toThrow(/cache writer tried writeFile/);
+    expect(() => caches.writeFile(serverPath("/var/lib/makefilecheck/cache/../state.json"), "x")).toThrow(/cache writer tried writeFile/);
+    expect(() => caches.symlink(serverPath("/var/lib/makefilecheck/cache/a"), serverPath("/etc/exim4/Makefile"))).toThrow(/cache writer tried symlink/);
+    expect(() => caches.rename(serverPath("/var/lib/makefilecheck/cache/exim4.built"), serverPath("/etc/exim4/Makefile"))).toThrow(/cache writer tried rename/);
+    expect(() => caches.remove(serverPath("/var/lib/makefilecheck/cachex"))).toThrow(/cache writer tried remove/);
     expect(readdirSync(`${root}/etc/exim4`)).toEqual([]);
   });
 });
 
 describe("plans and the journal", () => {
   const plan: Op[] = [
-    { op: "mkdir", path: "/etc/exim4/sympl-local.d", why: "local tree" },
-    { op: "write", path: "/etc/exim4/sympl-local.d/a", data: Buffer.from("A\n"), why: "copy" },
-    { op: "write", path: "/etc/exim4/sympl-local.d/b", data: Buffer.from("B\n"), why: "copy" },
-    { op: "symlink", path: "/etc/exim4/Makefile", target: "Makefile.local", why: "switch" },
+    { op: "mkdir", path: serverPath("/etc/exim4/sympl-local.d"), why: "local tree" },
+    { op: "write", path: serverPath("/etc/exim4/sympl-local.d/a"), data: Buffer.from("A\n"), why: "copy" },
+    { op: "write", path: serverPath("/etc/exim4/sympl-local.d/b"), data: Buffer.from("B\n"), why: "copy" },
+    { op: "symlink", path: serverPath("/etc/exim4/Makefile"), target: "Makefile.local", why: "switch" },
   ];
 
   it("applies every step and removes its journal", async () => {
@@ -176,8 +177,8 @@ describe("plans and the journal", () => {
     // The journal is dated by the run's clock, never by the machine's.
     const clock = () => new Date("2031-02-03T04:05:06Z");
     await expect(applyPlan(faulty, "use local", plan, clock)).rejects.toThrow(/step 3 of 4.*next run finishes it/);
-    expect(sys.stat("/etc/exim4/sympl-local.d/a")?.type).toBe("file");
-    expect(sys.stat("/etc/exim4/sympl-local.d/b")).toBeNull();
+    expect(sys.stat(serverPath("/etc/exim4/sympl-local.d/a"))?.type).toBe("file");
+    expect(sys.stat(serverPath("/etc/exim4/sympl-local.d/b"))).toBeNull();
     expect(await finishInterrupted(sys)).toBe("finished the interrupted `use local` run of 2031-02-03T04:05:06.000Z");
     expect(readFileSync(`${root}/etc/exim4/sympl-local.d/b`, "utf8")).toBe("B\n");
     expect(readlinkSync(`${root}/etc/exim4/Makefile`)).toBe("Makefile.local");
@@ -191,7 +192,7 @@ describe("plans and the journal", () => {
   });
 
   it.each([
-    ["a path that climbs out", { op: "remove", path: "/etc/exim4/../../tmp/x", why: "" }, /step 2: a remove step without an absolute path/],
+    ["a path that climbs out", { op: "remove", path: serverPath("/etc/exim4/../../tmp/x"), why: "" }, /step 2: a remove step without an absolute path/],
     ["a relative path", { op: "write", path: "etc/passwd", data: "", why: "" }, /step 2: a write step without an absolute path/],
     ["an unknown step", { op: "chown", path: "/etc/shadow", why: "" }, /step 2: unknown step "chown"/],
     ["a chmod without a mode", { op: "chmod", path: "/etc/shadow", why: "" }, /step 2: the chmod of \/etc\/shadow has no mode/],
@@ -200,21 +201,21 @@ describe("plans and the journal", () => {
     ["a step that is not an object", "rm -rf /", /step 2: a step is not an object/],
   ])("refuses a journal with %s (exit 3) and replays none of it", async (_name, bad, message) => {
     mkdirSync(`${root}/var/lib/makefilecheck`, { recursive: true });
-    const good = { op: "write", path: "/etc/exim4/sympl-local.d/first", data: Buffer.from("x").toString("base64"), why: "" };
+    const good = { op: "write", path: serverPath("/etc/exim4/sympl-local.d/first"), data: Buffer.from("x").toString("base64"), why: "" };
     writeFileSync(`${root}${JOURNAL}`, JSON.stringify({ version: 1, command: "use local", started: "", ops: [good, bad] }));
     const error = await finishInterrupted(sys).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 3 });
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).toMatch(/nothing of it was replayed — look at it and at what it names, put right by hand what it was doing, then remove it to continue$/);
-    expect(sys.stat("/etc/exim4/sympl-local.d/first")).toBeNull();
+    expect(sys.stat(serverPath("/etc/exim4/sympl-local.d/first"))).toBeNull();
   });
 });
 
 describe("rebuild steps", () => {
   it("runs after the file steps, outside the journal, so a refused rebuild is not replayed later", async () => {
     const plan: Op[] = [
-      { op: "run", cmd: "/bin/false", args: [], cwd: "/etc/exim4", why: "rebuild" },
-      { op: "write", path: "/etc/exim4/snippet", data: Buffer.from("new\n"), why: "sync" },
+      { op: "run", cmd: "/bin/false", args: [], cwd: serverPath("/etc/exim4"), why: "rebuild" },
+      { op: "write", path: serverPath("/etc/exim4/snippet"), data: Buffer.from("new\n"), why: "sync" },
     ];
     await expect(applyPlan(sys, "sync --make", plan, () => new Date())).rejects.toThrow(/\/bin\/false failed \(exit 1\)/);
     expect(readFileSync(`${root}/etc/exim4/snippet`, "utf8")).toBe("new\n");

@@ -17,11 +17,12 @@ import { childCommand } from "../src/upgrade/watch-spawn.js";
 import { watchWith } from "../src/upgrade/watch.js";
 import { inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
 import { testContext } from "./support/context.js";
+import { hostPath, serverPath } from "../src/paths.js";
 
 describe("which events count", () => {
-  const layout = watchLayout((p) => `/R${p}`, ["exim4", "dovecot"], "/var/lib/makefilecheck", [
-    "/var/lib/makefilecheck/exim4.json",
-    "/var/lib/makefilecheck/dovecot.json",
+  const layout = watchLayout((p) => hostPath(`/R${p}`), ["exim4", "dovecot"], serverPath("/var/lib/makefilecheck"), [
+    serverPath("/var/lib/makefilecheck/exim4.json"),
+    serverPath("/var/lib/makefilecheck/dovecot.json"),
   ]);
   const table: Array<[string, string | null]> = [
     ["/R/etc/exim4/sympl.d/00-main/50-tls-options", "snippet exim4"],
@@ -40,25 +41,25 @@ describe("which events count", () => {
     ["/R/var/lib/makefilecheck/baseline/exim4/00-main/10-x", null],
   ];
   it.each(table)("%s -> %s", (path, want) => {
-    const m = eventMeaning(layout, path);
+    const m = eventMeaning(layout, hostPath(path));
     expect(m ? `${m.kind} ${m.apps.join(",")}` : null).toBe(want);
   });
 
   it("watches directories only: every one in sympl.d, none in sympl-local.d or the state dir", () => {
     const dir = { isDirectory: () => true };
     const file = { isDirectory: () => false };
-    expect(isIgnored(layout, "/R/etc/exim4/sympl-local.d", dir)).toBe(true);
-    expect(isIgnored(layout, "/R/var/lib/makefilecheck/baseline", dir)).toBe(true);
-    expect(isIgnored(layout, "/R/etc/exim4/sympl.d/odd.dir", dir)).toBe(false);
-    expect(isIgnored(layout, "/R/etc/exim4/sympl.d/00-main/50-tls-options", file)).toBe(true);
-    expect(isIgnored(layout, "/R/etc/exim4/Makefile", file)).toBe(true);
-    expect(isIgnored(layout, "/R/etc/exim4", dir)).toBe(false);
-    expect(isIgnored(layout, "/R/var/lib/makefilecheck", dir)).toBe(false);
+    expect(isIgnored(layout, hostPath("/R/etc/exim4/sympl-local.d"), dir)).toBe(true);
+    expect(isIgnored(layout, hostPath("/R/var/lib/makefilecheck/baseline"), dir)).toBe(true);
+    expect(isIgnored(layout, hostPath("/R/etc/exim4/sympl.d/odd.dir"), dir)).toBe(false);
+    expect(isIgnored(layout, hostPath("/R/etc/exim4/sympl.d/00-main/50-tls-options"), file)).toBe(true);
+    expect(isIgnored(layout, hostPath("/R/etc/exim4/Makefile"), file)).toBe(true);
+    expect(isIgnored(layout, hostPath("/R/etc/exim4"), dir)).toBe(false);
+    expect(isIgnored(layout, hostPath("/R/var/lib/makefilecheck"), dir)).toBe(false);
   });
 
   it("counts a directory in sympl.d whatever its name", () => {
-    expect(eventMeaning(layout, "/R/etc/exim4/sympl.d/new.d", (p) => p.endsWith("new.d"))).toEqual({ kind: "snippet", apps: ["exim4"] });
-    expect(eventMeaning(layout, "/R/etc/exim4/sympl-local.d/new.d", () => true)).toBeNull();
+    expect(eventMeaning(layout, hostPath("/R/etc/exim4/sympl.d/new.d"), (p) => p.endsWith("new.d"))).toEqual({ kind: "snippet", apps: ["exim4"] });
+    expect(eventMeaning(layout, hostPath("/R/etc/exim4/sympl-local.d/new.d"), () => true)).toBeNull();
   });
 });
 
@@ -349,7 +350,7 @@ describe("rounds as child processes of the CLI", () => {
   }
 
   it("runs the same CLI with the watcher's root, apps, -q, --dry-run and --make, and reads its JSON document", async () => {
-    const doc = { apps: [{ app: "exim4", entries: [{ action: "conflict", path: "00-main/x" }] }], plan: [{ op: "remove", path: "/etc/exim4/sympl-local.d/x" }], dryRun: true };
+    const doc = { apps: [{ app: "exim4", entries: [{ action: "conflict", path: "00-main/x" }] }], plan: [{ op: "remove", path: serverPath("/etc/exim4/sympl-local.d/x") }], dryRun: true };
     const ctx = contextAnswering({ exitCode: 1, stdout: JSON.stringify(doc), stderr: "exim4: finished an interrupted sync\n" }, { quiet: true, dryRun: true });
     const result = await childCommand(LAUNCHER, "sync")(ctx, { _: ["sync"], make: true });
     expect(runs).toHaveLength(1);

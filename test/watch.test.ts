@@ -19,6 +19,7 @@ import {
 } from "./fixtures/sympl.js";
 import { missingBinaries } from "./support/daemons.js";
 import { cli, WatchChild } from "./watch-child.js";
+import { serverPath } from "../src/paths.js";
 
 const DEBOUNCE = ["--debounce", "300"];
 
@@ -151,7 +152,7 @@ describe("watch rounds run as child processes (real binary)", () => {
   });
 
   it("does the round again once another run has let go of the lock", async () => {
-    const release = await new RealSystem(root).lock("/var/lib/makefilecheck/lock", 0);
+    const release = await new RealSystem(root).lock(serverPath("/var/lib/makefilecheck/lock"), 0);
     // The rounds' children wait 0.3 s for the lock instead of a trigger's 90 s, then give up with LockHeldError.
     watcher = new WatchChild(root, [...DEBOUNCE, "--wait", "0.3"]);
     await watcher.waitFor((l) => l.event === "ready");

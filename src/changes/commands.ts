@@ -10,7 +10,7 @@ import { runConfigTest, errorLines } from "../tree/configtest.js";
 import { planUse } from "../makefilecheck/commands.js";
 import { plannedContents, samePlan } from "../plan.js";
 import type { Op } from "../plan.js";
-import { hostReader } from "../system/host.js";
+import { hostReader, onHostReader } from "../system/host.js";
 import { readBuilt } from "../tree/built-read.js";
 import type { Section } from "../tree/built.js";
 import { sectionInForce } from "../tree/built.js";
@@ -25,13 +25,14 @@ import { DEFAULT_SETTINGS_PATH, defaultSettingsText, readSettingsFile } from "./
 import type { Settings } from "./settings.js";
 import { changeStates, textOf, treeView } from "./state.js";
 import type { ChangeState, TreeView } from "./state.js";
+import { hostPath, serverPath } from "../paths.js";
 
 /** Reads the settings `--config` names (a host path), else the default file under --root; `sets` are the --set KEY=VALUE overrides. */
 function loadSettings(ctx: Context, config: string | undefined, sets: string[]): Settings {
   const warn = (line: string) => ctx.note(`warning: ${line}`);
   if (config !== undefined) {
-    const host = resolve(config);
-    return readSettingsFile(hostReader(), host, host, { mustExist: true, sets, warn });
+    const host = hostPath(resolve(config));
+    return readSettingsFile(hostReader(), onHostReader(host), host, { mustExist: true, sets, warn });
   }
   return readSettingsFile(ctx.sys, DEFAULT_SETTINGS_PATH, DEFAULT_SETTINGS_PATH, { mustExist: false, sets, warn });
 }
@@ -60,7 +61,7 @@ async function initSettings(ctx: Context, config: string | undefined): Promise<C
     throw new InputError(problem(DEFAULT_SETTINGS_PATH, "already exists", "edit it, or move it away to start afresh"));
   }
   const plan: Op[] = [
-    { op: "mkdir", path: posix.dirname(DEFAULT_SETTINGS_PATH), mode: 0o755, why: "settings directory" },
+    { op: "mkdir", path: serverPath(posix.dirname(DEFAULT_SETTINGS_PATH)), mode: 0o755, why: "settings directory" },
     { op: "write", path: DEFAULT_SETTINGS_PATH, data: Buffer.from(defaultSettingsText()), mode: 0o600, why: "default install settings (0600: it is where the Spamhaus key goes)" },
   ];
   await withLock(ctx, () => apply(ctx, "install --init", plan));

@@ -6,18 +6,20 @@
  */
 import type { Reader } from "../system/system.js";
 import type { Firewall } from "./settings.js";
+import { serverPath } from "../paths.js";
+import type { ServerPath } from "../paths.js";
 
 /** Above this many recorded incidents an IP is denied at connect. */
 const INCIDENT_THRESHOLD = 10;
 
 /** nftfw's database, in the system and the /usr/local install. */
-export const NFTFW_DBS = ["/var/lib/nftfw/firewall.db", "/usr/local/var/lib/nftfw/firewall.db"] as const;
+export const NFTFW_DBS = [serverPath("/var/lib/nftfw/firewall.db"), serverPath("/usr/local/var/lib/nftfw/firewall.db")] as const;
 /** nftfw's config directories, matching NFTFW_DBS. */
-const NFTFW_CONFIGS = ["/etc/nftfw", "/usr/local/etc/nftfw"] as const;
+const NFTFW_CONFIGS = [serverPath("/etc/nftfw"), serverPath("/usr/local/etc/nftfw")] as const;
 /** The Sympl firewall's incident counts. */
-export const SYMPL_DB = "/var/lib/sympl/firewall-blacklist-count.db";
+export const SYMPL_DB = serverPath("/var/lib/sympl/firewall-blacklist-count.db");
 /** The same file on Symbiosis, Sympl's predecessor. */
-const SYMBIOSIS_DB = "/var/lib/symbiosis/firewall-blacklist-count.db";
+const SYMBIOSIS_DB = serverPath("/var/lib/symbiosis/firewall-blacklist-count.db");
 
 /** The database ch6 will read, and how it was chosen (shown to the admin). */
 export interface FirewallChoice {
@@ -26,7 +28,7 @@ export interface FirewallChoice {
   how: string;
 }
 
-function exists(sys: Reader, path: string): boolean {
+function exists(sys: Reader, path: ServerPath): boolean {
   return sys.stat(path) !== null;
 }
 

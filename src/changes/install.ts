@@ -23,6 +23,7 @@ import { SPAMHAUS_SNIPPET, inlineKeyOf, snippetText } from "../catalogue/templat
 import type { Values } from "../catalogue/templates.js";
 import { planBuiltKeyCopies, planKeyFile, planSavedKeyCopies } from "./key-file.js";
 import type { KeyLine, KeyPlan } from "./key-file.js";
+import { inTree, snippetPath } from "../paths.js";
 
 /** What this run decides: which changes, and whether each should be on. */
 export interface Selection {
@@ -180,7 +181,7 @@ function opsFor(w: Work, sys: Reader): Op[] {
   const ops: Op[] = [];
   const made = new Set<string>();
   for (const [rel, { text, change }] of [...w.next].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const path = `${p.local}/${rel}`;
+    const path = inTree(p.local, snippetPath(rel));
     const why = `email change ${change}`;
     if (text === null) {
       ops.push({ op: "remove", path, why });
@@ -192,7 +193,7 @@ function opsFor(w: Work, sys: Reader): Op[] {
       const dir = dirs.slice(0, i).join("/");
       if (!isNew || made.has(dir) || w.view.hasDir(dir)) continue;
       made.add(dir);
-      ops.push({ op: "mkdir", path: `${p.local}/${dir}`, mode: 0o755, ...owner, why });
+      ops.push({ op: "mkdir", path: inTree(p.local, snippetPath(dir)), mode: 0o755, ...owner, why });
     }
     ops.push({ op: "write", path, data: Buffer.from(text), ...(isNew ? { mode: 0o644, ...owner } : {}), why });
   }

@@ -15,6 +15,8 @@ import { EXIM_GROUP, SPAMHAUS_KEY_PATH, appPaths } from "../server-layout.js";
 import type { Reader } from "../system/system.js";
 import { appOwner } from "../tree/clone.js";
 import { isOurKeyFile, keyFileText } from "../catalogue/templates.js";
+import { childPath, serverPath } from "../paths.js";
+import type { ServerPath } from "../paths.js";
 
 /** The key file's mode: root writes, exim's group reads, nobody else. */
 export const KEY_FILE_MODE = 0o640;
@@ -47,13 +49,15 @@ function looserThan(mode: number, limit: number): boolean {
   return (mode & 0o777 & ~limit) !== 0;
 }
 
+const ETC_GROUP = serverPath("/etc/group");
+
 /**
  * The gid of `name` in the server's /etc/group (read, never run through
  * NSS: under --root it is the root's file), or null when there is none.
  */
 export function groupId(sys: Reader, name: string): number | null {
-  if (sys.stat("/etc/group")?.type !== "file") return null;
-  for (const line of sys.readFile("/etc/group").toString("utf8").split("\n")) {
+  if (sys.stat(ETC_GROUP)?.type !== "file") return null;
+  for (const line of sys.readFile(ETC_GROUP).toString("utf8").split("\n")) {
     const [group, , gid] = line.split(":");
     if (group === name && gid !== undefined && /^\d+$/.test(gid)) return Number(gid);
   }
@@ -109,10 +113,10 @@ export function planKeyFile(sys: Reader, want: string | null | undefined, why: s
 }
 
 /** Every regular file below `dir`, by server path, with its mode. */
-function filesBelow(sys: Reader, dir: string): Array<{ path: string; mode: number }> {
+function filesBelow(sys: Reader, dir: ServerPath): Array<{ path: ServerPath; mode: number }> {
   if (sys.stat(dir)?.type !== "dir") return [];
   return sys.listDetailed(dir, () => true).flatMap(({ name, type, entry }) => {
-    const path = `${dir}/${name}`;
+    const path = childPath(dir, name);
     if (type === "dir") return filesBelow(sys, path);
     return type === "file" && entry ? [{ path, mode: entry.mode }] : [];
   });
@@ -129,7 +133,7 @@ export function planBuiltKeyCopies(sys: Reader): KeyPlan {
   if (sys.stat(dir)?.type !== "dir") return { ops: [], lines: [] };
   const loose = sys
     .listDetailed(dir, (name, type) => type === "file" && name.startsWith(posix.basename(conf)))
-    .flatMap(({ name, entry }) => (entry?.type === "file" ? [{ path: `${dir}/${name}`, mode: entry.mode }] : []))
+    .flatMap(({ name, entry }) => (entry?.type === "file" ? [{ path: childPath(dir, name), mode: entry.mode }] : []))
     .filter((f) => looserThan(f.mode, KEY_FILE_MODE) && KEY_DEFINE.test(sys.readFile(f.path).toString("utf8")));
   if (loose.length === 0) return { ops: [], lines: [] };
   const names = loose.map((f) => f.path).join(", ");

@@ -10,9 +10,11 @@ import type { Reader } from "../system/system.js";
 import { CATALOGUE, CHANGE_IDS, switchKey } from "../catalogue/catalogue.js";
 import type { ChangeId } from "../catalogue/catalogue.js";
 import { ShellSubsetError, escapeControls, readShellAssignments } from "./shell-subset.js";
+import { serverPath } from "../paths.js";
+import type { ServerPath } from "../paths.js";
 
 /** Where install looks for its settings (a server path, under --root). */
-export const DEFAULT_SETTINGS_PATH = "/etc/makefilecheck/Autoinstall.conf";
+export const DEFAULT_SETTINGS_PATH = serverPath("/etc/makefilecheck/Autoinstall.conf");
 
 /** The settings-file format this tool reads (the old installer's third). */
 const SETTINGS_VERSION = "3";
@@ -193,7 +195,7 @@ export function parseSettings(text: string, source: string, sets: string[], warn
 /** Reads the settings file at a server path of `sys`; a missing file gives defaults. */
 export function readSettingsFile(
   sys: Reader,
-  path: string,
+  path: ServerPath,
   shownAs: string,
   options: { mustExist: boolean; sets: string[]; warn: (line: string) => void },
 ): Settings {

@@ -14,6 +14,8 @@ import { combineEditParts, describeEdit, editPartState, isMainOptionsFile, logSe
 import type { EditPartState, LogSelector } from "../catalogue/edits.js";
 import { splitDefineBlock } from "./firewall.js";
 import { isOurText } from "../catalogue/templates.js";
+import { inTree, snippetPath } from "../paths.js";
+import type { ServerPath } from "../paths.js";
 
 /**
  * A change's state on this machine (the `changes --json` vocabulary), by
@@ -50,7 +52,7 @@ export interface TreeView {
   mainOptionFiles(): string[];
 }
 
-function contentAt(sys: Reader, path: string): Content {
+function contentAt(sys: Reader, path: ServerPath): Content {
   const st = sys.stat(path);
   if (!st) return { kind: "missing" };
   if (st.type !== "file") return { kind: "other" };
@@ -65,16 +67,16 @@ export function treeView(sys: Reader, app: App): TreeView {
   return {
     app,
     localExists,
-    local: (rel) => contentAt(sys, `${localDir}/${rel}`),
-    upstream: (rel) => contentAt(sys, `${p.upstream}/${rel}`),
-    hasDir: (rel) => sys.stat(`${localDir}/${rel}`)?.type === "dir",
+    local: (rel) => contentAt(sys, inTree(localDir, snippetPath(rel))),
+    upstream: (rel) => contentAt(sys, inTree(p.upstream, snippetPath(rel))),
+    hasDir: (rel) => sys.stat(inTree(localDir, snippetPath(rel)))?.type === "dir",
     mainOptionFiles: () => {
-      const dir = `${p.upstream}/${MAIN_OPTIONS_DIR}`;
+      const dir = inTree(p.upstream, snippetPath(MAIN_OPTIONS_DIR));
       if (sys.stat(dir)?.type !== "dir") return [];
       return sys
         .list(dir)
         .map((name) => `${MAIN_OPTIONS_DIR}/${name}`)
-        .filter((rel) => isMainOptionsFile(rel) && isSnippetName(posix.basename(rel)) && sys.stat(`${p.upstream}/${rel}`)?.type === "file");
+        .filter((rel) => isMainOptionsFile(rel) && isSnippetName(posix.basename(rel)) && sys.stat(inTree(p.upstream, snippetPath(rel)))?.type === "file");
     },
   };
 }

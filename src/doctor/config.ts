@@ -11,6 +11,7 @@ import { assembleConfig } from "../tree/configtest.js";
 import { observe } from "../makefilecheck/observe.js";
 import { detectProfile } from "../makefilecheck/profile.js";
 import type { Reader } from "../system/system.js";
+import { serverPath } from "../paths.js";
 
 /** One app's config as doctor sees it. */
 export interface AppConfig {
@@ -66,7 +67,8 @@ function withIncludes(sys: Reader, text: string): string {
     const macros = eximMacros(activeLines(text.slice(0, m.index)).join("\n"));
     const path = m[1]!.replace(/[A-Z][A-Za-z0-9_]*/g, (name) => macros.get(name) ?? name);
     if (!path.startsWith("/") || path.split("/").includes("..")) continue;
-    if (sys.stat(path)?.type === "file") extra.push(sys.readFile(path).toString("utf8"));
+    const at = serverPath(path);
+    if (sys.stat(at)?.type === "file") extra.push(sys.readFile(at).toString("utf8"));
   }
   return [text, ...extra].join("\n");
 }

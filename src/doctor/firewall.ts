@@ -12,6 +12,7 @@ import type { Reader } from "../system/system.js";
 import { activeLines, eximMacros } from "./config.js";
 import type { Verdict } from "./report.js";
 import { fail, ok, warn } from "./report.js";
+import { serverPath } from "../paths.js";
 
 /** The user exim's ACLs run as on Debian. */
 export const EXIM_USER = "Debian-exim";
@@ -64,13 +65,14 @@ export async function checkFirewallDb(sys: Reader, setup: FirewallSetup): Promis
     return fail("firewall-db", `${prefix}_INCIDENT_THRESHOLD is ${JSON.stringify(setup.threshold)}, not a positive number`, `set it to a count such as 10 in 00-main/21-connect-check`);
   }
   if (!db.startsWith("/")) return fail("firewall-db", `${prefix}_DB is ${JSON.stringify(db)}, not an absolute path`, reinstall);
-  if (!sys.stat(db)) {
+  const path = serverPath(db);
+  if (!sys.stat(path)) {
     return fail("firewall-db", `${db} is missing: the connect rule skips itself, so no firewall history is used`, `start the firewall that writes it, or ${reinstall}`);
   }
   if (!isRoot()) {
     throw new EnvironmentError(problem(db, `doctor reads this database as ${EXIM_USER} (runuser), which needs root`, "run makefilecheck doctor as root"));
   }
-  const host = sys.hostPath(db);
+  const host = sys.hostPath(path);
   const run = await sys.run(RUNUSER, ["-u", EXIM_USER, "--", SQLITE3, "-readonly", host, ruleQuery(setup)], { timeoutMs: 10_000 });
   const lines = run.stderr.split("\n").map((l) => l.trim()).filter(Boolean);
   const said = lines.find((l) => /^(Error|runuser):/.test(l)) ?? lines[0] ?? "";

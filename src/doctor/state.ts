@@ -15,16 +15,18 @@ import { SYMPL_NEW } from "../tree/scan.js";
 import type { Entry, Reader } from "../system/system.js";
 import type { Verdict } from "./report.js";
 import { fail, ok, warn } from "./report.js";
+import { childPath, serverPath } from "../paths.js";
+import type { HostPath, ServerPath } from "../paths.js";
 
 /** Above this, the saved copies are worth pruning. */
 export const SAVED_LIMIT = 100 * 1024 * 1024;
 
 /** Calls `visit` for every entry below `dir` (links are not followed); nothing when `dir` is missing. */
-function walk(sys: Reader, dir: string, visit: (path: string, name: string, entry: Entry) => void): void {
+function walk(sys: Reader, dir: ServerPath, visit: (path: ServerPath, name: string, entry: Entry) => void): void {
   if (sys.stat(dir)?.type !== "dir") return;
   for (const item of sys.listDetailed(dir, () => true)) {
     if (!item.entry) continue;
-    const path = `${dir}/${item.name}`;
+    const path = childPath(dir, item.name);
     visit(path, item.name, item.entry);
     if (item.entry.type === "dir") walk(sys, path, visit);
   }
@@ -110,7 +112,7 @@ export function checkBaseline(sys: Reader, app: App): Verdict | null {
 
 /** `saved-size`: the copies kept of files we replaced; warn over SAVED_LIMIT. Null when there are none. */
 export function checkSavedSize(sys: Reader): Verdict | null {
-  const dir = `${STATE_DIR}/saved`;
+  const dir = childPath(STATE_DIR, "saved");
   if (sys.stat(dir)?.type !== "dir") return null;
   let bytes = 0;
   walk(sys, dir, (_path, _name, entry) => {
@@ -166,13 +168,15 @@ export function watchRootOf(argv: string[], cwd: string): string | null {
  * Running watchers for `root` (a host path), found by their command lines
  * in the host's /proc: a watcher for another root keeps another tree.
  */
-export function runningWatchers(host: Reader, root: string): number[] {
+export function runningWatchers(host: Reader, root: HostPath): number[] {
   const pids: number[] = [];
-  for (const name of host.list("/proc")) {
+  const proc = serverPath("/proc");
+  for (const name of host.list(proc)) {
     if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
     try {
-      const argv = host.readFile(`/proc/${name}/cmdline`).toString("utf8").split("\0").filter(Boolean);
-      const watched = watchRootOf(argv, host.readLink(`/proc/${name}/cwd`));
+      const dir = childPath(proc, name);
+      const argv = host.readFile(childPath(dir, "cmdline")).toString("utf8").split("\0").filter(Boolean);
+      const watched = watchRootOf(argv, host.readLink(childPath(dir, "cwd")));
       if (watched !== null && posix.resolve(watched) === posix.resolve(root)) pids.push(Number(name));
     } catch {
       // The process ended while we looked, or is not ours to read.

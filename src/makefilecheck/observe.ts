@@ -10,17 +10,19 @@ import { isInside, resolveLinkTarget } from "../system/safe-path.js";
 import type { Entry, Reader } from "../system/system.js";
 import type { Recorded } from "./state.js";
 import { readRecorded } from "./state.js";
+import { childPath } from "../paths.js";
+import type { ServerPath } from "../paths.js";
 
 /** What sits at a path: its type, and the text of a plain file or the target of a link. */
 export interface Seen {
-  path: string;
+  path: ServerPath;
   kind: Entry["type"] | "missing";
   /** Permission bits of a file. */
   perm?: number;
   /** A link's target exactly as stored (absolute for the old tooling, relative for ours). */
   target?: string;
   /** A link's target as the server path it names (relative targets taken from the link's directory). */
-  to?: string;
+  to?: ServerPath;
   /** A plain file's text. */
   text?: string;
 }
@@ -49,7 +51,7 @@ function isMakefileLeftover(name: string): boolean {
 }
 
 /** Reads one path without following a link. */
-function see(sys: Reader, path: string): Seen {
+function see(sys: Reader, path: ServerPath): Seen {
   const st = sys.stat(path);
   if (!st) return { path, kind: "missing" };
   if (st.type === "link") {
@@ -64,7 +66,7 @@ function see(sys: Reader, path: string): Seen {
 export function observe(sys: Reader, app: App): Observation {
   const p = appPaths(app);
   const dir = sys.stat(p.dir);
-  const kindOf = (path: string): Seen["kind"] => sys.stat(path)?.type ?? "missing";
+  const kindOf = (path: ServerPath): Seen["kind"] => sys.stat(path)?.type ?? "missing";
   const obs: Observation = {
     app,
     appDir: dir?.type ?? "missing",
@@ -92,6 +94,6 @@ export function observe(sys: Reader, app: App): Observation {
   obs.leftovers = sys
     .list(p.dir)
     .filter(isMakefileLeftover)
-    .map((name) => see(sys, `${p.dir}/${name}`));
+    .map((name) => see(sys, childPath(p.dir, name)));
   return obs;
 }

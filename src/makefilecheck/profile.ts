@@ -11,6 +11,7 @@ import { isInside } from "../system/safe-path.js";
 import type { Reading } from "./makefile.js";
 import { modeOfReading, readMakefile } from "./makefile.js";
 import type { Observation, Seen } from "./observe.js";
+import type { ServerPath } from "../paths.js";
 
 /** The profiles of the table, as `report` prints them. */
 export type Profile = "vanilla" | "caninstall" | "sympl" | "local" | "unclear" | "fatal";
@@ -21,7 +22,7 @@ export type DamageKind = "dpkg-dist" | "overwritten" | "plain-file";
 /** A damage found, with the path it concerns and one line saying what happened. */
 export interface Damage {
   kind: DamageKind;
-  path: string;
+  path: ServerPath;
   detail: string;
 }
 
@@ -48,10 +49,10 @@ export interface Detection {
 /** The newest upstream Makefile text the setup holds, and where it came from. */
 export interface UpstreamSource {
   text: string;
-  from: string;
+  from: ServerPath;
   perm: number;
   /** `.dpkg-dist` files this text is taken from, to be renamed once applied. */
-  consumes: string[];
+  consumes: ServerPath[];
 }
 
 /** Parses a plain file's Makefile text; throws InputError when its shape is unexpected. */

@@ -10,6 +10,8 @@ import type { App, Mode } from "../server-layout.js";
 import { STATE_DIR } from "../server-layout.js";
 import type { Op } from "../plan.js";
 import type { Reader } from "../system/system.js";
+import { childPath } from "../paths.js";
+import type { ServerPath } from "../paths.js";
 
 /** What is recorded for one app. */
 export interface Recorded {
@@ -21,13 +23,13 @@ export interface Recorded {
 }
 
 /** Where `app`'s record lives. */
-export function recordPath(app: App): string {
-  return `${STATE_DIR}/${app}.json`;
+export function recordPath(app: App): ServerPath {
+  return childPath(STATE_DIR, `${app}.json`);
 }
 
 /** Where copies of files we replaced are kept for `app`. */
-export function savedDir(app: App): string {
-  return `${STATE_DIR}/saved/${app}`;
+export function savedDir(app: App): ServerPath {
+  return childPath(childPath(STATE_DIR, "saved"), app);
 }
 
 /** Reads `app`'s record; null when none. An unreadable record is refused, not ignored. */

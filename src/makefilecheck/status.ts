@@ -15,6 +15,7 @@ import { summarizeDrift } from "../sync/drift.js";
 import type { BuiltReport } from "../tree/built-read.js";
 import { builtStatus } from "../tree/built-read.js";
 import { SYMPL_NEW } from "../tree/scan.js";
+import { inTree, snippetPath } from "../paths.js";
 import { observe } from "./observe.js";
 import type { Detection } from "./profile.js";
 import { detectProfile, worstCode } from "./profile.js";
@@ -51,7 +52,7 @@ function settleStep(app: App, drift: DriftSummary | null): string | null {
 function linkedSnippetProblems(sys: Context["sys"], app: App): string[] {
   const p = appPaths(app);
   return LINKED_SNIPPETS[app]
-    .filter((rel) => sys.stat(`${p.local}/${rel}`)?.type === "dir")
+    .filter((rel) => sys.stat(inTree(p.local, snippetPath(rel)))?.type === "dir")
     .map((rel) => `${p.local}/${rel} is a directory, not a link to ${p.upstream}/${rel}: Sympl's rewrites of it are not built in — move it aside, then \`makefilecheck sync -a ${app} --take-upstream ${rel}\``);
 }
 

@@ -19,6 +19,7 @@ import type { Observation, Seen } from "./observe.js";
 import type { Detection, UpstreamSource } from "./profile.js";
 import { detectProfile, findUpstream } from "./profile.js";
 import { planForget, planRecord, savedDir, stamp } from "./state.js";
+import { childPath, serverPath } from "../paths.js";
 
 /** A plan for one app and what to tell the admin about it. */
 export interface SwitchPlan {
@@ -59,7 +60,7 @@ function isEdited(obs: Observation, seen: Seen, mode: Mode, up: UpstreamSource):
 /** Steps keeping a copy of `seen` in the state dir, and the line saying where. */
 function saveCopy(obs: Observation, seen: Seen, now: Date, lines: string[]): Op[] {
   const dir = savedDir(obs.app);
-  const to = `${dir}/${posix.basename(seen.path)}.${stamp(now)}`;
+  const to = childPath(dir, `${posix.basename(seen.path)}.${stamp(now)}`);
   lines.push(`${obs.app}: ${seen.path} held your own edits; a copy is kept in ${to}`);
   return [
     { op: "mkdir", path: dir, mode: 0o700, why: "copies of replaced files" },
@@ -70,7 +71,7 @@ function saveCopy(obs: Observation, seen: Seen, now: Date, lines: string[]): Op[
 /** Steps renaming consumed `.dpkg-dist` files so they are never applied twice. */
 function consume(obs: Observation, up: UpstreamSource, now: Date, lines: string[]): Op[] {
   return up.consumes.map((from) => {
-    const to = `${from}.applied-${stamp(now)}`;
+    const to = serverPath(`${from}.applied-${stamp(now)}`);
     lines.push(`${obs.app}: applied the new upstream Makefile ${from} (kept as ${to})`);
     return { op: "rename", from, to, why: "applied; renamed so it is not applied twice" };
   });

@@ -7,7 +7,7 @@ import { Exit, InputError, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
 import type { App } from "../server-layout.js";
 import { appPaths } from "../server-layout.js";
-import { relPath } from "../system/safe-path.js";
+import { snippetPath } from "../paths.js";
 import type { Op } from "../plan.js";
 import { appsWithLocalTree } from "./drift-command.js";
 import { baseObjectsFor, diffTrees } from "./diffs.js";
@@ -30,7 +30,7 @@ export async function diff(ctx: Context, args: Args): Promise<CommandResult> {
   const lines: string[] = [];
   const apps: AppReport[] = [];
   const { path, base } = optionsOf("diff", args);
-  const wanted = path === undefined ? undefined : relPath(path);
+  const wanted = path === undefined ? undefined : snippetPath(path);
   let found = wanted === undefined;
   for (const app of appsWithLocalTree(ctx, lines)) {
     const trees = loadTrees(ctx.sys, app);
@@ -59,7 +59,7 @@ function knowsPath(trees: Trees, rel: string): boolean {
 
 /** Reads --take-upstream/--keep-local, refusing bad or contradictory paths. */
 function settleOf(o: CommandOptions["sync"]): Settle {
-  const list = (paths: string[]) => new Set(paths.map(relPath));
+  const list = (paths: string[]) => new Set<string>(paths.map(snippetPath));
   const settle = { takeUpstream: list(o["take-upstream"]), keepLocal: list(o["keep-local"]) };
   const both = [...settle.takeUpstream].find((p) => settle.keepLocal.has(p));
   if (both) throw new InputError(problem(both, "given to both --take-upstream and --keep-local", "choose one"));

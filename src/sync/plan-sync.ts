@@ -25,6 +25,8 @@ import { SYMPL_NEW } from "../tree/scan.js";
 import { mergeThreeWay } from "./merge.js";
 import type { SyncSnapshot, WaitingEntry } from "./snapshot.js";
 import { asText } from "./text.js";
+import { childPath, inTree, serverPath, snippetPath } from "../paths.js";
+import type { ServerPath } from "../paths.js";
 
 /** What sync did (or would do) to one path. */
 export type SyncAction =
@@ -62,7 +64,7 @@ export interface SyncPlan {
   ops: Op[];
   entries: SyncEntry[];
   /** Where overwritten and removed files are kept, or null when nothing is. */
-  savedDir: string | null;
+  savedDir: ServerPath | null;
   /** Paths with a `.sympl-new` waiting after this sync (left by it or before it). */
   waiting: string[];
   /** Paths still diverged after this sync. */
@@ -100,7 +102,7 @@ class Steps {
 
   constructor(
     private readonly trees: SyncSnapshot,
-    readonly savedDir: string,
+    readonly savedDir: ServerPath,
   ) {
     this.owner = trees.owner;
   }
@@ -111,8 +113,8 @@ class Steps {
 
   /** Keeps the current local file or link at `rel` (a snippet or a waiting `.sympl-new`) in the saved dir. */
   save(rel: string, entry: SnapshotEntry | WaitingEntry): void {
-    const path = `${this.savedDir}/${rel}`;
-    const dir = posix.dirname(path);
+    const path = inTree(this.savedDir, snippetPath(rel));
+    const dir = serverPath(posix.dirname(path));
     if (!this.savedDirs.has(dir)) {
       this.savedDirs.add(dir);
       this.saves.push({ op: "mkdir", path: dir, mode: 0o700, why: "keep previous versions" });
@@ -132,7 +134,7 @@ class Steps {
       if (this.trees.local.entries.has(dir)) this.inTheWay.add(dir);
       this.madeDirs.add(dir);
       const mode = this.trees.upstreamDirModes.get(dir) ?? 0o755;
-      this.dirs.push({ op: "mkdir", path: `${this.trees.local.dir}/${dir}`, mode, ...this.owner, why: "new upstream directory" });
+      this.dirs.push({ op: "mkdir", path: inTree(this.trees.local.dir, snippetPath(dir)), mode, ...this.owner, why: "new upstream directory" });
     }
   }
 
@@ -144,7 +146,7 @@ class Steps {
     this.parents(rel);
     this.notOverDir(rel);
     const owner = mine?.type === "file" ? { uid: mine.uid, gid: mine.gid } : this.owner;
-    this.changes.push({ op: "write", path: `${this.trees.local.dir}/${rel}`, data, mode: up?.mode ?? mine?.mode ?? 0o644, ...owner, why });
+    this.changes.push({ op: "write", path: inTree(this.trees.local.dir, snippetPath(rel)), data, mode: up?.mode ?? mine?.mode ?? 0o644, ...owner, why });
   }
 
   /** Makes local `rel` what upstream has: its bytes, a mirror link, or nothing. */
@@ -157,8 +159,8 @@ class Steps {
     if (mine) this.save(rel, mine);
     this.parents(rel);
     this.notOverDir(rel);
-    const target = mirrorTarget(this.trees.app, rel);
-    this.changes.push({ op: "symlink", path: `${this.trees.local.dir}/${rel}`, target, ...this.owner, why: `${why}; a link keeps Sympl's rewrites live` });
+    const target = mirrorTarget(this.trees.app, snippetPath(rel));
+    this.changes.push({ op: "symlink", path: inTree(this.trees.local.dir, snippetPath(rel)), target, ...this.owner, why: `${why}; a link keeps Sympl's rewrites live` });
   }
 
   /** Removes local `rel` after saving it. */
@@ -167,7 +169,7 @@ class Steps {
     if (!mine) return;
     this.save(rel, mine);
     this.removed.add(rel);
-    this.removals.push({ op: "remove", path: `${this.trees.local.dir}/${rel}`, why });
+    this.removals.push({ op: "remove", path: inTree(this.trees.local.dir, snippetPath(rel)), why });
   }
 
   /** Notes that a local directory at `rel` must be gone before a file can be written there. */
@@ -195,7 +197,7 @@ class Steps {
     const up = this.trees.upstream.entries.get(rel);
     if (!up?.data) return;
     this.parents(rel);
-    const path = `${this.trees.local.dir}/${rel}${SYMPL_NEW}`;
+    const path = inTree(this.trees.local.dir, snippetPath(`${rel}${SYMPL_NEW}`));
     const waiting = this.trees.waitingEntries.get(rel);
     if (waiting) this.save(`${rel}${SYMPL_NEW}`, waiting);
     this.notOverDir(`${rel}${SYMPL_NEW}`);
@@ -207,7 +209,7 @@ class Steps {
     const name = `${rel}${SYMPL_NEW}`;
     const waiting = this.trees.waitingEntries.get(rel);
     if (waiting) this.save(name, waiting);
-    this.removals.push({ op: "remove", path: `${this.trees.local.dir}/${name}`, why: "settled" });
+    this.removals.push({ op: "remove", path: inTree(this.trees.local.dir, snippetPath(name)), why: "settled" });
   }
 
   /** Removes local directories that only held files this plan retires. */
@@ -217,7 +219,7 @@ class Steps {
       const children = (this.trees.localListings.get(dir) ?? []).map((n) => `${dir}/${n}`);
       if (children.length === 0 || !children.every((c) => this.removed.has(c))) continue;
       this.removed.add(dir);
-      this.cleanup.push({ op: "remove", path: `${this.trees.local.dir}/${dir}`, why: "upstream retired this directory" });
+      this.cleanup.push({ op: "remove", path: inTree(this.trees.local.dir, snippetPath(dir)), why: "upstream retired this directory" });
     }
   }
 }
@@ -430,9 +432,9 @@ function noteDroppedFlags(trees: SyncSnapshot, entries: SyncEntry[]): void {
 }
 
 /** A saved-copy directory for this run that no earlier run used: `taken` holds the names already in saved/APP. */
-export function savedDirFor(app: App, now: Date, taken: ReadonlySet<string>): string {
+export function savedDirFor(app: App, now: Date, taken: ReadonlySet<string>): ServerPath {
   const stamp = stampOf(now);
   let name = stamp;
   for (let n = 2; taken.has(name); n++) name = `${stamp}-${n}`;
-  return `${savedRoot(app)}/${name}`;
+  return childPath(savedRoot(app), name);
 }

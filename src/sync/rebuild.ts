@@ -19,6 +19,8 @@ import { classifyDaemon, readBuilt, readDaemon } from "../tree/built-read.js";
 import type { BuiltState } from "../tree/built.js";
 import type { ConfigTestResult } from "../tree/configtest.js";
 import { errorLines, runConfigTest } from "../tree/configtest.js";
+import { childPath, serverPath } from "../paths.js";
+import type { ServerPath } from "../paths.js";
 
 /** How a rebuild's line words the state it found (never "current": that is not rebuilt). */
 const BUILT_WAS: Record<Exclude<BuiltState, "current">, string> = {
@@ -68,7 +70,7 @@ export function makeOp(sys: Reader, app: App): Op {
 /** The step that has a running daemon read its config again: an action, never a probe. */
 function reloadOp(app: App): Op {
   const [cmd, ...args] = reloadCommand(app).split(" ");
-  return { op: "run", cmd: cmd!, args, cwd: "/", why: `have the running ${app} read the rebuilt config` };
+  return { op: "run", cmd: cmd!, args, cwd: serverPath("/"), why: `have the running ${app} read the rebuilt config` };
 }
 
 /**
@@ -77,7 +79,7 @@ function reloadOp(app: App): Op {
  * `tested` is the live tree's config test on the same planned view, when
  * the sync already ran it.
  */
-export async function planRebuild(ctx: Context, app: App, syncOps: Op[], savedDir: string, tested?: ConfigTestResult): Promise<Rebuild> {
+export async function planRebuild(ctx: Context, app: App, syncOps: Op[], savedDir: ServerPath, tested?: ConfigTestResult): Promise<Rebuild> {
   const p = appPaths(app);
   const mode = liveTree(ctx.sys, app);
   if (!mode) {
@@ -99,7 +101,7 @@ export async function planRebuild(ctx: Context, app: App, syncOps: Op[], savedDi
       return out;
     }
     if (onDisk.verdict.state === "differs" && onDisk.text !== null) {
-      const saved = `${savedDir}/${app}.conf`;
+      const saved = childPath(savedDir, `${app}.conf`);
       out.ops.push({ op: "mkdir", path: savedDir, mode: 0o700, why: "keep previous versions" }, { op: "write", path: saved, data: Buffer.from(onDisk.text), mode: 0o600, why: "the built config as edited by hand" });
       out.lines.push(`${app}: ${p.conf} was edited by hand; the edited file ${ctx.dryRun ? "would be" : "is"} kept in ${saved}`);
     }

@@ -13,6 +13,8 @@ import { appOwner } from "../tree/clone.js";
 import { SYMPL_NEW } from "../tree/scan.js";
 import type { Trees } from "../tree/trees.js";
 import { loadTrees } from "../tree/trees.js";
+import { inTree, snippetPath } from "../paths.js";
+import type { ServerPath } from "../paths.js";
 
 /** A waiting `NAME.sympl-new` as found: a file with its bytes, or a link with its target. */
 export type WaitingEntry = { type: "file"; data: Buffer; mode: number } | { type: "link"; target: string };
@@ -50,7 +52,7 @@ function needsBase(trees: Trees, rel: string, baseHash: string): boolean {
 }
 
 /** A waiting `.sympl-new` as lstat finds it; null when it is neither file nor link (or gone). */
-function waitingEntry(sys: Reader, path: string): WaitingEntry | null {
+function waitingEntry(sys: Reader, path: ServerPath): WaitingEntry | null {
   const st = sys.stat(path);
   if (st?.type === "file") return { type: "file", data: sys.readFile(path, st.size), mode: st.mode };
   if (st?.type === "link") return { type: "link", target: sys.readLink(path) };
@@ -58,7 +60,7 @@ function waitingEntry(sys: Reader, path: string): WaitingEntry | null {
 }
 
 /** The names in `dir`, or none when it is not a directory. */
-function namesIn(sys: Reader, dir: string): string[] {
+function namesIn(sys: Reader, dir: ServerPath): string[] {
   return sys.stat(dir)?.type === "dir" ? sys.list(dir) : [];
 }
 
@@ -73,14 +75,14 @@ export function scanForSync(sys: Reader, app: App, options: { adopt?: boolean } 
   const upstreamDirModes = new Map<string, number>();
   for (const rel of upstream.dirs) {
     if (local.dirs.has(rel)) continue;
-    const st = sys.stat(`${upstream.dir}/${rel}`);
+    const st = sys.stat(inTree(upstream.dir, snippetPath(rel)));
     if (st?.type === "dir") upstreamDirModes.set(rel, st.mode);
   }
   const localListings = new Map<string, string[]>();
-  for (const rel of local.dirs) if (!upstream.dirs.has(rel)) localListings.set(rel, namesIn(sys, `${local.dir}/${rel}`));
+  for (const rel of local.dirs) if (!upstream.dirs.has(rel)) localListings.set(rel, namesIn(sys, inTree(local.dir, snippetPath(rel))));
   const waitingEntries = new Map<string, WaitingEntry>();
   for (const rel of local.waiting) {
-    const entry = waitingEntry(sys, `${local.dir}/${rel}${SYMPL_NEW}`);
+    const entry = waitingEntry(sys, inTree(local.dir, snippetPath(`${rel}${SYMPL_NEW}`)));
     if (entry) waitingEntries.set(rel, entry);
   }
   const baseObjects = new Map<string, Buffer>();

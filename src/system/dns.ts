@@ -7,6 +7,7 @@
  * question.
  */
 import { isIP } from "node:net";
+import { serverPath } from "../paths.js";
 import { hostReader } from "./host.js";
 
 /** What one question got: records, NXDOMAIN, no records of that type, no answer in time, or another error. */
@@ -24,7 +25,7 @@ export interface DnsQuestion {
 }
 
 /** The resolver file every program on the host reads. */
-export const RESOLV_CONF = "/etc/resolv.conf";
+export const RESOLV_CONF = serverPath("/etc/resolv.conf");
 
 /** The nameservers the host's resolv.conf names, in order; empty when it names none or is missing. */
 export function hostNameservers(): string[] {

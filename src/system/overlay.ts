@@ -5,6 +5,7 @@
  * written, under --dry-run too. Writes through it are refused.
  */
 import { posix } from "node:path";
+import type { HostPath, ServerPath } from "../paths.js";
 import { byteOrder } from "./real.js";
 import type { DirWatch, Entry, Listed, ProcessInfo, RunOptions, RunResult, System } from "./system.js";
 import { listByStat } from "./system.js";
@@ -20,33 +21,33 @@ export type Planned = { type: "file"; data: Buffer; mode: number } | { type: "li
 export class PlannedView implements System {
   constructor(
     private readonly inner: System,
-    private readonly planned: ReadonlyMap<string, Planned>,
+    private readonly planned: ReadonlyMap<ServerPath, Planned>,
   ) {}
 
-  get root(): string {
+  get root(): HostPath {
     return this.inner.root;
   }
-  hostPath(path: string): string {
+  hostPath(path: ServerPath): HostPath {
     return this.inner.hostPath(path);
   }
-  stat(path: string): Entry | null {
+  stat(path: ServerPath): Entry | null {
     if (!this.planned.has(path)) return this.inner.stat(path);
     const p = this.planned.get(path);
     if (!p) return null;
     const size = p.type === "file" ? p.data.length : 0;
     return { type: p.type, mode: p.type === "link" ? 0o777 : p.mode, uid: 0, gid: 0, size };
   }
-  readFile(path: string): Buffer {
+  readFile(path: ServerPath): Buffer {
     const p = this.planned.get(path);
     if (p?.type === "file") return p.data;
     return this.inner.readFile(path);
   }
-  readLink(path: string): string {
+  readLink(path: ServerPath): string {
     const p = this.planned.get(path);
     if (p?.type === "link") return p.target;
     return this.inner.readLink(path);
   }
-  list(path: string): string[] {
+  list(path: ServerPath): string[] {
     const names = new Set(this.inner.stat(path)?.type === "dir" ? this.inner.list(path) : []);
     for (const [p, entry] of this.planned) {
       if (posix.dirname(p) !== path) continue;
@@ -55,7 +56,7 @@ export class PlannedView implements System {
     }
     return [...names].sort(byteOrder);
   }
-  listDetailed(path: string, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
+  listDetailed(path: ServerPath, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
     return listByStat(this, path, detail);
   }
   process(pid: number): ProcessInfo | null {
@@ -67,7 +68,7 @@ export class PlannedView implements System {
   run(cmd: string, args: string[], options?: RunOptions): Promise<RunResult> {
     return this.inner.run(cmd, args, options);
   }
-  withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T> {
+  withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: HostPath) => Promise<T>): Promise<T> {
     return this.inner.withScratchFile(name, data, use);
   }
 
@@ -102,7 +103,7 @@ export class PlannedView implements System {
   lock(): Promise<() => Promise<void>> {
     this.refuse();
   }
-  removeStaleTemps(): string[] {
+  removeStaleTemps(): ServerPath[] {
     this.refuse();
   }
   act(): Promise<RunResult> {

@@ -7,7 +7,8 @@ import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import { posix } from "node:path";
 import { EnvironmentError, LockHeldError, problem } from "../errors.js";
-import { serverPath } from "./safe-path.js";
+import { childPath, hostPath, serverPath } from "../paths.js";
+import type { HostPath, ServerPath } from "../paths.js";
 import type { Attrs, DirWatch, Entry, Listed, ProcessInfo, RunOptions, RunResult, System, WatchOptions } from "./system.js";
 
 let tempCounter = 0;
@@ -115,22 +116,25 @@ function typeOf(st: fs.Stats): Entry["type"] {
   return "other";
 }
 
+const ROOT = serverPath("/");
+
 /** The System that really reads and writes, with `root` standing for `/`. */
 export class RealSystem implements System {
-  readonly root: string;
+  readonly root: HostPath;
   /** Directories already seen to be real directories in this run (see assertPlainParents). */
   private readonly plainDirs = new Set<string>();
   /** Host directories holding renames not yet made durable (see flush). */
   private readonly unsyncedDirs = new Set<string>();
 
   constructor(root: string) {
-    this.root = root === "/" ? "/" : root.replace(/\/+$/, "");
+    this.root = hostPath(root);
   }
 
-  hostPath(path: string): string {
+  hostPath(path: ServerPath): HostPath {
+    // Normalised again: a path made by a cast (a test, a journal) must not climb out of the root either.
     const p = serverPath(path);
-    if (this.root === "/") return p;
-    return p === "/" ? this.root : `${this.root}${p}`;
+    if (this.root === "/") return p as string as HostPath;
+    return (p === "/" ? this.root : `${this.root}${p}`) as HostPath;
   }
 
   private guard<T>(path: string, act: () => T): T {
@@ -141,24 +145,24 @@ export class RealSystem implements System {
     }
   }
 
-  stat(path: string): Entry | null {
+  stat(path: ServerPath): Entry | null {
     return lstatHost(this.hostPath(path), path);
   }
 
-  readFile(path: string, sizeHint?: number): Buffer {
+  readFile(path: ServerPath, sizeHint?: number): Buffer {
     const host = this.hostPath(path);
     return this.guard(path, () => (sizeHint === undefined ? fs.readFileSync(host) : readSized(host, sizeHint)));
   }
 
-  readLink(path: string): string {
+  readLink(path: ServerPath): string {
     return this.guard(path, () => fs.readlinkSync(this.hostPath(path)));
   }
 
-  list(path: string): string[] {
+  list(path: ServerPath): string[] {
     return this.guard(path, () => sortBytewise(fs.readdirSync(this.hostPath(path))));
   }
 
-  listDetailed(path: string, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
+  listDetailed(path: ServerPath, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
     const host = this.hostPath(path);
     const dirents = this.guard(path, () => fs.readdirSync(host, { withFileTypes: true }));
     // A listed name is one plain component: joined as is, without a path check per name.
@@ -211,7 +215,7 @@ export class RealSystem implements System {
     return this.run(cmd, args, options);
   }
 
-  async withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T> {
+  async withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: HostPath) => Promise<T>): Promise<T> {
     // node:os is fetched here, not imported: every run would pay its start-up for this rare call.
     const { tmpdir } = createRequire("/")("node:os") as typeof import("node:os");
     // Private to root (the text may hold the Spamhaus key): exim and dovecot,
@@ -222,25 +226,25 @@ export class RealSystem implements System {
       fs.chmodSync(dir, 0o700);
       const file = `${dir}/${posix.basename(name)}`;
       fs.writeFileSync(file, data, { mode: 0o600, flag: "wx" });
-      return await use(file);
+      return await use(hostPath(file));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
 
-  async watchDirs(roots: string[], options: WatchOptions): Promise<DirWatch> {
+  async watchDirs(roots: HostPath[], options: WatchOptions): Promise<DirWatch> {
     const { watch } = await import("chokidar");
     const watcher = watch(roots, {
       ignoreInitial: true,
       usePolling: false,
       followSymlinks: false,
-      ignored: (path, stats) => options.ignored(path, stats),
+      ignored: (path, stats) => options.ignored(hostPath(path), stats),
     });
     // Raw events come from the directory watches with the entry's name, at
     // once: no watch per file, and none of chokidar's once-a-second rescans.
     watcher.on("raw", (_event, name, details) => {
       const dir = (details as { watchedPath?: string }).watchedPath;
-      if (name && dir) options.onChange(posix.join(dir, name));
+      if (name && dir) options.onChange(hostPath(posix.join(dir, name)));
     });
     watcher.on("error", options.onError);
     await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
@@ -253,11 +257,11 @@ export class RealSystem implements System {
    * directory once checked is remembered until this run removes or renames
    * something that could change what a path is.
    */
-  private assertPlainParents(path: string): void {
+  private assertPlainParents(path: ServerPath): void {
     const parts = serverPath(path).split("/").filter(Boolean);
-    let walked = "";
+    let walked = ROOT;
     for (const part of parts.slice(0, -1)) {
-      walked += `/${part}`;
+      walked = childPath(walked, part);
       if (this.plainDirs.has(walked)) continue;
       const st = this.stat(walked);
       if (st?.type === "dir") this.plainDirs.add(walked);
@@ -269,7 +273,7 @@ export class RealSystem implements System {
     }
   }
 
-  writeFile(path: string, data: Buffer | string, attrs: Attrs = {}): void {
+  writeFile(path: ServerPath, data: Buffer | string, attrs: Attrs = {}): void {
     this.assertPlainParents(path);
     const host = this.hostPath(path);
     const old = this.stat(path);
@@ -298,7 +302,7 @@ export class RealSystem implements System {
     });
   }
 
-  symlink(target: string, path: string, attrs: Attrs = {}): void {
+  symlink(target: string, path: ServerPath, attrs: Attrs = {}): void {
     this.assertPlainParents(path);
     const host = this.hostPath(path);
     const temp = tempSibling(host);
@@ -315,11 +319,11 @@ export class RealSystem implements System {
     });
   }
 
-  mkdir(path: string, attrs: Attrs = {}): void {
+  mkdir(path: ServerPath, attrs: Attrs = {}): void {
     const parts = serverPath(path).split("/").filter(Boolean);
-    let walked = "";
+    let walked = ROOT;
     for (const part of parts) {
-      walked += `/${part}`;
+      walked = childPath(walked, part);
       const st = this.stat(walked);
       if (st?.type === "dir") continue;
       if (st) throw new EnvironmentError(problem(walked, `is a ${st.type}, not a directory`));
@@ -332,7 +336,7 @@ export class RealSystem implements System {
     }
   }
 
-  chmod(path: string, mode: number): void {
+  chmod(path: ServerPath, mode: number): void {
     this.assertPlainParents(path);
     const st = this.stat(path);
     if (!st) return;
@@ -348,7 +352,7 @@ export class RealSystem implements System {
     });
   }
 
-  remove(path: string): void {
+  remove(path: ServerPath): void {
     this.assertPlainParents(path);
     const st = this.stat(path);
     if (!st) return;
@@ -360,7 +364,7 @@ export class RealSystem implements System {
     this.unsyncedDirs.add(posix.dirname(this.hostPath(path)));
   }
 
-  rename(from: string, to: string): void {
+  rename(from: ServerPath, to: ServerPath): void {
     this.assertPlainParents(from);
     this.assertPlainParents(to);
     this.plainDirs.clear();
@@ -374,12 +378,12 @@ export class RealSystem implements System {
     this.unsyncedDirs.clear();
   }
 
-  removeStaleTemps(dirs: string[], deep: boolean): string[] {
-    const removed: string[] = [];
-    const visit = (dir: string): void => {
+  removeStaleTemps(dirs: ServerPath[], deep: boolean): ServerPath[] {
+    const removed: ServerPath[] = [];
+    const visit = (dir: ServerPath): void => {
       if (this.stat(dir)?.type !== "dir") return;
       for (const { name, type } of this.listDetailed(dir, () => false)) {
-        const path = `${dir}/${name}`;
+        const path = childPath(dir, name);
         const pid = TEMP_NAME.exec(name)?.[1];
         if (pid !== undefined && type !== "dir" && Number(pid) !== process.pid && !processExists(Number(pid))) {
           this.remove(path);
@@ -400,9 +404,9 @@ export class RealSystem implements System {
    * trace), so a waiter that gets the lock of a file already removed opens
    * the new one and waits again.
    */
-  async lock(path: string, waitMs: number): Promise<() => Promise<void>> {
+  async lock(path: ServerPath, waitMs: number): Promise<() => Promise<void>> {
     const host = this.hostPath(path);
-    this.mkdir(posix.dirname(serverPath(path)), { mode: 0o755 });
+    this.mkdir(serverPath(posix.dirname(path)), { mode: 0o755 });
     const deadline = Date.now() + waitMs;
     for (;;) {
       const fd = this.guard(path, () => fs.openSync(host, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600));

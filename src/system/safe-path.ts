@@ -1,44 +1,26 @@
 /**
- * Path checks, made where a path is made. Server paths are absolute paths as
- * the mail server sees them (`/etc/exim4/Makefile`); the System maps them
- * under --root. Relative snippet paths never climb out of their tree.
+ * Following links the way a chroot at --root would, so that no reader
+ * leaves the server's tree through a link. The path types and their checks
+ * are in src/paths.ts.
  */
 import { posix } from "node:path";
-import { InputError } from "../errors.js";
+import { serverPath } from "../paths.js";
+import type { HostPath, ServerPath } from "../paths.js";
 import type { Reader } from "./system.js";
-
-/** A normalised absolute server path; refuses NUL bytes and relative input. */
-export function serverPath(path: string): string {
-  if (path.includes("\0")) throw new InputError(`${JSON.stringify(path)}: path contains a NUL byte`);
-  if (!path.startsWith("/")) throw new InputError(`${path}: expected an absolute path`);
-  const normal = posix.normalize(path);
-  return normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
-}
-
-/** A relative path inside a tree: no `..`, no leading `/`, no NUL, no empty parts. */
-export function relPath(path: string): string {
-  const parts = path.split("/");
-  if (
-    path === "" ||
-    path.includes("\0") ||
-    path.startsWith("/") ||
-    parts.some((p) => p === "" || p === "." || p === "..")
-  ) {
-    throw new InputError(`${JSON.stringify(path)}: not a plain path inside the snippet tree`);
-  }
-  return path;
-}
 
 /**
  * Resolves a symlink target as a chroot at --root would: an absolute target
  * is a server path, a relative one is taken from the link's directory.
  */
-export function resolveLinkTarget(linkPath: string, target: string): string {
+export function resolveLinkTarget(linkPath: ServerPath, target: string): ServerPath {
   if (target.startsWith("/")) return serverPath(target);
   return serverPath(posix.join(posix.dirname(linkPath), target));
 }
 
 /** True when `path` is `dir` or lies below it. */
+export function isInside(dir: ServerPath, path: ServerPath): boolean;
+/** True when the host path `path` is `dir` or lies below it. */
+export function isInside(dir: HostPath, path: HostPath): boolean;
 export function isInside(dir: string, path: string): boolean {
   return path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
 }
@@ -53,7 +35,7 @@ export const MAX_LINK_HOPS = 8;
  * looked at and may throw to refuse it; `loop` makes the error for a chain
  * that does not end.
  */
-export function followLinks(sys: Reader, path: string, loop: () => Error, visit?: (target: string) => void): string {
+export function followLinks(sys: Reader, path: ServerPath, loop: () => Error, visit?: (target: ServerPath) => void): ServerPath {
   let at = path;
   for (let hop = 0; hop <= MAX_LINK_HOPS; hop++) {
     if (sys.stat(at)?.type !== "link") return at;

@@ -1,9 +1,12 @@
 /**
  * The one interface through which makefilecheck touches the disk or runs a
- * program. Every path is a server path (`/etc/exim4/Makefile`); an
- * implementation maps it under its root. Wrappers (dry-run, read-only,
+ * program. Every path is a ServerPath (`/etc/exim4/Makefile`); an
+ * implementation maps it under its root, and says where that is as a
+ * HostPath (src/paths.ts). Wrappers (dry-run, read-only,
  * fault-injecting) stack on the real one; the CLI wiring picks the stack.
  */
+import { childPath } from "../paths.js";
+import type { HostPath, ServerPath } from "../paths.js";
 
 /** What lstat tells of a path; a symlink is reported as itself, never followed. */
 export interface Entry {
@@ -50,7 +53,7 @@ export interface RunResult {
 /** Options of a program run. */
 export interface RunOptions {
   /** Working directory, a server path. */
-  cwd?: string;
+  cwd?: ServerPath;
   timeoutMs?: number;
   env?: Record<string, string>;
   /**
@@ -74,9 +77,9 @@ export interface ProcessInfo {
 /** What a directory watch reports and asks; every path here is a host path. */
 export interface WatchOptions {
   /** True keeps a path (and, for a directory, what is below it) out of the watch. */
-  ignored: (hostPath: string, entry?: { isDirectory(): boolean }) => boolean;
+  ignored: (hostPath: HostPath, entry?: { isDirectory(): boolean }) => boolean;
   /** An entry of a watched directory was created, changed, renamed or removed. */
-  onChange: (hostPath: string) => void;
+  onChange: (hostPath: HostPath) => void;
   onError: (err: unknown) => void;
 }
 
@@ -88,27 +91,27 @@ export interface DirWatch {
 /** The reading half: safe to give to any command. */
 export interface Reader {
   /** The host directory that `/` maps to (`/` in production). */
-  readonly root: string;
+  readonly root: HostPath;
   /** The host path of a server path, for messages and program arguments. */
-  hostPath(path: string): string;
+  hostPath(path: ServerPath): HostPath;
   /** lstat: null when nothing is there. */
-  stat(path: string): Entry | null;
+  stat(path: ServerPath): Entry | null;
   /**
    * The bytes of a file. `sizeHint`, the size an lstat just reported,
    * spares asking for it again (a scan reads thousands of files); a file
    * that has grown or shrunk since is still read whole.
    */
-  readFile(path: string, sizeHint?: number): Buffer;
-  readLink(path: string): string;
+  readFile(path: ServerPath, sizeHint?: number): Buffer;
+  readLink(path: ServerPath): string;
   /** Names in a directory, sorted bytewise. */
-  list(path: string): string[];
+  list(path: ServerPath): string[];
   /**
    * Names in a directory with their types, sorted bytewise, from one read
    * of the directory; the names `detail` picks also get an lstat
    * (`entry`). For scans of thousands of files: no lstat of directories
    * or of names the scan passes over.
    */
-  listDetailed(path: string, detail: (name: string, type: Entry["type"]) => boolean): Listed[];
+  listDetailed(path: ServerPath, detail: (name: string, type: Entry["type"]) => boolean): Listed[];
   /** The host process `pid`; null when none runs (a zombie counts as gone). */
   process(pid: number): ProcessInfo | null;
   /** The running host processes whose parent is `pid`. */
@@ -125,30 +128,30 @@ export interface Reader {
    * not on disk yet. Only root may read it (a 0600 file in a 0700
    * directory): the text may hold a secret.
    */
-  withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T>;
+  withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: HostPath) => Promise<T>): Promise<T>;
   /**
    * Watches the directories below `roots` (host paths) for changes of their
    * entries, by inotify, never by polling; resolves once the watch is set up.
    */
-  watchDirs(roots: string[], options: WatchOptions): Promise<DirWatch>;
+  watchDirs(roots: HostPath[], options: WatchOptions): Promise<DirWatch>;
 }
 
 /** The writing half. Every write is atomic and never goes through a symlink. */
 export interface System extends Reader {
   /** Writes via a temp file in the same directory, fsync, rename: replaces a link, never follows it. */
-  writeFile(path: string, data: Buffer | string, attrs?: Attrs): void;
+  writeFile(path: ServerPath, data: Buffer | string, attrs?: Attrs): void;
   /** Creates or replaces a symlink atomically (temp link, rename over). */
-  symlink(target: string, path: string, attrs?: Attrs): void;
+  symlink(target: string, path: ServerPath, attrs?: Attrs): void;
   /** Creates a directory and any missing parents, giving new ones `attrs`. */
-  mkdir(path: string, attrs?: Attrs): void;
+  mkdir(path: ServerPath, attrs?: Attrs): void;
   /**
    * Sets a regular file's permission bits, never through a link (a link or
    * anything else but a file is refused); nothing there is fine.
    */
-  chmod(path: string, mode: number): void;
+  chmod(path: ServerPath, mode: number): void;
   /** Removes a file, a link or an empty directory; nothing there is fine. */
-  remove(path: string): void;
-  rename(from: string, to: string): void;
+  remove(path: ServerPath): void;
+  rename(from: ServerPath, to: ServerPath): void;
   /**
    * Makes the renames and removals so far durable (fsync of each directory
    * they touched, once). Each file is fsynced before its rename already; the
@@ -160,7 +163,7 @@ export interface System extends Reader {
    * Takes the run lock at `path`, waiting up to `waitMs`; resolves to a
    * release function. Throws EnvironmentError when another run holds it.
    */
-  lock(path: string, waitMs: number): Promise<() => Promise<void>>;
+  lock(path: ServerPath, waitMs: number): Promise<() => Promise<void>>;
   /**
    * Runs an action (not through a shell): a program that changes the
    * server, such as make, a reload or a child run of this tool. Only a
@@ -174,17 +177,17 @@ export interface System extends Reader {
    * (`.NAME.mfc-PID-N`), in `dirs` (and below them when `deep`), but only
    * those whose process is gone. Returns the server paths removed.
    */
-  removeStaleTemps(dirs: string[], deep: boolean): string[];
+  removeStaleTemps(dirs: ServerPath[], deep: boolean): ServerPath[];
 }
 
 /**
  * listDetailed for a Reader that has no cheaper way (a view that lays
  * planned writes over the disk): list, then lstat every name.
  */
-export function listByStat(sys: Reader, path: string, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
+export function listByStat(sys: Reader, path: ServerPath, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
   const out: Listed[] = [];
   for (const name of sys.list(path)) {
-    const entry = sys.stat(`${path}/${name}`);
+    const entry = sys.stat(childPath(path, name));
     if (entry) out.push(detail(name, entry.type) ? { name, type: entry.type, entry } : { name, type: entry.type });
   }
   return out;

@@ -5,6 +5,7 @@
  * the Nth one. Tests use read-only and fault-injecting to prove that a
  * reading command cannot write and that a failed apply is reported.
  */
+import type { HostPath, ServerPath } from "../paths.js";
 import type { Attrs, DirWatch, Entry, Listed, ProcessInfo, Reader, RunOptions, RunResult, System, WatchOptions } from "./system.js";
 
 /** One write (or action) as a wrapper saw it. */
@@ -17,25 +18,25 @@ export interface WriteCall {
 abstract class Wrapper implements System {
   constructor(protected readonly inner: Reader) {}
 
-  get root(): string {
+  get root(): HostPath {
     return this.inner.root;
   }
-  hostPath(path: string): string {
+  hostPath(path: ServerPath): HostPath {
     return this.inner.hostPath(path);
   }
-  stat(path: string): Entry | null {
+  stat(path: ServerPath): Entry | null {
     return this.inner.stat(path);
   }
-  readFile(path: string, sizeHint?: number): Buffer {
+  readFile(path: ServerPath, sizeHint?: number): Buffer {
     return this.inner.readFile(path, sizeHint);
   }
-  readLink(path: string): string {
+  readLink(path: ServerPath): string {
     return this.inner.readLink(path);
   }
-  list(path: string): string[] {
+  list(path: ServerPath): string[] {
     return this.inner.list(path);
   }
-  listDetailed(path: string, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
+  listDetailed(path: ServerPath, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
     return this.inner.listDetailed(path, detail);
   }
   process(pid: number): ProcessInfo | null {
@@ -47,41 +48,41 @@ abstract class Wrapper implements System {
   run(cmd: string, args: string[], options?: RunOptions): Promise<RunResult> {
     return this.inner.run(cmd, args, options);
   }
-  withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: string) => Promise<T>): Promise<T> {
+  withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: HostPath) => Promise<T>): Promise<T> {
     return this.inner.withScratchFile(name, data, use);
   }
-  watchDirs(roots: string[], options: WatchOptions): Promise<DirWatch> {
+  watchDirs(roots: HostPath[], options: WatchOptions): Promise<DirWatch> {
     return this.inner.watchDirs(roots, options);
   }
 
   /** Decides what one write does; `perform` runs it on the inner system. */
   protected abstract write(call: WriteCall, perform: (sys: System) => void): void;
 
-  writeFile(path: string, data: Buffer | string, attrs?: Attrs): void {
+  writeFile(path: ServerPath, data: Buffer | string, attrs?: Attrs): void {
     this.write({ method: "writeFile", args: [path, data, attrs] }, (s) => s.writeFile(path, data, attrs));
   }
-  symlink(target: string, path: string, attrs?: Attrs): void {
+  symlink(target: string, path: ServerPath, attrs?: Attrs): void {
     this.write({ method: "symlink", args: [target, path, attrs] }, (s) => s.symlink(target, path, attrs));
   }
-  mkdir(path: string, attrs?: Attrs): void {
+  mkdir(path: ServerPath, attrs?: Attrs): void {
     this.write({ method: "mkdir", args: [path, attrs] }, (s) => s.mkdir(path, attrs));
   }
-  chmod(path: string, mode: number): void {
+  chmod(path: ServerPath, mode: number): void {
     this.write({ method: "chmod", args: [path, mode] }, (s) => s.chmod(path, mode));
   }
-  remove(path: string): void {
+  remove(path: ServerPath): void {
     this.write({ method: "remove", args: [path] }, (s) => s.remove(path));
   }
-  rename(from: string, to: string): void {
+  rename(from: ServerPath, to: ServerPath): void {
     this.write({ method: "rename", args: [from, to] }, (s) => s.rename(from, to));
   }
-  lock(path: string, waitMs: number): Promise<() => Promise<void>> {
+  lock(path: ServerPath, waitMs: number): Promise<() => Promise<void>> {
     return (this.inner as System).lock(path, waitMs);
   }
   flush(): void {
     (this.inner as Partial<System>).flush?.();
   }
-  removeStaleTemps(dirs: string[], deep: boolean): string[] {
+  removeStaleTemps(dirs: ServerPath[], deep: boolean): ServerPath[] {
     return (this.inner as System).removeStaleTemps(dirs, deep);
   }
   act(cmd: string, args: string[], options?: RunOptions): Promise<RunResult> {
@@ -98,7 +99,7 @@ export class DryRunSystem extends Wrapper {
   override async lock(): Promise<() => Promise<void>> {
     return async () => {};
   }
-  override removeStaleTemps(): string[] {
+  override removeStaleTemps(): ServerPath[] {
     return [];
   }
   override async act(cmd: string, args: string[], options?: RunOptions): Promise<RunResult> {
@@ -115,7 +116,7 @@ export class ReadOnlySystem extends Wrapper {
   override async lock(): Promise<() => Promise<void>> {
     throw new Error("internal error: a read-only command asked for the run lock");
   }
-  override removeStaleTemps(): string[] {
+  override removeStaleTemps(): ServerPath[] {
     throw new Error("internal error: a read-only command tried to remove temp files");
   }
   override async act(cmd: string): Promise<RunResult> {
@@ -131,7 +132,7 @@ export class ReadOnlySystem extends Wrapper {
 export class CacheOnlySystem extends Wrapper {
   constructor(
     inner: System,
-    private readonly dir: string,
+    private readonly dir: ServerPath,
   ) {
     super(inner);
   }
@@ -144,7 +145,7 @@ export class CacheOnlySystem extends Wrapper {
   override async lock(): Promise<() => Promise<void>> {
     throw new Error("internal error: a cache writer asked for the run lock");
   }
-  override removeStaleTemps(): string[] {
+  override removeStaleTemps(): ServerPath[] {
     throw new Error("internal error: a cache writer tried to remove temp files");
   }
   override async act(cmd: string): Promise<RunResult> {

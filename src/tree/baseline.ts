@@ -12,6 +12,8 @@ import { STATE_DIR } from "../server-layout.js";
 import type { Op } from "../plan.js";
 import type { Reader } from "../system/system.js";
 import type { Snapshot } from "./scan.js";
+import { childPath } from "../paths.js";
+import type { ServerPath } from "../paths.js";
 
 const FORMAT = "makefilecheck-baseline";
 const VERSION = 1;
@@ -35,18 +37,18 @@ export interface Manifest {
 }
 
 /** The directory holding `app`'s baseline. */
-function baselineDir(app: App): string {
-  return `${STATE_DIR}/baseline/${app}`;
+function baselineDir(app: App): ServerPath {
+  return childPath(childPath(STATE_DIR, "baseline"), app);
 }
 
 /** The manifest's path. */
-function manifestPath(app: App): string {
-  return `${baselineDir(app)}/manifest.json`;
+function manifestPath(app: App): ServerPath {
+  return childPath(baselineDir(app), "manifest.json");
 }
 
 /** Where the baseline keeps the bytes with this hash. */
-function objectPath(app: App, hash: string): string {
-  return `${baselineDir(app)}/objects/${hash}`;
+function objectPath(app: App, hash: string): ServerPath {
+  return childPath(childPath(baselineDir(app), "objects"), hash);
 }
 
 function corrupt(app: App, why: string): EnvironmentError {
@@ -116,7 +118,7 @@ export function readBaseObject(sys: Reader, app: App, entry: BaseEntry): Buffer 
 
 /** The hashes whose bytes `app`'s baseline store holds (as regular files). */
 export function storedObjects(sys: Reader, app: App): Set<string> {
-  const dir = `${baselineDir(app)}/objects`;
+  const dir = childPath(baselineDir(app), "objects");
   if (sys.stat(dir)?.type !== "dir") return new Set();
   return new Set(sys.listDetailed(dir, () => false).filter((e) => e.type === "file").map((e) => e.name));
 }
@@ -144,7 +146,7 @@ export function sameBaseline(a: Manifest | null, b: Manifest): boolean {
  */
 export function planBaseline(stored: ReadonlySet<string>, next: Manifest, upstream: Snapshot, previous: Manifest | null): Op[] {
   const app = next.app;
-  const ops: Op[] = [{ op: "mkdir", path: `${baselineDir(app)}/objects`, mode: 0o700, why: "baseline store" }];
+  const ops: Op[] = [{ op: "mkdir", path: childPath(baselineDir(app), "objects"), mode: 0o700, why: "baseline store" }];
   const written = new Set<string>();
   for (const [rel, base] of Object.entries(next.files)) {
     const path = objectPath(app, base.sha256);

@@ -11,17 +11,19 @@
  */
 import { UserError } from "../errors.js";
 import type { App, Mode } from "../server-layout.js";
-import { STATE_DIR } from "../server-layout.js";
+import { CACHE_DIR, STATE_DIR } from "../server-layout.js";
 import type { Entry, Reader, System } from "../system/system.js";
 import type { TreeFile } from "./configtest.js";
 import { RACY_MS } from "./statcache.js";
+import { childPath } from "../paths.js";
+import type { ServerPath } from "../paths.js";
 
 /** The numbers of a file's lstat that change with its bytes. */
 type Stamped = Pick<Entry, "ino" | "size" | "mtimeMs" | "ctimeMs">;
 
 /** Where `app`'s remembered verdict lives. */
-export function builtCachePath(app: App): string {
-  return `${STATE_DIR}/cache/${app}.built`;
+export function builtCachePath(app: App): ServerPath {
+  return childPath(CACHE_DIR, `${app}.built`);
 }
 
 /**
@@ -62,7 +64,7 @@ export function recordCurrent(caches: System, app: App, key: string, stamps: Sta
     if (caches.stat(STATE_DIR)?.type !== "dir") return;
     const path = builtCachePath(app);
     if (caches.stat(path)?.type === "file" && caches.readFile(path).toString("utf8") === key) return;
-    caches.mkdir(`${STATE_DIR}/cache`, { mode: 0o700 });
+    caches.mkdir(CACHE_DIR, { mode: 0o700 });
     caches.writeFile(path, key, { mode: 0o600 });
   } catch (err) {
     if (!(err instanceof UserError)) throw err;

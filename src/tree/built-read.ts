@@ -11,6 +11,9 @@ import type { BuiltState, BuiltVerdict, TreeName } from "./built.js";
 import { classifyBuilt } from "./built.js";
 import { builtKey, knownCurrent, recordCurrent } from "./built-cache.js";
 import { treeFiles, treeSnippets } from "./configtest.js";
+import { posix } from "node:path";
+import { serverPath } from "../paths.js";
+import type { ServerPath } from "../paths.js";
 
 /** Whether the daemon runs, as far as the pid file and the host's processes tell. */
 export type DaemonState = "running" | "stopped" | "unknown";
@@ -65,7 +68,7 @@ export function classifyDaemon(f: DaemonFacts): { daemon: DaemonState; reload: R
 /** Reads the daemon facts of `app` (host processes, pid file under the root). */
 export function readDaemon(sys: Reader, app: App, builtMs: number | null): DaemonFacts {
   const pidPath = DAEMON_PID_FILE[app];
-  const runDir = sys.stat(pidPath.slice(0, pidPath.lastIndexOf("/")))?.type === "dir";
+  const runDir = sys.stat(serverPath(posix.dirname(pidPath)))?.type === "dir";
   const st = sys.stat(pidPath);
   if (st?.type !== "file") return { runDir, pidFile: null, process: null, helpers: [], builtMs };
   const text = sys.readFile(pidPath).toString("utf8").trim();
@@ -80,7 +83,7 @@ const TREE: Record<Mode, TreeName> = { local: "sympl-local.d", sympl: "sympl.d" 
 const OTHER: Record<Mode, Mode> = { local: "sympl", sympl: "local" };
 
 /** The snippet directory of `mode`'s tree. */
-function dirOf(app: App, mode: Mode): string {
+function dirOf(app: App, mode: Mode): ServerPath {
   return mode === "local" ? appPaths(app).local : appPaths(app).upstream;
 }
 

@@ -12,6 +12,8 @@ import type { Attrs, Reader } from "../system/system.js";
 import { manifestOf, planBaseline, storedObjects } from "./baseline.js";
 import { snapshotTree } from "./scan.js";
 import { requireUpstreamTree } from "./trees.js";
+import { inTree, snippetPath } from "../paths.js";
+import type { SnippetPath } from "../paths.js";
 
 /** Owner and group of /etc/APP: what every file and directory this tool creates there gets. */
 export function appOwner(sys: Reader, app: App): Required<Pick<Attrs, "uid" | "gid">> {
@@ -21,7 +23,7 @@ export function appOwner(sys: Reader, app: App): Required<Pick<Attrs, "uid" | "g
 }
 
 /** The relative target that makes `sympl-local.d/REL` show `sympl.d/REL` (`../../sympl.d/10-main/60-sni`). */
-export function mirrorTarget(app: App, rel: string): string {
+export function mirrorTarget(app: App, rel: SnippetPath): string {
   const { local, upstream } = appPaths(app);
   return posix.relative(posix.dirname(`${local}/${rel}`), `${upstream}/${rel}`);
 }
@@ -32,8 +34,8 @@ export function isLinkedPath(app: App, rel: string): boolean {
 }
 
 /** The mode of a directory in sympl.d, for its counterpart in sympl-local.d. */
-export function upstreamDirMode(sys: Reader, app: App, rel: string): number {
-  const st = sys.stat(rel ? `${appPaths(app).upstream}/${rel}` : appPaths(app).upstream);
+export function upstreamDirMode(sys: Reader, app: App, rel: SnippetPath | null): number {
+  const st = sys.stat(rel ? inTree(appPaths(app).upstream, rel) : appPaths(app).upstream);
   return st?.type === "dir" ? st.mode : 0o755;
 }
 
@@ -45,12 +47,13 @@ export function planCreateLocalTree(sys: Reader, app: App, now: Date): Op[] {
   const owner = appOwner(sys, app);
   const upstream = snapshotTree(sys, paths.upstream, { links: false });
   const why = "copy of sympl.d";
-  const ops: Op[] = [{ op: "mkdir", path: paths.local, mode: upstreamDirMode(sys, app, ""), ...owner, why }];
-  for (const rel of [...upstream.dirs].sort()) {
-    ops.push({ op: "mkdir", path: `${paths.local}/${rel}`, mode: upstreamDirMode(sys, app, rel), ...owner, why });
+  const ops: Op[] = [{ op: "mkdir", path: paths.local, mode: upstreamDirMode(sys, app, null), ...owner, why }];
+  for (const rel of [...upstream.dirs].sort().map(snippetPath)) {
+    ops.push({ op: "mkdir", path: inTree(paths.local, rel), mode: upstreamDirMode(sys, app, rel), ...owner, why });
   }
-  for (const [rel, entry] of upstream.entries) {
-    const path = `${paths.local}/${rel}`;
+  for (const entry of upstream.entries.values()) {
+    const rel = entry.rel;
+    const path = inTree(paths.local, rel);
     if (isLinkedPath(app, rel)) {
       ops.push({ op: "symlink", path, target: mirrorTarget(app, rel), ...owner, why: "Sympl rewrites the upstream file; the link keeps it live" });
     } else {

@@ -11,6 +11,8 @@ import { followLinks } from "../system/safe-path.js";
 import { EnvironmentError, problem } from "../errors.js";
 import { scanTree } from "./scan.js";
 import type { Entry, Reader } from "../system/system.js";
+import { inTree } from "../paths.js";
+import type { ServerPath, SnippetPath } from "../paths.js";
 
 /** The daemon's verdict; `skipped` when its binary is not installed. */
 export interface ConfigTestResult {
@@ -26,7 +28,7 @@ const RULE = "# ----------------------------------------------------------------
  * inside the root as a chroot would (the old tooling's links are absolute
  * server paths), and that file's lstat.
  */
-function endOf(sys: Reader, path: string): { end: string; entry: Entry } {
+function endOf(sys: Reader, path: ServerPath): { end: ServerPath; entry: Entry } {
   const end = followLinks(sys, path, () => new EnvironmentError(problem(path, "too many levels of symbolic links", "repair or remove the link")));
   const entry = sys.stat(end);
   if (!entry) throw new EnvironmentError(problem(path, `link leads to ${end}, which is missing`, "repair or remove the link"));
@@ -35,8 +37,8 @@ function endOf(sys: Reader, path: string): { end: string; entry: Entry } {
 
 /** One snippet of a tree: its path, what `cat` gives for it, and when those bytes last changed. */
 export interface ReadSnippet {
-  rel: string;
-  path: string;
+  rel: SnippetPath;
+  path: ServerPath;
   body: string;
   /** Latest of mtime and ctime of the file (a link's target): dpkg keeps a package's mtime, never the ctime. */
   changedMs: number;
@@ -44,9 +46,9 @@ export interface ReadSnippet {
 
 /** One snippet of a tree before it is read: the file `cat` reads for it (a link's end) and that file's lstat numbers. */
 export interface TreeFile {
-  rel: string;
-  path: string;
-  end: string;
+  rel: SnippetPath;
+  path: ServerPath;
+  end: ServerPath;
   stamp: Pick<Entry, "ino" | "size" | "mtimeMs" | "ctimeMs">;
 }
 
@@ -55,7 +57,7 @@ export function treeFiles(sys: Reader, app: App, mode: Mode): TreeFile[] {
   const dir = snippetDir(app, mode);
   const scan = scanTree(sys, dir, { links: mode === "local" });
   return [...scan.snippets.values()].map((s) => {
-    const path = `${dir}/${s.rel}`;
+    const path = inTree(dir, s.rel);
     // A plain file's scan already holds its numbers; a link's are its target's.
     const { end, entry } = s.type === "file" && s.stamp ? { end: path, entry: s.stamp } : endOf(sys, path);
     return { rel: s.rel, path, end, stamp: entry };

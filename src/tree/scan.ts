@@ -11,10 +11,12 @@ import { sha256 } from "../hash.js";
 import { isSnippetName } from "../server-layout.js";
 import { followLinks, isInside, resolveLinkTarget } from "../system/safe-path.js";
 import type { Entry, Reader } from "../system/system.js";
+import { inTree, isPlainName, snippetChild } from "../paths.js";
+import type { ServerPath, SnippetPath } from "../paths.js";
 
 /** One snippet as found on disk; `target` is set for links. */
 export interface ScannedSnippet {
-  rel: string;
+  rel: SnippetPath;
   type: "file" | "link";
   mode: number;
   uid: number;
@@ -51,16 +53,18 @@ export const SYMPL_NEW = ".sympl-new";
  * snippets, as they do for Makefile.local. Entries come out sorted by path,
  * the order the Makefile concatenates them in.
  */
-export function scanTree(sys: Reader, dir: string, options: { links: boolean }): Scan {
+export function scanTree(sys: Reader, dir: ServerPath, options: { links: boolean }): Scan {
   const scan: Scan = { snippets: new Map(), dirs: new Set(), skipped: [], waiting: [] };
   const found: ScannedSnippet[] = [];
   // Only a name that may be a snippet needs its lstat: directories and the rest are told by the listing.
   const wanted = (name: string, type: Entry["type"]) => (type === "file" || (type === "link" && options.links)) && isSnippetName(name);
-  const walk = (rel: string): void => {
-    for (const item of sys.listDetailed(rel ? `${dir}/${rel}` : dir, wanted)) {
+  const walk = (rel: SnippetPath | null): void => {
+    for (const item of sys.listDetailed(rel ? inTree(dir, rel) : dir, wanted)) {
       const { name, entry } = item;
       if (entry === null) continue; // gone since the listing
-      const childRel = rel ? `${rel}/${name}` : name;
+      // The Makefile's find -regex matches no path with a newline in it: nothing below such a name is built in.
+      if (!isPlainName(name)) continue;
+      const childRel = snippetChild(rel, name);
       const type = entry?.type ?? item.type;
       if (type === "dir") {
         scan.dirs.add(childRel);
@@ -77,7 +81,7 @@ export function scanTree(sys: Reader, dir: string, options: { links: boolean }):
       else scan.skipped.push(childRel);
     }
   };
-  walk("");
+  walk(null);
   // Each directory was listed in order, so this sort only moves a few runs past each other.
   found.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   for (const snippet of found) scan.snippets.set(snippet.rel, snippet);
@@ -85,11 +89,11 @@ export function scanTree(sys: Reader, dir: string, options: { links: boolean }):
 }
 
 /** The scanned form of one snippet file or link; the lstat's numbers serve as the stamp, without a copy. */
-function snippetOf(sys: Reader, dir: string, rel: string, entry: Entry): ScannedSnippet {
+function snippetOf(sys: Reader, dir: ServerPath, rel: SnippetPath, entry: Entry): ScannedSnippet {
   const { type, mode, uid, gid } = entry;
   const snippet: ScannedSnippet = { rel, type: type as ScannedSnippet["type"], mode, uid, gid };
   if (entry.ino !== undefined && entry.mtimeMs !== undefined && entry.ctimeMs !== undefined) snippet.stamp = entry as Stamp;
-  if (type === "link") snippet.target = sys.readLink(`${dir}/${rel}`);
+  if (type === "link") snippet.target = sys.readLink(inTree(dir, rel));
   return snippet;
 }
 
@@ -108,7 +112,7 @@ export interface SnapshotEntry extends ScannedSnippet {
 
 /** A tree with contents: what the three-way comparison works on. */
 export interface Snapshot {
-  dir: string;
+  dir: ServerPath;
   entries: Map<string, SnapshotEntry>;
   dirs: Set<string>;
   waiting: string[];
@@ -119,7 +123,7 @@ export interface Snapshot {
  * every hop that leaves `appDir`: the host would otherwise follow an
  * absolute target to the real /etc. Returns the final server path.
  */
-function followLink(sys: Reader, linkPath: string, appDir: string): string {
+function followLink(sys: Reader, linkPath: ServerPath, appDir: ServerPath): ServerPath {
   const refuse = (what: string, fix = "fix or remove the link; nothing was changed") => new EnvironmentError(problem(linkPath, what, fix));
   const end = followLinks(sys, linkPath, () => refuse("symlink loop"), (target) => {
     if (!isInside(appDir, target)) {
@@ -133,7 +137,7 @@ function followLink(sys: Reader, linkPath: string, appDir: string): string {
 }
 
 /** Gives the sha256 of a regular file whose stamp is unchanged since it was last hashed. */
-export type KnownHash = (rel: string, stamp: Stamp) => string | undefined;
+export type KnownHash = (rel: SnippetPath, stamp: Stamp) => string | undefined;
 
 /**
  * Scans `dir` and reads every snippet once. For the local tree pass
@@ -144,18 +148,19 @@ export type KnownHash = (rel: string, stamp: Stamp) => string | undefined;
  */
 export function snapshotTree(
   sys: Reader,
-  dir: string,
-  options: ({ links: false } | { links: true; appDir: string; upstreamDir: string }) & { known?: KnownHash },
+  dir: ServerPath,
+  options: ({ links: false } | { links: true; appDir: ServerPath; upstreamDir: ServerPath }) & { known?: KnownHash },
 ): Snapshot {
   const scan = scanTree(sys, dir, { links: options.links });
   // The scan's objects become the snapshot's (no copies: drift handles tens of thousands).
   const entries = scan.snippets as Map<string, SnapshotEntry>;
-  for (const [rel, entry] of entries) {
-    const path = `${dir}/${rel}`;
+  for (const entry of entries.values()) {
+    const rel = entry.rel;
+    const path = inTree(dir, rel);
     let source = path;
     if (entry.type === "link" && options.links) {
       // Checked before following: a mirror of a retired upstream file dangles, and sync removes it.
-      if (resolveLinkTarget(path, entry.target ?? "") === `${options.upstreamDir}/${rel}`) {
+      if (resolveLinkTarget(path, entry.target ?? "") === inTree(options.upstreamDir, rel)) {
         entry.linked = true;
         continue;
       }

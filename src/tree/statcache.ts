@@ -20,11 +20,13 @@
  * little-endian. Looking a path up decodes only its own record.
  */
 import type { App } from "../server-layout.js";
-import { STATE_DIR } from "../server-layout.js";
+import { CACHE_DIR } from "../server-layout.js";
 import type { CacheOp } from "../plan.js";
 import { refreshCache } from "../plan.js";
 import type { Reader, System } from "../system/system.js";
 import type { KnownHash, Snapshot } from "./scan.js";
+import { childPath } from "../paths.js";
+import type { ServerPath } from "../paths.js";
 
 const MAGIC = "makefilecheck-statcache";
 const VERSION = 2;
@@ -38,13 +40,13 @@ export const RACY_MS = 2_000;
 const FIXED = 4 * 8 + 32;
 
 /** Where `app`'s cache lives. */
-export function statCachePath(app: App): string {
-  return `${STATE_DIR}/cache/${app}.bin`;
+export function statCachePath(app: App): ServerPath {
+  return childPath(CACHE_DIR, `${app}.bin`);
 }
 
 /** Where version 1 (JSON) kept it; a sync removes that file. */
-function oldStatCachePath(app: App): string {
-  return `${STATE_DIR}/cache/${app}.json`;
+function oldStatCachePath(app: App): ServerPath {
+  return childPath(CACHE_DIR, `${app}.json`);
 }
 
 /** Lookups for both trees; null when there is no usable cache. */

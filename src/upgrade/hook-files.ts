@@ -6,6 +6,8 @@
  * fail the package run. Pure: the command decides where and whether to write them.
  */
 import { InputError, problem } from "../errors.js";
+import { childPath, serverPath } from "../paths.js";
+import type { ServerPath } from "../paths.js";
 
 /** Which trigger a file belongs to. */
 export type HookKind = "apt" | "systemd";
@@ -13,7 +15,7 @@ export type HookKind = "apt" | "systemd";
 /** One file of a trigger. */
 export interface HookFile {
   kind: HookKind;
-  path: string;
+  path: ServerPath;
   text: string;
 }
 
@@ -21,20 +23,20 @@ export interface HookFile {
 const HOOK_MARKER = "makefilecheck-hook:";
 
 /** The systemd units, and the link `systemctl enable` would make for the path unit. */
-export const UNIT_DIR = "/etc/systemd/system";
+export const UNIT_DIR = serverPath("/etc/systemd/system");
 export const PATH_UNIT = "makefilecheck-upgrade.path";
 export const SERVICE_UNIT = "makefilecheck-upgrade.service";
-export const ENABLE_LINK = `${UNIT_DIR}/paths.target.wants/${PATH_UNIT}`;
+export const ENABLE_LINK = serverPath(`${UNIT_DIR}/paths.target.wants/${PATH_UNIT}`);
 /**
  * Where the Debian package ships both units. Under the package, `hooks
  * --install` writes no unit: it enables the packaged path unit and puts this
  * host's options in a drop-in for the packaged service.
  */
-export const PACKAGED_UNIT_DIR = "/usr/lib/systemd/system";
-export const DROP_IN_DIR = `${UNIT_DIR}/${SERVICE_UNIT}.d`;
-export const DROP_IN = `${DROP_IN_DIR}/makefilecheck.conf`;
+export const PACKAGED_UNIT_DIR = serverPath("/usr/lib/systemd/system");
+export const DROP_IN_DIR = childPath(UNIT_DIR, `${SERVICE_UNIT}.d`);
+export const DROP_IN = childPath(DROP_IN_DIR, "makefilecheck.conf");
 /** apt reads its configuration parts in name order; 80 runs after the distribution's own hooks. */
-export const APT_HOOK = "/etc/apt/apt.conf.d/80makefilecheck";
+export const APT_HOOK = serverPath("/etc/apt/apt.conf.d/80makefilecheck");
 
 /** What to write into the files. */
 export interface HookOptions {
@@ -98,7 +100,7 @@ function aptHook(o: HookOptions): HookFile {
 const SHIPPED = "# Shipped by the makefilecheck package, not enabled by it: `makefilecheck hooks --install` enables it.\n";
 
 /** The path unit: fires on dpkg's status database, for the reasons in its comment. */
-function pathUnit(dir: string, head: string): HookFile {
+function pathUnit(dir: ServerPath, head: string): HookFile {
   const text =
     head +
     "#\n" +
@@ -121,11 +123,11 @@ function pathUnit(dir: string, head: string): HookFile {
     "\n" +
     "[Install]\n" +
     "WantedBy=paths.target\n";
-  return { kind: "systemd", path: `${dir}/${PATH_UNIT}`, text };
+  return { kind: "systemd", path: childPath(dir, PATH_UNIT), text };
 }
 
 /** The oneshot service the path unit starts. */
-function serviceUnit(o: HookOptions, dir: string, head: string): HookFile {
+function serviceUnit(o: HookOptions, dir: ServerPath, head: string): HookFile {
   const [repair, sync] = triggerCommands(o);
   const text =
     head +
@@ -140,7 +142,7 @@ function serviceUnit(o: HookOptions, dir: string, head: string): HookFile {
     "# conflict fails the unit, so it shows in `systemctl --failed`.\n" +
     `ExecStart=-${repair}\n` +
     `ExecStart=${sync}\n`;
-  return { kind: "systemd", path: `${dir}/${SERVICE_UNIT}`, text };
+  return { kind: "systemd", path: childPath(dir, SERVICE_UNIT), text };
 }
 
 /** This host's options for the packaged service: its commands replaced by ours. */

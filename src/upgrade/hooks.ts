@@ -19,10 +19,12 @@ import { installedBinary } from "../system/launcher.js";
 import type { Reader } from "../system/system.js";
 import { checkBin, DROP_IN, DROP_IN_DIR, ENABLE_LINK, hookFiles, isOurs, PACKAGED_UNIT_DIR, PATH_UNIT, UNIT_DIR } from "./hook-files.js";
 import type { HookFile, HookKind } from "./hook-files.js";
+import { childPath, serverPath } from "../paths.js";
+import type { ServerPath } from "../paths.js";
 
 /** What became, or would become, of one file. */
 interface FileState {
-  path: string;
+  path: ServerPath;
   kind: HookKind;
   state: "write" | "unchanged" | "not ours" | "remove" | "absent";
 }
@@ -31,7 +33,7 @@ const START_HINT = `systemd: run \`systemctl daemon-reload && systemctl start ${
 const STOP_HINT = `systemd: run \`systemctl stop ${PATH_UNIT}; systemctl daemon-reload\` if it was running`;
 
 /** The file's text when it is a regular file, null when nothing is there, undefined for anything else. */
-function currentText(sys: Reader, path: string): string | null | undefined {
+function currentText(sys: Reader, path: ServerPath): string | null | undefined {
   const st = sys.stat(path);
   if (!st) return null;
   return st.type === "file" ? sys.readFile(path).toString("utf8") : undefined;
@@ -39,12 +41,12 @@ function currentText(sys: Reader, path: string): string | null | undefined {
 
 /** True when the Debian package's units are installed (see PACKAGED_UNIT_DIR). */
 function isPackaged(sys: Reader): boolean {
-  return sys.stat(`${PACKAGED_UNIT_DIR}/${PATH_UNIT}`)?.type === "file";
+  return sys.stat(childPath(PACKAGED_UNIT_DIR, PATH_UNIT))?.type === "file";
 }
 
 /** The path unit the enable link leads to: the package's, else the one `hooks --install` writes. */
-function enabledUnit(packaged: boolean): string {
-  return `${packaged ? PACKAGED_UNIT_DIR : UNIT_DIR}/${PATH_UNIT}`;
+function enabledUnit(packaged: boolean): ServerPath {
+  return childPath(packaged ? PACKAGED_UNIT_DIR : UNIT_DIR, PATH_UNIT);
 }
 
 /** True when the enable link exists and leads to our path unit or the package's. */
@@ -55,7 +57,7 @@ function isOurEnableLink(sys: Reader): boolean {
 }
 
 /** The steps that create `dir` when it is missing. */
-function mkdirIfMissing(sys: Reader, dir: string): Op[] {
+function mkdirIfMissing(sys: Reader, dir: ServerPath): Op[] {
   return sys.stat(dir) ? [] : [{ op: "mkdir", path: dir, mode: 0o755, why: "holds the upgrade trigger" }];
 }
 
@@ -66,12 +68,12 @@ function planTriggerInstall(sys: Reader, files: HookFile[], packaged: boolean): 
     const text = currentText(sys, f.path);
     if (text === f.text) return { path: f.path, kind: f.kind, state: "unchanged" };
     if (text === undefined || (text !== null && !isOurs(text))) return { path: f.path, kind: f.kind, state: "not ours" };
-    ops.push(...mkdirIfMissing(sys, posix.dirname(f.path)));
+    ops.push(...mkdirIfMissing(sys, serverPath(posix.dirname(f.path))));
     ops.push({ op: "write", path: f.path, data: Buffer.from(f.text), mode: 0o644, why: `${f.kind} upgrade trigger` });
     return { path: f.path, kind: f.kind, state: "write" };
   });
   if (files.some((f) => f.kind === "systemd") && !sys.stat(ENABLE_LINK)) {
-    ops.push(...mkdirIfMissing(sys, posix.dirname(ENABLE_LINK)));
+    ops.push(...mkdirIfMissing(sys, serverPath(posix.dirname(ENABLE_LINK))));
     ops.push({ op: "symlink", path: ENABLE_LINK, target: enabledUnit(packaged), why: "enable the path unit at boot" });
   }
   const blocked = states.some((s) => s.state === "not ours");
@@ -80,7 +82,7 @@ function planTriggerInstall(sys: Reader, files: HookFile[], packaged: boolean): 
 
 /** Drops repeated mkdir steps (two files in one new directory). */
 function dedupe(ops: Op[]): Op[] {
-  const seen = new Set<string>();
+  const seen = new Set<ServerPath>();
   return ops.filter((op) => op.op !== "mkdir" || (!seen.has(op.path) && seen.add(op.path)));
 }
 
@@ -139,9 +141,11 @@ function removable(sys: Reader, o: HooksOptions, kind: HookKind | undefined): Ho
   return [...files, ...others];
 }
 
+const SYSTEMD_RUNS = serverPath("/run/systemd/system");
+
 /** True when systemd is the running init (sd_booted's test), under --root as on the server. */
 function systemdRuns(sys: Reader): boolean {
-  return sys.stat("/run/systemd/system")?.type === "dir";
+  return sys.stat(SYSTEMD_RUNS)?.type === "dir";
 }
 
 /**

@@ -8,9 +8,10 @@
  */
 import { sha256 } from "../hash.js";
 import type { Reader } from "../system/system.js";
+import type { ServerPath } from "../paths.js";
 
 /** What a control file looks like: kind, mode, link target or content hash. */
-export function fingerprint(sys: Reader, serverPath: string): string {
+export function fingerprint(sys: Reader, serverPath: ServerPath): string {
   const st = sys.stat(serverPath);
   if (!st) return "absent";
   if (st.type === "link") return `link ${sys.readLink(serverPath)}`;
@@ -20,17 +21,17 @@ export function fingerprint(sys: Reader, serverPath: string): string {
 
 /** The control files as the watcher last left them, by server path. */
 export class ControlSnapshot {
-  private seen = new Map<string, string>();
+  private seen = new Map<ServerPath, string>();
 
   constructor(private readonly sys: Reader) {}
 
   /** Records every path in `paths` as it is now. */
-  take(paths: Iterable<string>): void {
+  take(paths: Iterable<ServerPath>): void {
     this.seen = new Map([...paths].map((p) => [p, fingerprint(this.sys, p)]));
   }
 
   /** True when `path` differs from the recorded state (a path never recorded counts as absent). */
-  changed(path: string): boolean {
+  changed(path: ServerPath): boolean {
     return fingerprint(this.sys, path) !== (this.seen.get(path) ?? "absent");
   }
 }

@@ -7,23 +7,25 @@ import { posix } from "node:path";
 import type { App } from "../server-layout.js";
 import { appPaths, isSnippetName } from "../server-layout.js";
 import { isInside } from "../system/safe-path.js";
+import { serverPath } from "../paths.js";
+import type { HostPath, ServerPath } from "../paths.js";
 
 /** The host paths of one app the watcher cares about. */
 export interface WatchedApp {
   app: App;
   /** `/etc/APP`: watched for `Makefile*` only (not sympl-local.d: the watcher's own sync writes there). */
-  dir: string;
+  dir: HostPath;
   /** `/etc/APP/sympl.d`: watched recursively. */
-  upstream: string;
+  upstream: HostPath;
 }
 
 /** Everything the watcher watches, as host paths. */
 export interface WatchLayout {
   apps: WatchedApp[];
   /** The state dir: only the recorded-mode files in it matter. */
-  stateDir: string;
+  stateDir: HostPath;
   /** The files holding the recorded mode (written by use/repair), directly in the state dir. */
-  modeFiles: string[];
+  modeFiles: HostPath[];
 }
 
 /**
@@ -35,10 +37,10 @@ export type EventMeaning = { kind: "snippet"; apps: App[] } | { kind: "control";
 
 /** Builds the layout for `apps` from server paths. */
 export function watchLayout(
-  hostPath: (serverPath: string) => string,
+  hostPath: (serverPath: ServerPath) => HostPath,
   apps: App[],
-  stateDir: string,
-  modeFiles: string[],
+  stateDir: ServerPath,
+  modeFiles: ServerPath[],
 ): WatchLayout {
   return {
     apps: apps.map((app) => {
@@ -51,12 +53,12 @@ export function watchLayout(
 }
 
 /** The server path of a host path under `root` (the inverse of hostPath). */
-export function serverPathOf(root: string, host: string): string {
-  return root === "/" ? host : host.slice(root.length) || "/";
+export function serverPathOf(root: HostPath, host: HostPath): ServerPath {
+  return serverPath(root === "/" ? host : host.slice(root.length) || "/");
 }
 
 /** The paths to hand to the watcher. */
-export function watchRoots(layout: WatchLayout): string[] {
+export function watchRoots(layout: WatchLayout): HostPath[] {
   return [...layout.apps.map((a) => a.dir), layout.stateDir];
 }
 
@@ -72,7 +74,7 @@ export function isMakefileName(name: string): boolean {
  * sympl.d a new or removed directory counts whatever its name (`find`
  * descends every one); `isDir` is asked only for such names.
  */
-export function eventMeaning(layout: WatchLayout, path: string, isDir: (path: string) => boolean = () => false): EventMeaning | null {
+export function eventMeaning(layout: WatchLayout, path: HostPath, isDir: (path: HostPath) => boolean = () => false): EventMeaning | null {
   const name = posix.basename(path);
   for (const a of layout.apps) {
     // sympl.d itself replaced counts too: its new entries come before their watches.
@@ -92,7 +94,7 @@ export function eventMeaning(layout: WatchLayout, path: string, isDir: (path: st
  * directories, sympl-local.d (the watcher's own sync writes there) and the
  * state dir's subdirectories (baselines, saved copies) are left out.
  */
-export function isIgnored(layout: WatchLayout, path: string, stats?: { isDirectory(): boolean }): boolean {
+export function isIgnored(layout: WatchLayout, path: HostPath, stats?: { isDirectory(): boolean }): boolean {
   if (stats && !stats.isDirectory()) return true;
   if (watchRoots(layout).includes(path)) return false;
   return !layout.apps.some((a) => isInside(a.upstream, path));

@@ -23,6 +23,8 @@ import type { WatchLayout } from "./watch-paths.js";
 import { Rounds } from "./watch-rounds.js";
 import { childCommand } from "./watch-spawn.js";
 import { printStreamLine } from "../render.js";
+import { childPath, serverPath } from "../paths.js";
+import type { HostPath, ServerPath } from "../paths.js";
 
 /**
  * The two commands a round runs: child processes by default (see
@@ -52,18 +54,18 @@ function watchableApps(ctx: Context): App[] {
     return ok;
   });
   if (apps.length === 0) {
-    throw new EnvironmentError(problem(ctx.sys.hostPath("/etc"), "no app with a sympl.d to watch", "is this a Sympl server? check --root and -a"));
+    throw new EnvironmentError(problem(ctx.sys.hostPath(serverPath("/etc")), "no app with a sympl.d to watch", "is this a Sympl server? check --root and -a"));
   }
   return apps;
 }
 
 /** Every control file there is now: the Makefile variants and the mode records. */
-function controlPaths(ctx: Context, apps: App[]): string[] {
+function controlPaths(ctx: Context, apps: App[]): ServerPath[] {
   return apps.flatMap((app) => {
     const dir = appPaths(app).dir;
     // An app dir that vanished (package purged) has no Makefile to look at.
     const names = ctx.sys.stat(dir)?.type === "dir" ? ctx.sys.list(dir) : [];
-    const makefiles = names.filter(isMakefileName).map((name) => `${dir}/${name}`);
+    const makefiles = names.filter(isMakefileName).map((name) => childPath(dir, name));
     return [...makefiles, recordPath(app)];
   });
 }
@@ -139,9 +141,9 @@ export async function watchWith(ctx: Context, args: Args, commands: RoundCommand
   const snapshot = new ControlSnapshot(ctx.sys);
   const failed = (what: string, err: unknown) =>
     print(line({ event: "error", loud: true, text: `FAILED ${what}: ${err instanceof Error ? err.message : String(err)}` }));
-  let held: string[] = [];
-  const isDir = (hostPath: string) => ctx.sys.stat(serverPathOf(ctx.sys.root, hostPath))?.type === "dir";
-  const consider = (hostPath: string): void => {
+  let held: HostPath[] = [];
+  const isDir = (hostPath: HostPath) => ctx.sys.stat(serverPathOf(ctx.sys.root, hostPath))?.type === "dir";
+  const consider = (hostPath: HostPath): void => {
     const meaning = eventMeaning(layout, hostPath, isDir);
     if (!meaning) return;
     try {

@@ -6,9 +6,10 @@
  */
 import { writeFileSync } from "node:fs";
 import { RealSystem } from "../../src/system/real.js";
+import { serverPath } from "../../src/paths.js";
 
 const [root, holdMs] = process.argv.slice(2);
-const release = await new RealSystem(root!).lock("/var/lib/makefilecheck/lock", 0);
+const release = await new RealSystem(root!).lock(serverPath("/var/lib/makefilecheck/lock"), 0);
 process.stdout.write("locked\n");
 await new Promise((r) => setTimeout(r, Number(holdMs)));
 writeFileSync(`${root}/holder-done`, "");
