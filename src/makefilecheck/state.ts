@@ -27,11 +27,6 @@ export function recordPath(app: App): ServerPath {
   return childPath(STATE_DIR, `${app}.json`);
 }
 
-/** Where copies of files we replaced are kept for `app`. */
-export function savedDir(app: App): ServerPath {
-  return childPath(childPath(STATE_DIR, "saved"), app);
-}
-
 /** Reads `app`'s record; null when none. An unreadable record is refused, not ignored. */
 export function readRecorded(sys: Reader, app: App): Recorded | null {
   const path = recordPath(app);

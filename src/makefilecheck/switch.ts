@@ -18,7 +18,8 @@ import { deriveVariant } from "./makefile.js";
 import type { Observation, Seen } from "./observe.js";
 import type { Detection, UpstreamSource } from "./profile.js";
 import { detectProfile, findUpstream } from "./profile.js";
-import { planForget, planRecord, savedDir, stamp } from "./state.js";
+import { savedRoot } from "../saved.js";
+import { planForget, planRecord, stamp } from "./state.js";
 import { childPath, serverPath } from "../paths.js";
 
 /** A plan for one app and what to tell the admin about it. */
@@ -59,7 +60,7 @@ function isEdited(obs: Observation, seen: Seen, mode: Mode, up: UpstreamSource):
 
 /** Steps keeping a copy of `seen` in the state dir, and the line saying where. */
 function saveCopy(obs: Observation, seen: Seen, now: Date, lines: string[]): Op[] {
-  const dir = savedDir(obs.app);
+  const dir = savedRoot(obs.app);
   const to = childPath(dir, `${posix.basename(seen.path)}.${stamp(now)}`);
   lines.push(`${obs.app}: ${seen.path} held your own edits; a copy is kept in ${to}`);
   return [

@@ -5,7 +5,7 @@
  * functions over what was read (classifyBuilt, classifyDaemon).
  */
 import type { App, Mode } from "../server-layout.js";
-import { appPaths, DAEMON_PID_FILE, DAEMON_CONFIG_HELPER } from "../server-layout.js";
+import { appPaths, DAEMON_PID_FILE, DAEMON_CONFIG_HELPER, snippetDir } from "../server-layout.js";
 import type { ProcessInfo, Reader, System } from "../system/system.js";
 import type { BuiltState, BuiltVerdict, TreeName } from "./built.js";
 import { classifyBuilt } from "./built.js";
@@ -82,18 +82,13 @@ export function readDaemon(sys: Reader, app: App, builtMs: number | null): Daemo
 const TREE: Record<Mode, TreeName> = { local: "sympl-local.d", sympl: "sympl.d" };
 const OTHER: Record<Mode, Mode> = { local: "sympl", sympl: "local" };
 
-/** The snippet directory of `mode`'s tree. */
-function dirOf(app: App, mode: Mode): ServerPath {
-  return mode === "local" ? appPaths(app).local : appPaths(app).upstream;
-}
-
 /** The built file of `app` with the verdict against `mode`'s tree (the tree that should be in force). */
 export function readBuilt(sys: Reader, app: App, mode: Mode): { verdict: BuiltVerdict; builtMs: number | null; text: string | null } {
   const conf = appPaths(app).conf;
   const st = sys.stat(conf);
   const text = st?.type === "file" ? sys.readFile(conf).toString("utf8") : null;
   const builtMs = text === null ? null : (st?.mtimeMs ?? 0);
-  const snippets = (m: Mode) => (sys.stat(dirOf(app, m))?.type === "dir" ? treeSnippets(sys, app, m) : []);
+  const snippets = (m: Mode) => (sys.stat(snippetDir(app, m))?.type === "dir" ? treeSnippets(sys, app, m) : []);
   const verdict = classifyBuilt({ text, builtMs: builtMs ?? 0, tree: TREE[mode], snippets: snippets(mode), other: () => snippets(OTHER[mode]) });
   return { verdict, builtMs, text };
 }
@@ -114,7 +109,7 @@ export function builtReport(sys: Reader, app: App, mode: Mode): BuiltReport & { 
 export function builtStatus(sys: Reader, app: App, mode: Mode, caches: System | undefined, scannedAt: number): BuiltReport {
   const conf = sys.stat(appPaths(app).conf);
   // The stamps are taken before anything is read: a file changed in between then no longer matches them.
-  const files = conf?.type === "file" && sys.stat(dirOf(app, mode))?.type === "dir" ? treeFiles(sys, app, mode) : null;
+  const files = conf?.type === "file" && sys.stat(snippetDir(app, mode))?.type === "dir" ? treeFiles(sys, app, mode) : null;
   const key = conf && files ? builtKey(app, mode, conf, files) : null;
   if (conf && key !== null && knownCurrent(sys, app, key)) return { state: "current", ...classifyDaemon(readDaemon(sys, app, conf.mtimeMs ?? 0)) };
   const { state, daemon, reload } = builtReport(sys, app, mode);
