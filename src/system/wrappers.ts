@@ -6,6 +6,7 @@
  * reading command cannot write and that a failed apply is reported.
  */
 import type { HostPath, ServerPath } from "../paths.js";
+import { isInside } from "./safe-path.js";
 import type { Attrs, DirWatch, Entry, Listed, ProcessInfo, Reader, RunOptions, RunResult, System, WatchOptions } from "./system.js";
 
 /** One write (or action) as a wrapper saw it. */
@@ -137,9 +138,8 @@ export class CacheOnlySystem extends Wrapper {
     super(inner);
   }
   protected write(call: WriteCall, perform: (sys: System) => void): void {
-    const paths = (call.method === "rename" ? call.args.slice(0, 2) : call.method === "symlink" ? call.args.slice(1, 2) : call.args.slice(0, 1)) as string[];
-    const inside = (p: string) => (p === this.dir || p.startsWith(`${this.dir}/`)) && !p.split("/").includes("..");
-    if (call.method === "act" || !paths.every(inside)) throw new Error(`internal error: a cache writer tried ${call.method}(${String(call.args[0])})`);
+    const paths = (call.method === "rename" ? call.args.slice(0, 2) : call.method === "symlink" ? call.args.slice(1, 2) : call.args.slice(0, 1)) as ServerPath[];
+    if (call.method === "act" || !paths.every((p) => isInside(this.dir, p))) throw new Error(`internal error: a cache writer tried ${call.method}(${String(call.args[0])})`);
     perform(this.inner as System);
   }
   override async lock(): Promise<() => Promise<void>> {

@@ -14,6 +14,7 @@ import type { App, Mode } from "../server-layout.js";
 import { CACHE_DIR, STATE_DIR } from "../server-layout.js";
 import type { Entry, Reader, System } from "../system/system.js";
 import type { TreeFile } from "./configtest.js";
+import { refreshCache } from "../plan.js";
 import { RACY_MS } from "./statcache.js";
 import { childPath } from "../paths.js";
 import type { ServerPath } from "../paths.js";
@@ -60,13 +61,6 @@ export function knownCurrent(sys: Reader, app: App, key: string): boolean {
 export function recordCurrent(caches: System, app: App, key: string, stamps: Stamped[], scannedAt: number): void {
   const before = scannedAt - RACY_MS;
   if (!stamps.every((s) => Math.max(s.mtimeMs ?? Infinity, s.ctimeMs ?? Infinity) < before)) return;
-  try {
-    if (caches.stat(STATE_DIR)?.type !== "dir") return;
-    const path = builtCachePath(app);
-    if (caches.stat(path)?.type === "file" && caches.readFile(path).toString("utf8") === key) return;
-    caches.mkdir(CACHE_DIR, { mode: 0o700 });
-    caches.writeFile(path, key, { mode: 0o600 });
-  } catch (err) {
-    if (!(err instanceof UserError)) throw err;
-  }
+  if (caches.stat(STATE_DIR)?.type !== "dir") return;
+  refreshCache(caches, { op: "cache", path: builtCachePath(app), data: Buffer.from(key), drop: [], why: "status's built-config verdict" });
 }
