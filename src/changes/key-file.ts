@@ -131,17 +131,12 @@ function filesBelow(sys: Reader, dir: ServerPath): Array<{ path: ServerPath; mod
 export function planBuiltKeyCopies(sys: Reader): KeyPlan {
   const { dir, conf } = appPaths("exim4");
   if (sys.stat(dir)?.type !== "dir") return { ops: [], lines: [] };
-  const loose = sys
+  const built = sys
     .listDetailed(dir, (name, type) => type === "file" && name.startsWith(posix.basename(conf)))
-    .flatMap(({ name, entry }) => (entry?.type === "file" ? [{ path: childPath(dir, name), mode: entry.mode }] : []))
-    .filter((f) => looserThan(f.mode, KEY_FILE_MODE) && KEY_DEFINE.test(sys.readFile(f.path).toString("utf8")));
-  if (loose.length === 0) return { ops: [], lines: [] };
-  const names = loose.map((f) => f.path).join(", ");
+    .flatMap(({ name, entry }) => (entry?.type === "file" ? [{ path: childPath(dir, name), mode: entry.mode }] : []));
+  const loose = looseKeyHolders(sys, built, KEY_FILE_MODE);
   const why = `built by an earlier release, holding the Spamhaus key; \`make\` in ${dir} builds it without`;
-  return {
-    ops: loose.map((f) => ({ op: "chmod", path: f.path, mode: KEY_FILE_MODE, why: "a built config holding the Spamhaus key" })),
-    lines: [{ done: `tightened ${names} to ${octal(KEY_FILE_MODE)} (${why})`, would: `would tighten ${names} to ${octal(KEY_FILE_MODE)} (${why})` }],
-  };
+  return tightenAll(loose, KEY_FILE_MODE, "a built config holding the Spamhaus key", (verb) => `${verb} ${loose.join(", ")} to ${octal(KEY_FILE_MODE)} (${why})`);
 }
 
 /**
@@ -150,13 +145,21 @@ export function planBuiltKeyCopies(sys: Reader): KeyPlan {
  * releases kept the key in a snippet, so saved copies of it hold the key.
  */
 export function planSavedKeyCopies(sys: Reader): KeyPlan {
-  const loose = filesBelow(sys, savedRoot("exim4")).filter((f) => looserThan(f.mode, SAVED_KEY_MODE) && KEY_DEFINE.test(sys.readFile(f.path).toString("utf8")));
-  if (loose.length === 0) return { ops: [], lines: [] };
-  const names = loose.map((f) => posix.relative(savedRoot("exim4"), f.path)).join(", ");
+  const dir = savedRoot("exim4");
+  const loose = looseKeyHolders(sys, filesBelow(sys, dir), SAVED_KEY_MODE);
+  const names = loose.map((path) => posix.relative(dir, path)).join(", ");
   const n = loose.length;
   const copies = `${n} saved cop${n === 1 ? "y" : "ies"} holding the Spamhaus key`;
-  return {
-    ops: loose.map((f) => ({ op: "chmod", path: f.path, mode: SAVED_KEY_MODE, why: "a saved copy holding the Spamhaus key" })),
-    lines: [{ done: `tightened ${copies} to ${octal(SAVED_KEY_MODE)} in ${savedRoot("exim4")}: ${names}`, would: `would tighten ${copies} to ${octal(SAVED_KEY_MODE)} in ${savedRoot("exim4")}: ${names}` }],
-  };
+  return tightenAll(loose, SAVED_KEY_MODE, "a saved copy holding the Spamhaus key", (verb) => `${verb} ${copies} to ${octal(SAVED_KEY_MODE)} in ${dir}: ${names}`);
+}
+
+/** The files of `files` that others may read beyond `limit` and that define the key. */
+function looseKeyHolders(sys: Reader, files: Array<{ path: ServerPath; mode: number }>, limit: number): ServerPath[] {
+  return files.filter((f) => looserThan(f.mode, limit) && KEY_DEFINE.test(sys.readFile(f.path).toString("utf8"))).map((f) => f.path);
+}
+
+/** chmod steps to `mode` for `loose`, with one line that `said` words as done ("tightened") or as a dry run would ("would tighten"). */
+function tightenAll(loose: ServerPath[], mode: number, why: string, said: (verb: string) => string): KeyPlan {
+  if (loose.length === 0) return { ops: [], lines: [] };
+  return { ops: loose.map((path) => ({ op: "chmod", path, mode, why })), lines: [{ done: said("tightened"), would: said("would tighten") }] };
 }
