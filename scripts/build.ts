@@ -59,14 +59,16 @@ const result = await build({
   platform: "node",
   target: "node18.19",
   define: { MAKEFILECHECK_VERSION: JSON.stringify(pkg.version), "import.meta.url": "__mfcUrl" },
-  banner: { js: 'var __mfcUrl = require("node:url").pathToFileURL(__filename).href;' },
   plugins: [yargsCommonJs],
   logLevel: "warning",
   metafile: true,
   write: false,
 });
+// import.meta.url, for the few files that use it (a CommonJS file has none),
+// and only there: working it out costs every file that states it.
+const metaUrl = 'var __mfcUrl = require("node:url").pathToFileURL(__filename).href;\n';
 for (const file of result.outputFiles) {
   const cjs = await transform(file.text, { format: "cjs", platform: "node", target: "node18.19", supported: { "dynamic-import": false }, logLevel: "warning" });
-  writeFileSync(file.path, cjs.code);
+  writeFileSync(file.path, cjs.code.includes("__mfcUrl") ? metaUrl + cjs.code : cjs.code);
 }
 writeFileSync("dist/THIRD-PARTY-LICENSES", licences(Object.keys(result.metafile.inputs)));

@@ -14,13 +14,14 @@ import type { ExitCode } from "./errors.js";
 import { helpText } from "./help.js";
 import { APPS, CACHE_DIR, STATE_DIR } from "./server-layout.js";
 import type { App } from "./server-layout.js";
-import { endQuietlyWhenReaderGoes, printError, printErrorDocument, printHelp, printNote, render, wantsColor } from "./render.js";
+import { printError, printErrorDocument, printHelp, printNote, render, wantsColor } from "./render.js";
 import { DEFAULT_KEEP } from "./saved.js";
 import { RealSystem } from "./system/real.js";
 import { CacheOnlySystem, DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
 import { VERSION } from "./version.js";
 import { hostPath } from "./paths.js";
 import { onHostReader } from "./system/host.js";
+import { stdoutIsTerminal, terminalColumns } from "./system/terminal.js";
 
 /** A command as src/cli.ts runs it. */
 type Command = (ctx: Context, args: Args) => Promise<CommandResult>;
@@ -87,7 +88,7 @@ function makeContext(chosen: { args: Args; writes: boolean }, notes: string[]): 
     quiet,
     dryRun,
     lockWaitMs: lockWaitOf(a.wait),
-    color: wantsColor(Boolean(a.color), process.env, process.stdout.isTTY),
+    color: wantsColor(Boolean(a.color), process.env, stdoutIsTerminal),
     now: () => new Date(),
     keep: {
       runs: typeof a["keep-runs"] === "number" ? a["keep-runs"] : DEFAULT_KEEP.runs,
@@ -111,7 +112,6 @@ function internalError(err: unknown): UserError {
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<ExitCode> {
-  endQuietlyWhenReaderGoes();
   // Until the command line is read, a literal --json is the only sign of it: a refused call still answers in JSON.
   let json = argv.includes("--json");
   // What the run noted (what it pruned, an interrupted run it finished): under --json, part of the document.
@@ -119,7 +119,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
   try {
     const parsed = fastCommandLine(argv) ?? (await yargsCommandLine(argv));
     if (parsed.kind === "help") {
-      printHelp(helpText(parsed.command, Math.min(100, process.stdout.columns || 80)));
+      printHelp(helpText(parsed.command, Math.min(100, terminalColumns())));
       return Exit.ok;
     }
     if (parsed.kind === "version") {

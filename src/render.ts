@@ -5,14 +5,15 @@
 import type { CommandResult, Context } from "./context.js";
 import type { ProblemParts } from "./errors.js";
 import { describeOp, opToJson, shownSteps } from "./plan.js";
+import { terminal } from "./system/terminal.js";
 
 /**
  * Whether human output is coloured: not under --no-color, not when the
  * NO_COLOR variable is set to anything (no-color.org), and only on a
  * terminal, so a pipe, a file, cron mail and journald get plain text.
  */
-export function wantsColor(flag: boolean, env: NodeJS.ProcessEnv, isTTY: boolean | undefined): boolean {
-  return flag && !env.NO_COLOR && Boolean(isTTY);
+export function wantsColor(flag: boolean, env: NodeJS.ProcessEnv, isTerminal: () => boolean): boolean {
+  return flag && !env.NO_COLOR && isTerminal();
 }
 
 const RED = "\x1b[1;31m";
@@ -58,7 +59,7 @@ export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun" | "color">
     if (result.plan) doc.plan = shownSteps(result.plan).map(opToJson);
     if (ctx.dryRun) doc.dryRun = true;
     if (notes.length) doc.notes = notes;
-    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    terminal.out(`${JSON.stringify(doc, null, 2)}\n`);
     return;
   }
   if (ctx.quiet) {
@@ -72,7 +73,7 @@ export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun" | "color">
     out.push(...steps.map((op) => `  ${describeOp(op)}`));
   }
   out.push(...result.lines);
-  if (out.length) process.stdout.write(`${(ctx.color ? out.map(paint) : out).join("\n")}\n`);
+  if (out.length) terminal.out(`${(ctx.color ? out.map(paint) : out).join("\n")}\n`);
 }
 
 /** One line of a long-running command's output; `text` is the human wording. */
@@ -84,36 +85,17 @@ export type StreamLine = { time: string; text: string } & Record<string, unknown
  */
 export function printStreamLine(json: boolean, line: StreamLine, color = false): void {
   const text = color ? paint(line.text) : line.text;
-  process.stdout.write(json ? `${JSON.stringify(line)}\n` : `${line.time} ${text}\n`);
-}
-
-let readerWatched = false;
-
-/**
- * Makes a reader that went away (`makefilecheck status | head -1`, a
- * closed terminal) end the run quietly: Node would otherwise report the
- * failed write (EPIPE) as an uncaught error with a stack trace. The exit
- * code is the one the command already set.
- */
-export function endQuietlyWhenReaderGoes(): void {
-  if (readerWatched) return; // main() runs many times in one test process
-  readerWatched = true;
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code !== "EPIPE") throw err;
-      process.exit();
-    });
-  }
+  terminal.out(json ? `${JSON.stringify(line)}\n` : `${line.time} ${text}\n`);
 }
 
 /** Prints --help. */
 export function printHelp(text: string): void {
-  process.stdout.write(text);
+  terminal.out(text);
 }
 
 /** Prints one line to stderr. */
 export function printNote(line: string): void {
-  process.stderr.write(`${line}\n`);
+  terminal.err(`${line}\n`);
 }
 
 /**
@@ -123,10 +105,10 @@ export function printNote(line: string): void {
  * lock from other refusals. What the run noted before it failed goes along.
  */
 export function printErrorDocument(error: { exit: number; kind: string } & ProblemParts, notes: string[] = []): void {
-  process.stdout.write(`${JSON.stringify(notes.length ? { error, notes } : { error }, null, 2)}\n`);
+  terminal.out(`${JSON.stringify(notes.length ? { error, notes } : { error }, null, 2)}\n`);
 }
 
 /** Prints a user error as one line. */
 export function printError(message: string): void {
-  process.stderr.write(`makefilecheck: ${message}\n`);
+  terminal.err(`makefilecheck: ${message}\n`);
 }

@@ -76,10 +76,13 @@ describe("source boundaries", () => {
     expect(offenders).toEqual([]);
   });
 
-  it("prints only from the renderer", () => {
-    const prints = /\bconsole\.|process\.(stdout|stderr)\.write/;
+  it("prints only from the renderer, through the one terminal device", () => {
+    const prints = /\bconsole\.|process\.(stdout|stderr)\.write|\bterminal\.(out|err)\(/;
     const offenders = files.filter((f) => f.rel !== "render.ts" && prints.test(f.text)).map((f) => f.rel);
     expect(offenders).toEqual([]);
+    // system/terminal.ts writes the descriptors themselves; nothing else does.
+    const device = /\bwriteSync\(\s*[12]\b|process\.(stdout|stderr)\b/;
+    expect(files.filter((f) => f.rel !== "system/terminal.ts" && device.test(f.text)).map((f) => f.rel)).toEqual([]);
   });
 
   it("keeps the sync planner pure: its modules import nothing of src/system, not even a type", () => {

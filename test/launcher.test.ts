@@ -101,6 +101,30 @@ describe("launcher", () => {
     }
   });
 
+  it("status writes its lines without building Node's stream objects (they cost the start-up budget)", () => {
+    const dir = mkdtempSync(`${tmpdir()}/makefilecheck-streams-`);
+    try {
+      writeFileSync(`${dir}/list.cjs`, `process.on("exit", () => require("fs").writeSync(2, process.moduleLoadList.join("\\n")));`);
+      const r = spawnSync(process.execPath, ["-r", `${dir}/list.cjs`, BIN, "status", "--root", dir], { encoding: "utf8" });
+      expect(r.stdout).toMatch(/^exim4: /m);
+      expect(r.stderr.split("\n")).not.toContain("NativeModule stream");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("ends quietly, with the command's exit code, when the reader of its output has gone", () => {
+    const dir = mkdtempSync(`${tmpdir()}/makefilecheck-epipe-`);
+    try {
+      // `true` has exited long before Node has started: status (exit 3 on an empty root) writes into a pipe nobody reads.
+      const r = spawnSync("bash", ["-c", '"$0" status --root "$1" | true; echo "exit ${PIPESTATUS[0]}"', BIN, dir], { encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe("exit 3\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   describe("bundle", () => {
     const alone = mkdtempSync(`${tmpdir()}/makefilecheck-alone-`);
     afterAll(() => rmSync(alone, { recursive: true, force: true }));

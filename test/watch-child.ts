@@ -118,6 +118,12 @@ export class WatchChild {
     return this.exited;
   }
 
+  /** Stops reading the watcher's output, as `watch | head -3` does after three lines; resolves with the exit code. */
+  async closeOutput(): Promise<number | null> {
+    this.child.stdout!.destroy();
+    return this.exited;
+  }
+
   /** Sends a signal and resolves with the exit code. */
   async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
     if (this.running) this.child.kill(signal);

@@ -139,6 +139,17 @@ describe("watch rounds run as child processes (real binary)", () => {
     expect(await watcher.stop("SIGTERM")).toBe(0);
   });
 
+  it("stops, with exit 0 and no stack trace, at its first line after the reader of its output has gone", async () => {
+    watcher = new WatchChild(root, DEBOUNCE);
+    await watcher.waitFor((l) => l.event === "ready");
+    const exited = watcher.closeOutput();
+    const exim = upgrade(root, "exim4", "gone", 3);
+    expect(await exited).toBe(0);
+    expect(watcher.stderr.join("")).toBe("");
+    // The round that found the reader gone still finished its sync.
+    for (const [rel, text] of Object.entries(exim)) expect(localText(root, "exim4", rel), rel).toBe(text);
+  });
+
   it("on Ctrl-C at a terminal (SIGINT to the whole group), the sync in flight still finishes", async () => {
     watcher = new WatchChild(root, DEBOUNCE, { ownGroup: true });
     await watcher.waitFor((l) => l.event === "ready");

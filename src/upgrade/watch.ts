@@ -5,7 +5,7 @@
  * one round runs `repair` and `sync`, each as a child process of the same
  * CLI that takes the run lock itself (the watcher's memory stays that of an
  * idle watcher). It prints one line per action and stops cleanly on SIGINT
- * or SIGTERM.
+ * or SIGTERM, and when the reader of its output has gone.
  */
 import { optionsOf } from "../args.js";
 import { setFlagsFromString } from "node:v8";
@@ -23,6 +23,7 @@ import type { WatchLayout } from "./watch-paths.js";
 import { Rounds } from "./watch-rounds.js";
 import { childCommand } from "./watch-spawn.js";
 import { printStreamLine } from "../render.js";
+import { onReaderGone } from "../system/terminal.js";
 import { childPath, serverPath } from "../paths.js";
 import type { HostPath, ServerPath } from "../paths.js";
 
@@ -70,18 +71,23 @@ function controlPaths(ctx: Context, apps: App[]): ServerPath[] {
   });
 }
 
-/** Resolves with the signal's name at the first SIGINT or SIGTERM. */
+/**
+ * Resolves with the signal's name at the first SIGINT or SIGTERM, or with
+ * EPIPE when the reader of the output has gone (`watch | head -3`).
+ */
 function untilSignal(): { signal: Promise<string>; dispose: () => void } {
   let resolve!: (s: string) => void;
   const signal = new Promise<string>((r) => (resolve = r));
   const onSignal = (s: NodeJS.Signals) => resolve(s);
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  const stopListening = onReaderGone(() => resolve("EPIPE"));
   return {
     signal,
     dispose: () => {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
+      stopListening();
     },
   };
 }

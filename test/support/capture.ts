@@ -3,14 +3,15 @@
  * a file: `let out: string[], err: string[]; captureOutput((o, e) => ((out = o), (err = e)));`
  */
 import { afterEach, beforeEach, vi } from "vitest";
+import { terminal } from "../../src/system/terminal.js";
 
 /** Registers the hooks that hand each test its own empty stdout and stderr chunk lists. */
 export function captureOutput(take: (out: string[], err: string[]) => void): void {
   beforeEach(() => {
     const out: string[] = [];
     const err: string[] = [];
-    vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (out.push(String(chunk)), true));
-    vi.spyOn(process.stderr, "write").mockImplementation((chunk) => (err.push(String(chunk)), true));
+    vi.spyOn(terminal, "out").mockImplementation((text) => void out.push(text));
+    vi.spyOn(terminal, "err").mockImplementation((text) => void err.push(text));
     take(out, err);
   });
   afterEach(() => vi.restoreAllMocks());
