@@ -4,10 +4,11 @@
  * beside it but the launcher. Needs `npm run build` first.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { writeSymplTree } from "./fixtures/sympl.js";
 
 const PKG = fileURLToPath(new URL("..", import.meta.url));
 const BIN = `${PKG}bin/makefilecheck`;
@@ -60,20 +61,24 @@ describe("launcher", () => {
     }
   });
 
-  it("has a code cache for every file status loads once one status has run (what the Debian package's postinst runs)", () => {
+  it("runs status from the one packed file with one code cache, as the split files run it (what the Debian package's postinst runs)", () => {
     const cache = mkdtempSync(`${tmpdir()}/makefilecheck-cache-`);
     const root = mkdtempSync(`${tmpdir()}/makefilecheck-root-`);
     try {
-      const env = { ...process.env, MAKEFILECHECK_CACHE_DIR: cache };
-      const status = () => spawnSync(process.execPath, [BIN, "status", "--root", root], { encoding: "utf8", env });
-      expect(status().stderr).toBe("");
-      const made = readdirSync(cache).sort();
-      // status loads more than the entry file, and less than all of the bundle.
-      const bundle = readdirSync(`${PKG}dist`).filter((f) => f.endsWith(".cjs"));
-      expect(made.length).toBeGreaterThan(1);
-      expect(made.length).toBeLessThan(bundle.length);
-      expect(status().stdout).toMatch(/^exim4: /m);
-      expect(readdirSync(cache).sort()).toEqual(made); // every file it loaded had its cache
+      writeSymplTree(root);
+      const run = (args: string[], cacheDir: string) => spawnSync(process.execPath, [BIN, ...args, "--root", root], { encoding: "utf8", env: { ...process.env, MAKEFILECHECK_CACHE_DIR: cacheDir } });
+      const plain = run(["status"], `${cache}/none`);
+      expect(plain.stdout).toMatch(/^exim4: vanilla/m);
+      expect(run(["status"], cache)).toMatchObject({ status: plain.status, stdout: plain.stdout, stderr: plain.stderr });
+      const pack = statSync(`${PKG}dist/status-pack.cjs`);
+      const made = readdirSync(cache);
+      expect(made).toEqual([`${process.version}-${process.arch}-${pack.size}-${Math.floor(pack.mtimeMs)}-${pack.ino}.v8`]);
+      expect(run(["status"], cache).stdout).toBe(plain.stdout);
+      expect(readdirSync(cache)).toEqual(made); // its cache was taken, not made again
+      // A command beyond the pack mixes packed and unpacked files: one module each, so our errors stay ours.
+      const drift = run(["drift"], cache);
+      expect(drift.stderr).toMatch(/^makefilecheck: \/etc\/exim4\/sympl-local\.d: missing — run `makefilecheck install`/);
+      expect(drift.status).toBe(3);
     } finally {
       rmSync(cache, { recursive: true, force: true });
       rmSync(root, { recursive: true, force: true });

@@ -90,13 +90,14 @@ export async function status(ctx: Context, _args: Args): Promise<CommandResult> 
   for (const app of ctx.apps) {
     const scannedAt = ctx.now().getTime();
     const det = detectProfile(observe(ctx.sys, app));
-    const drift = det.profile === "fatal" ? null : await summarizeDrift(ctx.sys, app, ctx.caches, scannedAt);
+    const { drift, trees } = det.profile === "fatal" ? { drift: null } : await summarizeDrift(ctx.sys, app, ctx.caches, scannedAt);
     // Only once a tree is chosen is there a config that should be in force.
     const chosen = det.profile === "fatal" ? null : det.mode;
     let built: BuiltReport | null = null;
     let builtProblem: string | null = null;
     try {
-      built = chosen ? builtStatus(ctx.sys, app, chosen, ctx.caches, scannedAt) : null;
+      const scanned = trees && chosen ? (chosen === "local" ? trees.local : trees.upstream).entries : undefined;
+      built = chosen ? builtStatus(ctx.sys, app, chosen, ctx.caches, scannedAt, scanned) : null;
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
       builtProblem = err.message;

@@ -14,6 +14,7 @@ import { treeFiles, treeSnippets } from "./configtest.js";
 import { posix } from "node:path";
 import { serverPath } from "../paths.js";
 import type { ServerPath } from "../paths.js";
+import type { ScannedSnippet } from "./scan.js";
 
 /** Whether the daemon runs, as far as the pid file and the host's processes tell. */
 export type DaemonState = "running" | "stopped" | "unknown";
@@ -104,12 +105,13 @@ export function builtReport(sys: Reader, app: App, mode: Mode): BuiltReport & { 
  * verdict remembered by the stamps of what it was read from
  * (built-cache.ts), so that on an unchanged server neither the built file
  * nor a snippet is read. `caches` (absent under --dry-run) is where a new
- * verdict is recorded; `scannedAt` is when this run began reading.
+ * verdict is recorded; `scannedAt` is when this run began reading;
+ * `scanned` is this run's scan of the `mode` tree, when drift made one.
  */
-export function builtStatus(sys: Reader, app: App, mode: Mode, caches: System | undefined, scannedAt: number): BuiltReport {
+export function builtStatus(sys: Reader, app: App, mode: Mode, caches: System | undefined, scannedAt: number, scanned?: Map<string, ScannedSnippet>): BuiltReport {
   const conf = sys.stat(appPaths(app).conf);
-  // The stamps are taken before anything is read: a file changed in between then no longer matches them.
-  const files = conf?.type === "file" && sys.stat(snippetDir(app, mode))?.type === "dir" ? treeFiles(sys, app, mode) : null;
+  // The stamps are taken before anything is read (drift's scan reads only after stamping): a file changed in between then no longer matches them.
+  const files = conf?.type === "file" && sys.stat(snippetDir(app, mode))?.type === "dir" ? treeFiles(sys, app, mode, scanned) : null;
   const key = conf && files ? builtKey(app, mode, conf, files) : null;
   if (conf && key !== null && knownCurrent(sys, app, key)) return { state: "current", ...classifyDaemon(readDaemon(sys, app, conf.mtimeMs ?? 0)) };
   const { state, daemon, reload } = builtReport(sys, app, mode);

@@ -10,6 +10,7 @@ import { DAEMON_BINARY, snippetDir } from "../server-layout.js";
 import { followLinks } from "../system/safe-path.js";
 import { EnvironmentError, problem } from "../errors.js";
 import { scanTree } from "./scan.js";
+import type { ScannedSnippet } from "./scan.js";
 import type { Entry, Reader } from "../system/system.js";
 import { inTree } from "../paths.js";
 import type { ServerPath, SnippetPath } from "../paths.js";
@@ -52,11 +53,14 @@ export interface TreeFile {
   stamp: Pick<Entry, "ino" | "size" | "mtimeMs" | "ctimeMs">;
 }
 
-/** Every snippet `app`'s `mode` tree builds in, in the Makefile's order, unread. */
-export function treeFiles(sys: Reader, app: App, mode: Mode): TreeFile[] {
+/**
+ * Every snippet `app`'s `mode` tree builds in, in the Makefile's order,
+ * unread; from `scanned`, this run's scan of that tree, when there is one.
+ */
+export function treeFiles(sys: Reader, app: App, mode: Mode, scanned?: Map<string, ScannedSnippet>): TreeFile[] {
   const dir = snippetDir(app, mode);
-  const scan = scanTree(sys, dir, { links: mode === "local" });
-  return [...scan.snippets.values()].map((s) => {
+  const snippets = scanned ?? scanTree(sys, dir, { links: mode === "local" }).snippets;
+  return [...snippets.values()].map((s) => {
     const path = inTree(dir, s.rel);
     // A plain file's scan already holds its numbers; a link's are its target's.
     const { end, entry } = s.type === "file" && s.stamp ? { end: path, entry: s.stamp } : endOf(sys, path);
