@@ -23,6 +23,9 @@ import { hostPath } from "./paths.js";
 import { onHostReader } from "./system/host.js";
 import { stdoutIsTerminal, terminalColumns } from "./system/terminal.js";
 
+/** How bin/makefilecheck ends the process once main has resolved. */
+export { exitWhenWritten } from "./system/terminal.js";
+
 /** A command as src/cli.ts runs it. */
 type Command = (ctx: Context, args: Args) => Promise<CommandResult>;
 
