@@ -17,9 +17,11 @@ export function median(values: number[]): number {
 
 /**
  * Times two commands alternately `runs` times (so machine load hits both
- * alike) and returns their medians.
+ * alike) and returns their medians, and the median of the ratios a/b of
+ * each pair run back to back: a virtual machine's speed can change for
+ * seconds at a time, which moves the two medians apart but not a pair.
  */
-export function compare(runs: number, a: [string, string[]], b: [string, string[]]): [number, number] {
+export function compare(runs: number, a: [string, string[]], b: [string, string[]]): [number, number, number] {
   const ta: number[] = [];
   const tb: number[] = [];
   timeOnce(...a); // warm the page cache for both
@@ -28,5 +30,5 @@ export function compare(runs: number, a: [string, string[]], b: [string, string[
     ta.push(timeOnce(...a));
     tb.push(timeOnce(...b));
   }
-  return [median(ta), median(tb)];
+  return [median(ta), median(tb), median(ta.map((t, i) => t / tb[i]!))];
 }

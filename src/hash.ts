@@ -6,13 +6,12 @@
  * nothing at all.
  */
 import type { createHash as CreateHash } from "node:crypto";
-import { createRequire } from "node:module";
+import { builtin } from "./builtin.js";
 
 let createHash: typeof CreateHash | undefined;
 
 /** The sha256 of some bytes (a string counts as its UTF-8), in hex. */
 export function sha256(data: Buffer | string): string {
-  // A require of a built-in module needs no real base path; Node 18 has no process.getBuiltinModule.
-  createHash ??= (createRequire("/")("node:crypto") as typeof import("node:crypto")).createHash;
+  createHash ??= builtin<typeof import("node:crypto")>("node:crypto").createHash;
   return createHash("sha256").update(data).digest("hex");
 }

@@ -53,9 +53,9 @@ export async function run(): Promise<boolean> {
     try {
       const runs = n >= 10_000 ? 7 : 11;
       const trees = [inRoot(root, "/etc/exim4/sympl.d"), inRoot(root, "/etc/exim4/sympl-local.d")];
-      const [drift, diff] = compare(runs, [BIN, ["drift", "-a", "exim4", "--root", root]], ["diff", ["-rq", ...trees]]);
+      const [drift, diff, pairRatio] = compare(runs, [BIN, ["drift", "-a", "exim4", "--root", root]], ["diff", ["-rq", ...trees]]);
       const dry = median(Array.from({ length: 3 }, () => timeOnce(BIN, ["sync", "--dry-run", "-a", "exim4", "--root", root])));
-      ratio = drift / diff;
+      ratio = pairRatio;
       times.push(drift);
       console.log(
         `${String(n).padStart(6)} snippets: drift ${drift.toFixed(0)} ms, sync --dry-run ${dry.toFixed(0)} ms, diff -rq ${diff.toFixed(0)} ms: drift/diff ${ratio.toFixed(2)}`,

@@ -4,8 +4,8 @@
  * through a symlinked directory below the root.
  */
 import * as fs from "node:fs";
-import { createRequire } from "node:module";
 import { posix } from "node:path";
+import { builtin } from "../builtin.js";
 import { EnvironmentError, LockHeldError, problem } from "../errors.js";
 import { childPath, hostPath, serverPath } from "../paths.js";
 import type { HostPath, ServerPath } from "../paths.js";
@@ -217,7 +217,7 @@ export class RealSystem implements System {
 
   async withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: HostPath) => Promise<T>): Promise<T> {
     // node:os is fetched here, not imported: every run would pay its start-up for this rare call.
-    const { tmpdir } = createRequire("/")("node:os") as typeof import("node:os");
+    const { tmpdir } = builtin<typeof import("node:os")>("node:os");
     // Private to root (the text may hold the Spamhaus key): exim and dovecot,
     // run by root, read a -C/-c file as root, and exim refuses one that root
     // does not own (docs/architecture.md, modes).
@@ -451,7 +451,7 @@ const FLOCK_BUSY = 75;
 function flockFd(fd: number, waitMs: number): Promise<{ code: number; stderr: string }> {
   const wait = waitMs > 0 ? ["-w", String(waitMs / 1000)] : ["-n"];
   // Fetched here, not imported: node:child_process and the stream modules it loads cost every read-only run milliseconds.
-  const { spawn } = createRequire("/")("node:child_process") as typeof import("node:child_process");
+  const { spawn } = builtin<typeof import("node:child_process")>("node:child_process");
   return new Promise((resolve, reject) => {
     const child = spawn("flock", ["-x", ...wait, "-E", String(FLOCK_BUSY), "3"], { stdio: ["ignore", "ignore", "pipe", fd] });
     let stderr = "";

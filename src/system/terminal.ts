@@ -6,7 +6,7 @@
  * src/render.ts decides what is printed; this is only the device.
  */
 import { fstatSync, statSync, writeSync } from "node:fs";
-import { createRequire } from "node:module";
+import { builtin } from "../builtin.js";
 
 /** Descriptors whose output now goes through Node's stream, to keep the order of what was written. */
 const handedOver = new Set<1 | 2>();
@@ -99,7 +99,7 @@ export function stdoutIsTerminal(): boolean {
   } catch {
     return false;
   }
-  return (createRequire("/")("node:tty") as typeof import("node:tty")).isatty(1);
+  return builtin<typeof import("node:tty")>("node:tty").isatty(1);
 }
 
 /** The terminal's width in columns, for --help; 80 off a terminal. */

@@ -1,0 +1,12 @@
+/**
+ * A built-in module fetched on its first use rather than imported, so a
+ * command that never needs it (status: node:crypto, node:os,
+ * node:child_process, node:tty) does not load it at start-up
+ * (docs/architecture.md, Budgets). The bundle is CommonJS, where
+ * `require` is each module's own; the tests' runner gives one too. Not
+ * node:module's createRequire: loading node:module costs about 1.5 ms on
+ * Debian's Node 18, which has no code cache for its built-in modules.
+ */
+export function builtin<T>(name: `node:${string}`): T {
+  return require(name) as T;
+}
