@@ -10,7 +10,6 @@
  * bundle holds, as their licences ask.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { basename } from "node:path";
 import { createRequire } from "node:module";
 import { build, transform } from "esbuild";
 import type { Plugin } from "esbuild";
@@ -67,35 +66,27 @@ const result = await build({
 });
 // import.meta.url, for the few files that use it (a CommonJS file has none),
 // and only there: working it out costs every file that states it.
-const metaUrl = 'var __mfcUrl = require("node:url").pathToFileURL(__filename).href;\n';
-const code = new Map<string, string>();
+const withMetaUrl = (code: string) => (code.includes("__mfcUrl") ? `var __mfcUrl = require("node:url").pathToFileURL(__filename).href;\n${code}` : code);
 for (const file of result.outputFiles) {
   const cjs = await transform(file.text, { format: "cjs", platform: "node", target: "node18.19", supported: { "dynamic-import": false }, logLevel: "warning" });
-  code.set(basename(file.path), cjs.code.includes("__mfcUrl") ? metaUrl + cjs.code : cjs.code);
+  writeFileSync(file.path, withMetaUrl(cjs.code));
 }
 
-/** The output files `name` needs before it runs (its static imports), and theirs, `name` included. */
-function staticClosure(name: string, found = new Set<string>()): Set<string> {
-  if (found.has(name)) return found;
-  found.add(name);
-  for (const i of result.metafile.outputs[`dist/${name}`]!.imports) if (i.kind === "import-statement" && !i.external) staticClosure(basename(i.path), found);
-  return found;
-}
-
-/**
- * Every file `status` runs, in one more file, dist/status-pack.cjs: where
- * there is a code cache, the launcher reads and compiles this one file
- * instead of fourteen (docs/architecture.md, Budgets). It holds each
- * file's module function under the file's name, and the launcher runs
- * each, once, in place of reading that file; the files stay beside it,
- * whole, for node's own require and for every other command.
- */
-function pack(names: Set<string>): string {
-  const table = [...names].map((name) => `${JSON.stringify(name)}: function (exports, require, module, __filename, __dirname) {\n${code.get(name)}\n}`);
-  return `"use strict";\nmodule.exports = {\n${table.join(",\n")}\n};\n`;
-}
-
-const statusChunk = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint === "src/makefilecheck/status.ts")?.[0];
-if (!statusChunk) throw new Error("build: no output file holds src/makefilecheck/status.ts");
-for (const [name, text] of code) writeFileSync(`dist/${name}`, text);
-writeFileSync("dist/status-pack.cjs", pack(new Set([...staticClosure("makefilecheck.cjs"), ...staticClosure(basename(statusChunk))])));
+// status, report, --help and --version in one file of their own, with no
+// module wiring between files: what bin/makefilecheck tries first
+// (src/status-cli.ts). The libraries stay out: nothing it runs needs them.
+const statusBundle = await build({
+  entryPoints: ["src/status-cli.ts"],
+  outfile: "dist/status.cjs",
+  bundle: true,
+  format: "cjs",
+  platform: "node",
+  target: "node18.19",
+  supported: { "dynamic-import": false },
+  external: ["yargs", "execa", "chokidar", "diff", "node-diff3"],
+  define: { MAKEFILECHECK_VERSION: JSON.stringify(pkg.version), "import.meta.url": "__mfcUrl" },
+  logLevel: "warning",
+  write: false,
+});
+for (const file of statusBundle.outputFiles) writeFileSync(file.path, withMetaUrl(file.text));
+writeFileSync("dist/THIRD-PARTY-LICENSES", licences(Object.keys(result.metafile.inputs)));

@@ -1,33 +1,17 @@
 /**
- * Command-line wiring: read argv against the command table (src/args.ts),
- * build the System stack the command may use, lazy-load and run the
- * command, render its result, and turn every error into one line and an
- * exit code. Nothing else prints.
+ * The entry point of the full bundle (dist/makefilecheck.cjs): every
+ * command, each command's module imported only when it runs, and the
+ * command line read by yargs where the fast reader gives up
+ * (src/command-line.ts runs it).
  */
-import { resolve } from "node:path";
 import { fastCommandLine, yargsCommandLine } from "./args.js";
 import type { CommandName } from "./args.js";
-import { JSON_NOTES_ENV } from "./context.js";
-import type { Args, CommandResult, Context } from "./context.js";
-import { Exit, InputError, UserError, partsOf, problem } from "./errors.js";
 import type { ExitCode } from "./errors.js";
-import { helpText } from "./help.js";
-import { APPS, CACHE_DIR, STATE_DIR } from "./server-layout.js";
-import type { App } from "./server-layout.js";
-import { printError, printErrorDocument, printHelp, printNote, render, wantsColor } from "./render.js";
-import { DEFAULT_KEEP } from "./saved.js";
-import { RealSystem } from "./system/real.js";
-import { CacheOnlySystem, DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
-import { VERSION } from "./version.js";
-import { hostPath } from "./paths.js";
-import { onHostReader } from "./system/host.js";
-import { stdoutIsTerminal, terminalColumns } from "./system/terminal.js";
+import { runCommandLine } from "./command-line.js";
+import type { Command } from "./command-line.js";
 
 /** How bin/makefilecheck ends the process once main has resolved. */
 export { exitWhenWritten } from "./system/terminal.js";
-
-/** A command as src/cli.ts runs it. */
-type Command = (ctx: Context, args: Args) => Promise<CommandResult>;
 
 /**
  * Each command's module, imported only when that command runs: loading
@@ -50,94 +34,7 @@ const LOAD = {
   doctor: async () => (await import("./doctor/command.js")).doctor,
 } satisfies Record<CommandName, () => Promise<Command>>;
 
-/** How long a mutating run started by hand waits for another run's lock before exit 3. */
-const LOCK_WAIT_MS = 3_000;
-
-/** The lock wait --wait asks for, checked. */
-function lockWaitOf(value: unknown): number {
-  if (value === undefined) return LOCK_WAIT_MS;
-  const seconds = Number(value);
-  if (String(value).trim() === "" || !Number.isFinite(seconds) || seconds < 0 || seconds > 3600) {
-    throw new InputError(problem(`--wait ${String(value)}`, "not a number of seconds from 0 to 3600"));
-  }
-  return Math.round(seconds * 1000);
-}
-
-/**
- * Checks --root and the app list, and builds the Context for one command.
- * Under --json its notes are also collected in `notes`, for the document.
- */
-function makeContext(chosen: { args: Args; writes: boolean }, notes: string[]): Context {
-  const a = chosen.args;
-  // resolve("") is the current directory: an empty --root (an unset shell variable) must not mean that.
-  if (String(a.root ?? "/") === "") throw new InputError(problem("--root ''", "empty", "give the directory that stands for / (--root / for this server)"));
-  const root = resolve(String(a.root ?? "/"));
-  const rootEntry = new RealSystem("/").stat(onHostReader(hostPath(root)));
-  if (rootEntry?.type !== "dir") {
-    const what = rootEntry ? `is a ${rootEntry.type === "link" ? "symlink" : rootEntry.type}, not a directory` : "no such directory";
-    throw new InputError(problem(`--root ${root}`, what, "give the directory itself that stands for /"));
-  }
-  const real = new RealSystem(root);
-  const dryRun = Boolean(a["dry-run"]);
-  const sys = !chosen.writes ? new ReadOnlySystem(real) : dryRun ? new DryRunSystem(real) : real;
-  const given = (a.app as App[] | undefined) ?? [];
-  const apps = given.length ? given : [...APPS];
-  const json = Boolean(a.json);
-  const quiet = Boolean(a.quiet);
-  return {
-    sys,
-    apps: APPS.filter((app) => apps.includes(app)),
-    json,
-    quiet,
-    dryRun,
-    lockWaitMs: lockWaitOf(a.wait),
-    color: wantsColor(Boolean(a.color), process.env, stdoutIsTerminal),
-    now: () => new Date(),
-    keep: {
-      runs: typeof a["keep-runs"] === "number" ? a["keep-runs"] : DEFAULT_KEEP.runs,
-      days: typeof a["keep-days"] === "number" ? a["keep-days"] : DEFAULT_KEEP.days,
-    },
-    caches: dryRun ? undefined : new CacheOnlySystem(real, CACHE_DIR),
-    note: (line) => {
-      if (json) notes.push(line);
-      // A parent reading the --json document (the watcher's rounds) asks for the notes on stderr too.
-      if (!quiet && (!json || process.env[JSON_NOTES_ENV] === "1")) printNote(line);
-    },
-  };
-}
-
-/** What an error that is not the admin's to fix (a bug of ours) says, in the one-line shape. */
-function internalError(err: unknown): UserError {
-  const said = err instanceof Error ? err.message : String(err);
-  const fix = "a bug in makefilecheck, not a verdict on this machine: run again with MAKEFILECHECK_DEBUG=1 and report what it prints";
-  return new UserError(problem(undefined, `internal error: ${said}`, fix), Exit.internal);
-}
-
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<ExitCode> {
-  // Until the command line is read, a literal --json is the only sign of it: a refused call still answers in JSON.
-  let json = argv.includes("--json");
-  // What the run noted (what it pruned, an interrupted run it finished): under --json, part of the document.
-  const notes: string[] = [];
-  try {
-    const parsed = fastCommandLine(argv) ?? (await yargsCommandLine(argv));
-    if (parsed.kind === "help") {
-      printHelp(helpText(parsed.command, Math.min(100, terminalColumns())));
-      return Exit.ok;
-    }
-    if (parsed.kind === "version") {
-      printHelp(`${VERSION}\n`);
-      return Exit.ok;
-    }
-    const ctx = makeContext(parsed, notes);
-    const result = await (await LOAD[parsed.command]())(ctx, parsed.args);
-    render(ctx, result, notes);
-    return result.code;
-  } catch (caught) {
-    if (!(caught instanceof UserError) && process.env.MAKEFILECHECK_DEBUG) printError(caught instanceof Error ? (caught.stack ?? caught.message) : String(caught));
-    const err = caught instanceof UserError ? caught : internalError(caught);
-    printError(err.message);
-    if (json) printErrorDocument({ exit: err.code, kind: err.name, ...partsOf(err.message) }, notes);
-    return err.code;
-  }
+  return runCommandLine(argv, async (a) => fastCommandLine(a) ?? (await yargsCommandLine(a)), (name) => LOAD[name]());
 }

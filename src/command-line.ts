@@ -1,0 +1,123 @@
+/**
+ * One command line, run: read argv against the command table
+ * (src/args.ts), build the System stack the command may use, run the
+ * command, render its result, and turn every error into one line and an
+ * exit code. Nothing else prints. The two entry points (src/cli.ts, every
+ * command; src/status-cli.ts, status alone in one small bundle) differ
+ * only in how they read argv and load commands.
+ */
+import { resolve } from "node:path";
+import type { CommandName, Parsed } from "./args.js";
+import { JSON_NOTES_ENV } from "./context.js";
+import type { Args, CommandResult, Context } from "./context.js";
+import { Exit, InputError, UserError, partsOf, problem } from "./errors.js";
+import type { ExitCode } from "./errors.js";
+import { helpText } from "./help.js";
+import { APPS, CACHE_DIR } from "./server-layout.js";
+import type { App } from "./server-layout.js";
+import { printError, printErrorDocument, printHelp, printNote, render, wantsColor } from "./render.js";
+import { DEFAULT_KEEP } from "./saved.js";
+import { RealSystem } from "./system/real.js";
+import { CacheOnlySystem, DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
+import { VERSION } from "./version.js";
+import { hostPath } from "./paths.js";
+import { onHostReader } from "./system/host.js";
+import { stdoutIsTerminal, terminalColumns } from "./system/terminal.js";
+
+/** A command as a command line runs it. */
+export type Command = (ctx: Context, args: Args) => Promise<CommandResult>;
+
+/** How long a mutating run started by hand waits for another run's lock before exit 3. */
+const LOCK_WAIT_MS = 3_000;
+
+/** The lock wait --wait asks for, checked. */
+function lockWaitOf(value: unknown): number {
+  if (value === undefined) return LOCK_WAIT_MS;
+  const seconds = Number(value);
+  if (String(value).trim() === "" || !Number.isFinite(seconds) || seconds < 0 || seconds > 3600) {
+    throw new InputError(problem(`--wait ${String(value)}`, "not a number of seconds from 0 to 3600"));
+  }
+  return Math.round(seconds * 1000);
+}
+
+/**
+ * Checks --root and the app list, and builds the Context for one command.
+ * Under --json its notes are also collected in `notes`, for the document.
+ */
+function makeContext(chosen: { args: Args; writes: boolean }, notes: string[]): Context {
+  const a = chosen.args;
+  // resolve("") is the current directory: an empty --root (an unset shell variable) must not mean that.
+  if (String(a.root ?? "/") === "") throw new InputError(problem("--root ''", "empty", "give the directory that stands for / (--root / for this server)"));
+  const root = resolve(String(a.root ?? "/"));
+  const rootEntry = new RealSystem("/").stat(onHostReader(hostPath(root)));
+  if (rootEntry?.type !== "dir") {
+    const what = rootEntry ? `is a ${rootEntry.type === "link" ? "symlink" : rootEntry.type}, not a directory` : "no such directory";
+    throw new InputError(problem(`--root ${root}`, what, "give the directory itself that stands for /"));
+  }
+  const real = new RealSystem(root);
+  const dryRun = Boolean(a["dry-run"]);
+  const sys = !chosen.writes ? new ReadOnlySystem(real) : dryRun ? new DryRunSystem(real) : real;
+  const given = (a.app as App[] | undefined) ?? [];
+  const apps = given.length ? given : [...APPS];
+  const json = Boolean(a.json);
+  const quiet = Boolean(a.quiet);
+  return {
+    sys,
+    apps: APPS.filter((app) => apps.includes(app)),
+    json,
+    quiet,
+    dryRun,
+    lockWaitMs: lockWaitOf(a.wait),
+    color: wantsColor(Boolean(a.color), process.env, stdoutIsTerminal),
+    now: () => new Date(),
+    keep: {
+      runs: typeof a["keep-runs"] === "number" ? a["keep-runs"] : DEFAULT_KEEP.runs,
+      days: typeof a["keep-days"] === "number" ? a["keep-days"] : DEFAULT_KEEP.days,
+    },
+    caches: dryRun ? undefined : new CacheOnlySystem(real, CACHE_DIR),
+    note: (line) => {
+      if (json) notes.push(line);
+      // A parent reading the --json document (the watcher's rounds) asks for the notes on stderr too.
+      if (!quiet && (!json || process.env[JSON_NOTES_ENV] === "1")) printNote(line);
+    },
+  };
+}
+
+/** What an error that is not the admin's to fix (a bug of ours) says, in the one-line shape. */
+function internalError(err: unknown): UserError {
+  const said = err instanceof Error ? err.message : String(err);
+  const fix = "a bug in makefilecheck, not a verdict on this machine: run again with MAKEFILECHECK_DEBUG=1 and report what it prints";
+  return new UserError(problem(undefined, `internal error: ${said}`, fix), Exit.internal);
+}
+
+/**
+ * Runs one command line, `argv` (without node and script), read by `read`,
+ * with the command `load` gives; resolves to the exit code.
+ */
+export async function runCommandLine(argv: string[], read: (argv: string[]) => Promise<Parsed>, load: (name: CommandName) => Promise<Command>): Promise<ExitCode> {
+  // Until the command line is read, a literal --json is the only sign of it: a refused call still answers in JSON.
+  let json = argv.includes("--json");
+  // What the run noted (what it pruned, an interrupted run it finished): under --json, part of the document.
+  const notes: string[] = [];
+  try {
+    const parsed = await read(argv);
+    if (parsed.kind === "help") {
+      printHelp(helpText(parsed.command, Math.min(100, terminalColumns())));
+      return Exit.ok;
+    }
+    if (parsed.kind === "version") {
+      printHelp(`${VERSION}\n`);
+      return Exit.ok;
+    }
+    const ctx = makeContext(parsed, notes);
+    const result = await (await load(parsed.command))(ctx, parsed.args);
+    render(ctx, result, notes);
+    return result.code;
+  } catch (caught) {
+    if (!(caught instanceof UserError) && process.env.MAKEFILECHECK_DEBUG) printError(caught instanceof Error ? (caught.stack ?? caught.message) : String(caught));
+    const err = caught instanceof UserError ? caught : internalError(caught);
+    printError(err.message);
+    if (json) printErrorDocument({ exit: err.code, kind: err.name, ...partsOf(err.message) }, notes);
+    return err.code;
+  }
+}
