@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { argvTokens } from "../src/argv-tokens.js";
 import type { ArgvToken, TokenOption } from "../src/argv-tokens.js";
+import { tokenOptions } from "../src/args.js";
 
 /** A small table like args.ts's: a value option with a letter, flags with and without one, a negation. */
 const OPTIONS: Record<string, TokenOption> = {
@@ -47,5 +48,9 @@ describe("argvTokens, as node's parseArgs", () => {
 
   it("gives a letter two options declare to the first of them", () => {
     expect(argvTokens(["-v"], { verbose: { type: "boolean", short: "v" }, version: { type: "boolean", short: "v" } })).toEqual([opt("verbose", "-v")]);
+  });
+
+  it("reads the real table: -a is --app, --no-check a name of its own", () => {
+    expect(argvTokens(["sync", "-qaexim4", "--no-check"], tokenOptions())).toEqual([pos("sync"), opt("quiet", "-q"), opt("app", "-a", "exim4", true), opt("no-check", "--no-check")]);
   });
 });
