@@ -5,7 +5,8 @@
  * so the admin reads one voice. The calls the upgrade triggers and the
  * watcher make are read without yargs (start-up time).
  */
-import { parseArgs } from "node:util";
+import { argvTokens } from "./argv-tokens.js";
+import type { TokenOption } from "./argv-tokens.js";
 import type { Args } from "./context.js";
 import { InputError, problem } from "./errors.js";
 import { APPS } from "./server-layout.js";
@@ -319,12 +320,12 @@ function optionOf(command: CommandName, name: string): OptionSpec | undefined {
   return Object.hasOwn(own, name) ? own[name] : Object.hasOwn(GLOBAL_OPTIONS, name) ? GLOBAL_OPTIONS[name] : undefined;
 }
 
-/** Every option of every command, as node:util parseArgs takes them. */
-function parseArgsOptions(): NonNullable<Parameters<typeof parseArgs>[0]>["options"] {
-  const all: Record<string, { type: "string" | "boolean"; short?: string; multiple: true }> = {};
+/** Every option of every command, as the tokenizer (argv-tokens.ts) takes them. */
+export function tokenOptions(): Record<string, TokenOption> {
+  const all: Record<string, TokenOption> = {};
   const add = (name: string, o: OptionSpec) => {
-    all[name] = { type: o.type === "value" ? "string" : "boolean", multiple: true, ...(o.short ? { short: o.short } : {}) };
-    if (o.type === "flag" && o.negatable) all[`no-${name}`] = { type: "boolean", multiple: true };
+    all[name] = { type: o.type === "value" ? "string" : "boolean", ...(o.short ? { short: o.short } : {}) };
+    if (o.type === "flag" && o.negatable) all[`no-${name}`] = { type: "boolean" };
   };
   for (const [name, o] of Object.entries(GLOBAL_OPTIONS)) add(name, o);
   for (const c of Object.values(COMMANDS) as CommandSpec[]) for (const [name, o] of Object.entries(c.options)) add(name, o);
@@ -373,7 +374,7 @@ function commandsTaking(name: string): string[] {
  * mistake is an InputError worded `WHAT: problem — fix`.
  */
 export function parseCommandLine(argv: string[]): Parsed {
-  const { tokens } = parseArgs({ args: argv, options: parseArgsOptions(), allowPositionals: true, strict: false, tokens: true });
+  const tokens = argvTokens(argv, tokenOptions());
   const positionals = tokens.filter((t) => t.kind === "positional").map((t) => t.value);
   const first = positionals[0];
   const wantsHelp = tokens.some((t) => t.kind === "option" && t.name === "help");
@@ -407,7 +408,7 @@ export function parseCommandLine(argv: string[]): Parsed {
       args[name] = negated === null;
       continue;
     }
-    // parseArgs takes the next word as the value even when it is an option: `--keep-local --make`.
+    // The tokenizer, like node's parseArgs, takes the next word as the value even when it is an option: `--keep-local --make`.
     const missing = t.value === undefined || (!t.inlineValue && t.value.startsWith("-") && t.value !== "-");
     args[name] = valueOf(t.rawName, o, missing ? undefined : t.value, args[name]);
   }
