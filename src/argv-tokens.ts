@@ -1,9 +1,10 @@
 /**
  * The command line cut into tokens exactly as node's util.parseArgs cuts it
  * with `{ allowPositionals: true, strict: false, tokens: true }`, for the
- * fields args.ts reads. Our own because loading node:util costs about
- * 2.3 ms of `status`'s start on Debian's Node 18, which has no code cache
- * for its built-in modules, and parseArgs was all we took from it.
+ * fields args.ts reads. Our own because parseArgs is two modules Node does
+ * not load at start-up, and on Debian's Node 18, which has no code cache
+ * for its built-in modules, loading them cost about 2% of `status`'s start
+ * (docs/architecture.md, Budgets).
  *
  * The rules are node's, odd corners included, so that a command line
  * means what it meant before: a value option takes the next word whatever
