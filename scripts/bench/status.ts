@@ -3,7 +3,8 @@
  * tree after `install --make`) takes at most 1.25x the wall time of
  * `node -e 0` on the same machine, the median ratio of interleaved pairs of runs, started as
  * the Debian package starts it: with the V8 code cache its postinst makes
- * (here in a temp MAKEFILECHECK_CACHE_DIR). As on a server, where status
+ * (here in a temp MAKEFILECHECK_CACHE_DIR), and both without Node's NODE_*
+ * variables, which a server's root shell lacks (scripts/timing.ts). As on a server, where status
  * runs a while after install, the tree is first left longer than the stat
  * cache's 2 s rule; the first status then records its caches (the stat
  * cache and the built verdict, src/tree/), which the timed runs use. The
