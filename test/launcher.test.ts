@@ -150,5 +150,26 @@ describe("launcher", () => {
       expect(r.stderr).toBe("");
       expect(r.stdout).toMatch(/^exim4: /m);
     });
+
+    it("ships by npm as the bundle alone: npm pack builds first, and npm install -g of the tarball runs with nothing to resolve", () => {
+      const manifest = JSON.parse(readFileSync(`${PKG}package.json`, "utf8")) as Record<string, Record<string, string> | undefined>;
+      expect(manifest.scripts?.prepack).toBe("npm run build");
+      expect(manifest.dependencies ?? {}).toEqual({});
+      // The build has run (npm test builds): pack without building again under the other tests' feet.
+      const npm = (args: string[]) => spawnSync("npm", args, { cwd: PKG, encoding: "utf8", env: { ...process.env, npm_config_audit: "false", npm_config_fund: "false" } });
+      const pack = npm(["pack", "--ignore-scripts", "--json", "--pack-destination", alone]);
+      expect(pack.status).toBe(0);
+      const [{ filename, files }] = JSON.parse(pack.stdout) as [{ filename: string; files: { path: string }[] }];
+      const shipped = files.map((f) => f.path);
+      expect(shipped).toEqual(expect.arrayContaining(["bin/makefilecheck", "dist/makefilecheck.cjs", "dist/status.cjs", "dist/THIRD-PARTY-LICENSES"]));
+      expect(shipped.filter((f) => !/^(bin|dist)\//.test(f)).sort()).toEqual(["README.md", "package.json"]);
+      const install = npm(["install", "-g", "--offline", "--prefix", `${alone}/prefix`, `${alone}/${filename}`]);
+      expect(install.status).toBe(0);
+      const installed = `${alone}/prefix/bin/makefilecheck`;
+      expect(launch(["--version"], undefined, installed).stdout).toBe(`${version}\n`);
+      const r = launch(["status", "--root", alone], undefined, installed);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toMatch(/^exim4: /m);
+    });
   });
 });
