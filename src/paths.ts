@@ -27,10 +27,15 @@ export type HostPath = PathOf<"host">;
 /** A path inside a snippet tree: plain names joined by `/`, none `.` or `..`. */
 export type SnippetPath = PathOf<"snippet">;
 
+/** A part that normalising removes or takes back: empty (`//`, a trailing `/`), `.` or `..`. */
+const NOT_NORMAL = /\/(?:\.\.?)?(?:\/|$)/;
+
 /** `path` normalised as an absolute path; refuses relative input and NUL bytes. */
 function absolute(path: string, what: string): string {
   if (path.includes("\0")) throw new InputError(problem(JSON.stringify(path), `${what} contains a NUL byte`));
   if (!path.startsWith("/")) throw new InputError(problem(path, `expected an absolute ${what}`));
+  // Most paths are normal already (every System call checks its path again): kept as they are, with nothing allocated.
+  if (!NOT_NORMAL.test(path)) return path;
   // posix.normalize without loading node:path: no `.` or empty parts, `..` taken back.
   const parts: string[] = [];
   for (const part of path.split("/")) {

@@ -48,6 +48,11 @@ describe("server and host paths", () => {
     expect(serverPath("/etc//exim4/./sympl.d/")).toBe("/etc/exim4/sympl.d");
     expect(serverPath("/etc/../../x")).toBe("/x");
     expect(serverPath("/")).toBe("/");
+    expect(serverPath("/etc/exim4/..")).toBe("/etc");
+    expect(serverPath("/etc/exim4/.")).toBe("/etc/exim4");
+    // Dots that are only part of a name are kept.
+    expect(serverPath("/etc/...")).toBe("/etc/...");
+    expect(serverPath("/etc/.x/y..")).toBe("/etc/.x/y..");
     expect(() => serverPath("etc/exim4")).toThrow(/expected an absolute server path/);
     expect(() => hostPath("srv/copy")).toThrow(/expected an absolute host path/);
     expect(() => serverPath("/etc/\0")).toThrow(/NUL byte/);

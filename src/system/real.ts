@@ -3,7 +3,8 @@
  * file or link in the same directory, then rename) and refuse to pass
  * through a symlinked directory below the root.
  */
-import * as fs from "node:fs";
+import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import type { Dirent, Stats } from "node:fs";
 import { posix } from "node:path";
 import { builtin } from "../builtin.js";
 import { EnvironmentError, LockHeldError, problem } from "../errors.js";
@@ -66,7 +67,7 @@ function explain(path: string, err: unknown): Error {
  */
 function lstatHost(host: string, path: string, name?: string): Entry | null {
   try {
-    const st = fs.lstatSync(host);
+    const st = lstatSync(host);
     return { type: typeOf(st), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -82,7 +83,7 @@ function lstatHost(host: string, path: string, name?: string): Entry | null {
  * reading goes on). Short of `size`, reading goes on until it returns 0.
  */
 function readSized(host: string, size: number): Buffer {
-  const fd = fs.openSync(host, "r");
+  const fd = openSync(host, "r");
   try {
     let buf = Buffer.allocUnsafe(size + 1);
     let len = 0;
@@ -92,24 +93,24 @@ function readSized(host: string, size: number): Buffer {
         buf.copy(bigger);
         buf = bigger;
       }
-      const n = fs.readSync(fd, buf, len, buf.length - len, null);
+      const n = readSync(fd, buf, len, buf.length - len, null);
       len += n;
       if (n === 0 || (len >= size && len < buf.length)) return buf.subarray(0, len);
     }
   } finally {
-    fs.closeSync(fd);
+    closeSync(fd);
   }
 }
 
 /** The type a directory records for a name (node lstats names whose type the file system does not record). */
-function direntType(d: fs.Dirent): Entry["type"] {
+function direntType(d: Dirent): Entry["type"] {
   if (d.isSymbolicLink()) return "link";
   if (d.isFile()) return "file";
   if (d.isDirectory()) return "dir";
   return "other";
 }
 
-function typeOf(st: fs.Stats): Entry["type"] {
+function typeOf(st: Stats): Entry["type"] {
   if (st.isSymbolicLink()) return "link";
   if (st.isFile()) return "file";
   if (st.isDirectory()) return "dir";
@@ -151,20 +152,20 @@ export class RealSystem implements System {
 
   readFile(path: ServerPath, sizeHint?: number): Buffer {
     const host = this.hostPath(path);
-    return this.guard(path, () => (sizeHint === undefined ? fs.readFileSync(host) : readSized(host, sizeHint)));
+    return this.guard(path, () => (sizeHint === undefined ? readFileSync(host) : readSized(host, sizeHint)));
   }
 
   readLink(path: ServerPath): string {
-    return this.guard(path, () => fs.readlinkSync(this.hostPath(path)));
+    return this.guard(path, () => readlinkSync(this.hostPath(path)));
   }
 
   list(path: ServerPath): string[] {
-    return this.guard(path, () => sortBytewise(fs.readdirSync(this.hostPath(path))));
+    return this.guard(path, () => sortBytewise(readdirSync(this.hostPath(path))));
   }
 
   listDetailed(path: ServerPath, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
     const host = this.hostPath(path);
-    const dirents = this.guard(path, () => fs.readdirSync(host, { withFileTypes: true }));
+    const dirents = this.guard(path, () => readdirSync(host, { withFileTypes: true }));
     // A listed name is one plain component: joined as is, without a path check per name.
     return sortByName(dirents).map((d) => {
       const { name } = d;
@@ -180,7 +181,7 @@ export class RealSystem implements System {
   childProcesses(pid: number): ProcessInfo[] {
     let names: string[];
     try {
-      names = fs.readdirSync("/proc");
+      names = readdirSync("/proc");
     } catch {
       return [];
     }
@@ -221,14 +222,14 @@ export class RealSystem implements System {
     // Private to root (the text may hold the Spamhaus key): exim and dovecot,
     // run by root, read a -C/-c file as root, and exim refuses one that root
     // does not own (docs/architecture.md, modes).
-    const dir = fs.mkdtempSync(`${tmpdir()}/makefilecheck-`);
+    const dir = mkdtempSync(`${tmpdir()}/makefilecheck-`);
     try {
-      fs.chmodSync(dir, 0o700);
+      chmodSync(dir, 0o700);
       const file = `${dir}/${posix.basename(name)}`;
-      fs.writeFileSync(file, data, { mode: 0o600, flag: "wx" });
+      writeFileSync(file, data, { mode: 0o600, flag: "wx" });
       return await use(hostPath(file));
     } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   }
 
@@ -283,19 +284,19 @@ export class RealSystem implements System {
     const gid = attrs.gid ?? keep?.gid;
     const temp = tempSibling(host);
     this.guard(path, () => {
-      const fd = fs.openSync(temp, "wx", 0o600);
+      const fd = openSync(temp, "wx", 0o600);
       try {
-        fs.writeFileSync(fd, data);
-        if (uid !== undefined && gid !== undefined) fs.fchownSync(fd, uid, gid);
-        fs.fchmodSync(fd, mode);
-        fs.fsyncSync(fd);
+        writeFileSync(fd, data);
+        if (uid !== undefined && gid !== undefined) fchownSync(fd, uid, gid);
+        fchmodSync(fd, mode);
+        fsyncSync(fd);
       } finally {
-        fs.closeSync(fd);
+        closeSync(fd);
       }
       try {
-        fs.renameSync(temp, host);
+        renameSync(temp, host);
       } catch (err) {
-        fs.rmSync(temp, { force: true });
+        rmSync(temp, { force: true });
         throw err;
       }
       this.unsyncedDirs.add(posix.dirname(host));
@@ -307,12 +308,12 @@ export class RealSystem implements System {
     const host = this.hostPath(path);
     const temp = tempSibling(host);
     this.guard(path, () => {
-      fs.symlinkSync(target, temp);
-      if (attrs.uid !== undefined && attrs.gid !== undefined) fs.lchownSync(temp, attrs.uid, attrs.gid);
+      symlinkSync(target, temp);
+      if (attrs.uid !== undefined && attrs.gid !== undefined) lchownSync(temp, attrs.uid, attrs.gid);
       try {
-        fs.renameSync(temp, host);
+        renameSync(temp, host);
       } catch (err) {
-        fs.rmSync(temp, { force: true });
+        rmSync(temp, { force: true });
         throw err;
       }
       this.unsyncedDirs.add(posix.dirname(host));
@@ -329,9 +330,9 @@ export class RealSystem implements System {
       if (st) throw new EnvironmentError(problem(walked, `is a ${st.type}, not a directory`));
       this.guard(walked, () => {
         const host = this.hostPath(walked);
-        fs.mkdirSync(host, { mode: attrs.mode ?? 0o755 });
-        if (attrs.uid !== undefined && attrs.gid !== undefined) fs.chownSync(host, attrs.uid, attrs.gid);
-        if (attrs.mode !== undefined) fs.chmodSync(host, attrs.mode);
+        mkdirSync(host, { mode: attrs.mode ?? 0o755 });
+        if (attrs.uid !== undefined && attrs.gid !== undefined) chownSync(host, attrs.uid, attrs.gid);
+        if (attrs.mode !== undefined) chmodSync(host, attrs.mode);
       });
     }
   }
@@ -343,11 +344,11 @@ export class RealSystem implements System {
     if (st.type !== "file") throw new EnvironmentError(problem(path, `is a ${st.type === "link" ? "symlink" : st.type}, not a file`, `refusing to change its mode`));
     this.guard(path, () => {
       // O_NOFOLLOW: a link put there since the lstat is refused, not followed.
-      const fd = fs.openSync(this.hostPath(path), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+      const fd = openSync(this.hostPath(path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
       try {
-        fs.fchmodSync(fd, mode);
+        fchmodSync(fd, mode);
       } finally {
-        fs.closeSync(fd);
+        closeSync(fd);
       }
     });
   }
@@ -358,8 +359,8 @@ export class RealSystem implements System {
     if (!st) return;
     if (st.type === "dir") this.plainDirs.clear();
     this.guard(path, () => {
-      if (st.type === "dir") fs.rmdirSync(this.hostPath(path));
-      else fs.unlinkSync(this.hostPath(path));
+      if (st.type === "dir") rmdirSync(this.hostPath(path));
+      else unlinkSync(this.hostPath(path));
     });
     this.unsyncedDirs.add(posix.dirname(this.hostPath(path)));
   }
@@ -368,7 +369,7 @@ export class RealSystem implements System {
     this.assertPlainParents(from);
     this.assertPlainParents(to);
     this.plainDirs.clear();
-    this.guard(from, () => fs.renameSync(this.hostPath(from), this.hostPath(to)));
+    this.guard(from, () => renameSync(this.hostPath(from), this.hostPath(to)));
     this.unsyncedDirs.add(posix.dirname(this.hostPath(from)));
     this.unsyncedDirs.add(posix.dirname(this.hostPath(to)));
   }
@@ -409,16 +410,16 @@ export class RealSystem implements System {
     this.mkdir(serverPath(posix.dirname(path)), { mode: 0o755 });
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const fd = this.guard(path, () => fs.openSync(host, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600));
+      const fd = this.guard(path, () => openSync(host, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600));
       let outcome: { code: number; stderr: string };
       try {
         outcome = await flockFd(fd, Math.max(0, deadline - Date.now()));
       } catch (err) {
-        fs.closeSync(fd);
+        closeSync(fd);
         throw explain(path, err);
       }
       if (outcome.code !== 0) {
-        fs.closeSync(fd);
+        closeSync(fd);
         if (outcome.code === FLOCK_BUSY) {
           throw new LockHeldError(
             problem(path, `another makefilecheck run holds the lock (waited ${waitMs / 1000} s)`, "wait for it to finish, then run this again"),
@@ -426,16 +427,16 @@ export class RealSystem implements System {
         }
         throw new EnvironmentError(problem(path, `flock failed (exit ${outcome.code}): ${outcome.stderr.trim()}`, "check that util-linux's flock is installed"));
       }
-      if (fs.fstatSync(fd).ino === lstatHost(host, path)?.ino) {
+      if (fstatSync(fd).ino === lstatHost(host, path)?.ino) {
         return async () => {
           try {
-            this.guard(path, () => fs.unlinkSync(host));
+            this.guard(path, () => unlinkSync(host));
           } finally {
-            fs.closeSync(fd);
+            closeSync(fd);
           }
         };
       }
-      fs.closeSync(fd);
+      closeSync(fd);
     }
   }
 }
@@ -471,7 +472,7 @@ function sortBytewise(names: string[]): string[] {
 }
 
 /** sortBytewise for directory entries, by name. */
-function sortByName(dirents: fs.Dirent[]): fs.Dirent[] {
+function sortByName(dirents: Dirent[]): Dirent[] {
   if (dirents.some((d) => /[\uD800-\uDFFF]/.test(d.name))) return dirents.sort((a, b) => byteOrder(a.name, b.name));
   return dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
@@ -496,8 +497,8 @@ function procStat(pid: number): ProcessInfo | null {
   let stat: string;
   let uptime: string;
   try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    uptime = fs.readFileSync("/proc/uptime", "utf8");
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    uptime = readFileSync("/proc/uptime", "utf8");
   } catch {
     return null;
   }
@@ -517,11 +518,11 @@ function procStat(pid: number): ProcessInfo | null {
 function syncDir(hostDir: string): void {
   let fd: number | undefined;
   try {
-    fd = fs.openSync(hostDir, "r");
-    fs.fsyncSync(fd);
+    fd = openSync(hostDir, "r");
+    fsyncSync(fd);
   } catch {
     // Some file systems refuse fsync on a directory; the rename still happened.
   } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+    if (fd !== undefined) closeSync(fd);
   }
 }
