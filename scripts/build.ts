@@ -67,9 +67,22 @@ const result = await build({
 // import.meta.url, for the few files that use it (a CommonJS file has none),
 // and only there: working it out costs every file that states it.
 const withMetaUrl = (code: string) => (code.includes("__mfcUrl") ? `var __mfcUrl = require("node:url").pathToFileURL(__filename).href;\n${code}` : code);
+
+/**
+ * Writes one file of the bundle as bin/makefilecheck compiles it: the
+ * module function itself, the wrapper node puts around a CommonJS file
+ * already in place, in ASCII (esbuild escapes the rest), so the launcher
+ * reads it as latin1 and hands it to V8 as is, with no copy made.
+ */
+function writeModuleFunction(path: string, code: string): void {
+  const text = `(function (exports, require, module, __filename, __dirname) {${withMetaUrl(code)}\n})`;
+  if (!/^[\x00-\x7f]*$/.test(text)) throw new Error(`build: ${path} is not ASCII`);
+  writeFileSync(path, text, "latin1");
+}
+
 for (const file of result.outputFiles) {
-  const cjs = await transform(file.text, { format: "cjs", platform: "node", target: "node18.19", supported: { "dynamic-import": false }, logLevel: "warning" });
-  writeFileSync(file.path, withMetaUrl(cjs.code));
+  const cjs = await transform(file.text, { format: "cjs", platform: "node", target: "node18.19", supported: { "dynamic-import": false }, minify: true, logLevel: "warning" });
+  writeModuleFunction(file.path, cjs.code);
 }
 
 // status, report, --help and --version in one file of their own, with no
@@ -85,8 +98,9 @@ const statusBundle = await build({
   supported: { "dynamic-import": false },
   external: ["yargs", "execa", "chokidar", "diff", "node-diff3"],
   define: { MAKEFILECHECK_VERSION: JSON.stringify(pkg.version), "import.meta.url": "__mfcUrl" },
+  minify: true,
   logLevel: "warning",
   write: false,
 });
-for (const file of statusBundle.outputFiles) writeFileSync(file.path, withMetaUrl(file.text));
+for (const file of statusBundle.outputFiles) writeModuleFunction(file.path, file.text);
 writeFileSync("dist/THIRD-PARTY-LICENSES", licences(Object.keys(result.metafile.inputs)));

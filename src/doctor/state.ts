@@ -106,7 +106,8 @@ export function checkBaseline(sys: Reader, app: App): Verdict | null {
     return ok("baseline", `${entries.length} stored upstream files match their hashes (recorded ${manifest.created})`);
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
-    return fail("baseline", err.message.replace(/ — .*$/, ""), fix);
+    // The dash escaped: esbuild keeps a regex's characters as written, and the bundle must be ASCII (scripts/build.ts).
+    return fail("baseline", err.message.replace(/ \u2014 .*$/, ""), fix);
   }
 }
 
