@@ -12,13 +12,17 @@ import type { App } from "../server-layout.js";
 import { appPaths, LINKED_SNIPPETS, reloadCommand, snippetDir } from "../server-layout.js";
 import type { DriftSummary } from "../sync/drift.js";
 import { summarizeDrift } from "../sync/drift.js";
+import type { BuiltState } from "../tree/built.js";
 import type { BuiltReport } from "../tree/built-read.js";
-import { builtStatus } from "../tree/built-read.js";
+import { builtState, classifyDaemon, readDaemon } from "../tree/built-read.js";
 import { SYMPL_NEW } from "../tree/scan.js";
 import { inTree, snippetPath } from "../paths.js";
+import { RecordingReader } from "../system/recording.js";
+import type { Reader, System } from "../system/system.js";
 import { observe } from "./observe.js";
 import type { Detection } from "./profile.js";
 import { detectProfile, worstCode } from "./profile.js";
+import { recallFacts, rememberFacts } from "./status-memo.js";
 
 /** The next command for an app, or null when there is nothing to do. */
 function nextStep(det: Detection, drift: DriftSummary | null, built: BuiltReport | null): string | null {
@@ -49,7 +53,7 @@ function settleStep(app: App, drift: DriftSummary | null): string | null {
 }
 
 /** A linked snippet (dovecot's 60-sni) that became a directory in sympl-local.d: Sympl's rewrites no longer reach the config. */
-function linkedSnippetProblems(sys: Context["sys"], app: App): string[] {
+function linkedSnippetProblems(sys: Reader, app: App): string[] {
   const p = appPaths(app);
   return LINKED_SNIPPETS[app]
     .filter((rel) => sys.stat(inTree(p.local, snippetPath(rel)))?.type === "dir")
@@ -81,6 +85,46 @@ function describeDrift(drift: DriftSummary): string {
   return parts.length ? parts.join(", ") : "clean";
 }
 
+/** What `status` finds on disk for one app: everything it reports but the daemon. */
+interface AppFacts {
+  det: Detection;
+  drift: DriftSummary | null;
+  /** The built config's state against the chosen tree, and when it was written; null before a tree is chosen. */
+  built: { state: BuiltState; builtMs: number | null } | null;
+  builtProblem: string | null;
+  linked: string[];
+}
+
+/** Reads `app`'s facts through `sys` alone (status-memo.ts relies on that), writing caches through `caches`. */
+async function readFacts(sys: Reader, app: App, caches: System | undefined, scannedAt: number): Promise<AppFacts> {
+  const det = detectProfile(observe(sys, app));
+  const { drift, trees } = det.profile === "fatal" ? { drift: null } : await summarizeDrift(sys, app, caches, scannedAt);
+  // Only once a tree is chosen is there a config that should be in force.
+  const chosen = det.profile === "fatal" ? null : det.mode;
+  let built: AppFacts["built"] = null;
+  let builtProblem: string | null = null;
+  try {
+    const scanned = trees && chosen ? (chosen === "local" ? trees.local : trees.upstream).entries : undefined;
+    built = chosen ? builtState(sys, app, chosen, caches, scannedAt, scanned) : null;
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    builtProblem = err.message;
+  }
+  const linked = det.profile === "fatal" ? [] : linkedSnippetProblems(sys, app);
+  return { det, drift, built, builtProblem, linked };
+}
+
+/** `app`'s facts: remembered, while nothing they were read from has changed, else read (and remembered). */
+async function factsOf(ctx: Context, app: App): Promise<AppFacts> {
+  const recalled = recallFacts<AppFacts>(ctx.sys, app);
+  if (recalled) return recalled;
+  const scannedAt = ctx.now().getTime();
+  const reader = new RecordingReader(ctx.sys);
+  const facts = await readFacts(reader, app, ctx.caches, scannedAt);
+  if (ctx.caches) rememberFacts(ctx.caches, app, facts, reader, scannedAt);
+  return facts;
+}
+
 /** `status`: profile, recorded mode, damage, drift and the next step per app. */
 export async function status(ctx: Context, _args: Args): Promise<CommandResult> {
   const problems: string[] = [];
@@ -88,21 +132,9 @@ export async function status(ctx: Context, _args: Args): Promise<CommandResult> 
   const lines: string[] = [];
   const codes: ExitCode[] = [];
   for (const app of ctx.apps) {
-    const scannedAt = ctx.now().getTime();
-    const det = detectProfile(observe(ctx.sys, app));
-    const { drift, trees } = det.profile === "fatal" ? { drift: null } : await summarizeDrift(ctx.sys, app, ctx.caches, scannedAt);
-    // Only once a tree is chosen is there a config that should be in force.
-    const chosen = det.profile === "fatal" ? null : det.mode;
-    let built: BuiltReport | null = null;
-    let builtProblem: string | null = null;
-    try {
-      const scanned = trees && chosen ? (chosen === "local" ? trees.local : trees.upstream).entries : undefined;
-      built = chosen ? builtStatus(ctx.sys, app, chosen, ctx.caches, scannedAt, scanned) : null;
-    } catch (err) {
-      if (!(err instanceof UserError)) throw err;
-      builtProblem = err.message;
-    }
-    const linked = det.profile === "fatal" ? [] : linkedSnippetProblems(ctx.sys, app);
+    const { det, drift, built: found, builtProblem, linked } = await factsOf(ctx, app);
+    // The daemon is asked each time: whether it runs is no fact about the files.
+    const built: BuiltReport | null = found && { state: found.state, ...classifyDaemon(readDaemon(ctx.sys, app, found.builtMs)) };
     const next = linked.length ? `move ${appPaths(app).local}/${LINKED_SNIPPETS[app][0]} aside, then \`makefilecheck sync -a ${app} --take-upstream ${LINKED_SNIPPETS[app][0]}\`` : nextStep(det, drift, built);
     const wrong = Boolean(drift?.actionNeeded || (built && notInForce(built)) || builtProblem || linked.length);
     codes.push(det.code === 0 && wrong ? 1 : det.code);

@@ -101,20 +101,22 @@ export function builtReport(sys: Reader, app: App, mode: Mode): BuiltReport & { 
 }
 
 /**
- * The `built` report `status` gives: builtReport's, with a `current`
- * verdict remembered by the stamps of what it was read from
- * (built-cache.ts), so that on an unchanged server neither the built file
- * nor a snippet is read. `caches` (absent under --dry-run) is where a new
- * verdict is recorded; `scannedAt` is when this run began reading;
- * `scanned` is this run's scan of the `mode` tree, when drift made one.
+ * The built config's state as `status` gives it, and when the built file
+ * was written (for the daemon's part, which the caller asks): readBuilt's
+ * verdict, with a `current` verdict remembered by the stamps of what it
+ * was read from (built-cache.ts), so that on an unchanged server neither
+ * the built file nor a snippet is read. `caches` (absent under --dry-run)
+ * is where a new verdict is recorded; `scannedAt` is when this run began
+ * reading; `scanned` is this run's scan of the `mode` tree, when drift
+ * made one.
  */
-export function builtStatus(sys: Reader, app: App, mode: Mode, caches: System | undefined, scannedAt: number, scanned?: Map<string, ScannedSnippet>): BuiltReport {
+export function builtState(sys: Reader, app: App, mode: Mode, caches: System | undefined, scannedAt: number, scanned?: Map<string, ScannedSnippet>): { state: BuiltState; builtMs: number | null } {
   const conf = sys.stat(appPaths(app).conf);
   // The stamps are taken before anything is read (drift's scan reads only after stamping): a file changed in between then no longer matches them.
   const files = conf?.type === "file" && sys.stat(snippetDir(app, mode))?.type === "dir" ? treeFiles(sys, app, mode, scanned) : null;
   const key = conf && files ? builtKey(app, mode, conf, files) : null;
-  if (conf && key !== null && knownCurrent(sys, app, key)) return { state: "current", ...classifyDaemon(readDaemon(sys, app, conf.mtimeMs ?? 0)) };
-  const { state, daemon, reload } = builtReport(sys, app, mode);
-  if (conf && files && key !== null && caches && state === "current") recordCurrent(caches, app, key, [conf, ...files.map((f) => f.stamp)], scannedAt);
-  return { state, daemon, reload };
+  if (conf && key !== null && knownCurrent(sys, app, key)) return { state: "current", builtMs: conf.mtimeMs ?? 0 };
+  const { verdict, builtMs } = readBuilt(sys, app, mode);
+  if (conf && files && key !== null && caches && verdict.state === "current") recordCurrent(caches, app, key, [conf, ...files.map((f) => f.stamp)], scannedAt);
+  return { state: verdict.state, builtMs };
 }
