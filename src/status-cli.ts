@@ -17,6 +17,17 @@ export { exitWhenWritten } from "./system/terminal.js";
 /** The commands this bundle runs. */
 const OWN = { status, report };
 
+/**
+ * True when `argv` runs status or report: a run whose V8 code cache of
+ * this bundle holds what status runs. bin/makefilecheck keeps only such a
+ * cache of it (one made by --version would leave status compiling the
+ * rest on every run).
+ */
+export function runsStatus(argv: string[]): boolean {
+  const parsed = fastCommandLine(argv);
+  return parsed?.kind === "run" && Object.hasOwn(OWN, parsed.command);
+}
+
 /** Runs `argv` when it is a call of this bundle's; else null, with nothing done. */
 export async function mainIfOwn(argv: string[]): Promise<ExitCode | null> {
   const parsed = fastCommandLine(argv);

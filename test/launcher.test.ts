@@ -41,33 +41,54 @@ describe("launcher", () => {
     expect(r.status).toBe(0);
   });
 
-  it("compiles each file of the bundle it loads with a code cache it wrote itself, and runs alike with a damaged one", () => {
+  it("compiles the status bundle with a code cache it wrote itself after a status run, and runs alike with a damaged one", () => {
     const cache = mkdtempSync(`${tmpdir()}/makefilecheck-cache-`);
+    const root = mkdtempSync(`${tmpdir()}/makefilecheck-root-`);
     try {
+      writeSymplTree(root);
       const env = { ...process.env, MAKEFILECHECK_CACHE_DIR: cache };
-      const run = () => spawnSync(process.execPath, [BIN, "--version"], { encoding: "utf8", env });
+      const run = () => spawnSync(process.execPath, [BIN, "status", "--root", root], { encoding: "utf8", env });
       const caches = () => Object.fromEntries(readdirSync(cache).map((f) => [f, readFileSync(`${cache}/${f}`)]));
-      expect(run().stdout).toBe(`${version}\n`);
+      const first = run();
+      expect(first.stdout).toMatch(/^exim4: vanilla/m);
       const made = caches();
-      const names = Object.keys(made);
-      expect(names.length).toBeGreaterThan(0);
-      for (const name of names) expect(name).toMatch(new RegExp(`^${process.version}-${process.arch}-\\d+-\\d+-\\d+\\.v8$`));
-      expect(run().stdout).toBe(`${version}\n`);
+      expect(Object.keys(made)).toEqual([cacheName(`${PKG}dist/status.cjs`)]);
+      expect(run()).toMatchObject({ status: first.status, stdout: first.stdout, stderr: first.stderr });
       expect(caches()).toEqual(made); // accepted: not written again
-      for (const name of names) writeFileSync(`${cache}/${name}`, "not a code cache");
-      const r = run();
-      expect([r.status, r.stdout, r.stderr]).toEqual([0, `${version}\n`, ""]);
+      for (const name of Object.keys(made)) writeFileSync(`${cache}/${name}`, "not a code cache");
+      expect(run()).toMatchObject({ status: first.status, stdout: first.stdout, stderr: first.stderr });
       const again = caches(); // rejected by V8, then made again
-      expect(Object.keys(again)).toEqual(names);
-      for (const name of names) expect(again[name]!.length).toBeGreaterThan(made[name]!.length / 2);
+      expect(Object.keys(again)).toEqual(Object.keys(made));
+      for (const name of Object.keys(made)) expect(again[name]!.length).toBeGreaterThan(made[name]!.length / 2);
       run();
       expect(caches()).toEqual(again);
     } finally {
       rmSync(cache, { recursive: true, force: true });
+      rmSync(root, { recursive: true, force: true });
     }
   });
 
-  it("runs status from its one-file bundle with one code cache (what the Debian package's postinst makes), and other commands from the full bundle", () => {
+  it("keeps no cache of the status bundle from a run that compiled less than status does: --version, --help, a failed run, another command", () => {
+    const cache = mkdtempSync(`${tmpdir()}/makefilecheck-cache-`);
+    const root = mkdtempSync(`${tmpdir()}/makefilecheck-root-`);
+    try {
+      const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, MAKEFILECHECK_CACHE_DIR: cache } });
+      expect(run(["--version"]).stdout).toBe(`${version}\n`);
+      expect(run(["status", "--help"]).status).toBe(0);
+      expect(run(["status", "--root", root]).status).toBe(3); // an empty root: nothing to report
+      expect(readdirSync(cache)).toEqual([]);
+      writeSymplTree(root);
+      expect(run(["install", "--dry-run", "--root", root]).status).toBe(0);
+      const made = readdirSync(cache);
+      expect(made).toContain(cacheName(`${PKG}dist/makefilecheck.cjs`));
+      expect(made).not.toContain(cacheName(`${PKG}dist/status.cjs`));
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("runs status from its one-file bundle with one code cache, and other commands from the full bundle", () => {
     const cache = mkdtempSync(`${tmpdir()}/makefilecheck-cache-`);
     const root = mkdtempSync(`${tmpdir()}/makefilecheck-root-`);
     try {
@@ -84,7 +105,6 @@ describe("launcher", () => {
       const drift = run(["drift"], cache);
       expect(drift.stderr).toMatch(/^makefilecheck: \/etc\/exim4\/sympl-local\.d: missing — run `makefilecheck install`/);
       expect(drift.status).toBe(3);
-      expect(readdirSync(cache)).toContain(cacheName(`${PKG}dist/makefilecheck.cjs`));
     } finally {
       rmSync(cache, { recursive: true, force: true });
       rmSync(root, { recursive: true, force: true });
