@@ -10,8 +10,9 @@
  * its caches (the stat cache and the built verdict, src/tree/), and, once
  * they too have settled, the second its memo (src/makefilecheck/
  * status-memo.ts), which the timed runs use. For information: the plain
- * bundle, as the npm route runs it, and the first status after a change,
- * which has no memo to use (both sides then also run a shell and rm).
+ * bundle, as the npm route runs it, and status right after a change (a
+ * snippet touched), which has no memo to use (both sides then also run a
+ * shell and touch).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -41,13 +42,15 @@ export async function run(): Promise<boolean> {
 
     process.env.MAKEFILECHECK_CACHE_DIR = cache;
     const [cached, node, ratio] = compare(41, [BIN, ["status", "--root", root]], [process.execPath, ["-e", "0"]]);
-    const forget = `rm -f ${root}/var/lib/makefilecheck/cache/*.status`;
-    const [changed, node3, changedRatio] = compare(41, ["sh", ["-c", `${forget}; exec ${BIN} status --root ${root}`]], ["sh", ["-c", `${forget}; exec ${process.execPath} -e 0`]]);
     process.env.MAKEFILECHECK_CACHE_DIR = `${cache}/none`;
     const [plain, node2, plainRatio] = compare(41, [BIN, ["status", "--root", root]], [process.execPath, ["-e", "0"]]);
+    // Last, as it changes the tree: a snippet touched just before each run, whose stamp changed within 2 s, so the memo is not used nor made again.
+    process.env.MAKEFILECHECK_CACHE_DIR = cache;
+    const touch = `touch ${root}/etc/exim4/sympl-local.d/00-main/10-general`;
+    const [changed, node3, changedRatio] = compare(41, ["sh", ["-c", `${touch}; exec ${BIN} status --root ${root}`]], ["sh", ["-c", `${touch}; exec ${process.execPath} -e 0`]]);
     delete process.env.MAKEFILECHECK_CACHE_DIR;
     console.log(`status (installed tree, code cache) ${cached.toFixed(1)} ms, node -e 0 ${node.toFixed(1)} ms: ratio ${ratio.toFixed(2)} (budget ${BUDGET})`);
-    console.log(`status (installed tree, code cache, after a change: no memo) ${changed.toFixed(1)} ms, node -e 0 ${node3.toFixed(1)} ms: ratio ${changedRatio.toFixed(2)} (for information)`);
+    console.log(`status (installed tree, code cache, a snippet just touched: no memo) ${changed.toFixed(1)} ms, node -e 0 ${node3.toFixed(1)} ms: ratio ${changedRatio.toFixed(2)} (for information)`);
     console.log(`status (installed tree, plain bundle) ${plain.toFixed(1)} ms, node -e 0 ${node2.toFixed(1)} ms: ratio ${plainRatio.toFixed(2)} (for information)`);
     return ratio <= BUDGET;
   } finally {
