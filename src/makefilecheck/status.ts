@@ -14,7 +14,7 @@ import type { DriftSummary } from "../sync/drift.js";
 import { summarizeDrift } from "../sync/drift.js";
 import type { BuiltState } from "../tree/built.js";
 import type { BuiltReport } from "../tree/built-read.js";
-import { builtState, classifyDaemon, readDaemon } from "../tree/built-read.js";
+import { builtState, withDaemon } from "../tree/built-read.js";
 import { SYMPL_NEW } from "../tree/scan.js";
 import { inTree, snippetPath } from "../paths.js";
 import { RecordingReader } from "../system/recording.js";
@@ -134,7 +134,7 @@ export async function status(ctx: Context, _args: Args): Promise<CommandResult> 
   for (const app of ctx.apps) {
     const { det, drift, built: found, builtProblem, linked } = await factsOf(ctx, app);
     // The daemon is asked each time: whether it runs is no fact about the files.
-    const built: BuiltReport | null = found && { state: found.state, ...classifyDaemon(readDaemon(ctx.sys, app, found.builtMs)) };
+    const built = found && withDaemon(ctx.sys, app, found.state, found.builtMs);
     const next = linked.length ? `move ${appPaths(app).local}/${LINKED_SNIPPETS[app][0]} aside, then \`makefilecheck sync -a ${app} --take-upstream ${LINKED_SNIPPETS[app][0]}\`` : nextStep(det, drift, built);
     const wrong = Boolean(drift?.actionNeeded || (built && notInForce(built)) || builtProblem || linked.length);
     codes.push(det.code === 0 && wrong ? 1 : det.code);

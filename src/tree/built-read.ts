@@ -94,10 +94,15 @@ export function readBuilt(sys: Reader, app: App, mode: Mode): { verdict: BuiltVe
   return { verdict, builtMs, text };
 }
 
+/** The `built` report of a built file in `state`, written at `builtMs`, with what the daemon says now. */
+export function withDaemon(sys: Reader, app: App, state: BuiltState, builtMs: number | null): BuiltReport {
+  return { state, ...classifyDaemon(readDaemon(sys, app, builtMs)) };
+}
+
 /** The `built` report of `app` against `mode`'s tree. */
 export function builtReport(sys: Reader, app: App, mode: Mode): BuiltReport & { verdict: BuiltVerdict } {
   const { verdict, builtMs } = readBuilt(sys, app, mode);
-  return { state: verdict.state, ...classifyDaemon(readDaemon(sys, app, builtMs)), verdict };
+  return { ...withDaemon(sys, app, verdict.state, builtMs), verdict };
 }
 
 /**
