@@ -10,6 +10,12 @@ import { builtin } from "./builtin.js";
 
 let createHash: typeof CreateHash | undefined;
 
+/** The md5 of some bytes in hex: only to compare with the hashes dpkg records for conffiles. */
+export function md5(data: Buffer | string): string {
+  createHash ??= builtin<typeof import("node:crypto")>("node:crypto").createHash;
+  return createHash("md5").update(data).digest("hex");
+}
+
 /** The sha256 of some bytes (a string counts as its UTF-8), in hex. */
 export function sha256(data: Buffer | string): string {
   createHash ??= builtin<typeof import("node:crypto")>("node:crypto").createHash;

@@ -35,7 +35,10 @@ export interface AppPaths {
   dir: ServerPath;
   upstream: ServerPath;
   local: ServerPath;
+  /** The packaged Makefile: a plain file, byte for byte the text dpkg recorded. */
   makefile: ServerPath;
+  /** The link that selects the tree: GNU make reads it before `Makefile` (docs/sympl.md). */
+  gnumakefile: ServerPath;
   makefileLocal: ServerPath;
   makefileSympl: ServerPath;
   conf: ServerPath;
@@ -52,6 +55,7 @@ export function appPaths(app: App): AppPaths {
     upstream: childPath(dir, "sympl.d"),
     local: childPath(dir, "sympl-local.d"),
     makefile: childPath(dir, "Makefile"),
+    gnumakefile: childPath(dir, "GNUmakefile"),
     makefileLocal: childPath(dir, "Makefile.local"),
     makefileSympl: childPath(dir, "Makefile.sympl"),
     conf: childPath(dir, `${app}.conf`),

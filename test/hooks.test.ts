@@ -38,7 +38,7 @@ function damagedServer(root: string): { rel: string; text: string } {
 }
 
 function restored(root: string, upgraded: { rel: string; text: string }): void {
-  expect(readlinkSync(inRoot(root, "/etc/exim4/Makefile"))).toBe("Makefile.local");
+  expect(readlinkSync(inRoot(root, "/etc/exim4/GNUmakefile"))).toBe("Makefile.local");
   expect(readFileSync(inRoot(root, `/etc/exim4/sympl-local.d/${upgraded.rel}`), "utf8")).toBe(upgraded.text);
 }
 

@@ -75,7 +75,7 @@ describe.skipIf(!built)("bin/makefilecheck (run `npm run build` first)", () => {
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.dryRun).toBe(true);
-    expect(doc.plan.map((op: { op: string; path?: string }) => `${op.op} ${op.path}`)).toContain("symlink /etc/exim4/Makefile");
+    expect(doc.plan.map((op: { op: string; path?: string }) => `${op.op} ${op.path}`)).toContain("symlink /etc/exim4/GNUmakefile");
     expect(hashTree(root)).toBe(before);
   });
 

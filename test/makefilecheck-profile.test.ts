@@ -8,11 +8,13 @@ import type { Detection } from "../src/makefilecheck/profile.js";
 import { detectProfile, findUpstream } from "../src/makefilecheck/profile.js";
 import { recordPath } from "../src/makefilecheck/state.js";
 import { RealSystem } from "../src/system/real.js";
+import { sha256 } from "../src/hash.js";
 import {
   breakMissingUpstream,
   breakNoSnippetsDir,
   breakWrongLocalDir,
   damageInstallNew,
+  damageDpkgNew,
   damageKeepOld,
   damagePlainFile,
   inRoot,
@@ -28,14 +30,15 @@ withTempRoot((r) => (root = r));
 
 const at = (server: string) => inRoot(root, server);
 
-/** Our own layout: relative link, both variants, the mode recorded. */
+/** Our own layout: the plain packaged Makefile, GNUmakefile a relative link, both variants, the mode recorded. */
 function setupOurs(app: App, mode: "local" | "sympl"): void {
   setupLegacy(root, app);
   const p = appPaths(app);
   unlinkSync(at(p.makefile));
-  symlinkSync(`Makefile.${mode}`, at(p.makefile));
+  writeFileSync(at(p.makefile), readFileSync(at(p.makefileSympl)));
+  symlinkSync(`Makefile.${mode}`, at(p.gnumakefile));
   mkdirSync(at("/var/lib/makefilecheck"), { recursive: true });
-  writeFileSync(at(recordPath(app)), JSON.stringify({ mode, variants: {}, at: "" }));
+  writeFileSync(at(recordPath(app)), JSON.stringify({ mode, variants: {}, makefile: sha256(readFileSync(at(p.makefile))), at: "" }));
 }
 
 function detect(app: App = "exim4"): Detection {
@@ -57,14 +60,37 @@ const rows: Row[] = [
   ],
   ["local (ours)", (app) => setupOurs(app, "local"), { profile: "local", live: "local", recorded: "local", code: 0, repairNeeded: false, legacy: false }],
   ["sympl (ours)", (app) => setupOurs(app, "sympl"), { profile: "sympl", live: "sympl", recorded: "sympl", code: 0, repairNeeded: false }],
-  ["legacy absolute link, nothing recorded", (app) => setupLegacy(root, app), { profile: "local", live: "local", recorded: null, mode: "local", legacy: true, code: 1, repairNeeded: true }],
   [
-    "keep-old damage: Makefile.local.dpkg-dist waiting",
+    "legacy absolute link, nothing recorded",
+    (app) => setupLegacy(root, app),
+    { profile: "unclear", live: "local", recorded: null, mode: "local", legacy: true, code: 1, repairNeeded: true, damageKind: "makefile-link" },
+  ],
+  [
+    "0.1.0 layout: Makefile a relative link, mode recorded, Makefile.dpkg-new beside it",
+    (app) => {
+      setupOurs(app, "local");
+      unlinkSync(at(appPaths(app).gnumakefile));
+      unlinkSync(at(appPaths(app).makefile));
+      symlinkSync("Makefile.local", at(appPaths(app).makefile));
+      damageDpkgNew(root, app);
+    },
+    { profile: "unclear", live: "local", recorded: "local", mode: "local", legacy: false, code: 1, repairNeeded: true, damageKind: "makefile-link" },
+  ],
+  [
+    "keep-old damage: Makefile.dpkg-dist beside an edited Makefile",
     (app) => {
       setupOurs(app, "local");
       damageKeepOld(root, app);
     },
-    { profile: "local", live: "local", mode: "local", code: 1, repairNeeded: true, damageKind: "dpkg-dist" },
+    { profile: "local", live: "local", mode: "local", code: 1, repairNeeded: true, damageKind: "leftover" },
+  ],
+  [
+    "a Sympl upgrade replaced the packaged Makefile",
+    (app) => {
+      setupOurs(app, "local");
+      writeFileSync(at(appPaths(app).makefile), newerUpstreamMakefile(app));
+    },
+    { profile: "local", live: "local", mode: "local", code: 1, repairNeeded: true, damageKind: "new-upstream" },
   ],
   [
     "install-new damage: Makefile.local overwritten with upstream",
@@ -102,8 +128,8 @@ const rows: Row[] = [
     "live link differs from the recorded mode",
     (app) => {
       setupOurs(app, "local");
-      unlinkSync(at(appPaths(app).makefile));
-      symlinkSync("Makefile.sympl", at(appPaths(app).makefile));
+      unlinkSync(at(appPaths(app).gnumakefile));
+      symlinkSync("Makefile.sympl", at(appPaths(app).gnumakefile));
     },
     { profile: "sympl", live: "sympl", recorded: "local", mode: "local", code: 1, repairNeeded: true },
   ],
@@ -182,7 +208,8 @@ describe("detectProfile", () => {
 
 describe("findUpstream", () => {
   it.each([
-    ["a waiting .dpkg-dist", (app: App) => damageKeepOld(root, app), `${exim.makefileLocal}.dpkg-dist`],
+    ["a waiting .dpkg-dist", (app: App) => damageKeepOld(root, app), `${exim.makefile}.dpkg-dist`],
+    ["a waiting .dpkg-new", (app: App) => damageDpkgNew(root, app), `${exim.makefile}.dpkg-new`],
     ["an overwritten Makefile.local", (app: App) => damageInstallNew(root, app), exim.makefileLocal],
     ["a plain Makefile", (app: App) => damagePlainFile(root, app, newerUpstreamMakefile(app)), exim.makefile],
   ])("takes the newest text from %s", (_name, damage, from) => {
@@ -203,7 +230,7 @@ describe("findUpstream", () => {
   it("refuses two .dpkg-dist files that disagree", () => {
     setupOurs("exim4", "local");
     damageKeepOld(root, "exim4");
-    writeFileSync(at(`${exim.makefile}.dpkg-dist`), upstreamMakefile("exim4"));
+    writeFileSync(at(`${exim.makefile}.dpkg-new`), upstreamMakefile("exim4"));
     expect(() => findUpstream(observe(new RealSystem(root), "exim4"))).toThrowError(/disagrees with/);
   });
 });

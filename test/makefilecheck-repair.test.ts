@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { App } from "../src/server-layout.js";
 import { appPaths } from "../src/server-layout.js";
@@ -8,6 +9,7 @@ import { recordPath } from "../src/makefilecheck/state.js";
 import { testContext } from "./support/context.js";
 import { managedTree } from "./support/makefilecheck-trees.js";
 import {
+  damageDpkgNew,
   damageInstallNew,
   damageKeepOld,
   damagePlainFile,
@@ -32,7 +34,9 @@ const noCheck = { _: [], check: false };
 async function expectLocalFromNewer(app: App): Promise<void> {
   const p = appPaths(app);
   const newer = newerUpstreamMakefile(app);
-  expect(readlinkSync(at(p.makefile))).toBe("Makefile.local");
+  expect(readlinkSync(at(p.gnumakefile))).toBe("Makefile.local");
+  // No package owns the test tree's Makefile (no dpkg record): it takes the newest upstream text.
+  expect(read(p.makefile)).toBe(newer);
   expect(read(p.makefileSympl)).toBe(newer);
   expect(read(p.makefileLocal)).toBe(deriveVariant(p.makefile, newer, "local"));
   expect(JSON.parse(read(recordPath(app))).mode).toBe("local");
@@ -51,8 +55,18 @@ async function expectIdempotent(app: App): Promise<void> {
   expect(hashTree(root)).toBe(before);
 }
 
+/** makefilecheck 0.1.0's layout after a Sympl upgrade: Makefile -> Makefile.local, the new text in Makefile.dpkg-new. */
+function linkLayout(app: App): void {
+  const p = appPaths(app);
+  rmSync(at(p.gnumakefile));
+  rmSync(at(p.makefile));
+  symlinkSync("Makefile.local", at(p.makefile));
+  damageDpkgNew(root, app);
+}
+
 const damages: Array<[string, (app: App) => void]> = [
   ["keep-old (.dpkg-dist waiting)", (app) => damageKeepOld(root, app)],
+  ["the earlier layout's Makefile link with .dpkg-new beside it", (app) => linkLayout(app)],
   ["install-new (Makefile.local overwritten, .dpkg-old kept)", (app) => damageInstallNew(root, app)],
   ["plain file replacing the link", (app) => damagePlainFile(root, app, newerUpstreamMakefile(app))],
 ];
@@ -70,25 +84,29 @@ describe.each(["exim4", "dovecot"] as const)("repair %s", (app) => {
 
     const result = await repair(ctx(app), noCheck);
     expect(result.code).toBe(0);
-    expect(result.lines[0]).toMatch(new RegExp(`^${app}: .*; restoring local \\(Makefile -> Makefile.local\\)$`));
+    expect(result.lines[0]).toMatch(new RegExp(`^${app}: .*; restoring local \\(GNUmakefile -> Makefile.local\\)$`));
     await expectLocalFromNewer(app);
     await expectIdempotent(app);
   });
 
-  it("renames a consumed .dpkg-dist so it is not applied twice, and keeps .dpkg-old", async () => {
+  it("takes a Makefile leftover in: a copy kept in the state dir, the leftover removed, and says so", async () => {
     await managedTree(root, [app]);
     damageKeepOld(root, app);
-    await repair(ctx(app), noCheck);
-    const names = readdirSync(at(p.dir));
-    expect(names).not.toContain("Makefile.local.dpkg-dist");
-    expect(names.filter((n) => /^Makefile\.local\.dpkg-dist\.applied-\d{8}T\d{6}Z$/.test(n))).toHaveLength(1);
+    const result = await repair(ctx(app), noCheck);
+    expect(readdirSync(at(p.dir)).filter((n) => n.includes(".dpkg-"))).toEqual([]);
+    const saved = readdirSync(at(`/var/lib/makefilecheck/saved/${app}`));
+    expect(saved.filter((n) => /^Makefile\.dpkg-dist\.\d{8}T\d{6}Z$/.test(n))).toEqual(saved);
+    expect(read(`/var/lib/makefilecheck/saved/${app}/${saved[0]}`)).toBe(newerUpstreamMakefile(app));
+    expect(result.lines.join("\n")).toContain(`${app}: took in the new upstream Makefile ${p.makefile}.dpkg-dist (removed; a copy is kept in /var/lib/makefilecheck/saved/${app}/`);
 
     rmSync(root, { recursive: true, force: true });
     root = makeRoot();
     await managedTree(root, [app]);
     damageInstallNew(root, app);
     await repair(ctx(app), noCheck);
-    expect(read(`${p.makefileLocal}.dpkg-old`)).toBe(deriveVariant(p.makefile, upstreamMakefile(app), "local"));
+    expect(existsSync(at(`${p.makefileLocal}.dpkg-old`))).toBe(false);
+    const kept = readdirSync(at(`/var/lib/makefilecheck/saved/${app}`)).find((n) => n.startsWith("Makefile.local.dpkg-old."))!;
+    expect(read(`/var/lib/makefilecheck/saved/${app}/${kept}`)).toBe(deriveVariant(p.makefile, upstreamMakefile(app), "local"));
   });
 
   it("adopts the legacy tree after install-new damage, inferring local from the absolute link", async () => {
@@ -98,7 +116,7 @@ describe.each(["exim4", "dovecot"] as const)("repair %s", (app) => {
     expect(result.code).toBe(0);
     await expectLocalFromNewer(app);
     // The old Makefile.local was the old tool's pure derivation: nothing of the admin's to keep.
-    expect(existsSync(at(`/var/lib/makefilecheck/saved/${app}`))).toBe(false);
+    expect(result.lines.some((l) => l.includes("held your own edits"))).toBe(false);
   });
 
   it("refuses to guess on a legacy tree whose link became a plain file: exit 1, no writes", async () => {
@@ -135,7 +153,7 @@ describe("repair keeps the admin's work", () => {
     damageKeepOld(root, "exim4");
     const result = await repair(ctx("exim4"), noCheck);
     expect(result.lines.some((l) => l.includes("held your own edits"))).toBe(false);
-    expect(existsSync(at("/var/lib/makefilecheck/saved"))).toBe(false);
+    expect(readdirSync(at("/var/lib/makefilecheck/saved/exim4")).map((n) => n.replace(/\.\d{8}T\d{6}Z$/, ""))).toEqual(["Makefile.dpkg-dist"]);
   });
 
   it("nothing to repair: exit 0, no writes", async () => {
@@ -153,8 +171,17 @@ describe("repair keeps the admin's work", () => {
     const before = hashTree(root);
     const result = await repair(ctx("exim4", { dryRun: true }), noCheck);
     expect(hashTree(root)).toBe(before);
-    expect(result.plan!.map((op) => op.op)).toEqual(["write", "write", "write"]);
-    expect(result.plan!.map((op) => ("path" in op ? op.path : ""))).toEqual([p.makefileLocal, p.makefileSympl, recordPath("exim4")]);
+    expect(result.plan!.map((op) => op.op)).toEqual(["write", "write", "write", "mkdir", "write", "remove", "write"]);
+    const copy = result.plan![4]!;
+    expect(result.plan!.map((op) => ("path" in op ? op.path : ""))).toEqual([
+      p.makefileLocal,
+      p.makefileSympl,
+      p.makefile,
+      "/var/lib/makefilecheck/saved/exim4",
+      "path" in copy ? copy.path : "",
+      `${p.makefileLocal}.dpkg-old`,
+      recordPath("exim4"),
+    ]);
   });
 });
 
@@ -176,9 +203,66 @@ describe("revert", () => {
     const result = await revert(ctx("exim4"), { _: [], force: true });
     expect(read(p.makefile)).toBe(newerUpstreamMakefile("exim4"));
     expect(existsSync(at(p.makefileSympl))).toBe(false);
-    const saved = readdirSync(at("/var/lib/makefilecheck/saved/exim4"));
+    expect(existsSync(at(p.gnumakefile))).toBe(false);
+    expect(existsSync(at(`${p.makefile}.dpkg-dist`))).toBe(false);
+    const saved = readdirSync(at("/var/lib/makefilecheck/saved/exim4")).filter((n) => n.startsWith("Makefile.sympl."));
     expect(saved).toHaveLength(1);
     expect(read(`/var/lib/makefilecheck/saved/exim4/${saved[0]}`)).toBe(edited);
     expect(result.lines.join("\n")).toContain("/var/lib/makefilecheck/saved/exim4/Makefile.sympl.");
+  });
+});
+
+/** A dpkg database under the root in which `pkg` ships /etc/APP/Makefile as a conffile with the md5 of `text`. */
+function recordConffile(app: App, text: string, pkg = "sympl-mail-test"): void {
+  const stanza = [
+    `Package: ${pkg}`,
+    "Status: install ok installed",
+    "Architecture: all",
+    "Version: 1.0",
+    "Maintainer: Test <root@localhost>",
+    "Conffiles:",
+    ` ${appPaths(app).makefile} ${createHash("md5").update(text).digest("hex")}`,
+    "Description: a Sympl-shaped package",
+    "",
+  ].join("\n");
+  mkdirSync(at("/var/lib/dpkg"), { recursive: true });
+  writeFileSync(at("/var/lib/dpkg/status"), stanza);
+}
+
+describe("repair puts back the Makefile dpkg recorded (real dpkg-query on the root's database)", () => {
+  const p = appPaths("exim4");
+  const md5Of = (server: string) => createHash("md5").update(readFileSync(at(server))).digest("hex");
+
+  it("adopts the 0.1.0 link layout with Makefile.dpkg-new beside it: Makefile is the recorded text, the variants the new one", async () => {
+    await managedTree(root, ["exim4"]);
+    const old = upstreamMakefile("exim4");
+    recordConffile("exim4", old);
+    rmSync(at(p.gnumakefile));
+    rmSync(at(p.makefile));
+    symlinkSync("Makefile.local", at(p.makefile));
+    damageDpkgNew(root, "exim4");
+    const result = await repair(ctx("exim4"), noCheck);
+    expect(result.code).toBe(0);
+    expect(lstatSync(at(p.makefile)).isFile()).toBe(true);
+    expect(read(p.makefile)).toBe(old);
+    expect(md5Of(p.makefile)).toBe(createHash("md5").update(old).digest("hex"));
+    expect(readlinkSync(at(p.gnumakefile))).toBe("Makefile.local");
+    expect(read(p.makefileSympl)).toBe(newerUpstreamMakefile("exim4"));
+    expect(existsSync(at(`${p.makefile}.dpkg-new`))).toBe(false);
+    expect(result.lines.join("\n")).toContain("the text dpkg recorded for it (sympl-mail-test)");
+    // The next run keeps both: the older packaged Makefile does not undo the newer variants.
+    await expectIdempotent("exim4");
+  });
+
+  it("an edited packaged Makefile (which would hold Sympl back) gets the recorded text again; the edit is kept", async () => {
+    await managedTree(root, ["exim4"]);
+    recordConffile("exim4", upstreamMakefile("exim4"));
+    const edited = `${read(p.makefile)}# admin\n`;
+    writeFileSync(at(p.makefile), edited);
+    const result = await repair(ctx("exim4"), noCheck);
+    expect(result.code).toBe(0);
+    expect(read(p.makefile)).toBe(upstreamMakefile("exim4"));
+    const copy = result.lines.find((l) => l.includes("held your own edits"))!.split(" ").at(-1)!;
+    expect(read(copy)).toBe(edited);
   });
 });

@@ -28,13 +28,15 @@ async function profiles(): Promise<string[]> {
 }
 
 describe("use", () => {
-  it("caninstall -> local: both variants derived, relative link, mode recorded, make not run", async () => {
+  it("caninstall -> local: both variants derived, GNUmakefile a relative link, Makefile untouched, mode recorded, make not run", async () => {
     caninstall();
     const result = await use(testContext(root), { ...noCheck, mode: "local" });
     expect(result.code).toBe(0);
     for (const app of APPS) {
       const p = appPaths(app);
-      expect(readlinkSync(at(p.makefile))).toBe("Makefile.local");
+      expect(readlinkSync(at(p.gnumakefile))).toBe("Makefile.local");
+      expect(lstatSync(at(p.makefile)).isFile()).toBe(true);
+      expect(read(p.makefile)).toBe(upstreamMakefile(app));
       expect(read(p.makefileSympl)).toBe(upstreamMakefile(app));
       expect(read(p.makefileLocal)).toBe(deriveVariant(p.makefile, upstreamMakefile(app), "local"));
       expect(JSON.parse(read(recordPath(app))).mode).toBe("local");
@@ -50,7 +52,7 @@ describe("use", () => {
     const p = appPaths("exim4");
     await use(ctx(), { ...noCheck, mode: "local" });
     await use(ctx(), { ...noCheck, mode: "sympl" });
-    expect(readlinkSync(at(p.makefile))).toBe("Makefile.sympl");
+    expect(readlinkSync(at(p.gnumakefile))).toBe("Makefile.sympl");
     expect((await report(ctx(), { _: [] })).lines).toEqual(["exim4\tsympl"]);
     await use(ctx(), { ...noCheck, mode: "local" });
     expect((await report(ctx(), { _: [] })).lines).toEqual(["exim4\tlocal"]);
@@ -59,6 +61,7 @@ describe("use", () => {
     expect(reverted.code).toBe(0);
     expect(lstatSync(at(p.makefile)).isFile()).toBe(true);
     expect(read(p.makefile)).toBe(upstreamMakefile("exim4"));
+    expect(existsSync(at(p.gnumakefile))).toBe(false);
     expect(existsSync(at(p.makefileLocal))).toBe(false);
     expect(existsSync(at(p.makefileSympl))).toBe(false);
     expect(existsSync(at(recordPath("exim4")))).toBe(false);
@@ -66,12 +69,14 @@ describe("use", () => {
     expect((await report(ctx(), { _: [] })).lines).toEqual(["exim4\tcaninstall"]);
   });
 
-  it("adopts a legacy tree: relative link, mode recorded, variants kept", async () => {
+  it("adopts a legacy tree: Makefile the plain packaged text again, GNUmakefile a relative link, mode recorded, variants kept", async () => {
     setupLegacy(root, "exim4");
     const p = appPaths("exim4");
     const before = read(p.makefileLocal);
     await use(testContext(root, { apps: ["exim4"] }), { ...noCheck, mode: "local" });
-    expect(readlinkSync(at(p.makefile))).toBe("Makefile.local");
+    expect(readlinkSync(at(p.gnumakefile))).toBe("Makefile.local");
+    expect(lstatSync(at(p.makefile)).isFile()).toBe(true);
+    expect(read(p.makefile)).toBe(upstreamMakefile("exim4"));
     expect(read(p.makefileLocal)).toBe(before);
     expect(existsSync(at("/var/lib/makefilecheck/saved"))).toBe(false);
   });
@@ -103,7 +108,8 @@ describe("use", () => {
     const result = await use(testContext(root, { dryRun: true }), { ...noCheck, mode: "local" });
     expect(hashTree(root)).toBe(before);
     const ops = result.plan!.map((op) => `${op.op} ${"path" in op ? op.path : ""}`);
-    expect(ops).toContain("symlink /etc/exim4/Makefile");
+    expect(ops).toContain("symlink /etc/exim4/GNUmakefile");
+    expect(ops).not.toContain("write /etc/exim4/Makefile");
     expect(ops).toContain("write /etc/dovecot/Makefile.local");
   });
 
@@ -117,7 +123,7 @@ describe("use", () => {
       const st = statSync(at(f));
       expect([st.uid, st.gid, st.mode & 0o777]).toEqual([1234, 5678, 0o640]);
     }
-    const link = lstatSync(at(p.makefile));
+    const link = lstatSync(at(p.gnumakefile));
     expect([link.uid, link.gid]).toEqual([1234, 5678]);
   });
 
@@ -127,11 +133,11 @@ describe("use", () => {
     // Writes: state dir, journal, Makefile.local, Makefile.sympl, then the link swap fails.
     const faulty = { ...testContext(root, { apps: ["exim4"] }), sys: new FaultySystem(new RealSystem(root), 5) };
     await expect(use(faulty, { ...noCheck, mode: "local" })).rejects.toThrowError(/step 3 of \d+; steps before it are done/);
-    expect(lstatSync(at(p.makefile)).isFile()).toBe(true);
+    expect(existsSync(at(p.gnumakefile))).toBe(false);
     expect(read(p.makefile)).toBe(upstreamMakefile("exim4"));
     const again = await use(testContext(root, { apps: ["exim4"] }), { ...noCheck, mode: "local" });
     expect(again.code).toBe(0);
-    expect(readlinkSync(at(p.makefile))).toBe("Makefile.local");
+    expect(readlinkSync(at(p.gnumakefile))).toBe("Makefile.local");
     expect(existsSync(at("/var/lib/makefilecheck/journal.json"))).toBe(false);
   });
 
@@ -167,7 +173,7 @@ describe("config test before going live", () => {
     // --no-check switches anyway.
     const forced = await use(testContext(root), { _: [], mode: "local", check: false });
     expect(forced.code).toBe(0);
-    expect(readlinkSync(at("/etc/exim4/Makefile"))).toBe("Makefile.local");
+    expect(readlinkSync(at("/etc/exim4/GNUmakefile"))).toBe("Makefile.local");
   });
 
   it.skipIf(skip)("after use local, the real `make APP.conf.tmp test` passes and builds from sympl-local.d", async () => {

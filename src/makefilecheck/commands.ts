@@ -15,6 +15,8 @@ import type { Op } from "../plan.js";
 import { JOURNAL, samePlan } from "../plan.js";
 import { errorLines, runConfigTest } from "../tree/configtest.js";
 import { observe } from "./observe.js";
+import type { Observation } from "./observe.js";
+import { readConffileRecords, withPackaged } from "./dpkg.js";
 import { detectProfile, worstCode } from "./profile.js";
 import type { SwitchPlan } from "./switch.js";
 import { planRevert, planSwitch, refuseFatal } from "./switch.js";
@@ -30,6 +32,11 @@ export interface UseOptions {
   make: boolean;
 }
 
+/** `app`'s setup with dpkg's record of its Makefile: what a plan that may write the Makefile needs. */
+async function observeForPlan(ctx: Context, app: App): Promise<Observation> {
+  return withPackaged(ctx.sys, observe(ctx.sys, app), await readConffileRecords(ctx.sys, [app]));
+}
+
 /** A switch plan plus the config test's verdict. */
 interface Planned extends SwitchPlan {
   test: "passed" | "failed" | "skipped" | "not run";
@@ -42,7 +49,7 @@ interface Planned extends SwitchPlan {
  * unusable.
  */
 async function planMode(ctx: Context, app: App, mode: Mode, opts: UseOptions, now = ctx.now()): Promise<Planned> {
-  const plan = planSwitch(observe(ctx.sys, app), mode, now);
+  const plan = planSwitch(await observeForPlan(ctx, app), mode, now);
   const p = appPaths(app);
   let test: Planned["test"] = "not run";
   if (plan.liveChanged && opts.check) {
@@ -124,7 +131,7 @@ export async function use(ctx: Context, args: Args): Promise<CommandResult> {
     const planned: AppPlan[] = [];
     for (const app of ctx.apps) {
       const plan = await planMode(ctx, app, mode, { ...opts, check: opts.check && check }, now);
-      if (plan.ops.length) plan.lines.unshift(`${app}: builds from ${snippetDir(app, mode)} (Makefile -> Makefile.${mode})`);
+      if (plan.ops.length) plan.lines.unshift(`${app}: builds from ${snippetDir(app, mode)} (GNUmakefile -> Makefile.${mode})`);
       planned.push({ app, plan, info: { mode, test: plan.test } });
     }
     return planned;
@@ -167,7 +174,7 @@ export async function repair(ctx: Context, args: Args): Promise<CommandResult> {
         continue;
       }
       const plan = await planMode(ctx, app, det.mode, { ...opts, check: opts.check && check }, now);
-      plan.lines.unshift(`${app}: ${det.problem}; restoring ${det.mode} (Makefile -> Makefile.${det.mode})`);
+      plan.lines.unshift(`${app}: ${det.problem}; restoring ${det.mode} (GNUmakefile -> Makefile.${det.mode})`);
       planned.push({ app, plan, info: { ...info, test: plan.test } });
     }
     return planned;
@@ -180,16 +187,19 @@ export async function revert(ctx: Context, args: Args): Promise<CommandResult> {
   if (!optionsOf("revert", args).force) {
     throw new InputError("revert: removes Makefile.local and Makefile.sympl and makes the plain upstream Makefile live — add --force to do it");
   }
-  const planAll: PlanAll = async (now) =>
-    ctx.apps.map((app) => {
-      const plan = planRevert(observe(ctx.sys, app), now);
+  const planAll: PlanAll = async (now) => {
+    const planned: AppPlan[] = [];
+    for (const app of ctx.apps) {
+      const plan = planRevert(await observeForPlan(ctx, app), now);
       const p = appPaths(app);
       if (plan.ops.length) {
         plan.lines.unshift(`${app}: ${p.makefile} is the plain upstream Makefile again (builds from ${p.upstream}); ${p.local} is kept`);
         if (plan.liveChanged) plan.lines.push(`${app}: run \`cd ${p.dir} && make\` to build the config and restart ${app}`);
       }
-      return { app, plan, info: {} };
-    });
+      planned.push({ app, plan, info: {} });
+    }
+    return planned;
+  };
   return planLockApply(ctx, "revert", planAll, (app) => `${app}: already a plain upstream Makefile; nothing to do`);
 }
 

@@ -33,16 +33,33 @@ export interface Observation {
   appDir: Seen["kind"];
   upstream: Seen["kind"];
   local: Seen["kind"];
+  /** The packaged Makefile, a plain file in our layout (a link in the earlier ones). */
   makefile: Seen;
+  /** The link selecting the tree, which make reads first. */
+  gnumakefile: Seen;
   makefileLocal: Seen;
   makefileSympl: Seen;
-  /** What the Makefile link points at when that is neither variant (inside /etc/APP only). */
+  /** What the selecting link (GNUmakefile, else a Makefile link) points at when that is neither variant (inside /etc/APP only). */
   linkTarget: Seen | null;
   /** `Makefile*.dpkg-*` and `Makefile*.ucf-*` files beside the Makefile, by path order. */
   leftovers: Seen[];
   recorded: Recorded | null;
+  /**
+   * What dpkg recorded for the Makefile conffile, when the command asked
+   * (`withPackaged`): the package, the md5, and a text on this server with
+   * that md5, if any. Null when no package owns it.
+   */
+  packaged?: Packaged | null;
   /** Owner and group of /etc/APP, which new files take. */
   owner: { uid: number; gid: number } | null;
+}
+
+/** dpkg's record of the Makefile conffile, and the text that matches it. */
+export interface Packaged {
+  pkg: string;
+  md5: string;
+  /** A text found on this server whose md5 is the recorded one; null when none is. */
+  text: string | null;
 }
 
 /** A leftover of a package upgrade next to the Makefile (never one we already consumed). */
@@ -73,6 +90,7 @@ export function observe(sys: Reader, app: App): Observation {
     upstream: "missing",
     local: "missing",
     makefile: { path: p.makefile, kind: "missing" },
+    gnumakefile: { path: p.gnumakefile, kind: "missing" },
     makefileLocal: { path: p.makefileLocal, kind: "missing" },
     makefileSympl: { path: p.makefileSympl, kind: "missing" },
     linkTarget: null,
@@ -84,16 +102,23 @@ export function observe(sys: Reader, app: App): Observation {
   obs.upstream = kindOf(p.upstream);
   obs.local = kindOf(p.local);
   obs.makefile = see(sys, p.makefile);
+  obs.gnumakefile = see(sys, p.gnumakefile);
   obs.makefileLocal = see(sys, p.makefileLocal);
   obs.makefileSympl = see(sys, p.makefileSympl);
-  if (obs.makefile.kind === "link") {
-    const to = obs.makefile.to!;
+  const selector = selectorOf(obs);
+  if (selector.kind === "link") {
+    const to = selector.to!;
     const isVariant = to === p.makefileLocal || to === p.makefileSympl;
-    if (!isVariant && isInside(p.dir, to) && to !== p.makefile) obs.linkTarget = see(sys, to);
+    if (!isVariant && isInside(p.dir, to) && to !== p.makefile && to !== p.gnumakefile) obs.linkTarget = see(sys, to);
   }
   obs.leftovers = sys
     .list(p.dir)
     .filter(isMakefileLeftover)
     .map((name) => see(sys, childPath(p.dir, name)));
   return obs;
+}
+
+/** What make reads first: GNUmakefile when anything is there, else Makefile. */
+export function selectorOf(obs: Observation): Seen {
+  return obs.gnumakefile.kind !== "missing" ? obs.gnumakefile : obs.makefile;
 }

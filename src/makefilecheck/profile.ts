@@ -11,13 +11,20 @@ import { isInside } from "../system/safe-path.js";
 import type { Reading } from "./makefile.js";
 import { modeOfReading, readMakefile } from "./makefile.js";
 import type { Observation, Seen } from "./observe.js";
+import { selectorOf } from "./observe.js";
+import { md5, sha256 } from "../hash.js";
 import type { ServerPath } from "../paths.js";
 
 /** The profiles of the table, as `report` prints them. */
 export type Profile = "vanilla" | "caninstall" | "sympl" | "local" | "unclear" | "fatal";
 
-/** The three ways an upgrade (or a script) damages the setup. */
-export type DamageKind = "dpkg-dist" | "overwritten" | "plain-file";
+/**
+ * The ways an upgrade (or a script, or an earlier layout) leaves the setup:
+ * a Makefile leftover of dpkg or ucf waiting, a variant overwritten with
+ * upstream text, a plain file where our link belongs, `Makefile` still the
+ * link of an earlier layout, a packaged Makefile newer than the variants.
+ */
+export type DamageKind = "leftover" | "overwritten" | "plain-file" | "makefile-link" | "new-upstream";
 
 /** A damage found, with the path it concerns and one line saying what happened. */
 export interface Damage {
@@ -51,8 +58,8 @@ export interface UpstreamSource {
   text: string;
   from: ServerPath;
   perm: number;
-  /** `.dpkg-dist` files this text is taken from, to be renamed once applied. */
-  consumes: ServerPath[];
+  /** The Makefile leftovers to take in: saved, then removed, once applied. */
+  consumes: Seen[];
 }
 
 /** Parses a plain file's Makefile text; throws InputError when its shape is unexpected. */
@@ -60,17 +67,17 @@ function readingOf(seen: Seen): Reading | null {
   return seen.kind === "file" ? readMakefile(seen.path, seen.text ?? "") : null;
 }
 
-/** Which variant file (if any) a Makefile link points at. */
+/** Which variant file (if any) the selecting link (GNUmakefile, else an earlier layout's Makefile link) points at. */
 function linkedVariant(obs: Observation): Mode | null {
-  if (obs.makefile.kind !== "link") return null;
+  const sel = selectorOf(obs);
+  if (sel.kind !== "link") return null;
   const p = appPaths(obs.app);
-  const to = obs.makefile.to;
-  return to === p.makefileLocal ? "local" : to === p.makefileSympl ? "sympl" : null;
+  return sel.to === p.makefileLocal ? "local" : sel.to === p.makefileSympl ? "sympl" : null;
 }
 
-/** The `.dpkg-dist` Makefiles waiting to be applied. */
-function pendingDists(obs: Observation): Seen[] {
-  return obs.leftovers.filter((s) => s.kind === "file" && s.path.endsWith(".dpkg-dist"));
+/** Leftovers holding a newer upstream text than the file beside them (`.dpkg-old` and `.ucf-old` hold an older one). */
+function newerLeftovers(obs: Observation): Seen[] {
+  return obs.leftovers.filter((s) => s.kind === "file" && /\.(dpkg-(new|dist)|ucf-(dist|new))$/.test(s.path));
 }
 
 /** Detects `obs`'s profile, damage and the mode to restore. Pure. */
@@ -88,20 +95,19 @@ export function detectProfile(obs: Observation): Detection {
   for (const v of [obs.makefileLocal, obs.makefileSympl]) {
     if (v.kind === "dir" || v.kind === "other") return fatal(3, problem(v.path, `is a ${v.kind}, not a Makefile`, "move it aside"));
   }
-  if (obs.makefile.kind === "link") {
-    const to = obs.makefile.to!;
-    if (!isInside(p.dir, to)) {
-      return fatal(3, problem(p.makefile, `symlink to ${to}, outside ${p.dir}`, `point it at Makefile.local or Makefile.sympl in ${p.dir}, or replace it with the upstream Makefile`));
+  for (const m of [obs.makefile, obs.gnumakefile]) {
+    if (m.kind === "link" && !isInside(p.dir, m.to!)) {
+      return fatal(3, problem(m.path, `symlink to ${m.to}, outside ${p.dir}`, `point it at Makefile.local or Makefile.sympl in ${p.dir}, or remove it`));
     }
-  } else if (obs.makefile.kind !== "file" && obs.makefile.kind !== "missing") {
-    return fatal(3, problem(p.makefile, `is a ${obs.makefile.kind}, not a Makefile`, "move it aside and reinstall the Sympl package"));
+    if (m.kind === "dir" || m.kind === "other") return fatal(3, problem(m.path, `is a ${m.kind}, not a Makefile`, "move it aside and reinstall the Sympl package"));
   }
 
-  let readings: { mk: Reading | null; ml: Reading | null; ms: Reading | null; target: Reading | null };
+  let readings: { mk: Reading | null; gm: Reading | null; ml: Reading | null; ms: Reading | null; target: Reading | null };
   try {
-    for (const d of pendingDists(obs)) readingOf(d);
+    for (const d of newerLeftovers(obs)) readingOf(d);
     readings = {
       mk: readingOf(obs.makefile),
+      gm: readingOf(obs.gnumakefile),
       ml: readingOf(obs.makefileLocal),
       ms: readingOf(obs.makefileSympl),
       target: obs.linkTarget ? readingOf(obs.linkTarget) : null,
@@ -112,9 +118,15 @@ export function detectProfile(obs: Observation): Detection {
   }
 
   const linked = linkedVariant(obs);
-  const liveReading = obs.makefile.kind === "file" ? readings.mk : linked === "local" ? readings.ml : linked === "sympl" ? readings.ms : readings.target;
+  const sel = selectorOf(obs);
+  const liveReading = sel.kind === "file" ? readingOf(sel) : linked === "local" ? readings.ml : linked === "sympl" ? readings.ms : readings.target;
   const live = liveReading ? modeOfReading(liveReading) : null;
-  const managed = recorded !== null || obs.makefile.kind === "link" || obs.makefileLocal.kind !== "missing" || obs.makefileSympl.kind !== "missing";
+  const managed =
+    recorded !== null ||
+    obs.gnumakefile.kind !== "missing" ||
+    obs.makefile.kind === "link" ||
+    obs.makefileLocal.kind !== "missing" ||
+    obs.makefileSympl.kind !== "missing";
 
   if (!managed) {
     if (obs.makefile.kind === "missing") return fatal(3, problem(p.makefile, "missing", "reinstall the Sympl package that ships it"));
@@ -137,11 +149,14 @@ export function detectProfile(obs: Observation): Detection {
   }
 
   const damage = findDamage(obs, linked, readings.ml);
-  const inferred = linked ?? (obs.makefile.kind === "file" && live === "local" ? "local" : null);
+  const inferred = linked ?? (sel.kind === "file" && live === "local" ? "local" : null);
   const mode = recorded ?? inferred;
   const legacy = obs.makefile.kind === "link" && obs.makefile.target!.startsWith("/") && recorded === null;
   const fits =
     linked !== null &&
+    obs.gnumakefile.kind === "link" &&
+    readings.mk !== null &&
+    modeOfReading(readings.mk) === "sympl" &&
     obs.local === "dir" &&
     readings.ml !== null &&
     modeOfReading(readings.ml) === "local" &&
@@ -153,7 +168,7 @@ export function detectProfile(obs: Observation): Detection {
   return { ...base, live, mode, damage, legacy, profile, repairNeeded, problem: why, code: why === null ? 0 : 1 };
 }
 
-/** The first of the three damages present, if any. */
+/** The first damage present, if any. */
 function findDamage(obs: Observation, linked: Mode | null, ml: Reading | null): Damage | null {
   const p = appPaths(obs.app);
   if (linked === "local" && ml && modeOfReading(ml) === "sympl") {
@@ -164,11 +179,24 @@ function findDamage(obs: Observation, linked: Mode | null, ml: Reading | null): 
       detail: `${p.makefileLocal} was overwritten with the upstream Makefile (reads sympl.d), so the local tree is off${old ? `; the previous one is ${old.path}` : ""}`,
     };
   }
-  if (obs.makefile.kind === "file") {
-    return { kind: "plain-file", path: p.makefile, detail: `${p.makefile} is a plain file again, not a link to a variant` };
+  if (obs.makefile.kind === "link") {
+    return { kind: "makefile-link", path: p.makefile, detail: `${p.makefile} is a link (an earlier layout), which dpkg never updates and unattended-upgrades holds back; repair makes it the packaged file again and selects the tree with ${p.gnumakefile}` };
   }
-  const dist = pendingDists(obs)[0];
-  if (dist) return { kind: "dpkg-dist", path: dist.path, detail: `a new upstream Makefile waits in ${dist.path} (the upgrade kept the old one)` };
+  const fresh = newerLeftovers(obs)[0];
+  if (fresh) return { kind: "leftover", path: fresh.path, detail: `a new upstream Makefile waits in ${fresh.path}, not taken in` };
+  const left = obs.leftovers[0];
+  if (left) return { kind: "leftover", path: left.path, detail: `${left.path} was left by a package upgrade` };
+  if (obs.gnumakefile.kind === "file") return { kind: "plain-file", path: p.gnumakefile, detail: `${p.gnumakefile} is a plain file, not a link to a variant` };
+  const mk = obs.makefile;
+  if (mk.kind === "file" && modeOfReading(readMakefile(mk.path, mk.text ?? "")) !== "sympl") {
+    return { kind: "plain-file", path: p.makefile, detail: `${p.makefile} is not the packaged Makefile (it does not read sympl.d with -type f)` };
+  }
+  if (obs.gnumakefile.kind === "missing") {
+    return { kind: "plain-file", path: p.gnumakefile, detail: `${p.gnumakefile} is missing, so make reads the packaged ${p.makefile} (sympl.d)` };
+  }
+  if (mk.kind === "file" && obs.recorded?.makefile !== undefined && sha256(mk.text ?? "") !== obs.recorded.makefile) {
+    return { kind: "new-upstream", path: p.makefile, detail: `${p.makefile} changed since the variants were derived from it (a Sympl upgrade, or an edit)` };
+  }
   return null;
 }
 
@@ -198,11 +226,12 @@ function explain(obs: Observation, v: Verdict): string | null {
   if (v.damage) return v.damage.detail;
   if (v.profile === "unclear") {
     if (obs.makefile.kind === "missing") return `${p.makefile} is missing`;
-    if (v.linked === null) return `${p.makefile} links to ${obs.makefile.target}, not to Makefile.local or Makefile.sympl`;
+    const sel = selectorOf(obs);
+    if (v.linked === null) return `${sel.path} links to ${sel.target}, not to Makefile.local or Makefile.sympl`;
     if (obs.local !== "dir") return `${p.local} is missing but the Makefile links to Makefile.${v.linked}`;
     return misshapenVariant(obs);
   }
-  if (v.recorded && v.recorded !== v.linked) return `the Makefile links to Makefile.${v.linked} but ${v.recorded} was chosen`;
+  if (v.recorded && v.recorded !== v.linked) return `${appPaths(obs.app).gnumakefile} links to Makefile.${v.linked} but ${v.recorded} was chosen`;
   if (v.legacy) return `${p.makefile} is the old tooling's absolute link; repair adopts it (relative link, recorded mode)`;
   if (v.recorded === null) return `the chosen mode is not recorded yet; repair records ${v.mode}`;
   return null;
@@ -214,27 +243,33 @@ export function worstCode(codes: ExitCode[]): ExitCode {
 }
 
 /**
- * The newest upstream Makefile text the setup holds: a waiting `.dpkg-dist`,
- * a variant overwritten with upstream text, a plain Makefile, else the
- * variants themselves (deriving from a variant gives the same variants).
- * Null when there is none. Several `.dpkg-dist` files that disagree are
- * refused rather than picked from.
+ * The newest upstream Makefile text the setup holds: a waiting leftover
+ * newer than its file (`.dpkg-new`, `.dpkg-dist`, `.ucf-dist`), a variant
+ * overwritten with upstream text, the packaged Makefile when it changed
+ * since we last derived from it (or we never did), else the sympl variant
+ * (derived from the text we last took in, which may be newer than the
+ * Makefile: a `.dpkg-new` beside an earlier layout's link). Null when there
+ * is none. Newer leftovers that disagree are refused rather than picked from.
  */
 export function findUpstream(obs: Observation): UpstreamSource | null {
-  const dists = pendingDists(obs);
-  if (dists.length) {
-    const texts = new Set(dists.map((d) => d.text));
+  const fresh = newerLeftovers(obs);
+  const consumes = obs.leftovers.filter((s) => s.kind === "file");
+  if (fresh.length) {
+    const texts = new Set(fresh.map((d) => d.text));
     if (texts.size > 1) {
       throw new InputError(
-        problem(dists[0]!.path, `disagrees with ${dists.slice(1).map((d) => d.path).join(", ")}`, "remove the new upstream Makefiles you do not want applied, then run this again"),
+        problem(fresh[0]!.path, `disagrees with ${fresh.slice(1).map((d) => d.path).join(", ")}`, "remove the new upstream Makefiles you do not want applied, then run this again"),
       );
     }
-    return { text: dists[0]!.text!, from: dists[0]!.path, perm: dists[0]!.perm!, consumes: dists.map((d) => d.path) };
+    return { text: fresh[0]!.text!, from: fresh[0]!.path, perm: fresh[0]!.perm!, consumes };
   }
-  const ml = obs.makefileLocal;
+  const { makefile: mk, makefileLocal: ml, makefileSympl: ms } = obs;
   const overwritten = ml.kind === "file" && modeOfReading(readMakefile(ml.path, ml.text!)) === "sympl";
-  const order = overwritten ? [ml, obs.makefile, obs.makefileSympl] : [obs.makefile, obs.makefileSympl, ml];
-  const found = order.find((s) => s.kind === "file");
+  // A changed Makefile is upstream's only when dpkg put it there: with dpkg's record at hand, its md5 must match.
+  const packagedByDpkg = !obs.packaged || md5(mk.text ?? "") === obs.packaged.md5;
+  const mkChanged = mk.kind === "file" && packagedByDpkg && (obs.recorded?.makefile === undefined || sha256(mk.text ?? "") !== obs.recorded.makefile);
+  const order = overwritten ? [ml, mk, ms] : mkChanged ? [mk, ms, ml] : [ms, mk, ml];
+  const found = [...order, ...(obs.linkTarget ? [obs.linkTarget] : [])].find((s) => s.kind === "file");
   if (!found) return null;
-  return { text: found.text!, from: found.path, perm: found.perm!, consumes: [] };
+  return { text: found.text!, from: found.path, perm: found.perm!, consumes };
 }

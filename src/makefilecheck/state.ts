@@ -18,6 +18,12 @@ export interface Recorded {
   mode: Mode;
   /** sha256 of each variant's text as we last wrote it, by file name (`Makefile.local`). */
   variants: Record<string, string>;
+  /**
+   * sha256 of the packaged Makefile as we last left it: a Makefile that
+   * differs is newer upstream text (a Sympl upgrade replaced it). Absent in
+   * records of makefilecheck 0.1.0, whose Makefile was the link.
+   */
+  makefile?: string;
   /** When it was recorded (ISO time). */
   at: string;
 }
@@ -44,16 +50,23 @@ export function readRecorded(sys: Reader, app: App): Recorded | null {
   if ((r.mode !== "local" && r.mode !== "sympl") || typeof r.variants !== "object" || r.variants === null) {
     throw new InputError(problem(path, "not a makefilecheck mode record", fix));
   }
-  return { mode: r.mode, variants: { ...r.variants }, at: String(r.at ?? "") };
+  const makefile = typeof r.makefile === "string" ? { makefile: r.makefile } : {};
+  return { mode: r.mode, variants: { ...r.variants }, ...makefile, at: String(r.at ?? "") };
 }
 
-/** The plan step that records `mode` and the variant texts just derived. */
-export function planRecord(app: App, mode: Mode, variants: Record<string, string>, now: Date): Op {
-  const body: Recorded = {
+/** The record of `mode`, the variant texts just derived and the packaged Makefile's text. */
+export function recordOf(mode: Mode, variants: Record<string, string>, makefile: string, now: Date): Recorded {
+  return {
     mode,
     variants: Object.fromEntries(Object.entries(variants).map(([name, text]) => [name, sha256(text)])),
+    makefile: sha256(makefile),
     at: now.toISOString(),
   };
+}
+
+/** The plan step that writes `body` as `app`'s record. */
+export function planRecord(app: App, body: Recorded): Op {
+  const mode = body.mode;
   return {
     op: "write",
     path: recordPath(app),

@@ -14,12 +14,12 @@ import { sha256 } from "../hash.js";
 import type { Mode } from "../server-layout.js";
 import { appPaths, snippetDir, variantPath } from "../server-layout.js";
 import type { Op } from "../plan.js";
-import { deriveVariant } from "./makefile.js";
+import { deriveVariant, modeOfReading, readMakefile } from "./makefile.js";
 import type { Observation, Seen } from "./observe.js";
 import type { Detection, UpstreamSource } from "./profile.js";
 import { detectProfile, findUpstream } from "./profile.js";
 import { savedRoot } from "../saved.js";
-import { planForget, planRecord, stamp } from "./state.js";
+import { planForget, planRecord, recordOf, stamp } from "./state.js";
 import { childPath, serverPath } from "../paths.js";
 
 /** A plan for one app and what to tell the admin about it. */
@@ -69,13 +69,52 @@ function saveCopy(obs: Observation, seen: Seen, now: Date, lines: string[]): Op[
   ];
 }
 
-/** Steps renaming consumed `.dpkg-dist` files so they are never applied twice. */
+/** Steps taking each Makefile leftover in: a copy in the state dir, then the leftover removed. */
 function consume(obs: Observation, up: UpstreamSource, now: Date, lines: string[]): Op[] {
-  return up.consumes.map((from) => {
-    const to = serverPath(`${from}.applied-${stamp(now)}`);
-    lines.push(`${obs.app}: applied the new upstream Makefile ${from} (kept as ${to})`);
-    return { op: "rename", from, to, why: "applied; renamed so it is not applied twice" };
-  });
+  const dir = savedRoot(obs.app);
+  const ops: Op[] = up.consumes.length ? [{ op: "mkdir", path: dir, mode: 0o700, why: "copies of replaced files" }] : [];
+  for (const left of up.consumes) {
+    const to = childPath(dir, `${posix.basename(left.path)}.${stamp(now)}`);
+    const how = left.path === up.from ? "took in the new upstream Makefile" : "took in";
+    lines.push(`${obs.app}: ${how} ${left.path} (removed; a copy is kept in ${to})`);
+    ops.push(
+      { op: "write", path: to, data: Buffer.from(left.text ?? ""), mode: 0o600, why: `the leftover ${posix.basename(left.path)}` },
+      { op: "remove", path: left.path, why: "taken in; a copy is kept" },
+    );
+  }
+  return ops;
+}
+
+/**
+ * The text the packaged Makefile must hold: the one whose md5 is dpkg's
+ * record when the command found it; with a record but no such text, the
+ * Makefile itself when it is a plain file reading sympl.d; where dpkg has
+ * no record (no package owns the file: test trees, a hand-made setup), the
+ * plain variant of the newest upstream text.
+ */
+function packagedText(obs: Observation, up: UpstreamSource): string {
+  if (obs.packaged?.text) return obs.packaged.text;
+  const mk = obs.makefile;
+  if (obs.packaged && mk.kind === "file" && modeOfReading(readMakefile(mk.path, mk.text ?? "")) === "sympl") return mk.text ?? "";
+  return deriveVariant(up.from, up.text, "sympl");
+}
+
+/** Steps making `Makefile` the plain packaged file again, keeping an edited one; empty when it is already. */
+function restorePackaged(obs: Observation, up: UpstreamSource, text: string, now: Date, lines: string[]): Op[] {
+  const mk = obs.makefile;
+  if (mk.kind === "file" && mk.text === text) return [];
+  const ops: Op[] = [];
+  // Not the admin's: upstream text we know of, or the Makefile as we last left it.
+  const known = [up.text, deriveVariant(up.from, up.text, "local"), deriveVariant(up.from, up.text, "sympl"), obs.makefileSympl.text];
+  const ours = mk.kind === "file" && (known.includes(mk.text ?? "") || sha256(mk.text ?? "") === obs.recorded?.makefile);
+  if (mk.kind === "file" && !ours) ops.push(...saveCopy(obs, mk, now, lines));
+  const why = obs.packaged?.text === text ? `the text dpkg recorded for it (${obs.packaged.pkg})` : "the packaged Makefile, reading sympl.d";
+  ops.push({ op: "write", path: mk.path, data: Buffer.from(text), mode: up.perm, ...(obs.owner ?? {}), why });
+  if (mk.kind === "link") lines.push(`${obs.app}: ${mk.path} is a plain file again (${why}); ${appPaths(obs.app).gnumakefile} selects the tree`);
+  if (obs.packaged && !obs.packaged.text) {
+    lines.push(`${obs.app}: no text on this server matches what dpkg recorded for ${mk.path} (${obs.packaged.pkg}); its next upgrade may prompt — run \`apt-get install --reinstall ${obs.packaged.pkg}\``);
+  }
+  return ops;
 }
 
 function upstreamOf(obs: Observation): UpstreamSource {
@@ -89,9 +128,10 @@ function upstreamOf(obs: Observation): UpstreamSource {
 
 /**
  * Plans making `mode` live for `obs.app`: both variants derived from the
- * newest upstream text, `Makefile` a relative link to `Makefile.MODE`
- * (swapped atomically, so it is never missing), consumed `.dpkg-dist` files
- * renamed, the mode recorded. Empty when all of that is already so.
+ * newest upstream text, `GNUmakefile` a relative link to `Makefile.MODE`
+ * (swapped atomically, so make always finds a Makefile), `Makefile` the
+ * plain packaged text dpkg recorded, the Makefile leftovers taken in, the
+ * mode recorded. Empty when all of that is already so.
  */
 export function planSwitch(obs: Observation, mode: Mode, now: Date): SwitchPlan {
   const det = detectProfile(obs);
@@ -116,27 +156,33 @@ export function planSwitch(obs: Observation, mode: Mode, now: Date): SwitchPlan 
     if (m === mode) liveChanged = true;
   }
 
+  // The link first: from here on make reads GNUmakefile, so Makefile may stop being a link.
   const link = `Makefile.${mode}`;
-  const mk = obs.makefile;
-  if (!(mk.kind === "link" && mk.target === link)) {
-    const known = [up.text, desired.local, desired.sympl];
-    if (mk.kind === "file" && !known.includes(mk.text ?? "")) ops.push(...saveCopy(obs, mk, now, lines));
-    ops.push({ op: "symlink", path: p.makefile, target: link, ...owner, why: `build from ${snippetDir(obs.app, mode)}` });
-    liveChanged ||= det.live !== mode || mk.kind !== "link";
+  const gm = obs.gnumakefile;
+  if (!(gm.kind === "link" && gm.target === link)) {
+    if (gm.kind === "file") ops.push(...saveCopy(obs, gm, now, lines));
+    ops.push({ op: "symlink", path: p.gnumakefile, target: link, ...owner, why: `build from ${snippetDir(obs.app, mode)}` });
+    liveChanged ||= det.live !== mode || gm.kind !== "link";
   }
-
+  const makefile = packagedText(obs, up);
+  ops.push(...restorePackaged(obs, up, makefile, now, lines));
   ops.push(...consume(obs, up, now, lines));
+  const record = recordOf(mode, { "Makefile.local": desired.local, "Makefile.sympl": desired.sympl }, makefile, now);
   const rec = obs.recorded;
-  const hashes = { "Makefile.local": sha256(desired.local), "Makefile.sympl": sha256(desired.sympl) };
-  const upToDate = rec?.mode === mode && rec.variants["Makefile.local"] === hashes["Makefile.local"] && rec.variants["Makefile.sympl"] === hashes["Makefile.sympl"];
-  if (!upToDate) ops.push(planRecord(obs.app, mode, { "Makefile.local": desired.local, "Makefile.sympl": desired.sympl }, now));
+  const upToDate =
+    rec?.mode === mode &&
+    rec.makefile === record.makefile &&
+    rec.variants["Makefile.local"] === record.variants["Makefile.local"] &&
+    rec.variants["Makefile.sympl"] === record.variants["Makefile.sympl"];
+  if (!upToDate) ops.push(planRecord(obs.app, record));
   return { ops, lines, liveChanged };
 }
 
 /**
- * Plans going back to a plain upstream Makefile: the Makefile written with
- * the newest upstream text (reading sympl.d), both variants removed (edited
- * ones copied first), the record forgotten. sympl-local.d is left alone.
+ * Plans going back to the plain packaged Makefile: `Makefile` the text dpkg
+ * recorded (reading sympl.d), then `GNUmakefile` and both variants removed
+ * (edited ones copied first), the leftovers taken in, the record
+ * forgotten. sympl-local.d is left alone.
  */
 export function planRevert(obs: Observation, now: Date): SwitchPlan {
   const det = detectProfile(obs);
@@ -145,17 +191,20 @@ export function planRevert(obs: Observation, now: Date): SwitchPlan {
   const present = [obs.makefileLocal, obs.makefileSympl].filter((s) => s.kind !== "missing");
   const ops: Op[] = [];
   const lines: string[] = [];
-  if (obs.makefile.kind === "file" && present.length === 0 && !obs.recorded && det.live === "sympl") {
+  const untouched = obs.gnumakefile.kind === "missing" && obs.leftovers.length === 0;
+  if (obs.makefile.kind === "file" && present.length === 0 && !obs.recorded && untouched && det.live === "sympl") {
     return { ops, lines, liveChanged: false };
   }
   const up = upstreamOf(obs);
-  const plain = deriveVariant(up.from, up.text, "sympl");
-  const mk = obs.makefile;
-  const liveChanged = !(mk.kind === "file" && mk.text === plain);
-  if (liveChanged) {
-    if (mk.kind === "file" && mk.text !== up.text && isEdited(obs, mk, "sympl", up)) ops.push(...saveCopy(obs, mk, now, lines));
-    ops.push({ op: "write", path: p.makefile, data: Buffer.from(plain), mode: up.perm, ...(obs.owner ?? {}), why: `upstream Makefile from ${up.from}` });
+  // Makefile first: once it is the plain packaged file, GNUmakefile can go.
+  const makefile = packagedText(obs, up);
+  ops.push(...restorePackaged(obs, up, makefile, now, lines));
+  const gm = obs.gnumakefile;
+  if (gm.kind !== "missing") {
+    if (gm.kind === "file") ops.push(...saveCopy(obs, gm, now, lines));
+    ops.push({ op: "remove", path: gm.path, why: "make reads the packaged Makefile again" });
   }
+  const liveChanged = ops.length > 0 || det.live !== "sympl";
   for (const seen of present) {
     const m: Mode = seen.path === p.makefileLocal ? "local" : "sympl";
     if (seen.kind === "file" && isEdited(obs, seen, m, up)) ops.push(...saveCopy(obs, seen, now, lines));

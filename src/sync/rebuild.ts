@@ -12,7 +12,8 @@ import { plannedContents } from "../plan.js";
 import type { App, Mode } from "../server-layout.js";
 import { appPaths, reloadCommand } from "../server-layout.js";
 import { PlannedView } from "../system/overlay.js";
-import { followLinks, resolveLinkTarget } from "../system/safe-path.js";
+import { followLinks } from "../system/safe-path.js";
+import { liveMakefile, liveTree } from "../tree/live-makefile.js";
 import type { Reader } from "../system/system.js";
 import { EnvironmentError, problem } from "../errors.js";
 import { classifyDaemon, readBuilt, readDaemon } from "../tree/built-read.js";
@@ -42,27 +43,12 @@ export interface Rebuild {
 }
 
 /**
- * The tree `app`'s live Makefile builds from: the link to one of our two
- * variants, when that variant still reads its own tree (an upgrade may have
- * written upstream's text over Makefile.local); else null.
- */
-export function liveTree(sys: Reader, app: App): Mode | null {
-  const { makefile, makefileLocal, makefileSympl } = appPaths(app);
-  if (sys.stat(makefile)?.type !== "link") return null;
-  const to = resolveLinkTarget(makefile, sys.readLink(makefile));
-  const mode: Mode | null = to === makefileLocal ? "local" : to === makefileSympl ? "sympl" : null;
-  if (!mode || sys.stat(to)?.type !== "file") return null;
-  const dir = /^snippets_dir\s*:=\s*(\S+)\s*$/m.exec(sys.readFile(to).toString("utf8"))?.[1];
-  return dir === (mode === "local" ? "sympl-local.d" : "sympl.d") ? mode : null;
-}
-
-/**
  * The step that rebuilds APP.conf with the live Makefile. The Makefile is
  * named with -f, resolved inside --root: the old tooling's absolute link
  * would otherwise lead make to the host's own /etc.
  */
 export function makeOp(sys: Reader, app: App): Op {
-  const path = appPaths(app).makefile;
+  const path = liveMakefile(sys, app);
   const live = followLinks(sys, path, () => new EnvironmentError(problem(path, "symlink loop", "run `makefilecheck repair` (or point it at Makefile.local), then sync again; nothing was changed")));
   return { op: "run", cmd: "make", args: ["-f", sys.hostPath(live), `${app}.conf`], cwd: appPaths(app).dir, why: "rebuild the built config from the live tree (make APP.conf tests it first)" };
 }
@@ -83,7 +69,7 @@ export async function planRebuild(ctx: Context, app: App, syncOps: Op[], savedDi
   const p = appPaths(app);
   const mode = liveTree(ctx.sys, app);
   if (!mode) {
-    const said = `${app}: ${p.conf} not rebuilt: ${p.makefile} is not makefilecheck's link to a Makefile.local or Makefile.sympl that reads its own tree — run \`makefilecheck repair\`, then \`makefilecheck sync --make\``;
+    const said = `${app}: ${p.conf} not rebuilt: ${p.gnumakefile} is not makefilecheck's link to a Makefile.local or Makefile.sympl that reads its own tree — run \`makefilecheck repair\`, then \`makefilecheck sync --make\``;
     return { before: null, ops: [], lines: [said], problems: [said] };
   }
   const onDisk = readBuilt(ctx.sys, app, mode);

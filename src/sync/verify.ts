@@ -12,7 +12,7 @@ import { plannedContents } from "../plan.js";
 import type { ConfigTestResult } from "../tree/configtest.js";
 import { errorLines, runConfigTest } from "../tree/configtest.js";
 import { PlannedView } from "../system/overlay.js";
-import { resolveLinkTarget } from "../system/safe-path.js";
+import { liveTree } from "../tree/live-makefile.js";
 import type { Reader } from "../system/system.js";
 
 /** The test's outcome for the report; `failed` means the plan must not be applied. */
@@ -22,19 +22,12 @@ export interface Verified {
   failed: boolean;
 }
 
-/** True when `app`'s Makefile is a link to Makefile.local (relative or absolute). */
-function buildsFromLocal(sys: Reader, app: App): boolean {
-  const { makefile, makefileLocal } = appPaths(app);
-  if (sys.stat(makefile)?.type !== "link") return false;
-  return resolveLinkTarget(makefile, sys.readLink(makefile)) === makefileLocal;
-}
-
 /**
  * Runs the config test of `app`'s local tree as `ops` would leave it,
  * when that tree is live and the plan changes something; writes nothing.
  */
 export async function verifyBeforeSync(ctx: Context, app: App, ops: Op[], changed: boolean): Promise<Verified> {
-  if (!changed || !buildsFromLocal(ctx.sys, app)) return { lines: [], failed: false };
+  if (!changed || liveTree(ctx.sys, app) !== "local") return { lines: [], failed: false };
   const result = await runConfigTest(new PlannedView(ctx.sys, plannedContents(ops)), app, "local");
   switch (result.status) {
     case "passed":

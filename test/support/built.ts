@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { appPaths, DAEMON_PID_FILE, type App } from "../../src/server-layout.js";
@@ -22,7 +22,8 @@ export function makeConf(root: string, app: App): void {
 /** `make APP.conf` as the package's postinst runs it; the caller looks at the outcome. */
 export function makeConfRun(root: string, app: App): { status: number | null; stdout: string; stderr: string } {
   const dir = inRoot(root, appPaths(app).dir);
-  const makefile = resolveInRoot(root, join(dir, "Makefile"));
+  // What make reads first: GNUmakefile, else Makefile (an earlier layout's link, read inside the root).
+  const makefile = resolveInRoot(root, join(dir, existsSync(join(dir, "GNUmakefile")) ? "GNUmakefile" : "Makefile"));
   const r = spawnSync("make", ["-f", makefile, `${app}.conf`], { cwd: dir, encoding: "utf8" });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
