@@ -180,6 +180,9 @@ export const COMMANDS = {
       "take-upstream": SETTLE("taking the upstream file"),
       "keep-local": SETTLE("keeping your file"),
       make: MAKE,
+      trigger: flag(
+        "run as the package's dpkg trigger does: nothing unless `hooks --install` enabled the triggers and a local tree is chosen; then repair, sync, rebuild and reload, one summary line even under -q, and mail root when a person is needed",
+      ),
       "keep-runs": KEEP_RUNS,
       "keep-days": KEEP_DAYS,
       "dry-run": DRY_RUN,
@@ -232,11 +235,11 @@ export const COMMANDS = {
     ],
   },
   hooks: {
-    summary: "print, install or remove the apt and systemd upgrade triggers",
+    summary: "print, install or remove the upgrade triggers (the package's dpkg trigger, else the apt hook)",
     options: {
       install: flag("write the trigger files"),
       remove: flag("remove the trigger files makefilecheck wrote"),
-      only: { type: "value", placeholder: "KIND", choices: ["apt", "systemd"], describe: "the apt hook or the systemd units (default for --install: the systemd units where systemd runs, else the apt hook)" },
+      only: { type: "value", placeholder: "KIND", choices: ["dpkg", "apt", "systemd"], describe: "one route: the package's dpkg trigger, the apt hook, or the systemd path unit (default for --install: the dpkg trigger under the Debian package, else the apt hook)" },
       bin: { type: "value", placeholder: "PATH", describe: "absolute path of makefilecheck the triggers run (default: this one)" },
       make: NO_MAKE,
       "dry-run": DRY_RUN,
@@ -277,11 +280,11 @@ export interface CommandOptions {
   check: Record<string, never>;
   drift: Record<string, never>;
   diff: { path: string | undefined; base: boolean };
-  sync: { adopt: boolean; "take-upstream": string[]; "keep-local": string[]; make: boolean };
+  sync: { adopt: boolean; "take-upstream": string[]; "keep-local": string[]; make: boolean; trigger: boolean };
   install: { init: boolean; config: string | undefined; only: string | undefined; set: string[]; check: boolean; make: boolean };
   changes: { config: string | undefined };
   watch: { debounce: number | undefined; make: boolean };
-  hooks: { install: boolean; remove: boolean; only: "apt" | "systemd" | undefined; bin: string | undefined; make: boolean };
+  hooks: { install: boolean; remove: boolean; only: "dpkg" | "apt" | "systemd" | undefined; bin: string | undefined; make: boolean };
   doctor: { "ptr-for": string | undefined };
 }
 

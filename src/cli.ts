@@ -26,7 +26,8 @@ const LOAD = {
   check: async () => (await import("./makefilecheck/commands.js")).check,
   drift: async () => (await import("./sync/drift-command.js")).drift,
   diff: async () => (await import("./sync/commands.js")).diff,
-  sync: async () => (await import("./sync/commands.js")).sync,
+  // `sync --trigger` (the package's trigger) repairs first, which sync/ cannot reach: upgrade/ decides.
+  sync: async () => (await import("./upgrade/trigger.js")).syncOrTrigger,
   install: async () => (await import("./changes/commands.js")).install,
   changes: async () => (await import("./changes/commands.js")).changes,
   watch: async () => (await import("./upgrade/watch.js")).watch,

@@ -63,6 +63,8 @@ export interface CommandResult {
    * nothing else is, so cron and apt mail it (the lines already say it otherwise).
    */
   problems?: string[];
+  /** One line on what a trigger's run changed, said even under -q (docs/sympl.md, telling the admin). */
+  summary?: string;
   /** Set by a long-running command (watch) that printed its lines as they happened: render adds nothing. */
   streamed?: boolean;
 }

@@ -21,7 +21,7 @@ export type Op =
   | { op: "chmod"; path: ServerPath; mode: number; why: string }
   | { op: "remove"; path: ServerPath; why: string }
   | { op: "rename"; from: ServerPath; to: ServerPath; why: string }
-  | { op: "run"; cmd: string; args: string[]; cwd: ServerPath; why: string }
+  | { op: "run"; cmd: string; args: string[]; cwd: ServerPath; why: string; /** Text for the program's stdin (a mail for sendmail). */ input?: string }
   /**
    * A cache of ours (drift's stat cache), refreshed at apply time after the
    * file steps: written only when the file does not hold `data` already,
@@ -173,7 +173,7 @@ async function perform(sys: System, op: Op): Promise<void> {
       sys.rename(op.from, op.to);
       return;
     case "run": {
-      const result = await sys.act(op.cmd, op.args, { cwd: op.cwd });
+      const result = await sys.act(op.cmd, op.args, { cwd: op.cwd, ...(op.input === undefined ? {} : { input: op.input }) });
       if (result.exitCode !== 0) {
         const said = (result.stderr || result.stdout).trim().split("\n").slice(-3).join(" | ");
         throw new EnvironmentError(problem(op.cwd, `${[op.cmd, ...op.args].join(" ")} failed (exit ${result.exitCode}): ${said}`));

@@ -62,6 +62,7 @@ export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun" | "color">
     terminal.out(`${JSON.stringify(doc, null, 2)}\n`);
     return;
   }
+  if (result.summary) printNote(result.summary);
   if (ctx.quiet) {
     for (const line of result.problems ?? []) printNote(line);
     return;

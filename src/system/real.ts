@@ -198,7 +198,7 @@ export class RealSystem implements System {
     const { execa } = await import("execa");
     const result = await execa(cmd, args, {
       reject: false,
-      stdin: "ignore",
+      ...(options.input === undefined ? { stdin: "ignore" as const } : { input: options.input }),
       cwd: options.cwd ? this.hostPath(options.cwd) : undefined,
       timeout: options.timeoutMs ?? 120_000,
       env: options.env,

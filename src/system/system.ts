@@ -56,6 +56,8 @@ export interface RunOptions {
   cwd?: ServerPath;
   timeoutMs?: number;
   env?: Record<string, string>;
+  /** Text for the program's stdin; without it stdin is closed. */
+  input?: string;
   /**
    * Runs the program in a session of its own, so that a Ctrl-C at the
    * terminal (SIGINT to the whole foreground process group) does not reach

@@ -9,8 +9,12 @@ import { InputError, problem } from "../errors.js";
 import { childPath, serverPath } from "../paths.js";
 import type { ServerPath } from "../paths.js";
 
-/** Which trigger a file belongs to. */
-export type HookKind = "apt" | "systemd";
+/**
+ * Which trigger a file belongs to: the consent file of the package's dpkg
+ * trigger, the apt hook (a makefilecheck not installed as a package), the
+ * systemd path unit (opt-in, for runs of dpkg that nothing else watches).
+ */
+export type HookKind = "dpkg" | "apt" | "systemd";
 
 /** One file of a trigger. */
 export interface HookFile {
@@ -35,6 +39,13 @@ export const ENABLE_LINK = serverPath(`${UNIT_DIR}/paths.target.wants/${PATH_UNI
 export const PACKAGED_UNIT_DIR = serverPath("/usr/lib/systemd/system");
 export const DROP_IN_DIR = childPath(UNIT_DIR, `${SERVICE_UNIT}.d`);
 export const DROP_IN = childPath(DROP_IN_DIR, "makefilecheck.conf");
+/**
+ * The admin's consent to the package's dpkg trigger: `hooks --install`
+ * writes it, `hooks --remove` takes it out, and `sync --trigger` does
+ * nothing without it (docs/sympl.md, "Upgrades run the job").
+ */
+export const TRIGGER_FLAG = serverPath("/etc/makefilecheck/triggers");
+
 /** apt reads its configuration parts in name order; 80 runs after the distribution's own hooks. */
 export const APT_HOOK = serverPath("/etc/apt/apt.conf.d/80makefilecheck");
 
@@ -162,10 +173,21 @@ function dropIn(o: HookOptions): HookFile {
   return { kind: "systemd", path: DROP_IN, text };
 }
 
-/** Every file of the triggers `only` selects (both when unset). */
+/** The consent file: while it is there, the package's dpkg trigger runs the job. */
+function triggerFlag(): HookFile {
+  const text =
+    header("#") +
+    "# While this file is here, the makefilecheck package's dpkg trigger runs\n" +
+    "# `makefilecheck sync --trigger` within every package run that changes\n" +
+    "# /etc/exim4/sympl.d, /etc/dovecot/sympl.d or their Makefiles: repair, sync,\n" +
+    "# rebuild and reload while a local tree is chosen, mail root what needs a person.\n";
+  return { kind: "dpkg", path: TRIGGER_FLAG, text };
+}
+
+/** Every file of the triggers `only` selects (all when unset). */
 export function hookFiles(o: HookOptions, only?: HookKind): HookFile[] {
   const systemd = o.packaged ? [dropIn(o)] : [pathUnit(UNIT_DIR, header("#")), serviceUnit(o, UNIT_DIR, header("#"))];
-  return [aptHook(o), ...systemd].filter((f) => !only || f.kind === only);
+  return [triggerFlag(), aptHook(o), ...systemd].filter((f) => !only || f.kind === only);
 }
 
 /** The two units the Debian package ships, running `bin` with the triggers' default options. */

@@ -141,25 +141,20 @@ function removable(sys: Reader, o: HooksOptions, kind: HookKind | undefined): Ho
   return [...files, ...others];
 }
 
-const SYSTEMD_RUNS = serverPath("/run/systemd/system");
-
-/** True when systemd is the running init (sd_booted's test), under --root as on the server. */
-function systemdRuns(sys: Reader): boolean {
-  return sys.stat(SYSTEMD_RUNS)?.type === "dir";
-}
-
 /**
- * Plans `--install`. Without --only, one trigger, not two (both would run
- * after each upgrade): the systemd units where systemd runs, else the apt
- * hook; the other one is taken out when it is ours.
+ * Plans `--install`. Without --only, one route, not two (both would run
+ * the job after each upgrade): under the Debian package its dpkg trigger
+ * (the consent file), which runs within every package run; else the apt
+ * hook. What is ours of the other routes is taken out.
  */
 function planInstallOne(sys: Reader, o: HooksOptions): { ops: Op[]; states: FileState[] } {
-  const kind: HookKind = o.only ?? (systemdRuns(sys) ? "systemd" : "apt");
-  const install = planTriggerInstall(sys, triggerFiles(sys, o, kind), isPackaged(sys));
+  const packaged = isPackaged(sys);
+  const kind: HookKind = o.only ?? (packaged ? "dpkg" : "apt");
+  const install = planTriggerInstall(sys, triggerFiles(sys, o, kind), packaged);
   if (o.only) return install;
-  const other = planRemove(sys, removable(sys, o, kind === "apt" ? "systemd" : "apt"));
-  const gone = other.states.filter((s) => s.state === "remove");
-  return { ops: [...install.ops, ...other.ops], states: [...install.states, ...gone] };
+  const others = (["dpkg", "apt", "systemd"] as const).filter((k) => k !== kind).map((k) => planRemove(sys, removable(sys, o, k)));
+  const gone = others.flatMap((r) => r.states.filter((s) => s.state === "remove"));
+  return { ops: [...install.ops, ...others.flatMap((r) => r.ops)], states: [...install.states, ...gone] };
 }
 
 /** The hooks command. */
