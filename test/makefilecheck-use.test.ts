@@ -195,8 +195,23 @@ describe("config test before going live", () => {
   it.skipIf(skip)("--make runs `make APP.conf`, which tests and installs the config", async () => {
     caninstall(["dovecot"]);
     const result = await use(testContext(root, { apps: ["dovecot"] }), { _: [], mode: "local", make: true });
-    expect(result.plan!.at(-1)).toMatchObject({ op: "run", cmd: "make", args: ["dovecot.conf"], cwd: "/etc/dovecot" });
+    expect(result.plan!.at(-1)).toMatchObject({ op: "run", cmd: "make", args: ["-f", at("/etc/dovecot/Makefile.local"), "dovecot.conf"], cwd: "/etc/dovecot" });
     expect(existsSync(at("/etc/dovecot/dovecot.conf"))).toBe(true);
+  });
+
+  it.skipIf(skip)("--make means in force: `use local --make` rebuilds when the link already points at Makefile.local, and then has nothing to do", async () => {
+    caninstall(["exim4"]);
+    const ctx = () => testContext(root, { apps: ["exim4"] });
+    await use(ctx(), { _: [], mode: "local", make: true });
+    writeFileSync(at("/etc/exim4/sympl-local.d/00-main/99-local-marker"), "# local marker\n");
+    expect((await status(ctx(), { _: [] })).apps[0]).toMatchObject({ built: { state: "stale" } });
+    const again = await use(ctx(), { _: [], mode: "local", make: true });
+    expect(again.code).toBe(0);
+    expect(again.plan!.some((op) => op.op === "run" && op.cmd === "make")).toBe(true);
+    expect(read("/etc/exim4/exim4.conf")).toContain("# local marker");
+    expect((await status(ctx(), { _: [] })).apps[0]).toMatchObject({ built: { state: "current" } });
+    const third = await use(ctx(), { _: [], mode: "local", make: true });
+    expect(third.plan).toEqual([]);
   });
 
   it.skipIf(skip)("check reports a failing live tree with exit 1 and the daemon's words", async () => {

@@ -12,7 +12,11 @@ import type { ExitCode } from "../errors.js";
 import type { App, Mode } from "../server-layout.js";
 import { appPaths, snippetDir } from "../server-layout.js";
 import type { Op } from "../plan.js";
-import { JOURNAL, samePlan } from "../plan.js";
+import { JOURNAL, plannedContents, samePlan } from "../plan.js";
+import { savedRoot } from "../saved.js";
+import { PlannedView } from "../system/overlay.js";
+import { savedDirFor } from "../sync/plan-sync.js";
+import { planRebuild } from "../sync/rebuild.js";
 import { errorLines, runConfigTest } from "../tree/configtest.js";
 import { observe } from "./observe.js";
 import type { Observation } from "./observe.js";
@@ -28,13 +32,19 @@ export { report, status } from "./status.js";
 export interface UseOptions {
   /** Run the daemon's config test on the tree first and refuse if it fails. */
   check: boolean;
-  /** Add a `make APP.conf` step that builds the config. */
+  /** Leave the built config current for the chosen tree: rebuild it when it is not (config test first), reload a running daemon. */
   make: boolean;
 }
 
 /** `app`'s setup with dpkg's record of its Makefile: what a plan that may write the Makefile needs. */
 async function observeForPlan(ctx: Context, app: App): Promise<Observation> {
   return withPackaged(ctx.sys, observe(ctx.sys, app), await readConffileRecords(ctx.sys, [app]));
+}
+
+/** The names already in saved/APP, so that this run's copies go to a directory of their own. */
+function savedNames(sys: Context["sys"], app: App): Set<string> {
+  const dir = savedRoot(app);
+  return new Set(sys.stat(dir)?.type === "dir" ? sys.list(dir) : []);
 }
 
 /** A switch plan plus the config test's verdict. */
@@ -62,10 +72,14 @@ async function planMode(ctx: Context, app: App, mode: Mode, opts: UseOptions, no
     }
     if (result.status === "skipped") plan.lines.push(`${app}: config test skipped: ${result.output}`);
   }
-  if (!plan.liveChanged) return { ...plan, test };
   if (opts.make) {
-    plan.ops.push({ op: "run", cmd: "make", args: [`${app}.conf`], cwd: p.dir, why: "test and build the config" });
-  } else {
+    // --make means in force: rebuilt whenever the built config is not the chosen tree's, whether or not this run switches.
+    const view = new PlannedView(ctx.sys, plannedContents(plan.ops));
+    const rebuild = await planRebuild({ ...ctx, sys: view }, app, [], savedDirFor(app, now, savedNames(ctx.sys, app)));
+    if (rebuild.problems.length) throw new InputError(rebuild.problems.join(" "));
+    plan.ops.push(...rebuild.ops);
+    plan.lines.push(...rebuild.lines);
+  } else if (plan.liveChanged) {
     plan.lines.push(`${app}: run \`cd ${p.dir} && make\` to build the config and restart ${app}`);
   }
   return { ...plan, test };
