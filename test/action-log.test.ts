@@ -41,7 +41,7 @@ describe("action log", () => {
     await install(testContext(root), installArgs);
     const lines = log().trimEnd().split("\n");
     expect(lines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z install: (write|link|mkdir|remove|rename|run) /.test(l))).toBe(true);
-    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/ install: link \/etc\/exim4\/Makefile -> Makefile\.local /)]));
+    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/ install: link \/etc\/exim4\/GNUmakefile -> Makefile\.local /)]));
     expect(log()).not.toContain(KEY);
     expect(log()).not.toContain("/var/lib/makefilecheck/baseline"); // bookkeeping is not an action
 

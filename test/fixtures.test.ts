@@ -13,6 +13,7 @@ import {
   breakWrongLocalDir,
   daemonAccepts,
   damageInstallNew,
+  damageDpkgNew,
   damageKeepOld,
   damagePlainFile,
   hashTree,
@@ -194,11 +195,17 @@ describe.each(APPS)("upgrade damage to a legacy %s setup", (app) => {
     localBefore = read(`${dir}/Makefile.local`);
   });
 
-  it("keep-old: the new upstream text lands as Makefile.local.dpkg-dist; everything else stays", () => {
+  it("keep-old: the new upstream text lands as Makefile.dpkg-dist beside the Makefile; everything else stays", () => {
     damageKeepOld(root, app);
-    expect(read(`${dir}/Makefile.local.dpkg-dist`)).toBe(newerUpstreamMakefile(app));
+    expect(read(`${dir}/Makefile.dpkg-dist`)).toBe(newerUpstreamMakefile(app));
     expect(newerUpstreamMakefile(app)).not.toBe(upstreamMakefile(app));
     expect(read(`${dir}/Makefile.local`)).toBe(localBefore);
+    expect(readlinkSync(inRoot(root, `${dir}/Makefile`))).toBe(`${dir}/Makefile.local`);
+  });
+
+  it("dpkg-new: as dpkg 1.21 treats a conffile that is a link, the new text waits as Makefile.dpkg-new and the link stays", () => {
+    damageDpkgNew(root, app);
+    expect(read(`${dir}/Makefile.dpkg-new`)).toBe(newerUpstreamMakefile(app));
     expect(readlinkSync(inRoot(root, `${dir}/Makefile`))).toBe(`${dir}/Makefile.local`);
   });
 
@@ -218,16 +225,16 @@ describe.each(APPS)("upgrade damage to a legacy %s setup", (app) => {
     expect(read(`${dir}/Makefile.sympl`)).toBe(upstreamMakefile(app));
   });
 
-  it("follows a relative link too (a setup made by our own `use local`)", () => {
+  it("install-new follows a relative link too (the 0.1.0 layout)", () => {
     unlinkSync(inRoot(root, `${dir}/Makefile`));
     symlinkSync("Makefile.local", inRoot(root, `${dir}/Makefile`));
-    damageKeepOld(root, app, "new text\n");
-    expect(read(`${dir}/Makefile.local.dpkg-dist`)).toBe("new text\n");
+    damageInstallNew(root, app, "new text\n");
+    expect(read(`${dir}/Makefile.local`)).toBe("new text\n");
   });
 
-  it("refuses to damage a Makefile that is not a link", () => {
+  it("refuses to overwrite a variant when nothing links to one", () => {
     damagePlainFile(root, app);
-    expect(() => damageKeepOld(root, app)).toThrow(/not a symlink/);
+    expect(() => damageInstallNew(root, app)).toThrow(/not a symlink/);
   });
 });
 

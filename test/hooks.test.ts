@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, w
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hooks } from "../src/upgrade/hooks.js";
-import { APT_HOOK, checkBin, DROP_IN, DROP_IN_DIR, ENABLE_LINK, hookFiles, PACKAGED_UNIT_DIR, packagedUnits, PATH_UNIT, SERVICE_UNIT, UNIT_DIR } from "../src/upgrade/hook-files.js";
+import { APT_HOOK, TRIGGER_FLAG, checkBin, DROP_IN, DROP_IN_DIR, ENABLE_LINK, hookFiles, PACKAGED_UNIT_DIR, packagedUnits, PATH_UNIT, SERVICE_UNIT, UNIT_DIR } from "../src/upgrade/hook-files.js";
 import { damagePlainFile, hashTree, inRoot, makeRoot, setupLegacy, UPSTREAM_TREES, upgradeUpstream } from "./fixtures/sympl.js";
 import { testContext } from "./support/context.js";
 import { installedBinary } from "../src/system/launcher.js";
@@ -133,16 +133,23 @@ describe("hooks", () => {
     expect(again.plan).toEqual([]);
     expect(again.data?.files).toEqual(expect.arrayContaining([expect.objectContaining({ path: APT_HOOK, state: "unchanged" })]));
 
-    // Where systemd runs, the path unit instead, and our apt hook goes.
-    mkdirSync(inRoot(root, "/run/systemd/system"), { recursive: true });
+    // Under the Debian package, its dpkg trigger instead (the consent file), and our apt hook goes.
+    for (const unit of packagedUnits(bin)) {
+      mkdirSync(dirname(inRoot(root, unit.path)), { recursive: true });
+      writeFileSync(inRoot(root, unit.path), unit.text);
+    }
     const moved = await hooks(testContext(root), { _: ["hooks"], install: true, bin });
-    expect(moved.plan?.map((op) => `${op.op} ${"path" in op ? op.path : ""}`)).toEqual(expect.arrayContaining([`write ${UNIT_DIR}/${SERVICE_UNIT}`, `remove ${APT_HOOK}`]));
+    expect(moved.plan?.map((op) => `${op.op} ${"path" in op ? op.path : ""}`)).toEqual([`mkdir /etc/makefilecheck`, `write ${TRIGGER_FLAG}`, `remove ${APT_HOOK}`]);
     expect(existsSync(inRoot(root, APT_HOOK))).toBe(false);
-    expect(readlinkSync(inRoot(root, ENABLE_LINK))).toBe(`${UNIT_DIR}/${PATH_UNIT}`);
+    expect(existsSync(inRoot(root, ENABLE_LINK))).toBe(false);
+
+    // The systemd path unit only when asked for.
+    await hooks(testContext(root), { _: ["hooks"], install: true, only: "systemd", bin });
+    expect(readlinkSync(inRoot(root, ENABLE_LINK))).toBe(`${PACKAGED_UNIT_DIR}/${PATH_UNIT}`);
 
     const removed = await hooks(testContext(root), { _: ["hooks"], remove: true, bin });
     expect(removed.code).toBe(0);
-    for (const p of [APT_HOOK, `${UNIT_DIR}/${PATH_UNIT}`, `${UNIT_DIR}/${SERVICE_UNIT}`, ENABLE_LINK]) expect(existsSync(inRoot(root, p)), p).toBe(false);
+    for (const p of [APT_HOOK, TRIGGER_FLAG, DROP_IN, ENABLE_LINK]) expect(existsSync(inRoot(root, p)), p).toBe(false);
   });
 
   it("leaves a file it did not write alone, on install and on remove", async () => {

@@ -444,13 +444,13 @@ describe("sync --make", () => {
   it("never hands make a Makefile link that loops (make would follow it on the host): not rebuilt, said, exit 1", async () => {
     await freshLocal(["exim4"]);
     upgradeUpstream(root, "exim4", { modify: { [GENERAL]: upstreamEdit(read("exim4", GENERAL, "sympl.d")) } });
-    rmSync(inRoot(root, "/etc/exim4/Makefile"));
-    symlinkSync("Makefile.loop", inRoot(root, "/etc/exim4/Makefile"));
-    symlinkSync("/etc/exim4/Makefile", inRoot(root, "/etc/exim4/Makefile.loop"));
+    rmSync(inRoot(root, "/etc/exim4/GNUmakefile"), { force: true });
+    symlinkSync("Makefile.loop", inRoot(root, "/etc/exim4/GNUmakefile"));
+    symlinkSync("/etc/exim4/GNUmakefile", inRoot(root, "/etc/exim4/Makefile.loop"));
     const result = await run(sync, { make: true });
     expect(result.code).toBe(1);
     expect(result.plan?.some((op) => op.op === "run")).toBe(false);
-    expect(result.problems?.join("\n")).toMatch(/exim4: \/etc\/exim4\/exim4\.conf not rebuilt: \/etc\/exim4\/Makefile is not makefilecheck's link/);
+    expect(result.problems?.join("\n")).toMatch(/exim4: \/etc\/exim4\/exim4\.conf not rebuilt: \/etc\/exim4\/GNUmakefile is not makefilecheck's link/);
   });
 });
 

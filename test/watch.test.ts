@@ -77,7 +77,7 @@ describe("watch (real binary)", () => {
       expect(watcher.actions("repair").at(-1)?.round).toBe(round);
       expect(synced.apps).toEqual(["exim4", "dovecot"]);
 
-      expect(readlinkSync(inRoot(root, "/etc/exim4/Makefile")), tag).toBe("Makefile.local");
+      expect(readlinkSync(inRoot(root, "/etc/exim4/GNUmakefile")), tag).toBe("Makefile.local");
       expect(readFileSync(inRoot(root, "/etc/exim4/Makefile.local"), "utf8")).toMatch(/^snippets_dir\s*:= sympl-local\.d$/m);
       for (const [rel, text] of Object.entries(exim)) expect(localText(root, "exim4", rel)).toBe(text);
       for (const [rel, text] of Object.entries(dovecot)) expect(localText(root, "dovecot", rel)).toBe(text);

@@ -62,9 +62,9 @@ export function watchRoots(layout: WatchLayout): HostPath[] {
   return [...layout.apps.map((a) => a.dir), layout.stateDir];
 }
 
-/** `Makefile`, `Makefile.local`, `Makefile.local.dpkg-dist`, ...: what an upgrade or damage touches. */
+/** `Makefile`, `GNUmakefile`, `Makefile.local`, `Makefile.dpkg-new`, ...: what an upgrade or damage touches. */
 export function isMakefileName(name: string): boolean {
-  return name === "Makefile" || name.startsWith("Makefile.");
+  return name === "Makefile" || name === "GNUmakefile" || name.startsWith("Makefile.");
 }
 
 /**
