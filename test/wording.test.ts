@@ -1,6 +1,7 @@
 /**
- * What the admin reads, in the order and words that help: the `make` still
- * to run comes after the list of changes, `sync --make` with nothing to
+ * What the admin reads, in the order and words that help: a dry run is a
+ * summary unless --verbose asks for every step (--json keeps the whole
+ * plan), the `make` still to run comes after the list of changes, `sync --make` with nothing to
  * sync says what it did in one line, a server without Sympl is called
  * that (by `status` and `doctor`), and the `changes` table has headers.
  */
@@ -10,14 +11,62 @@ import { changes, install } from "../src/changes/commands.js";
 import { doctor } from "../src/doctor/command.js";
 import { status } from "../src/makefilecheck/status.js";
 import { sync } from "../src/sync/commands.js";
-import { inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
+import { main } from "../src/cli.js";
+import { hashTree, inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
+import { captureOutput } from "./support/capture.js";
 import { testContext } from "./support/context.js";
+
+let out: string[];
+captureOutput((o) => (out = o));
 
 let root = "";
 beforeEach(() => {
   root = makeRoot();
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe("a dry run that can be read", () => {
+  /** The lines `install --dry-run` prints with these extra options; the tree is left as it was. */
+  async function dryInstall(...extra: string[]): Promise<string[]> {
+    writeSymplTree(root);
+    const before = hashTree(root);
+    out.length = 0;
+    expect(await main(["install", "--dry-run", "--root", root, ...extra])).toBe(0);
+    expect(hashTree(root)).toBe(before);
+    return out.join("").split("\n");
+  }
+
+  it("the first install --dry-run is a summary: counts first, the copy of sympl.d and each baseline one line each", async () => {
+    const lines = await dryInstall();
+    expect(lines[0]).toMatch(/^dry run: \d+ steps: \d+ files written, 3 links, \d+ directories, the baseline of exim4 and dovecot \(--verbose lists each step\)$/);
+    expect(lines.filter((l) => l.includes("/objects/"))).toEqual([]);
+    expect(lines.filter((l) => l.startsWith("  baseline /var/lib/makefilecheck/baseline/"))).toHaveLength(2);
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}write {3}\d+ files, \d+ directories in \/etc\/exim4\/sympl-local\.d \(copy of sympl\.d\)$/));
+    // What the changes write is still named file by file.
+    expect(lines).toContain("  write   /etc/exim4/sympl-local.d/00-main/25-logging (email change ch3)");
+    const stepLines = lines.slice(1).filter((l) => l.startsWith("  "));
+    expect(stepLines.length).toBeLessThan(40);
+  });
+
+  it("--verbose (a global option, anywhere on the line) lists every step, baseline objects included", async () => {
+    const lines = await dryInstall("--verbose");
+    expect(lines[0]).toBe("dry run: would do these steps:");
+    const objects = lines.filter((l) => /^ {2}write {3}\/var\/lib\/makefilecheck\/baseline\/exim4\/objects\/[0-9a-f]{64} /.test(l));
+    expect(objects.length).toBeGreaterThan(20);
+    out.length = 0;
+    expect(await main(["--verbose", "install", "--root", root, "--dry-run"])).toBe(0);
+    expect(out.join("").split("\n")).toEqual(lines);
+  });
+
+  it("--json keeps the whole plan, whatever the summary shows", async () => {
+    const steps = (await dryInstall("--verbose")).filter((l) => /^ {2}\S/.test(l) && !/^ {2}(exim4|dovecot):/.test(l));
+    out.length = 0;
+    expect(await main(["install", "--dry-run", "--json", "--root", root])).toBe(0);
+    const plan = JSON.parse(out.join("")).plan as Array<{ op: string; path?: string }>;
+    expect(plan.length).toBe(steps.length);
+    expect(plan.filter((op) => op.path?.includes("/baseline/exim4/objects/")).length).toBeGreaterThan(20);
+  });
+});
 
 describe("install: what is left to do comes last", () => {
   it("the `make` to run follows the list of changes, in the result's lines, not as an earlier note", async () => {
