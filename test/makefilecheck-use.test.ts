@@ -239,6 +239,23 @@ describe("status", () => {
     expect(result.lines.at(-1)).toBe("  next: nothing to do");
   });
 
+  it("after revert --force still reports the built config, and says it was built from sympl-local.d", async () => {
+    caninstall(["exim4"]);
+    const ctx = () => testContext(root, { apps: ["exim4"] });
+    await use(ctx(), { ...noCheck, mode: "local" });
+    makeConf(root, "exim4");
+    await revert(ctx(), { _: [], force: true });
+    const after = await status(ctx(), { _: [] });
+    expect(after.apps[0]).toMatchObject({ profile: "caninstall", builtFromLocal: true, built: { state: expect.not.stringMatching(/^current$/) }, next: "cd /etc/exim4 && make" });
+    expect(after.lines).toContain("  built: /etc/exim4/exim4.conf was built from /etc/exim4/sympl-local.d: the changes still run although no local tree is chosen");
+    expect(after.code).toBe(1);
+    makeConf(root, "exim4");
+    const rebuilt = await status(ctx(), { _: [] });
+    expect(rebuilt.code).toBe(0);
+    expect(rebuilt.apps[0]).toMatchObject({ built: null, next: "makefilecheck use local" });
+    expect(rebuilt.apps[0]!.builtFromLocal).toBeUndefined();
+  });
+
   it("points a vanilla install at install, and a caninstall one at use local", async () => {
     writeSymplTree(root, { apps: ["exim4"] });
     caninstall(["dovecot"]);

@@ -10,7 +10,7 @@ import type { App } from "../server-layout.js";
 import { APPS, STATE_DIR, appPaths } from "../server-layout.js";
 import { resolveLinkTarget } from "../system/safe-path.js";
 import { readBaseObject, readManifest } from "../tree/baseline.js";
-import { APT_HOOK, ENABLE_LINK, PATH_UNIT, isOurs } from "../upgrade/hook-files.js";
+import { APT_HOOK, ENABLE_LINK, PATH_UNIT, TRIGGER_FLAG, isOurs } from "../upgrade/hook-files.js";
 import { SYMPL_NEW } from "../tree/scan.js";
 import type { Entry, Reader } from "../system/system.js";
 import type { Verdict } from "./report.js";
@@ -128,6 +128,8 @@ export function checkSavedSize(sys: Reader): Verdict | null {
 
 /** The upgrade triggers found, by what each is. */
 export interface Triggers {
+  /** The admin's consent to the package's dpkg trigger (`hooks --install`). */
+  dpkg: boolean;
   apt: boolean;
   systemd: boolean;
   /** Pids of running `makefilecheck watch` processes for this root. */
@@ -141,9 +143,9 @@ function systemdEnabled(sys: Reader): boolean {
   return posix.basename(target) === PATH_UNIT && sys.stat(target) !== null;
 }
 
-/** True when the apt hook is there and is ours. */
-function aptHooked(sys: Reader): boolean {
-  return sys.stat(APT_HOOK)?.type === "file" && isOurs(sys.readFile(APT_HOOK).toString("utf8"));
+/** True when `path` is a file we wrote (it carries our marker). */
+function oursAt(sys: Reader, path: ServerPath): boolean {
+  return sys.stat(path)?.type === "file" && isOurs(sys.readFile(path).toString("utf8"));
 }
 
 /**
@@ -188,7 +190,7 @@ export function runningWatchers(host: Reader, root: HostPath): number[] {
 
 /** Finds the triggers: the files under the root, the watchers on the host. */
 export function findTriggers(sys: Reader, host: Reader): Triggers {
-  return { apt: aptHooked(sys), systemd: systemdEnabled(sys), watch: runningWatchers(host, sys.root) };
+  return { dpkg: oursAt(sys, TRIGGER_FLAG), apt: oursAt(sys, APT_HOOK), systemd: systemdEnabled(sys), watch: runningWatchers(host, sys.root) };
 }
 
 /** True when some app has a sympl-local.d: then an upgrade can switch the changes off. */
@@ -199,6 +201,7 @@ export function changesAtStake(sys: Reader): boolean {
 /** `triggers`: exactly one thing should repair and sync after each upgrade. */
 export function checkTriggers(found: Triggers): Verdict {
   const names = [
+    ...(found.dpkg ? [`the package's dpkg trigger (enabled by ${TRIGGER_FLAG})`] : []),
     ...(found.apt ? [`the apt hook ${APT_HOOK}`] : []),
     ...(found.systemd ? [`the systemd unit ${PATH_UNIT}`] : []),
     ...found.watch.map((pid) => `makefilecheck watch (pid ${pid})`),
@@ -207,7 +210,7 @@ export function checkTriggers(found: Triggers): Verdict {
     return warn("triggers", "no upgrade trigger: after the next Sympl upgrade the changes are off until someone runs repair", "run `makefilecheck hooks --install`");
   }
   if (names.length > 1) {
-    return warn("triggers", `${names.length} upgrade triggers, all run after each upgrade: ${names.join(", ")}`, "keep one: `makefilecheck hooks --remove --only apt` (or systemd), or stop the watcher");
+    return warn("triggers", `${names.length} upgrade triggers, all run after each upgrade: ${names.join(", ")}`, "keep one: `makefilecheck hooks --install` keeps the one that fits this server and takes out the others; stop a watcher by hand");
   }
   return ok("triggers", `${names[0]} repairs and syncs after each upgrade`);
 }

@@ -30,6 +30,8 @@ function nextStep(det: Detection, drift: DriftSummary | null, built: BuiltReport
   if (det.repairNeeded) return "makefilecheck repair";
   if (det.profile === "unclear") return "makefilecheck use local (or use sympl) to choose the tree";
   if (det.profile === "vanilla") return "makefilecheck install";
+  // After revert, a config still built from sympl-local.d is built again first: revert asked for upstream's.
+  if (det.profile === "caninstall" && built && built.state !== "current") return `cd ${appPaths(det.app).dir} && make`;
   if (det.profile === "caninstall") return "makefilecheck use local";
   const settle = settleStep(det.app, drift);
   if (settle) return settle;
@@ -92,6 +94,8 @@ interface AppFacts {
   /** The built config's state against the chosen tree, and when it was written; null before a tree is chosen. */
   built: { state: BuiltState; builtMs: number | null } | null;
   builtProblem: string | null;
+  /** No tree chosen (after revert), yet the built config still holds sympl-local.d's snippets: the changes still run. */
+  builtFromLocal: boolean;
   linked: string[];
 }
 
@@ -99,8 +103,9 @@ interface AppFacts {
 async function readFacts(sys: Reader, app: App, caches: System | undefined, scannedAt: number): Promise<AppFacts> {
   const det = detectProfile(observe(sys, app));
   const { drift, trees } = det.profile === "fatal" ? { drift: null } : await summarizeDrift(sys, app, caches, scannedAt);
-  // Only once a tree is chosen is there a config that should be in force.
-  const chosen = det.profile === "fatal" ? null : det.mode;
+  // Once a tree is chosen, its config should be in force; after revert, upstream's, while the built one still holds sympl-local.d.
+  const reverted = det.profile === "caninstall" && holdsLocal(sys, app);
+  const chosen = det.profile === "fatal" ? null : (det.mode ?? (reverted ? "sympl" : null));
   let built: AppFacts["built"] = null;
   let builtProblem: string | null = null;
   try {
@@ -111,7 +116,14 @@ async function readFacts(sys: Reader, app: App, caches: System | undefined, scan
     builtProblem = err.message;
   }
   const linked = det.profile === "fatal" ? [] : linkedSnippetProblems(sys, app);
-  return { det, drift, built, builtProblem, linked };
+  return { det, drift, built, builtProblem, builtFromLocal: reverted, linked };
+}
+
+/** True when `app`'s built config names snippets of sympl-local.d in its banners. */
+function holdsLocal(sys: Reader, app: App): boolean {
+  const p = appPaths(app);
+  // The Makefile's banner names each snippet relative to /etc/APP: `# from sympl-local.d/00-main/...`.
+  return sys.stat(p.conf)?.type === "file" && /^# \S+ sympl-local\.d\//m.test(sys.readFile(p.conf).toString("utf8"));
 }
 
 /** `app`'s facts: remembered, while nothing they were read from has changed, else read (and remembered). */
@@ -132,13 +144,13 @@ export async function status(ctx: Context, _args: Args): Promise<CommandResult> 
   const lines: string[] = [];
   const codes: ExitCode[] = [];
   for (const app of ctx.apps) {
-    const { det, drift, built: found, builtProblem, linked } = await factsOf(ctx, app);
+    const { det, drift, built: found, builtProblem, builtFromLocal, linked } = await factsOf(ctx, app);
     // The daemon is asked each time: whether it runs is no fact about the files.
     const built = found && withDaemon(ctx.sys, app, found.state, found.builtMs);
     const next = linked.length ? `move ${appPaths(app).local}/${LINKED_SNIPPETS[app][0]} aside, then \`makefilecheck sync -a ${app} --take-upstream ${LINKED_SNIPPETS[app][0]}\`` : nextStep(det, drift, built);
     const wrong = Boolean(drift?.actionNeeded || (built && notInForce(built)) || builtProblem || linked.length);
     codes.push(det.code === 0 && wrong ? 1 : det.code);
-    apps.push({ app, profile: det.profile, recorded: det.recorded, live: det.live, damage: det.damage, legacy: det.legacy, problem: det.problem, drift, built, ...(builtProblem ? { builtProblem } : {}), ...(linked.length ? { linked } : {}), next });
+    apps.push({ app, profile: det.profile, recorded: det.recorded, live: det.live, damage: det.damage, legacy: det.legacy, problem: det.problem, drift, built, ...(builtProblem ? { builtProblem } : {}), ...(builtFromLocal ? { builtFromLocal } : {}), ...(linked.length ? { linked } : {}), next });
     const appProblems: string[] = [];
     lines.push(`${app}: ${det.profile} (recorded: ${det.recorded ?? "none"}, builds from: ${det.live ? snippetDir(app, det.live) : "unknown"})`);
     if (det.problem) lines.push(`  ${det.damage ? "damage" : "problem"}: ${det.problem}`);
@@ -148,6 +160,7 @@ export async function status(ctx: Context, _args: Args): Promise<CommandResult> 
     for (const l of linked) lines.push(`  problem: ${l}`);
     appProblems.push(...linked);
     if (built) lines.push(...builtLines(app, built));
+    if (builtFromLocal) lines.push(`  built: ${appPaths(app).conf} was built from ${appPaths(app).local}: the changes still run although no local tree is chosen`);
     if (built && notInForce(built)) appProblems.push(`built config ${built.state}, daemon ${built.daemon}, reload ${built.reload}: the chosen tree is not in force`);
     if (builtProblem) lines.push(`  built: NOT READ: ${builtProblem}`);
     if (builtProblem) appProblems.push(`built config not read: ${builtProblem}`);
