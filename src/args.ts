@@ -240,7 +240,7 @@ export const COMMANDS = {
     options: {
       install: flag("write the trigger files"),
       remove: flag("remove the trigger files makefilecheck wrote"),
-      only: { type: "value", placeholder: "KIND", choices: ["dpkg", "apt", "systemd"], describe: "one route: the package's dpkg trigger, the apt hook, or the systemd path unit (default for --install: the dpkg trigger under the Debian package, else the apt hook)" },
+      only: { type: "value", placeholder: "KIND", choices: ["apt", "systemd", "dpkg"], describe: "one route: the apt hook, the systemd path unit, or the package's dpkg trigger (default for --install: the dpkg trigger under the Debian package, else the apt hook)" },
       bin: { type: "value", placeholder: "PATH", describe: "absolute path of makefilecheck the triggers run (default: this one)" },
       make: NO_MAKE,
       "dry-run": DRY_RUN,
@@ -285,7 +285,7 @@ export interface CommandOptions {
   install: { init: boolean; config: string | undefined; only: string | undefined; set: string[]; check: boolean; make: boolean };
   changes: { config: string | undefined };
   watch: { debounce: number | undefined; make: boolean };
-  hooks: { install: boolean; remove: boolean; only: "dpkg" | "apt" | "systemd" | undefined; bin: string | undefined; make: boolean };
+  hooks: { install: boolean; remove: boolean; only: "apt" | "systemd" | "dpkg" | undefined; bin: string | undefined; make: boolean };
   doctor: { "ptr-for": string | undefined };
 }
 

@@ -97,7 +97,7 @@ describe("mistakes: one line, exit 2", () => {
     [["--json=yes"], "--json: takes no value — write --json alone"],
     [["--root", "/a", "--root", "/b"], "--root: given twice — give it once"],
     [["hooks", "--install", "--remove"], "--install, --remove: asked for both — give one of them"],
-    [["hooks", "--only", "ap"], "--only ap: not one of apt or systemd — did you mean `apt`? write --only apt"],
+    [["hooks", "--only", "ap"], "--only ap: not one of apt, systemd or dpkg — did you mean `apt`? write --only apt"],
   ];
   it.each(cases)("%j", async (argv, line) => {
     expect(await main(argv)).toBe(2);
