@@ -10,7 +10,7 @@ import { runConfigTest, errorLines } from "../tree/configtest.js";
 import { planUse } from "../makefilecheck/commands.js";
 import { plannedContents, samePlan } from "../plan.js";
 import type { Op } from "../plan.js";
-import { hostReader, onHostReader } from "../system/host.js";
+import { hostReader, onHostReader, readStandardInput } from "../system/host.js";
 import { readBuilt } from "../tree/built-read.js";
 import type { Section } from "../tree/built.js";
 import { sectionInForce } from "../tree/built.js";
@@ -21,20 +21,30 @@ import { chooseFirewall } from "./firewall.js";
 import { planChangeInstall, skipReason } from "./install.js";
 import type { AppInstall, Outcome, Selection } from "./install.js";
 import { PlannedView } from "../system/overlay.js";
-import { DEFAULT_SETTINGS_PATH, defaultSettingsText, readSettingsFile } from "./settings.js";
+import { DEFAULT_SETTINGS_PATH, SETTINGS_MAX_BYTES, defaultSettingsText, readFileSettings, readSettingsFile } from "./settings.js";
 import type { Settings } from "./settings.js";
 import { changeStates, textOf, treeView } from "./state.js";
 import type { ChangeState, TreeView } from "./state.js";
 import { hostPath, serverPath } from "../paths.js";
 
-/** Reads the settings `--config` names (a host path), else the default file under --root; `sets` are the --set KEY=VALUE overrides. */
-function loadSettings(ctx: Context, config: string | undefined, sets: string[]): Settings {
+/**
+ * Reads the settings `--config` names (a host path), else the default file
+ * under --root; `sets` are the --set KEY=VALUE overrides, `fromFiles` the
+ * --set-from-file NAME=PATH ones (host paths, `-` standard input).
+ */
+function loadSettings(ctx: Context, config: string | undefined, sets: string[], fromFiles: string[] = []): Settings {
   const warn = (line: string) => ctx.note(`warning: ${line}`);
+  const host = hostReader();
+  const values = readFileSettings(fromFiles, {
+    file: (path) => host.readSmallFile(onHostReader(hostPath(resolve(path))), SETTINGS_MAX_BYTES),
+    stdin: () => readStandardInput(SETTINGS_MAX_BYTES),
+  });
+  const options = { sets, fromFiles: values, warn };
   if (config !== undefined) {
-    const host = hostPath(resolve(config));
-    return readSettingsFile(hostReader(), onHostReader(host), host, { mustExist: true, sets, warn });
+    const path = hostPath(resolve(config));
+    return readSettingsFile(host, onHostReader(path), path, { ...options, mustExist: true });
   }
-  return readSettingsFile(ctx.sys, DEFAULT_SETTINGS_PATH, DEFAULT_SETTINGS_PATH, { mustExist: false, sets, warn });
+  return readSettingsFile(ctx.sys, DEFAULT_SETTINGS_PATH, DEFAULT_SETTINGS_PATH, { ...options, mustExist: false });
 }
 
 /**
@@ -137,7 +147,7 @@ export async function install(ctx: Context, args: Args): Promise<CommandResult> 
   await finishInterruptedFirst(ctx);
   const o = optionsOf("install", args);
   if (o.init) return initSettings(ctx, o.config);
-  const settings = loadSettings(ctx, o.config, o.set);
+  const settings = loadSettings(ctx, o.config, o.set, o["set-from-file"]);
   const selection = selectionOf(o, settings);
   const opts = { check: o.check, make: o.make };
   // The first pass's notes are said only once its plan is the one applied.
