@@ -220,7 +220,6 @@ export const COMMANDS = {
     writes: always,
     examples: [
       ["makefilecheck install --init", "write /etc/makefilecheck/Autoinstall.conf to edit before installing"],
-      ["makefilecheck install --only ch3,ch5 --dry-run", "what installing two of the changes would write"],
       ["makefilecheck install --set-from-file AUTO_SPAMHAUS_DB_KEY=- < key.txt", "install with the Spamhaus key read from standard input, never on the command line"],
     ],
   },
