@@ -122,6 +122,18 @@ describe("mail to root", () => {
     expect(JSON.parse(readFileSync(at(MAILED), "utf8")).mailed).toEqual([]);
   });
 
+  it("a Sympl package it can see being held back (the Makefile is not dpkg's recorded text, and no such text is here) is mailed with the fix", async () => {
+    await enabledLocalTree();
+    const box = catchMail();
+    const stanza = ["Package: sympl-mail-test", "Status: install ok installed", "Architecture: all", "Version: 1.0", "Maintainer: Test <root@localhost>", "Conffiles:", ` ${p.makefile} 0123456789abcdef0123456789abcdef`, "Description: a Sympl-shaped package", ""];
+    mkdirSync(at("/var/lib/dpkg"), { recursive: true });
+    writeFileSync(at("/var/lib/dpkg/status"), stanza.join("\n"));
+    const result = await trigger();
+    expect(result.code).toBe(1);
+    const [mail] = mails(box);
+    expect(mail).toContain(`exim4: ${p.makefile} is not the text dpkg recorded for sympl-mail-test, so unattended-upgrades holds sympl-mail-test back when a release changes it — run \`makefilecheck repair\`; if it cannot restore it, \`apt-get install --reinstall sympl-mail-test\``);
+  });
+
   it("a run by hand and a --dry-run trigger never mail", async () => {
     await enabledLocalTree();
     const box = catchMail();
