@@ -84,7 +84,7 @@ export async function withLock<T>(ctx: Context, body: () => Promise<T>): Promise
   const release = await ctx.sys.lock(LOCK, ctx.lockWaitMs);
   let result: T;
   try {
-    const finished = await finishInterrupted(ctx.sys);
+    const finished = await finishInterrupted(ctx.sys, ctx.now());
     if (finished) ctx.note(finished);
     result = await body();
     await pruneSaved(ctx);

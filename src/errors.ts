@@ -43,6 +43,19 @@ export class EnvironmentError extends UserError {
 }
 
 /**
+ * The system refuses a write and would refuse it again (permission, an
+ * immutable file, a read-only mount, a symlink where a directory should
+ * be): exit 3. A run that meets one part way undoes its own steps rather
+ * than leave a journal no later run could finish (src/plan.ts).
+ */
+export class RefusedError extends EnvironmentError {
+  constructor(message: string) {
+    super(message);
+    this.name = "RefusedError";
+  }
+}
+
+/**
  * Whether `err` is the machine's failure (an errno such as EIO or ENOSPC
  * that the System did not word), as opposed to a bug of ours.
  */
