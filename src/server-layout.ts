@@ -26,6 +26,12 @@ export type Mode = "local" | "sympl";
 /** Where the tool keeps its own state: never inside a snippet tree. */
 export const STATE_DIR = serverPath("/var/lib/makefilecheck");
 
+/** Where systemd looks for the units an admin adds: the upgrade trigger's (`hooks --install`). */
+export const UNIT_DIR = serverPath("/etc/systemd/system");
+
+/** Where apt reads its configuration parts: the upgrade trigger's apt hook. */
+export const APT_CONF_DIR = serverPath("/etc/apt/apt.conf.d");
+
 /** Where the caches of reading commands go (drift's stat cache, the built verdict): the one place a reading command writes. */
 export const CACHE_DIR = childPath(STATE_DIR, "cache");
 

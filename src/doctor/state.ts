@@ -13,6 +13,7 @@ import { readBaseObject, readManifest } from "../tree/baseline.js";
 import { APT_HOOK, ENABLE_LINK, PATH_UNIT, isOurs } from "../upgrade/hook-files.js";
 import { SYMPL_NEW } from "../tree/scan.js";
 import { JOURNAL, PENDING_JOURNAL_FIX, pendingJournal } from "../plan.js";
+import { tempOwner } from "../system/system.js";
 import type { Entry, Reader } from "../system/system.js";
 import type { Verdict } from "./report.js";
 import { fail, ok, warn } from "./report.js";
@@ -33,9 +34,9 @@ function walk(sys: Reader, dir: ServerPath, visit: (path: ServerPath, name: stri
   }
 }
 
-/** A temp file of an atomic write that never got renamed into place (`.NAME.mfc-PID-N`). */
+/** A temp file of an atomic write that never got renamed into place (see tempName). */
 function isOurTemp(name: string): boolean {
-  return /^\..+\.mfc-\d+-\d+$/.test(name);
+  return tempOwner(name) !== null;
 }
 
 /** The next mutating run (withLock) removes the temp files of runs that died. */

@@ -3,19 +3,18 @@
  * file or link in the same directory, then rename) and refuse to pass
  * through a symlinked directory below the root.
  */
-import { accessSync, chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { accessSync, chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import type { Dirent, Stats } from "node:fs";
 import { posix } from "node:path";
 import { builtin } from "../builtin.js";
 import { EnvironmentError, LockHeldError, RefusedError, problem } from "../errors.js";
 import { childPath, hostPath, serverPath } from "../paths.js";
 import type { HostPath, ServerPath } from "../paths.js";
+import { tempName, tempOwner } from "./system.js";
 import type { Attrs, DirWatch, Entry, Listed, ProcessInfo, RunOptions, RunResult, System, WatchOptions } from "./system.js";
 
 let tempCounter = 0;
 
-/** A temp sibling's name: `.NAME.mfc-PID-N`; group 1 is the pid of the process that made it. */
-const TEMP_NAME = /^\..+\.mfc-(\d+)-\d+$/;
 
 /** True while process `pid` exists (a process of another user counts). */
 function processExists(pid: number): boolean {
@@ -32,7 +31,7 @@ function tempSibling(hostPath: string): string {
   const dir = posix.dirname(hostPath);
   const base = posix.basename(hostPath);
   tempCounter += 1;
-  return `${dir}/.${base}.mfc-${process.pid}-${tempCounter}`;
+  return `${dir}/${tempName(base, process.pid, tempCounter)}`;
 }
 
 /**
@@ -157,6 +156,30 @@ function typeOf(st: Stats): Entry["type"] {
 
 const ROOT = serverPath("/");
 
+/**
+ * Where config tests put the assembled config: the host's /run (memory,
+ * emptied at boot), whatever --root is, so a test leaves no trace in the
+ * tree; 0700, root's.
+ */
+const SCRATCH_DIR = "/run/makefilecheck";
+
+/** Removes the scratch directories of config tests whose run is gone (killed while its daemon read). */
+function removeStaleScratch(): void {
+  for (const name of readdirSync(SCRATCH_DIR)) {
+    const pid = tempOwner(name);
+    if (pid !== null && pid !== process.pid && !processExists(pid)) rmSync(`${SCRATCH_DIR}/${name}`, { recursive: true, force: true });
+  }
+}
+
+/** Runs `act`, turning an errno failure into our one line about `path`. */
+function explained<T>(path: string, act: () => T): T {
+  try {
+    return act();
+  } catch (err) {
+    throw explain(path, err);
+  }
+}
+
 /** The System that really reads and writes, with `root` standing for `/`. */
 export class RealSystem implements System {
   readonly root: HostPath;
@@ -177,11 +200,7 @@ export class RealSystem implements System {
   }
 
   private guard<T>(path: string, act: () => T): T {
-    try {
-      return act();
-    } catch (err) {
-      throw explain(path, err);
-    }
+    return explained(path, act);
   }
 
   stat(path: ServerPath): Entry | null {
@@ -255,14 +274,21 @@ export class RealSystem implements System {
   }
 
   async withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: HostPath) => Promise<T>): Promise<T> {
-    // node:os is fetched here, not imported: every run would pay its start-up for this rare call.
-    const { tmpdir } = builtin<typeof import("node:os")>("node:os");
     // Private to root (the text may hold the Spamhaus key): exim and dovecot,
     // run by root, read a -C/-c file as root, and exim refuses one that root
-    // does not own (docs/architecture.md, modes).
-    const dir = mkdtempSync(`${tmpdir()}/makefilecheck-`);
+    // does not own (docs/architecture.md, modes). In a directory of ours,
+    // where the next config test removes what a killed run left.
+    const dir = explained(SCRATCH_DIR, () => {
+      mkdirSync(SCRATCH_DIR, { mode: 0o700, recursive: true });
+      if (!lstatSync(SCRATCH_DIR).isDirectory()) throw new RefusedError(problem(SCRATCH_DIR, "is not a directory", "remove it; makefilecheck makes it again"));
+      removeStaleScratch();
+      tempCounter += 1;
+      const made = `${SCRATCH_DIR}/${tempName("scratch", process.pid, tempCounter)}`;
+      mkdirSync(made, { mode: 0o700 });
+      chmodSync(made, 0o700);
+      return made;
+    });
     try {
-      chmodSync(dir, 0o700);
       const file = `${dir}/${posix.basename(name)}`;
       writeFileSync(file, data, { mode: 0o600, flag: "wx" });
       return await use(hostPath(file));
@@ -423,8 +449,8 @@ export class RealSystem implements System {
       if (this.stat(dir)?.type !== "dir") return;
       for (const { name, type } of this.listDetailed(dir, () => false)) {
         const path = childPath(dir, name);
-        const pid = TEMP_NAME.exec(name)?.[1];
-        if (pid !== undefined && type !== "dir" && Number(pid) !== process.pid && !processExists(Number(pid))) {
+        const pid = tempOwner(name);
+        if (pid !== null && type !== "dir" && pid !== process.pid && !processExists(pid)) {
           this.remove(path);
           removed.push(path);
         } else if (deep && type === "dir") {
