@@ -121,3 +121,19 @@ export function reloadCommand(app: App): string {
 
 /** Where every mutating run appends one line per change it made (rotated by packaging/makefilecheck.logrotate). */
 export const ACTION_LOG = serverPath("/var/log/makefilecheck.log");
+
+/**
+ * The directories the tool reads and writes below, or their parents:
+ * under --root, a symlink on the way to any of them would lead outside
+ * the root, so such a root is refused before anything is read.
+ */
+export const ROOTED_DIRS: readonly ServerPath[] = [
+  ...APPS.map((app) => appPaths(app).dir),
+  STATE_DIR,
+  serverPath("/var/log"),
+  APT_CONF_DIR,
+  UNIT_DIR,
+  serverPath("/usr/lib/systemd/system"),
+  serverPath("/usr/local/var/lib"),
+  serverPath("/run"),
+];

@@ -30,6 +30,7 @@ import { hostPath, serverPath } from "../paths.js";
 /** Reads the settings `--config` names (a host path), else the default file under --root; `sets` are the --set KEY=VALUE overrides. */
 function loadSettings(ctx: Context, config: string | undefined, sets: string[]): Settings {
   const warn = (line: string) => ctx.note(`warning: ${line}`);
+  if (config === "") throw new InputError(problem("--config ''", "empty", "give the path of the settings file"));
   if (config !== undefined) {
     const host = hostPath(resolve(config));
     return readSettingsFile(hostReader(), onHostReader(host), host, { mustExist: true, sets, warn });
