@@ -8,6 +8,7 @@
 import { InputError, problem } from "../errors.js";
 import { childPath, serverPath } from "../paths.js";
 import type { ServerPath } from "../paths.js";
+import { APT_CONF_DIR, UNIT_DIR } from "../server-layout.js";
 
 /**
  * Which trigger a file belongs to: the consent file of the package's dpkg
@@ -27,7 +28,7 @@ export interface HookFile {
 const HOOK_MARKER = "makefilecheck-hook:";
 
 /** The systemd units, and the link `systemctl enable` would make for the path unit. */
-export const UNIT_DIR = serverPath("/etc/systemd/system");
+export { UNIT_DIR };
 export const PATH_UNIT = "makefilecheck-upgrade.path";
 export const SERVICE_UNIT = "makefilecheck-upgrade.service";
 export const ENABLE_LINK = serverPath(`${UNIT_DIR}/paths.target.wants/${PATH_UNIT}`);
@@ -47,7 +48,7 @@ export const DROP_IN = childPath(DROP_IN_DIR, "makefilecheck.conf");
 export const TRIGGER_FLAG = serverPath("/etc/makefilecheck/triggers");
 
 /** apt reads its configuration parts in name order; 80 runs after the distribution's own hooks. */
-export const APT_HOOK = serverPath("/etc/apt/apt.conf.d/80makefilecheck");
+export const APT_HOOK = childPath(APT_CONF_DIR, "80makefilecheck");
 
 /** What to write into the files. */
 export interface HookOptions {
