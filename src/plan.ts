@@ -72,10 +72,10 @@ export function shownSteps(plan: Op[]): Op[] {
  * Where a step belongs in the dry-run summary: the baseline store of an
  * app and one run's saved copies are one line each, however many files
  * they hold; other steps are grouped by kind of change, reason and the
- * directory they are in (the 36 files of a copy of sympl.d are one line).
+ * directory they are in (the copy of sympl.d is one line).
  */
 function summaryKey(op: Op, index: number): string {
-  if (op.op === "run" || op.op === "cache") return `${op.op} ${index}`;
+  if (op.op === "run") return `run ${index}`;
   const path = op.op === "rename" ? op.to : op.path;
   const under = path.startsWith(`${STATE_DIR}/`) ? path.slice(STATE_DIR.length + 1).split("/") : [];
   if (under[0] === "baseline" && under.length >= 3) return `baseline ${under.slice(0, 2).join("/")}`;
