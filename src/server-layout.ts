@@ -20,12 +20,6 @@ export const SPAMHAUS_KEY_PATH = serverPath("/etc/exim4/spamhaus-key");
  */
 export const KEY_DEFINE = /^\s*SPAMHAUS_DQ_KEY\s*=\s*\S/m;
 
-/**
- * ch5's definitions file in sympl-local.d, where ch6 appends the firewall
- * defines: the catalogue writes it, status reads ch6's database from it.
- */
-export const CONNECT_CHECK_FILE = "00-main/21-connect-check";
-
 /** The group Debian's exim4 runs as: the key file's group, so exim may read it. */
 export const EXIM_GROUP = "Debian-exim";
 

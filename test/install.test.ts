@@ -11,7 +11,6 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { changes, install } from "../src/changes/commands.js";
-import { status } from "../src/makefilecheck/status.js";
 import { SNIPPETS } from "../src/catalogue/snippets.js";
 import { InputError } from "../src/errors.js";
 import { assembleConfig, daemonAccepts, hashTree, inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
@@ -324,10 +323,6 @@ describe("ch6 waits for a firewall database exim cannot use", () => {
     expect(ch6).toMatchObject({ state: "installed", problem: expect.stringContaining("file is not a database") });
     expect(table.lines).toContain(`        problem: ${ch6?.problem}`);
     expect(table.code).toBe(1);
-    const now = await status(testContext(root, { apps: ["exim4"] }), { _: [] });
-    expect(now.code).toBe(1);
-    expect(now.lines).toContainEqual(expect.stringMatching(/^ {2}problem: ch6 reads \/var\/lib\/nftfw\/firewall\.db, which exim cannot use \(file is not a database/));
-    expect(now.apps[0]).toMatchObject({ firewall: expect.stringContaining("exim defers every connection"), next: expect.stringContaining("--only ch6 --set AUTO_CH6=N") });
   });
 
   /** Writes `data` at a server path of the root, making its parents. */

@@ -12,7 +12,6 @@ import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { inRoot, makeRoot, upgradeUpstream, writeSymplTree } from "./fixtures/sympl.js";
-import { writeFirewallDb } from "./support/firewall-db.js";
 
 const BIN = fileURLToPath(new URL("../bin/makefilecheck", import.meta.url));
 const OPTIONS = "00-main/60-general-options";
@@ -132,15 +131,6 @@ describe("every suggested command exits 0 in the state that suggested it", () =>
     expect(sync.code, sync.out).toBe(1);
     const ran = [...runEach(sync.out), ...runEach(cli(root, "status", "-a", "exim4").out)];
     expect(ran).toContain(`sync -a exim4 --take-upstream ${OPTIONS}`);
-  });
-
-  it("status when the database of an installed ch6 broke", () => {
-    writeFirewallDb(inRoot(root, "/var/lib/nftfw/firewall.db"), "nftfw", []);
-    installed();
-    writeFileSync(inRoot(root, "/var/lib/nftfw/firewall.db"), "not a database\n");
-    const now = cli(root, "status", "-a", "exim4");
-    expect(now.code).toBe(1);
-    expect(runEach(now.out)).toContain("install -a exim4 --only ch6 --set AUTO_CH6=N");
   });
 
   it("status on a vanilla tree, after an upgrade, and after damage", () => {

@@ -5,7 +5,6 @@
  * names them, so install, `changes` and sync all reason from one table.
  */
 import type { App } from "../server-layout.js";
-import { CONNECT_CHECK_FILE } from "../server-layout.js";
 import { SNIPPETS } from "./snippets.js";
 
 /** Change ids in catalogue order. */
@@ -72,7 +71,8 @@ export interface Change {
   defaultOn: boolean;
 }
 
-export { CONNECT_CHECK_FILE };
+/** ch5's definitions file, where ch6 appends the firewall defines. */
+export const CONNECT_CHECK_FILE = "00-main/21-connect-check";
 
 const RCPT_BLACKLISTS = "10-acl/50-acl-check-rcpt/75-dns-blacklists";
 

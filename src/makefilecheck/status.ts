@@ -9,14 +9,13 @@ import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { UserError } from "../errors.js";
 import type { ExitCode } from "../errors.js";
 import type { App } from "../server-layout.js";
-import { appPaths, CONNECT_CHECK_FILE, LINKED_SNIPPETS, reloadCommand, snippetDir } from "../server-layout.js";
+import { appPaths, LINKED_SNIPPETS, reloadCommand, snippetDir } from "../server-layout.js";
 import type { DriftSummary } from "../sync/drift.js";
 import { summarizeDrift } from "../sync/drift.js";
 import type { BuiltState } from "../tree/built.js";
 import type { BuiltReport } from "../tree/built-read.js";
 import { builtState, withDaemon } from "../tree/built-read.js";
 import { SYMPL_NEW } from "../tree/scan.js";
-import { definedFirewallDb, probeFirewallDb, unusable } from "../tree/firewall-db.js";
 import { inTree, snippetPath } from "../paths.js";
 import { RecordingReader } from "../system/recording.js";
 import type { Reader, System } from "../system/system.js";
@@ -126,23 +125,6 @@ async function factsOf(ctx: Context, app: App): Promise<AppFacts> {
   return facts;
 }
 
-/**
- * An installed ch6 (its define lines in the local tree) whose database
- * exim cannot use, so that exim defers every connection it checks (451);
- * null otherwise. Asked each time, like the daemon: the firewall rewrites
- * the database all day, and a missing one spawns nothing.
- */
-async function firewallProblem(sys: Reader): Promise<string | null> {
-  const path = inTree(appPaths("exim4").local, snippetPath(CONNECT_CHECK_FILE));
-  const defined = sys.stat(path)?.type === "file" ? definedFirewallDb(sys.readFile(path).toString("utf8")) : null;
-  const probe = defined ? await probeFirewallDb(sys, defined.db, defined.column) : null;
-  if (!defined || !probe || !unusable(probe)) return null;
-  return `ch6 reads ${defined.db}, which exim cannot use (${probe.detail}): exim defers every connection it checks (451)`;
-}
-
-/** What to do about an installed ch6 on a database exim cannot use: first, since building the config would put the outage in force. */
-const FIREWALL_FIX = "put the firewall database right (doctor's firewall-db check says how), or take ch6 out: `makefilecheck install -a exim4 --only ch6 --set AUTO_CH6=N`";
-
 /** `status`: profile, recorded mode, damage, drift and the next step per app. */
 export async function status(ctx: Context, _args: Args): Promise<CommandResult> {
   const problems: string[] = [];
@@ -153,19 +135,18 @@ export async function status(ctx: Context, _args: Args): Promise<CommandResult> 
     const { det, drift, built: found, builtProblem, linked } = await factsOf(ctx, app);
     // The daemon is asked each time: whether it runs is no fact about the files.
     const built = found && withDaemon(ctx.sys, app, found.state, found.builtMs);
-    const firewall = app === "exim4" && det.live === "local" ? await firewallProblem(ctx.sys) : null;
-    const next = linked.length ? `move ${appPaths(app).local}/${LINKED_SNIPPETS[app][0]} aside, then \`makefilecheck sync -a ${app} --take-upstream ${LINKED_SNIPPETS[app][0]}\`` : firewall ? FIREWALL_FIX : nextStep(det, drift, built);
-    const wrong = Boolean(drift?.actionNeeded || (built && notInForce(built)) || builtProblem || linked.length || firewall);
+    const next = linked.length ? `move ${appPaths(app).local}/${LINKED_SNIPPETS[app][0]} aside, then \`makefilecheck sync -a ${app} --take-upstream ${LINKED_SNIPPETS[app][0]}\`` : nextStep(det, drift, built);
+    const wrong = Boolean(drift?.actionNeeded || (built && notInForce(built)) || builtProblem || linked.length);
     codes.push(det.code === 0 && wrong ? 1 : det.code);
-    apps.push({ app, profile: det.profile, recorded: det.recorded, live: det.live, damage: det.damage, legacy: det.legacy, problem: det.problem, drift, built, ...(builtProblem ? { builtProblem } : {}), ...(linked.length ? { linked } : {}), ...(firewall ? { firewall } : {}), next });
+    apps.push({ app, profile: det.profile, recorded: det.recorded, live: det.live, damage: det.damage, legacy: det.legacy, problem: det.problem, drift, built, ...(builtProblem ? { builtProblem } : {}), ...(linked.length ? { linked } : {}), next });
     const appProblems: string[] = [];
     lines.push(`${app}: ${det.profile} (recorded: ${det.recorded ?? "none"}, builds from: ${det.live ? snippetDir(app, det.live) : "unknown"})`);
     if (det.problem) lines.push(`  ${det.damage ? "damage" : "problem"}: ${det.problem}`);
     if (det.problem && det.code !== 0) appProblems.push(`${det.damage ? "damage" : "problem"}: ${det.problem}`);
     if (drift) lines.push(`  drift: ${describeDrift(drift)}`);
     if (drift?.actionNeeded) appProblems.push(`drift: ${describeDrift(drift)}`);
-    for (const l of [...linked, ...(firewall ? [firewall] : [])]) lines.push(`  problem: ${l}`);
-    appProblems.push(...linked, ...(firewall ? [firewall] : []));
+    for (const l of linked) lines.push(`  problem: ${l}`);
+    appProblems.push(...linked);
     if (built) lines.push(...builtLines(app, built));
     if (built && notInForce(built)) appProblems.push(`built config ${built.state}, daemon ${built.daemon}, reload ${built.reload}: the chosen tree is not in force`);
     if (builtProblem) lines.push(`  built: NOT READ: ${builtProblem}`);

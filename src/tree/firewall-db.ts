@@ -8,7 +8,6 @@
  */
 import { followLinks } from "../system/safe-path.js";
 import type { Reader } from "../system/system.js";
-import { serverPath } from "../paths.js";
 import type { ServerPath } from "../paths.js";
 
 /** The user exim's ACLs run as on Debian. */
@@ -60,16 +59,6 @@ export async function probeFirewallDb(sys: Reader, db: ServerPath, column: strin
   if (/no such (table|column)/i.test(said)) return { verdict: "schema", detail };
   if (/not a database|malformed/i.test(said)) return { verdict: "not-a-database", detail };
   return { verdict: "unreadable", detail: detail || `sqlite3 exit ${run.exitCode}` };
-}
-
-/**
- * The database the define lines ch6 appends name (`NFTFW_DB = PATH` or
- * `SYMPL_DB = PATH`, in `text`, its 21-connect-check), with the column
- * its rule reads; null where there are none (ch6 not installed).
- */
-export function definedFirewallDb(text: string): { db: ServerPath; column: string } | null {
-  const m = /^(NFTFW|SYMPL)_DB = (\/[A-Za-z0-9._/-]+)$/m.exec(text);
-  return m ? { db: serverPath(m[2]!), column: m[1] === "NFTFW" ? "matchcount" : "count" } : null;
 }
 
 /** True when a probe tells exim could not use the database (missing is fine: the rule skips itself; without root nothing is known). */
