@@ -5,8 +5,9 @@
  */
 import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import type { Dirent, Stats } from "node:fs";
+import { spawn } from "node:child_process";
+import { tmpdir } from "node:os";
 import { posix } from "node:path";
-import { builtin } from "../builtin.js";
 import { EnvironmentError, LockHeldError, problem } from "../errors.js";
 import { childPath, hostPath, serverPath } from "../paths.js";
 import type { HostPath, ServerPath } from "../paths.js";
@@ -217,8 +218,6 @@ export class RealSystem implements System {
   }
 
   async withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: HostPath) => Promise<T>): Promise<T> {
-    // node:os is fetched here, not imported: every run would pay its start-up for this rare call.
-    const { tmpdir } = builtin<typeof import("node:os")>("node:os");
     // Private to root (the text may hold the Spamhaus key): exim and dovecot,
     // run by root, read a -C/-c file as root, and exim refuses one that root
     // does not own (docs/architecture.md, modes).
@@ -451,8 +450,9 @@ const FLOCK_BUSY = 75;
  */
 function flockFd(fd: number, waitMs: number): Promise<{ code: number; stderr: string }> {
   const wait = waitMs > 0 ? ["-w", String(waitMs / 1000)] : ["-n"];
-  // Fetched here, not imported: node:child_process and the stream modules it loads cost every read-only run milliseconds.
-  const { spawn } = builtin<typeof import("node:child_process")>("node:child_process");
+  // Node's spawn, not execa (which runs every other program): execa takes
+  // no bare descriptor beyond stdin, stdout and stderr, and flock must get
+  // the open lock file itself as its fd 3.
   return new Promise((resolve, reject) => {
     const child = spawn("flock", ["-x", ...wait, "-E", String(FLOCK_BUSY), "3"], { stdio: ["ignore", "ignore", "pipe", fd] });
     let stderr = "";

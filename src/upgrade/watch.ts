@@ -22,8 +22,7 @@ import { eventMeaning, isIgnored, isMakefileName, serverPathOf, watchLayout, wat
 import type { WatchLayout } from "./watch-paths.js";
 import { Rounds } from "./watch-rounds.js";
 import { childCommand } from "./watch-spawn.js";
-import { printStreamLine } from "../render.js";
-import { onReaderGone } from "../system/terminal.js";
+import { onReaderGone, printStreamLine } from "../render.js";
 import { childPath, serverPath } from "../paths.js";
 import type { HostPath, ServerPath } from "../paths.js";
 
