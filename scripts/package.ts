@@ -220,6 +220,7 @@ function build(): void {
   putDoc("README.Debian", readFileSync("packaging/debian/README.Debian"));
 
   for (const script of ["postinst", "prerm", "postrm"]) put(`/DEBIAN/${script}`, readFileSync(`packaging/debian/${script}`), 0o755);
+  // The dpkg file triggers on the Sympl trees and Makefiles (docs/sympl.md, "Upgrades run the job").
   put("/DEBIAN/triggers", readFileSync("packaging/debian/triggers"));
   put("/DEBIAN/conffiles", "/etc/logrotate.d/makefilecheck\n");
   const payload = files(STAGE).filter((f) => !f.startsWith(join(STAGE, "DEBIAN")));

@@ -6,14 +6,13 @@
 import { EnvironmentError, isSystemFailure, problem } from "./errors.js";
 import type { ExitCode } from "./errors.js";
 import type { App } from "./server-layout.js";
-import { ACTION_LOG, APPS, APT_CONF_DIR, appPaths, STATE_DIR, UNIT_DIR } from "./server-layout.js";
+import { APPS, appPaths, STATE_DIR, WRITTEN_DIRS } from "./server-layout.js";
 import { applyPlan, finishInterrupted, JOURNAL } from "./plan.js";
 import type { Op } from "./plan.js";
 import type { System } from "./system/system.js";
 import { planPrune, prunedLine } from "./saved.js";
 import type { Keep } from "./saved.js";
-import { childPath, serverPath } from "./paths.js";
-import { posix } from "node:path";
+import { childPath } from "./paths.js";
 
 /** Parsed arguments as the commands see them. */
 export type Args = Record<string, unknown> & { _: (string | number)[] };
@@ -42,9 +41,9 @@ export interface Context {
   /** Progress and notes for the admin, to stderr; silent under -q and --json. */
   note(line: string): void;
   /**
-   * Where a command may refresh its caches (the stat cache, the built
-   * verdict), even one that only reads: it writes inside the state
-   * directory's cache folder and nowhere else. Absent under --dry-run.
+   * Where a command may refresh drift's stat cache, even one that only
+   * reads: it writes inside the state directory's cache folder and nowhere
+   * else. Absent under --dry-run.
    */
   caches?: System;
 }
@@ -52,7 +51,7 @@ export interface Context {
 /** Per-app JSON body: `{"app":"exim4", ...}`; doctor adds an entry `"app":"system"` for checks of no one app. */
 export type AppReport = { app: App | "system" } & Record<string, unknown>;
 
-/** What a command returns for src/cli.ts to render. */
+/** What a command returns for src/command-line.ts to render. */
 export interface CommandResult {
   code: ExitCode;
   /** The `apps` array of the --json document. */
@@ -115,8 +114,8 @@ export async function withLock<T>(ctx: Context, body: () => Promise<T>): Promise
 function removeLeftovers(ctx: Context): void {
   const apps = APPS.map(appPaths);
   const removed = [
-    ...ctx.sys.removeStaleTemps([...apps.map((p) => p.dir), serverPath(posix.dirname(ACTION_LOG)), APT_CONF_DIR], false),
-    ...ctx.sys.removeStaleTemps([...apps.map((p) => p.local), STATE_DIR, UNIT_DIR], true),
+    ...ctx.sys.removeStaleTemps([...apps.map((p) => p.dir), ...WRITTEN_DIRS.filter((w) => !w.deep).map((w) => w.dir)], false),
+    ...ctx.sys.removeStaleTemps([...apps.map((p) => p.local), ...WRITTEN_DIRS.filter((w) => w.deep).map((w) => w.dir)], true),
   ];
   if (removed.length) ctx.note(`removed ${removed.length} temp file(s) an earlier run left behind (${removed.slice(0, 3).join(", ")}${removed.length > 3 ? ", ..." : ""})`);
 }
