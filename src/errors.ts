@@ -56,6 +56,8 @@ export interface ProblemParts {
   path: string | null;
   message: string;
   fix: string | null;
+  /** The snippet and line a daemon's refusal points at (daemon-words.ts). */
+  source?: { file: string; line: number };
 }
 
 /**
@@ -66,11 +68,14 @@ export interface ProblemParts {
 const RECENT = new Map<string, ProblemParts>();
 const RECENT_MAX = 256;
 
-/** Formats `path: problem — fix`, leaving out the parts that are empty. */
-export function problem(path: string | undefined, what: string, fix?: string): string {
+/**
+ * Formats `path: problem — fix`, leaving out the parts that are empty;
+ * `source` (a daemon's refusal located in a snippet) goes to --json only.
+ */
+export function problem(path: string | undefined, what: string, fix?: string, source?: ProblemParts["source"]): string {
   const line = `${path ? `${path}: ` : ""}${what}${fix ? ` — ${fix}` : ""}`;
   RECENT.delete(line);
-  RECENT.set(line, { path: path || null, message: what, fix: fix || null });
+  RECENT.set(line, { path: path || null, message: what, fix: fix || null, ...(source ? { source } : {}) });
   if (RECENT.size > RECENT_MAX) RECENT.delete(RECENT.keys().next().value as string);
   return line;
 }

@@ -6,7 +6,7 @@ import { apply, finishInterruptedFirst, withLock } from "../context.js";
 import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { Exit, InputError, problem } from "../errors.js";
 import { appPaths } from "../server-layout.js";
-import { runConfigTest, errorLines } from "../tree/configtest.js";
+import { refusalWords, runConfigTest } from "../tree/configtest.js";
 import { planUse } from "../makefilecheck/commands.js";
 import { plannedContents, samePlan } from "../plan.js";
 import type { Op } from "../plan.js";
@@ -91,7 +91,7 @@ async function testPlanned(ctx: Context, view: PlannedView, app: AppInstall["app
   if (result.status === "skipped") ctx.note(`${app}: config test skipped: ${result.output}`);
   if (result.status === "failed") {
     throw new InputError(
-      problem(appPaths(app).local, `${app} rejects the config the install would build: ${errorLines(result, 3).join(" | ")}`, "nothing was changed; fix the settings or the edited snippet"),
+      problem(appPaths(app).local, `${app} rejects the config the install would build: ${refusalWords(result)}`, "nothing was changed; fix the settings or the edited snippet", result.source),
     );
   }
 }

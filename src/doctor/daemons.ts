@@ -11,7 +11,7 @@ import type { App, Mode } from "../server-layout.js";
 import { DAEMON_BINARY, appPaths, reloadCommand, snippetDir } from "../server-layout.js";
 import type { Reader } from "../system/system.js";
 import { builtReport } from "../tree/built-read.js";
-import { errorLines, runConfigTest } from "../tree/configtest.js";
+import { refusalWords, runConfigTest } from "../tree/configtest.js";
 import { activeLines } from "./config.js";
 import type { Verdict } from "./report.js";
 import { fail, ok, warn } from "./report.js";
@@ -82,7 +82,7 @@ export async function checkConfigTest(sys: Reader, app: App, live: Mode): Promis
   const result = await runConfigTest(sys, app, live);
   if (result.status === "passed") return ok("config-test", `${app} accepts the config built from ${tree}`);
   if (result.status === "skipped") return warn("config-test", `not run: ${result.output}`, `install ${app}, then run doctor again`);
-  return fail("config-test", `${app} rejects the config built from ${tree}: ${errorLines(result, 3).join(" | ")}`, `fix the snippet it names; \`makefilecheck check -a ${app}\` shows the whole complaint`);
+  return fail("config-test", `${app} rejects the config built from ${tree}: ${refusalWords(result)}`, `fix the snippet it names; \`makefilecheck check -a ${app}\` shows the whole complaint`);
 }
 
 /** ch2's extra listeners in the live dovecot config, by listener name. */

@@ -204,11 +204,15 @@ export class RealSystem implements System {
       env: options.env,
       detached: options.detached ?? false,
     });
+    const timeoutMs = options.timeoutMs ?? 120_000;
     const exitCode = result.failed && result.exitCode === undefined ? 127 : (result.exitCode ?? 1);
+    const stopped = result.timedOut ? { timeoutMs } : result.signal ? { signal: result.signal } : undefined;
     return {
       exitCode,
       stdout: String(result.stdout ?? ""),
       stderr: String(result.stderr ?? (exitCode === 127 ? result.shortMessage : "")),
+      ...((result as { code?: string }).code === "ENOENT" ? { missing: true as const } : {}),
+      ...(stopped ? { stopped } : {}),
     };
   }
 
