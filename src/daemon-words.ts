@@ -43,9 +43,14 @@ export function maskKey(text: string): string {
   return text.replace(KEY_DEFINITION, `$1${MASK}`).replace(KEYED_LABEL, (label) => (label === "SPAMHAUS_DQ_KEY" ? label : MASK));
 }
 
-/** A banner's path: `# PATH` between two rules, naming a snippet of either tree. */
-const BANNER_PATH = /^# (\/.*\/(sympl(?:-local)?\.d\/.+))$/;
-const RULE = /^# -{20,}$/;
+/**
+ * A banner: a comment line naming a snippet of either tree (`# PATH`, or
+ * `# from PATH`, PATH full or relative to the app's directory) between two
+ * comment lines (`#`, or a rule of dashes), as our scratch copy and the
+ * Makefile write them.
+ */
+const BANNER_PATH = /^#\s+(?:\w+\s+)?\S*?\b(sympl(?:-local)?\.d\/\S+)\s*$/;
+const BANNER_EDGE = /^#(?:\s*-+)?\s*$/;
 
 /** Where each snippet of an assembled config starts: the line after its banner (1-based), and its server path. */
 function snippetStarts(assembled: string, app: string): Array<{ first: number; file: string }> {
@@ -53,7 +58,7 @@ function snippetStarts(assembled: string, app: string): Array<{ first: number; f
   const starts: Array<{ first: number; file: string }> = [];
   for (let i = 1; i + 1 < lines.length; i++) {
     const m = BANNER_PATH.exec(lines[i]!);
-    if (m && RULE.test(lines[i - 1]!) && RULE.test(lines[i + 1]!)) starts.push({ first: i + 3, file: `/etc/${app}/${m[2]}` });
+    if (m && BANNER_EDGE.test(lines[i - 1]!) && BANNER_EDGE.test(lines[i + 1]!)) starts.push({ first: i + 3, file: `/etc/${app}/${m[1]}` });
   }
   return starts;
 }

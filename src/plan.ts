@@ -165,7 +165,8 @@ function runWords(sys: System, op: Extract<Op, { op: "run" }>, output: string): 
       const tmp = childPath(dir, posix.basename(named));
       return tmp.endsWith(".conf.tmp") && sys.stat(tmp)?.type === "file" ? sys.readFile(tmp).toString("utf8") : null;
     });
-    if (words.source) return { said: words.text.split("\n").join(" | "), source: words.source };
+    // Its first line is the located refusal; make's echo of the command and its own error add nothing.
+    if (words.source) return { said: words.text.split("\n")[0]!, source: words.source };
   }
   return { said: maskKey(output).split("\n").slice(-3).join(" | ") };
 }

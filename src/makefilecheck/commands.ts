@@ -212,5 +212,6 @@ export async function check(ctx: Context, _args: Args): Promise<CommandResult> {
     else if (result.status === "skipped") lines.push(`${app}: config test skipped: ${result.output}`);
     else lines.push(`${app}: config test FAILED (${tree}): ${refusalWords(result, 6)}`);
   }
-  return { code, apps, lines };
+  // Under -q only the failures are said (a passed or skipped test is all well).
+  return { code, apps, lines, problems: lines.filter((l) => l.includes(" FAILED "))};
 }
