@@ -9,7 +9,7 @@
  * failed test, never "not installed".
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -174,5 +174,35 @@ describe.skipIf(skip)("under --root, the host's key file", () => {
       rmSync(host, { recursive: true, force: true });
     }
     expect(readFileSync(at("/etc/exim4/sympl-local.d/00-main/35-spamhaus-key"), "utf8")).toContain(".include_if_exists ETC_DIR/exim4/spamhaus-key");
+  });
+});
+
+describe.skipIf(skip)("Sympl's own tree refused the same way: the server is at fault, not the change", () => {
+  it("dovecot without dovecot-managesieved and `protocols = … sieve` upstream: exim installed, dovecot held with the upstream snippet named, exit 3", () => {
+    // The fault is real only where the managesieve plugin package is absent, as on CI's machine.
+    expect(existsSync("/usr/lib/dovecot/managesieve"), "this test needs a machine without dovecot-managesieved").toBe(false);
+    caninstallTree(root);
+    writeFileSync(at("/etc/dovecot/sympl.d/10-main/10-protocols"), "# IMAP and ManageSieve.\nprotocols = imap sieve\n");
+    writeFileSync(at("/etc/dovecot/sympl-local.d/10-main/10-protocols"), "# IMAP and ManageSieve.\nprotocols = imap sieve\n");
+    const said = "dovecot: nothing installed — dovecot rejects Sympl's own tree too: `sympl.d/10-main/10-protocols`: line 2: protocols: Unknown protocol: sieve; install dovecot-managesieved";
+    const quiet = cli("-q", "install", "--set", "AUTO_IMAP_PORT=1143", "--set", "AUTO_IMAPS_PORT=1993");
+    expect(quiet.code, quiet.all).toBe(3);
+    expect(quiet.stderr.trim()).toBe(said);
+    // exim's changes went in and its tree is live; dovecot's tree is as it was.
+    expect(cli("report").stdout).toBe("exim4\tlocal\ndovecot\tcaninstall\n");
+    const again = cli("install", "--set", "AUTO_IMAP_PORT=1143", "--set", "AUTO_IMAPS_PORT=1993", "--json");
+    expect(again.code).toBe(3);
+    const doc = JSON.parse(again.stdout) as { apps: Array<{ app: string; held?: string }> };
+    expect(doc.apps.find((a) => a.app === "dovecot")?.held).toBe(said.replace("dovecot: nothing installed — ", ""));
+    expect(doc.apps.find((a) => a.app === "exim4")?.held).toBeUndefined();
+  });
+
+  it("a fault of our tree alone is still the edited snippet's: exit 2, nothing changed", () => {
+    caninstallTree(root);
+    writeFileSync(at("/etc/dovecot/sympl-local.d/10-main/10-protocols"), "protocols = imap sieve\n");
+    const r = cli("install", "--set", "AUTO_IMAP_PORT=1143", "--set", "AUTO_IMAPS_PORT=1993");
+    expect(r.code, r.all).toBe(2);
+    expect(r.stderr).toContain("sympl-local.d/10-main/10-protocols: line 1: protocols: Unknown protocol: sieve");
+    expect(cli("report").stdout).toBe("exim4\tcaninstall\ndovecot\tcaninstall\n");
   });
 });

@@ -12,6 +12,7 @@ import { DAEMON_BINARY, appPaths, reloadCommand, snippetDir } from "../server-la
 import type { Reader } from "../system/system.js";
 import { builtReport } from "../tree/built-read.js";
 import { refusalWords, runConfigTest } from "../tree/configtest.js";
+import { treeMisfit } from "../tree/daemon-release.js";
 import { activeLines } from "./config.js";
 import type { Verdict } from "./report.js";
 import { fail, ok, warn } from "./report.js";
@@ -79,6 +80,10 @@ export async function checkEximLookups(sys: Reader, texts: string[]): Promise<Ve
 /** `config-test`: the daemon accepts the config the live tree builds. */
 export async function checkConfigTest(sys: Reader, app: App, live: Mode): Promise<Verdict> {
   const tree = snippetDir(app, live);
+  // A daemon that cannot run Sympl's tree at all (dovecot 2.4): said plainly, with no command of ours to run.
+  const misfit = await treeMisfit(sys, app);
+  // From sympl.d that is Sympl's matter (a warning); from sympl-local.d our changes ride on a tree this dovecot refuses (a failure).
+  if (misfit) return (live === "sympl" ? warn : fail)("config-test", misfit, "no makefilecheck command can fix it: Sympl's dovecot tree needs a release for this dovecot");
   const result = await runConfigTest(sys, app, live);
   if (result.status === "passed") return ok("config-test", `${app} accepts the config built from ${tree}`);
   if (result.status === "skipped") return warn("config-test", `not run: ${result.output}`, `install ${app}, then run doctor again`);
