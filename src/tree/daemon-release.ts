@@ -17,7 +17,7 @@ const CONFIG_VERSION_SETTING = /^\s*dovecot_config_version\s*=/m;
 /** The release `dovecot --version` names (`2.4.1` of `2.4.1 (abc123)`), or null when it cannot be asked. */
 export async function dovecotVersion(sys: Reader): Promise<string | null> {
   const run = await sys.run(DAEMON_BINARY.dovecot, ["--version"], { timeoutMs: 10_000 });
-  const m = /^(\d+\.\d+[\w.]*)/.exec(run.stdout.trim());
+  const m = /^(\d+\.\d+[\w.+~-]*)/.exec(run.stdout.trim());
   return run.exitCode === 0 && m ? m[1]! : null;
 }
 
