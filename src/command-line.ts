@@ -67,6 +67,7 @@ function makeContext(chosen: { args: Args; writes: boolean }, notes: string[]): 
     json,
     quiet,
     dryRun,
+    verbose: Boolean(a.verbose),
     lockWaitMs: lockWaitOf(a.wait),
     color: wantsColor(Boolean(a.color), process.env, stdoutIsTerminal),
     now: () => new Date(),
