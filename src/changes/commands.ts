@@ -313,7 +313,8 @@ export async function changes(ctx: Context, args: Args): Promise<CommandResult> 
       return { change: c, state, waiting: status?.waiting, inForce: inForce(view, c, state, sections) };
     });
     apps.push({ app, changes: rows.map((r) => ({ id: r.change.id, state: r.state, inForce: r.inForce, ...(r.waiting ? { waiting: r.waiting } : {}) })) });
-    lines.push(view.localExists ? `${app}:` : `${app}: no sympl-local.d yet — \`makefilecheck install\` creates it`, TABLE_HEADER);
+    // Where install would hold the app (misfit), it is no step to suggest; the rows say why.
+    lines.push(view.localExists || misfit ? `${app}:` : `${app}: no sympl-local.d yet — \`makefilecheck install\` creates it`, TABLE_HEADER);
     for (const r of rows) {
       lines.push(tableRow(r.change.id, r.state, IN_FORCE_WORDS[`${r.inForce}`], r.change.title, controls(r.change, settings)));
       if (r.waiting) lines.push(`        waiting: ${r.waiting}`);
