@@ -31,7 +31,7 @@ const MASK = "********";
  * keyed Spamhaus zone (`….KEY.zen.dq.spamhaus.net`), and the value of the
  * macro that defines it (the key file, an old 35-spamhaus-key).
  */
-const KEYED_LABEL = /[A-Za-z0-9]+(?=\.[A-Za-z0-9-]+\.dq\.spamhaus\.net)/g;
+const KEYED_LABEL = /(?<![\w-])[A-Za-z0-9]+(?=\.[A-Za-z0-9-]+\.dq\.spamhaus\.net)/g;
 const KEY_DEFINITION = /(SPAMHAUS_DQ_KEY\s*=\s*)[^\s"'}]+/g;
 
 /**
@@ -40,7 +40,8 @@ const KEY_DEFINITION = /(SPAMHAUS_DQ_KEY\s*=\s*)[^\s"'}]+/g;
  * mail. It needs no key to know it: the key's place in the text is enough.
  */
 export function maskKey(text: string): string {
-  return text.replace(KEY_DEFINITION, `$1${MASK}`).replace(KEYED_LABEL, (label) => (label === "SPAMHAUS_DQ_KEY" ? label : MASK));
+  // A whole label only: the macro's own name (SPAMHAUS_DQ_KEY, unexpanded) is no key.
+  return text.replace(KEY_DEFINITION, `$1${MASK}`).replace(KEYED_LABEL, MASK);
 }
 
 /**
