@@ -87,9 +87,7 @@ for (const file of result.outputFiles) {
 
 // status, report, --help and --version in one file of their own, with no
 // module wiring between files: what bin/makefilecheck tries first
-// (src/status-cli.ts). Of the libraries only execa goes in, loaded when
-// status asks `dovecot --version` of a dovecot not yet installed to
-// (src/tree/daemon-release.ts); nothing status runs needs the others.
+// (src/status-cli.ts). The libraries stay out: nothing it runs needs them.
 const statusBundle = await build({
   entryPoints: ["src/status-cli.ts"],
   outfile: "dist/status.cjs",
@@ -98,7 +96,7 @@ const statusBundle = await build({
   platform: "node",
   target: "node18.19",
   supported: { "dynamic-import": false },
-  external: ["yargs", "chokidar", "diff", "node-diff3"],
+  external: ["yargs", "execa", "chokidar", "diff", "node-diff3"],
   define: { MAKEFILECHECK_VERSION: JSON.stringify(pkg.version), "import.meta.url": "__mfcUrl" },
   minify: true,
   logLevel: "warning",

@@ -208,7 +208,7 @@ export async function install(ctx: Context, args: Args): Promise<CommandResult> 
   // An app whose daemon cannot run Sympl's tree at all (dovecot 2.4) is held from the start.
   const held = new Map<App, Held>();
   for (const app of ctx.apps) {
-    const misfit = await treeMisfit(ctx.sys, app);
+    const misfit = treeMisfit(ctx.sys, app);
     if (misfit) held.set(app, { why: misfit, stock: false });
   }
   // The first pass's notes are said only once its plan is the one applied.
@@ -303,7 +303,7 @@ export async function changes(ctx: Context, args: Args): Promise<CommandResult> 
   for (const app of ctx.apps) {
     const view = treeView(ctx.sys, app);
     // A daemon that cannot run Sympl's tree holds every change of its app that is switched on.
-    const misfit = await treeMisfit(ctx.sys, app);
+    const misfit = treeMisfit(ctx.sys, app);
     const states = changeStates(view, (id) => (settings && !settings.enabled[id] ? null : (misfit ?? (settings ? waitingReason(ctx, id, settings) : null))));
     const built = view.localExists ? readBuilt(ctx.sys, app, "local").verdict : null;
     const sections = built && built.state !== "missing" ? built.sections : null;

@@ -81,7 +81,7 @@ export async function checkEximLookups(sys: Reader, texts: string[]): Promise<Ve
 export async function checkConfigTest(sys: Reader, app: App, live: Mode): Promise<Verdict> {
   const tree = snippetDir(app, live);
   // A daemon that cannot run Sympl's tree at all (dovecot 2.4): said plainly, with no command of ours to run.
-  const misfit = await treeMisfit(sys, app);
+  const misfit = treeMisfit(sys, app);
   // From sympl.d that is Sympl's matter (a warning); from sympl-local.d our changes ride on a tree this dovecot refuses (a failure).
   if (misfit) return (live === "sympl" ? warn : fail)("config-test", misfit, "no makefilecheck command can fix it: Sympl's dovecot tree needs a release for this dovecot");
   const result = await runConfigTest(sys, app, live);

@@ -137,7 +137,7 @@ export async function status(ctx: Context, _args: Args): Promise<CommandResult> 
     // The daemon is asked each time: whether it runs is no fact about the files.
     const built = found && withDaemon(ctx.sys, app, found.state, found.builtMs);
     // Before install, whether the daemon can run Sympl's tree at all: install would hold it (dovecot 2.4), so it is no next step.
-    const misfit = det.profile === "vanilla" || det.profile === "caninstall" ? await treeMisfit(ctx.sys, app) : null;
+    const misfit = det.profile === "vanilla" || det.profile === "caninstall" ? treeMisfit(ctx.sys, app) : null;
     const next = linked.length ? `move ${appPaths(app).local}/${LINKED_SNIPPETS[app][0]} aside, then \`makefilecheck sync -a ${app} --take-upstream ${LINKED_SNIPPETS[app][0]}\`` : misfit ? null : nextStep(det, drift, built);
     const wrong = Boolean(drift?.actionNeeded || (built && notInForce(built)) || builtProblem || linked.length);
     codes.push(det.code === 0 && wrong ? 1 : det.code);

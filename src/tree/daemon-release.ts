@@ -6,7 +6,8 @@
  * Sympl ships a tree for 2.4 (docs/sympl.md, "dovecot 2.4").
  */
 import type { App } from "../server-layout.js";
-import { DAEMON_BINARY, appPaths } from "../server-layout.js";
+import { appPaths } from "../server-layout.js";
+import { serverPath } from "../paths.js";
 import type { Reader } from "../system/system.js";
 import { UserError } from "../errors.js";
 import { assembleConfig } from "./configtest.js";
@@ -14,11 +15,24 @@ import { assembleConfig } from "./configtest.js";
 /** The setting a dovecot 2.4 config must open with; a tree written for 2.4 has it. */
 const CONFIG_VERSION_SETTING = /^\s*dovecot_config_version\s*=/m;
 
-/** The release `dovecot --version` names (`2.4.1` of `2.4.1 (abc123)`), or null when it cannot be asked. */
-export async function dovecotVersion(sys: Reader): Promise<string | null> {
-  const run = await sys.run(DAEMON_BINARY.dovecot, ["--version"], { timeoutMs: 10_000 });
-  const m = /^(\d+\.\d+[\w.+~-]*)/.exec(run.stdout.trim());
-  return run.exitCode === 0 && m ? m[1]! : null;
+/** dpkg's record of every package installed (under --root, the root's). */
+const DPKG_STATUS = serverPath("/var/lib/dpkg/status");
+
+/**
+ * The dovecot release installed, from dpkg's record of dovecot-core
+ * (`1:2.4.1+dfsg1-4` is 2.4.1), or null when it is not installed or the
+ * record cannot be read. Read rather than asked of `dovecot --version`:
+ * status runs no program (docs/architecture.md, Budgets), and every
+ * command asks the same way.
+ */
+export function dovecotVersion(sys: Reader): string | null {
+  const record = sys.stat(DPKG_STATUS)?.type === "file" ? sys.readFile(DPKG_STATUS).toString("latin1") : "";
+  const start = record.startsWith("Package: dovecot-core\n") ? 0 : record.indexOf("\nPackage: dovecot-core\n");
+  if (start < 0) return null;
+  const end = record.indexOf("\n\n", start + 1);
+  const paragraph = record.slice(start, end < 0 ? undefined : end);
+  if (!/^Status: install ok installed$/m.test(paragraph)) return null;
+  return /^Version: (?:\d+:)?(\d+\.\d+[\d.]*)/m.exec(paragraph)?.[1] ?? null;
 }
 
 /** True for a dovecot release from 2.4 on. */
@@ -32,9 +46,9 @@ function from24(version: string): boolean {
  * words, or null when it can (or cannot be asked). Only dovecot from 2.4
  * with a tree that lacks `dovecot_config_version` today.
  */
-export async function treeMisfit(sys: Reader, app: App): Promise<string | null> {
+export function treeMisfit(sys: Reader, app: App): string | null {
   if (app !== "dovecot") return null;
-  const version = await dovecotVersion(sys);
+  const version = dovecotVersion(sys);
   if (!version || !from24(version)) return null;
   try {
     if (CONFIG_VERSION_SETTING.test(assembleConfig(sys, app, "sympl"))) return null;
