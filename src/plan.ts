@@ -11,7 +11,7 @@ import type { Source } from "./daemon-words.js";
 import { posix } from "node:path";
 import { childPath, serverPath } from "./paths.js";
 import type { ServerPath } from "./paths.js";
-import { ACTION_LOG, STATE_DIR } from "./server-layout.js";
+import { ACTION_LOG, KEY_DEFINE, STATE_DIR } from "./server-layout.js";
 import type { Planned } from "./system/overlay.js";
 import type { Attrs, System } from "./system/system.js";
 
@@ -160,16 +160,22 @@ export function summarizePlan(plan: Op[]): string[] {
   return [`dry run: ${count(steps.length, "step", "steps")}: ${heading.join(", ")} (--verbose lists each step)`, ...[...groups].map(([key, ops]) => `  ${summaryLine(key, ops)}`)];
 }
 
-/** The JSON view of a step: file contents as size and hash, not bytes. */
+/**
+ * The JSON view of a step: file contents as size and hash, not bytes; a
+ * file holding the Spamhaus key as `secret: true` alone, since its hash
+ * would let anyone test a guessed key offline (docs/sympl.md).
+ */
 export function opToJson(op: Op): Record<string, unknown> {
   if (op.op !== "write" && op.op !== "cache") return { ...op };
   const { data, ...rest } = op;
+  if (KEY_DEFINE.test(data.toString("utf8"))) return { ...rest, secret: true };
   return { ...rest, bytes: data.length, sha256: sha256(data) };
 }
 
-/** True when two plans would do the same steps (file contents compared by hash). */
+/** True when two plans would do the same steps, byte for byte. */
 export function samePlan(a: Op[], b: Op[]): boolean {
-  return JSON.stringify(a.map(opToJson)) === JSON.stringify(b.map(opToJson));
+  const view = (op: Op) => (op.op === "write" || op.op === "cache" ? { ...op, data: sha256(op.data) } : op);
+  return JSON.stringify(a.map(view)) === JSON.stringify(b.map(view));
 }
 
 interface JournalFile {
