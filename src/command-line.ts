@@ -13,14 +13,15 @@ import type { Args, CommandResult, Context } from "./context.js";
 import { Exit, InputError, UserError, partsOf, problem } from "./errors.js";
 import type { ExitCode } from "./errors.js";
 import { helpText } from "./help.js";
-import { APPS, CACHE_DIR } from "./server-layout.js";
+import { APPS, CACHE_DIR, ROOTED_DIRS } from "./server-layout.js";
 import type { App } from "./server-layout.js";
 import { printError, printErrorDocument, printHelp, printNote, render, wantsColor } from "./render.js";
 import { DEFAULT_KEEP } from "./saved.js";
 import { RealSystem } from "./system/real.js";
 import { CacheOnlySystem, DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
 import { VERSION } from "./version.js";
-import { hostPath } from "./paths.js";
+import { hostPath, serverPath } from "./paths.js";
+import type { Reader } from "./system/system.js";
 import { onHostReader } from "./system/host.js";
 import { stdoutIsTerminal, terminalColumns } from "./system/terminal.js";
 
@@ -55,6 +56,7 @@ function makeContext(chosen: { args: Args; writes: boolean }, notes: string[]): 
     throw new InputError(problem(`--root ${root}`, what, "give the directory itself that stands for /"));
   }
   const real = new RealSystem(root);
+  refuseSymlinkedDirs(real);
   const dryRun = Boolean(a["dry-run"]);
   const sys = !chosen.writes ? new ReadOnlySystem(real) : dryRun ? new DryRunSystem(real) : real;
   const given = (a.app as App[] | undefined) ?? [];
@@ -82,6 +84,27 @@ function makeContext(chosen: { args: Args; writes: boolean }, notes: string[]): 
       if (!quiet && (!json || process.env[JSON_NOTES_ENV] === "1")) printNote(line);
     },
   };
+}
+
+/**
+ * Refuses a --root other than / where a directory on the way to what we
+ * read or write (`etc`, `var/lib`, ...) is a symlink: every path below it
+ * would be read, planned and tested outside the root.
+ */
+function refuseSymlinkedDirs(sys: Reader): void {
+  if (sys.root === "/") return;
+  for (const dir of ROOTED_DIRS) {
+    let walked = "";
+    for (const part of dir.split("/").filter(Boolean)) {
+      walked = `${walked}/${part}`;
+      const st = sys.stat(serverPath(walked));
+      if (st?.type === "link") {
+        const host = sys.hostPath(serverPath(walked));
+        throw new InputError(problem(`--root ${sys.root}`, `${host} is a symlink (to ${sys.readLink(serverPath(walked))}): what is below it is outside the root`, "give a root whose directories are its own (a copy made with `cp -a` is)"));
+      }
+      if (st?.type !== "dir") break;
+    }
+  }
 }
 
 /** What an error that is not the admin's to fix (a bug of ours) says, in the one-line shape. */
