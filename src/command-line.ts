@@ -24,6 +24,8 @@ import { hostPath, serverPath } from "./paths.js";
 import type { Reader } from "./system/system.js";
 import { onHostReader } from "./system/host.js";
 import { stdoutIsTerminal, terminalColumns } from "./system/terminal.js";
+import { invokingUser } from "./system/invoker.js";
+import { logOutcome } from "./plan.js";
 
 /** A command as a command line runs it. */
 export type Command = (ctx: Context, args: Args) => Promise<CommandResult>;
@@ -69,6 +71,7 @@ function makeContext(chosen: { args: Args; writes: boolean }, notes: string[]): 
     json,
     quiet,
     dryRun,
+    run: `pid=${process.pid} user=${invokingUser()}`,
     verbose: Boolean(a.verbose),
     lockWaitMs: lockWaitOf(a.wait),
     color: wantsColor(Boolean(a.color), process.env, stdoutIsTerminal),
@@ -123,6 +126,8 @@ export async function runCommandLine(argv: string[], read: (argv: string[]) => P
   let json = argv.includes("--json");
   // What the run noted (what it pruned, an interrupted run it finished): under --json, part of the document.
   const notes: string[] = [];
+  // A run that may change the server: its failures go to the action log too.
+  let logged: { ctx: Context; command: CommandName } | undefined;
   try {
     const parsed = await read(argv);
     if (parsed.kind === "help") {
@@ -134,13 +139,17 @@ export async function runCommandLine(argv: string[], read: (argv: string[]) => P
       return Exit.ok;
     }
     const ctx = makeContext(parsed, notes);
+    if (parsed.writes && !ctx.dryRun) logged = { ctx, command: parsed.command };
     const result = await (await load(parsed.command))(ctx, parsed.args);
     render(ctx, result, notes);
+    if (logged && result.code === Exit.actionNeeded) logOutcome(ctx.sys, ctx.run ?? "", parsed.command, result.code, result.problems ?? [], ctx.now());
     return result.code;
   } catch (caught) {
     if (!(caught instanceof UserError) && process.env.MAKEFILECHECK_DEBUG) printError(caught instanceof Error ? (caught.stack ?? caught.message) : String(caught));
     const err = caught instanceof UserError ? caught : internalError(caught);
     printError(err.message);
+    // Bad input (exit 2) changes nothing, not even the log: the admin has its line on the terminal.
+    if (logged && err.code !== Exit.badInput) logOutcome(logged.ctx.sys, logged.ctx.run ?? "", logged.command, err.code, [err.message], logged.ctx.now());
     if (json) printErrorDocument({ exit: err.code, kind: err.name, ...partsOf(err.message) }, notes);
     return err.code;
   }

@@ -28,6 +28,8 @@ export interface Context {
   json: boolean;
   quiet: boolean;
   dryRun: boolean;
+  /** Who runs this run, as the action log names it (`pid=N user=NAME`); absent in tests that call commands directly. */
+  run?: string;
   /** List every step of a dry run's plan rather than its summary (--verbose; absent: the summary). */
   verbose?: boolean;
   color: boolean;
@@ -146,7 +148,7 @@ async function pruneSaved(ctx: Context): Promise<void> {
 export async function apply(ctx: Context, command: string, ops: Op[]): Promise<void> {
   if (ctx.dryRun) return;
   try {
-    for (const note of await applyPlan(ctx.sys, command, ops, () => ctx.now())) ctx.note(note);
+    for (const note of await applyPlan(ctx.sys, command, ops, () => ctx.now(), ctx.run)) ctx.note(note);
   } catch (err) {
     // A failure of the system (an errno the System did not word) is exit 3;
     // a programming error stays one, reported as internal (exit 70).
