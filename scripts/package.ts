@@ -220,7 +220,6 @@ function build(): void {
   putDoc("README.Debian", readFileSync("packaging/debian/README.Debian"));
 
   for (const script of ["postinst", "prerm", "postrm"]) put(`/DEBIAN/${script}`, readFileSync(`packaging/debian/${script}`), 0o755);
-  put("/DEBIAN/triggers", readFileSync("packaging/debian/triggers"));
   put("/DEBIAN/conffiles", "/etc/logrotate.d/makefilecheck\n");
   const payload = files(STAGE).filter((f) => !f.startsWith(join(STAGE, "DEBIAN")));
   const sums = payload

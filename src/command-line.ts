@@ -2,12 +2,11 @@
  * One command line, run: read argv against the command table
  * (src/args.ts), build the System stack the command may use, run the
  * command, render its result, and turn every error into one line and an
- * exit code. Nothing else prints. The two entry points (src/cli.ts, every
- * command; src/status-cli.ts, status alone in one small bundle) differ
- * only in how they read argv and load commands.
+ * exit code. Nothing else prints. src/cli.ts gives it the commands.
  */
 import { resolve } from "node:path";
-import type { CommandName, Parsed } from "./args.js";
+import { parseCommandLine } from "./args.js";
+import type { CommandName } from "./args.js";
 import { JSON_NOTES_ENV } from "./context.js";
 import type { Args, CommandResult, Context } from "./context.js";
 import { Exit, InputError, UserError, partsOf, problem } from "./errors.js";
@@ -15,7 +14,7 @@ import type { ExitCode } from "./errors.js";
 import { helpText } from "./help.js";
 import { APPS, CACHE_DIR, ROOTED_DIRS } from "./server-layout.js";
 import type { App } from "./server-layout.js";
-import { printError, printErrorDocument, printHelp, printNote, render, wantsColor } from "./render.js";
+import { printError, printErrorDocument, printHelp, printNote, render, stdoutIsTerminal, terminalColumns, wantsColor } from "./render.js";
 import { DEFAULT_KEEP } from "./saved.js";
 import { RealSystem } from "./system/real.js";
 import { CacheOnlySystem, DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
@@ -23,7 +22,6 @@ import { VERSION } from "./version.js";
 import { hostPath, serverPath } from "./paths.js";
 import type { Reader } from "./system/system.js";
 import { onHostReader } from "./system/host.js";
-import { stdoutIsTerminal, terminalColumns } from "./system/terminal.js";
 import { invokingUser } from "./system/invoker.js";
 import { logOutcome } from "./plan.js";
 
@@ -118,10 +116,10 @@ function internalError(err: unknown): UserError {
 }
 
 /**
- * Runs one command line, `argv` (without node and script), read by `read`,
- * with the command `load` gives; resolves to the exit code.
+ * Runs one command line, `argv` (without node and script), with the
+ * command `load` gives; resolves to the exit code.
  */
-export async function runCommandLine(argv: string[], read: (argv: string[]) => Promise<Parsed>, load: (name: CommandName) => Promise<Command>): Promise<ExitCode> {
+export async function runCommandLine(argv: string[], load: (name: CommandName) => Promise<Command>): Promise<ExitCode> {
   // Until the command line is read, a literal --json is the only sign of it: a refused call still answers in JSON.
   let json = argv.includes("--json");
   // What the run noted (what it pruned, an interrupted run it finished): under --json, part of the document.
@@ -129,7 +127,7 @@ export async function runCommandLine(argv: string[], read: (argv: string[]) => P
   // A run that may change the server: its failures go to the action log too.
   let logged: { ctx: Context; command: CommandName } | undefined;
   try {
-    const parsed = await read(argv);
+    const parsed = parseCommandLine(argv);
     if (parsed.kind === "help") {
       printHelp(helpText(parsed.command, Math.min(100, terminalColumns())));
       return Exit.ok;

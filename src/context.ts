@@ -42,9 +42,9 @@ export interface Context {
   /** Progress and notes for the admin, to stderr; silent under -q and --json. */
   note(line: string): void;
   /**
-   * Where a command may refresh its caches (the stat cache, the built
-   * verdict), even one that only reads: it writes inside the state
-   * directory's cache folder and nowhere else. Absent under --dry-run.
+   * Where a command may refresh drift's stat cache, even one that only
+   * reads: it writes inside the state directory's cache folder and nowhere
+   * else. Absent under --dry-run.
    */
   caches?: System;
 }
@@ -52,7 +52,7 @@ export interface Context {
 /** Per-app JSON body: `{"app":"exim4", ...}`; doctor adds an entry `"app":"system"` for checks of no one app. */
 export type AppReport = { app: App | "system" } & Record<string, unknown>;
 
-/** What a command returns for src/cli.ts to render. */
+/** What a command returns for src/command-line.ts to render. */
 export interface CommandResult {
   code: ExitCode;
   /** The `apps` array of the --json document. */

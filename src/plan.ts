@@ -26,12 +26,12 @@ export type Op =
   | { op: "run"; cmd: string; args: string[]; cwd: ServerPath; why: string }
   /**
    * A cache of ours (drift's stat cache), refreshed at apply time after the
-   * file steps: written only when the file does not hold `data` already,
-   * with the older files in `drop` removed. Never journalled, and a cache
+   * file steps: written only when the file does not hold `data` already.
+   * Never journalled, and a cache
    * that cannot be written is a note, not a failed run: losing it costs
    * time, never a result.
    */
-  | { op: "cache"; path: ServerPath; data: Buffer; drop: ServerPath[]; why: string };
+  | { op: "cache"; path: ServerPath; data: Buffer; why: string };
 
 /** The step that refreshes a cache of ours. */
 export type CacheOp = Extract<Op, { op: "cache" }>;
@@ -506,7 +506,6 @@ export async function applyPlan(sys: System, command: string, ops: Op[], now: ()
  */
 export function refreshCache(sys: System, op: CacheOp): string | null {
   try {
-    for (const path of op.drop) if (sys.stat(path)) sys.remove(path);
     if (sys.stat(op.path)?.type === "file" && sys.readFile(op.path).equals(op.data)) return null;
     sys.mkdir(serverPath(posix.dirname(op.path)), { mode: 0o700 });
     sys.writeFile(op.path, op.data, { mode: 0o600 });

@@ -24,8 +24,7 @@ import { eventMeaning, isIgnored, isMakefileName, serverPathOf, watchLayout, wat
 import type { WatchLayout } from "./watch-paths.js";
 import { Rounds } from "./watch-rounds.js";
 import { childCommand } from "./watch-spawn.js";
-import { printStreamLine } from "../render.js";
-import { onReaderGone } from "../system/terminal.js";
+import { onReaderGone, printStreamLine } from "../render.js";
 import { childPath, serverPath } from "../paths.js";
 import type { HostPath, ServerPath } from "../paths.js";
 
@@ -70,7 +69,7 @@ function watchableApps(ctx: Context): App[] {
  */
 async function pendingAtStart(ctx: Context, apps: App[]): Promise<App[]> {
   const pending: App[] = [];
-  for (const app of apps) if (repairWanted(ctx.sys, app) || (await summarizeDrift(ctx.sys, app)).drift?.actionNeeded) pending.push(app);
+  for (const app of apps) if (repairWanted(ctx.sys, app) || (await summarizeDrift(ctx.sys, app))?.actionNeeded) pending.push(app);
   return pending;
 }
 
