@@ -54,6 +54,10 @@ export interface RunResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** Set when the program does not exist (ENOENT at spawn): the one failure that means "not installed". */
+  missing?: true;
+  /** How the run was cut short: the signal that killed it, or our own time limit. */
+  stopped?: { signal: string } | { timeoutMs: number };
   /** Set when the program was not run but recorded (an action under --dry-run). */
   recorded?: true;
 }
