@@ -11,7 +11,7 @@ import type { App, Mode } from "../server-layout.js";
 import { DAEMON_BINARY, appPaths, reloadCommand, snippetDir } from "../server-layout.js";
 import type { Reader } from "../system/system.js";
 import { tcpListeners } from "../system/ports.js";
-import { builtReport } from "../tree/built-read.js";
+import { builtReport } from "../built/read.js";
 import { refusalWords, runConfigTest } from "../tree/configtest.js";
 import { treeMisfit } from "../tree/daemon-release.js";
 import { activeLines } from "./config.js";
