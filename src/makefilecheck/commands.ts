@@ -18,6 +18,7 @@ import { PlannedView } from "../system/overlay.js";
 import { savedDirFor } from "../sync/plan-sync.js";
 import { planRebuild } from "../sync/rebuild.js";
 import { refusalWords, runConfigTest } from "../tree/configtest.js";
+import type { ConfigTestResult } from "../tree/configtest.js";
 import { observe } from "./observe.js";
 import type { Observation } from "./observe.js";
 import { readConffileRecords, withPackaged } from "./dpkg.js";
@@ -62,8 +63,11 @@ async function planMode(ctx: Context, app: App, mode: Mode, opts: UseOptions, no
   const plan = planSwitch(await observeForPlan(ctx, app), mode, now);
   const p = appPaths(app);
   let test: Planned["test"] = "not run";
+  // --no-check leaves the verdict to make's own test, under --make too.
+  let tested: ConfigTestResult | undefined = opts.check ? undefined : { status: "skipped", output: "--no-check" };
   if (plan.liveChanged && opts.check) {
     const result = await runConfigTest(ctx.sys, app, mode);
+    tested = result;
     test = result.status;
     if (result.status === "failed") {
       throw new InputError(
@@ -75,8 +79,8 @@ async function planMode(ctx: Context, app: App, mode: Mode, opts: UseOptions, no
   if (opts.make) {
     // --make means in force: rebuilt whenever the built config is not the chosen tree's, whether or not this run switches.
     const view = new PlannedView(ctx.sys, plannedContents(plan.ops));
-    const rebuild = await planRebuild({ ...ctx, sys: view }, app, [], savedDirFor(app, now, savedNames(ctx.sys, app)));
-    if (rebuild.problems.length) throw new InputError(rebuild.problems.join(" "));
+    const rebuild = await planRebuild({ ...ctx, sys: view }, app, [], savedDirFor(app, now, savedNames(ctx.sys, app)), tested);
+    if (rebuild.problems.length) throw new InputError(problem(undefined, rebuild.problems.join(" "), undefined, rebuild.test?.source));
     plan.ops.push(...rebuild.ops);
     plan.lines.push(...rebuild.said.map((line) => `${app}: ${line}`));
   } else if (plan.liveChanged) {
