@@ -12,7 +12,7 @@ import { APT_HOOK, SERVICE_UNIT, UNIT_DIR } from "../src/upgrade/hook-files.js";
 import { appPaths } from "../src/server-layout.js";
 import { DryRunSystem } from "../src/system/wrappers.js";
 import { RealSystem } from "../src/system/real.js";
-import { damageInstallNew, inRoot, makeRoot, UPSTREAM_TREES, upgradeUpstream, writeSymplTree } from "./fixtures/sympl.js";
+import { damageInstallNew, inRoot, makeRoot, newerUpstreamMakefile, UPSTREAM_TREES, upgradeUpstream, writeSymplTree } from "./fixtures/sympl.js";
 import { testContext } from "./support/context.js";
 import { missingBinaries } from "./support/daemons.js";
 import { later, makeConf, startStandIn } from "./support/built.js";
@@ -97,6 +97,19 @@ describe.skipIf(skip)("the triggers put the changes back in force", () => {
     expect(built(root)).not.toContain(CH6);
     cli(root, ["hooks", "--install", "--only", "systemd", "--bin", bin]);
     expect(runService(root).map((r) => r.status)).toEqual([0, 0]);
+    expect(built(root)).toContain(CH6);
+    expect(spawnSync(process.execPath, [BIN, "status", "--root", root]).status).toBe(0);
+  });
+
+  it("a release that changes only the Makefile: repair makes Makefile.local again and sync --make builds with it", async () => {
+    await later();
+    // dpkg replaces the packaged Makefile (plain, as dpkg recorded it); no snippet changes.
+    writeFileSync(inRoot(root, appPaths("exim4").makefile), newerUpstreamMakefile("exim4"));
+    cli(root, ["repair", "-a", "exim4"]);
+    expect(built(root)).toMatch(/^# from sympl-local\.d\//m); // still the old Makefile's build
+    const out = cli(root, ["sync", "--make", "-a", "exim4"]);
+    expect(out).toMatch(/exim4\.conf was built before its Makefile changed: rebuilt/);
+    expect(built(root)).toMatch(/^# snippet sympl-local\.d\//m);
     expect(built(root)).toContain(CH6);
     expect(spawnSync(process.execPath, [BIN, "status", "--root", root]).status).toBe(0);
   });

@@ -24,11 +24,29 @@ import { childPath, serverPath } from "../paths.js";
 import type { ServerPath } from "../paths.js";
 
 /** How a rebuild's line words the state it found (never "current": that is not rebuilt). */
-const BUILT_WAS: Record<Exclude<BuiltState, "current">, string> = {
+const BUILT_WAS: Record<Exclude<BuiltState, "current"> | "older-than-makefile", string> = {
   stale: "was stale",
   missing: "was missing",
   differs: "differed from the tree",
+  "older-than-makefile": "was built before its Makefile changed",
 };
+
+/**
+ * Whether the built file predates the Makefile variant that builds it: a
+ * Sympl release may change only the Makefile, and the derived variant is
+ * then made again after the package's own `make` ran with the old one, so
+ * the snippets alone would call the built file current.
+ */
+function predatesMakefile(sys: Reader, app: App, builtMs: number | null): boolean {
+  const variant = sys.stat(liveVariant(sys, app));
+  return builtMs !== null && variant?.mtimeMs !== undefined && variant.mtimeMs > builtMs;
+}
+
+/** The Makefile variant the live link leads to, resolved inside --root. */
+function liveVariant(sys: Reader, app: App): ServerPath {
+  const path = liveMakefile(sys, app);
+  return followLinks(sys, path, () => new EnvironmentError(problem(path, "symlink loop", "run `makefilecheck repair` (or point it at Makefile.local), then sync again; nothing was changed")));
+}
 
 /** What `--make` planned for one app. */
 export interface Rebuild {
@@ -49,9 +67,7 @@ export interface Rebuild {
  * would otherwise lead make to the host's own /etc.
  */
 export function makeOp(sys: Reader, app: App): Op {
-  const path = liveMakefile(sys, app);
-  const live = followLinks(sys, path, () => new EnvironmentError(problem(path, "symlink loop", "run `makefilecheck repair` (or point it at Makefile.local), then sync again; nothing was changed")));
-  return { op: "run", cmd: "make", args: ["-f", sys.hostPath(live), `${app}.conf`], cwd: appPaths(app).dir, why: "rebuild the built config from the live tree (make APP.conf tests it first)" };
+  return { op: "run", cmd: "make", args: ["-f", sys.hostPath(liveVariant(sys, app)), `${app}.conf`], cwd: appPaths(app).dir, why: "rebuild the built config from the live tree (make APP.conf tests it first)" };
 }
 
 /** The step that has a running daemon read its config again: an action, never a probe. */
@@ -75,9 +91,10 @@ export async function planRebuild(ctx: Context, app: App, syncOps: Op[], savedDi
   }
   const onDisk = readBuilt(ctx.sys, app, mode);
   const view = new PlannedView(ctx.sys, plannedContents(syncOps));
-  const after = readBuilt(view, app, mode).verdict.state;
+  const verdict = readBuilt(view, app, mode).verdict.state;
+  const after = verdict === "current" && predatesMakefile(ctx.sys, app, onDisk.builtMs) ? "older-than-makefile" : verdict;
   const daemon = classifyDaemon(readDaemon(ctx.sys, app, onDisk.builtMs));
-  const out: Rebuild = { before: after, ops: [], said: [], problems: [] };
+  const out: Rebuild = { before: verdict, ops: [], said: [], problems: [] };
   if (after !== "current") {
     const test = tested ?? (await runConfigTest(view, app, mode));
     out.test = test;
