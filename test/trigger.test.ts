@@ -112,6 +112,7 @@ describe("mail to root", () => {
     expect(sent[0]).toContain(`CONFLICT`);
     expect(sent[0]).toContain("makefilecheck sync");
     expect(first.lines.at(-1)).toBe("mailed postmaster@example.org: 1 problem that needs a person");
+    expect(first.summary).toMatch(/exim4: .*1 conflict \(your edit kept, upstream's beside it as \.sympl-new\)$/);
     expect(lstatSync(at(MAILED)).mode & 0o777).toBe(0o600);
 
     await trigger();

@@ -48,7 +48,7 @@ async function step(run: () => Promise<CommandResult>, problems: string[]): Prom
   }
 }
 
-/** What the job changed for one app, in words: `repaired`, `synced N`, `rebuilt`, `reloaded`. */
+/** What the job changed for one app, in words: `repaired`, `synced N`, `rebuilt`, `reloaded`, and the conflicts it left. */
 function changedWords(app: App, repaired: CommandResult | null, synced: CommandResult | null): string[] {
   const words: string[] = [];
   const r = repaired?.apps.find((a) => a.app === app);
@@ -58,6 +58,8 @@ function changedWords(app: App, repaired: CommandResult | null, synced: CommandR
   if (moved && s?.written) words.push(`synced ${moved} snippet${moved === 1 ? "" : "s"}`);
   if (s?.built?.rebuilt) words.push(`rebuilt ${appPaths(app).conf}`);
   if (s?.built?.reloaded) words.push(`reloaded ${app}`);
+  const conflicts = (s?.entries ?? []).filter((e) => e.action === "conflict").length;
+  if (conflicts) words.push(`${conflicts} conflict${conflicts === 1 ? "" : "s"} (your edit kept, upstream's beside it as .sympl-new)`);
   return words;
 }
 
