@@ -21,6 +21,7 @@ import { RealSystem } from "./system/real.js";
 import { CacheOnlySystem, DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
 import { VERSION } from "./version.js";
 import { hostPath } from "./paths.js";
+import { appOfStep, fileChanges, shownSteps } from "./plan.js";
 import { onHostReader } from "./system/host.js";
 import { stdoutIsTerminal, terminalColumns } from "./system/terminal.js";
 
@@ -91,6 +92,20 @@ function internalError(err: unknown): UserError {
 }
 
 /**
+ * A writing command's result with `changed`, top level and per app (true
+ * when the plan has a step, or under --dry-run would have), and under
+ * `--dry-run --json` each file's text before and after the plan (`diff`):
+ * what Ansible's check and diff modes read (README, "The JSON documents").
+ */
+function withChanges(ctx: Context, result: CommandResult): CommandResult {
+  if (result.streamed) return result;
+  const steps = shownSteps(result.plan ?? []);
+  const apps = result.apps.map((a) => ({ ...a, changed: steps.some((op) => appOfStep(op) === a.app) }));
+  const diff = ctx.dryRun && ctx.json ? { diff: fileChanges(ctx.sys, steps) } : {};
+  return { ...result, apps, data: { ...result.data, changed: steps.length > 0, ...diff } };
+}
+
+/**
  * Runs one command line, `argv` (without node and script), read by `read`,
  * with the command `load` gives; resolves to the exit code.
  */
@@ -110,7 +125,8 @@ export async function runCommandLine(argv: string[], read: (argv: string[]) => P
       return Exit.ok;
     }
     const ctx = makeContext(parsed, notes);
-    const result = await (await load(parsed.command))(ctx, parsed.args);
+    const ran = await (await load(parsed.command))(ctx, parsed.args);
+    const result = parsed.writes ? withChanges(ctx, ran) : ran;
     render(ctx, result, notes);
     return result.code;
   } catch (caught) {
