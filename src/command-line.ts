@@ -9,18 +9,18 @@
 import { resolve } from "node:path";
 import type { CommandName, Parsed } from "./args.js";
 import { JSON_NOTES_ENV } from "./context.js";
-import type { Args, CommandResult, Context } from "./context.js";
+import type { Args, CommandResult, Context, Textfile } from "./context.js";
 import { Exit, InputError, UserError, partsOf, problem } from "./errors.js";
 import type { ExitCode } from "./errors.js";
 import { helpText } from "./help.js";
-import { APPS, CACHE_DIR } from "./server-layout.js";
+import { APPS, CACHE_DIR, TEXTFILE_DIR } from "./server-layout.js";
 import type { App } from "./server-layout.js";
 import { printError, printErrorDocument, printHelp, printNote, render, wantsColor } from "./render.js";
 import { DEFAULT_KEEP } from "./saved.js";
 import { RealSystem } from "./system/real.js";
 import { CacheOnlySystem, DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
 import { VERSION } from "./version.js";
-import { hostPath } from "./paths.js";
+import { hostPath, serverPath } from "./paths.js";
 import { appOfStep, fileChanges, shownSteps } from "./plan.js";
 import { onHostReader } from "./system/host.js";
 import { stdoutIsTerminal, terminalColumns } from "./system/terminal.js";
@@ -45,7 +45,7 @@ function lockWaitOf(value: unknown): number {
  * Checks --root and the app list, and builds the Context for one command.
  * Under --json its notes are also collected in `notes`, for the document.
  */
-function makeContext(chosen: { args: Args; writes: boolean }, notes: string[]): Context {
+function makeContext(chosen: { command: CommandName; args: Args; writes: boolean }, notes: string[]): Context {
   const a = chosen.args;
   // resolve("") is the current directory: an empty --root (an unset shell variable) must not mean that.
   if (String(a.root ?? "/") === "") throw new InputError(problem("--root ''", "empty", "give the directory that stands for / (--root / for this server)"));
@@ -76,12 +76,36 @@ function makeContext(chosen: { args: Args; writes: boolean }, notes: string[]): 
       days: typeof a["keep-days"] === "number" ? a["keep-days"] : DEFAULT_KEEP.days,
     },
     caches: dryRun ? undefined : new CacheOnlySystem(real, CACHE_DIR),
+    textfile: textfileOf(chosen, real, dryRun),
     note: (line) => {
       if (json) notes.push(line);
       // A parent reading the --json document (the watcher's rounds) asks for the notes on stderr too.
       if (!quiet && (!json || process.env[JSON_NOTES_ENV] === "1")) printNote(line);
     },
   };
+}
+
+/**
+ * Where the metrics for node exporter may go: the directory `monitor
+ * --prometheus DIR` names (under --root), else, for a mutating run,
+ * Debian's textfile directory, written only when it exists.
+ */
+function textfileOf(chosen: { command: CommandName; args: Args; writes: boolean }, real: RealSystem, dryRun: boolean): Textfile | undefined {
+  const given = chosen.command === "monitor" ? chosen.args.prometheus : undefined;
+  if (typeof given === "string" && !given.startsWith("/")) {
+    throw new InputError(problem(`--prometheus ${given}`, "not an absolute path", `give node exporter's textfile directory, e.g. ${TEXTFILE_DIR}`));
+  }
+  const dir = typeof given === "string" ? serverPath(given) : chosen.writes && !dryRun ? TEXTFILE_DIR : null;
+  return dir === null ? undefined : { sys: new CacheOnlySystem(real, dir), dir };
+}
+
+/**
+ * True when a run is recorded as the last run for the monitoring outputs:
+ * a mutating run of the mail setup, not a dry run; not the watcher (each of
+ * its rounds is such a run) nor `hooks`.
+ */
+function recordsRun(parsed: Parsed, ctx: Context): boolean {
+  return parsed.kind === "run" && parsed.writes && !ctx.dryRun && parsed.command !== "watch" && parsed.command !== "hooks";
 }
 
 /** What an error that is not the admin's to fix (a bug of ours) says, in the one-line shape. */
@@ -114,6 +138,8 @@ export async function runCommandLine(argv: string[], read: (argv: string[]) => P
   let json = argv.includes("--json");
   // What the run noted (what it pruned, an interrupted run it finished): under --json, part of the document.
   const notes: string[] = [];
+  // Set once a run is under way that afterRun records (src/monitor/command.ts).
+  let after: ((code: ExitCode, message?: string) => Promise<void>) | undefined;
   try {
     const parsed = await read(argv);
     if (parsed.kind === "help") {
@@ -125,15 +151,18 @@ export async function runCommandLine(argv: string[], read: (argv: string[]) => P
       return Exit.ok;
     }
     const ctx = makeContext(parsed, notes);
+    if (recordsRun(parsed, ctx)) after = async (code, message) => (await import("./monitor/command.js")).afterRun(ctx, parsed.command, code, message);
     const ran = await (await load(parsed.command))(ctx, parsed.args);
     const result = parsed.writes ? withChanges(ctx, ran) : ran;
     render(ctx, result, notes);
+    await after?.(result.code, result.code === 0 ? undefined : result.problems?.[0]);
     return result.code;
   } catch (caught) {
     if (!(caught instanceof UserError) && process.env.MAKEFILECHECK_DEBUG) printError(caught instanceof Error ? (caught.stack ?? caught.message) : String(caught));
     const err = caught instanceof UserError ? caught : internalError(caught);
     printError(err.message);
     if (json) printErrorDocument({ exit: err.code, kind: err.name, ...partsOf(err.message) }, notes);
+    await after?.(err.code, err.message);
     return err.code;
   }
 }

@@ -26,6 +26,9 @@ export type Mode = "local" | "sympl";
 /** Where the tool keeps its own state: never inside a snippet tree. */
 export const STATE_DIR = serverPath("/var/lib/makefilecheck");
 
+/** Where Debian's prometheus-node-exporter reads `*.prom` files from (its textfile collector). */
+export const TEXTFILE_DIR = serverPath("/var/lib/prometheus/node-exporter");
+
 /** Where the caches of reading commands go (drift's stat cache, the built verdict): the one place a reading command writes. */
 export const CACHE_DIR = childPath(STATE_DIR, "cache");
 
