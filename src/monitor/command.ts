@@ -8,14 +8,14 @@
  */
 import { optionsOf } from "../args.js";
 import type { AppReport, Args, CommandResult, Context, Textfile } from "../context.js";
-import { EnvironmentError, UserError, isSystemFailure, problem } from "../errors.js";
+import { EnvironmentError, Exit, UserError, isSystemFailure, problem } from "../errors.js";
 import type { ExitCode } from "../errors.js";
 import { changes } from "../changes/commands.js";
 import { findTriggers } from "../doctor/state.js";
 import { status } from "../makefilecheck/status.js";
 import { childPath } from "../paths.js";
 import type { ServerPath } from "../paths.js";
-import { appPaths } from "../server-layout.js";
+import { STATE_DIR, appPaths } from "../server-layout.js";
 import { hostReader } from "../system/host.js";
 import { VERSION } from "../version.js";
 import type { AppFacts, ChangeView, Facts, StatusView } from "./health.js";
@@ -75,15 +75,16 @@ export async function monitor(ctx: Context, args: Args): Promise<CommandResult> 
 
 /**
  * After a mutating run (not a dry run): records how it ended and, when the
- * textfile directory is there, refreshes the metrics file. Never changes
- * the run's outcome: a failure here is a note.
+ * textfile directory is there, refreshes the metrics file. A run refused
+ * as bad usage or input (exit 2: nothing changed, the admin's typo answered
+ * on their terminal) is no state of the server and is not recorded; nor is
+ * anything before the state directory exists. Never changes the run's
+ * outcome: the record is a cache, the metrics file a note when it fails.
  */
 export async function afterRun(ctx: Context, command: string, code: ExitCode, message?: string): Promise<void> {
+  if (code === Exit.badInput || ctx.sys.stat(STATE_DIR)?.type !== "dir") return;
+  if (ctx.caches) recordLastRun(ctx.caches, { command, time: ctx.now().toISOString(), exit: code, ...(message ? { message } : {}) });
   try {
-    if (ctx.caches) {
-      const note = recordLastRun(ctx.caches, { command, time: ctx.now().toISOString(), exit: code, ...(message ? { message } : {}) });
-      if (note) ctx.note(note);
-    }
     if (ctx.textfile && ctx.sys.stat(ctx.textfile.dir)?.type === "dir") writeMetrics(ctx.textfile, await gather(ctx));
   } catch (err) {
     if (!(err instanceof UserError) && !isSystemFailure(err)) throw err;
