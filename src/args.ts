@@ -70,6 +70,7 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   app: { type: "value", short: "a", placeholder: "APP", repeat: true, choices: APPS, describe: "only this app, exim4 or dovecot (repeatable; default both)" },
   json: flag("print one JSON document on stdout, errors too"),
   quiet: flag("print nothing when all is well; problems still go to stderr", { short: "q" }),
+  verbose: flag("list every step of the plan a dry run shows (by default a summary, with like steps counted on one line)"),
   color: flag("no colours (also when NO_COLOR is set or stdout is not a terminal)", { default: true, negatable: true, shown: "--no-color" }),
   help: flag("show this help", { short: "h" }),
   version: flag("print the version of makefilecheck"),

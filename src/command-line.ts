@@ -68,6 +68,7 @@ function makeContext(chosen: { command: CommandName; args: Args; writes: boolean
     json,
     quiet,
     dryRun,
+    verbose: Boolean(a.verbose),
     lockWaitMs: lockWaitOf(a.wait),
     color: wantsColor(Boolean(a.color), process.env, stdoutIsTerminal),
     now: () => new Date(),

@@ -28,6 +28,8 @@ export interface Context {
   json: boolean;
   quiet: boolean;
   dryRun: boolean;
+  /** List every step of a dry run's plan rather than its summary (--verbose; absent: the summary). */
+  verbose?: boolean;
   color: boolean;
   /** How long to wait for another run's lock before exit 3 (the triggers wait longer than a person). */
   lockWaitMs: number;

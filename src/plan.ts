@@ -69,6 +69,96 @@ export function shownSteps(plan: Op[]): Op[] {
   return plan.filter((op) => op.op !== "cache");
 }
 
+/**
+ * Where a step belongs in the dry-run summary: the baseline store of an
+ * app and one run's saved copies are one line each, however many files
+ * they hold; other steps are grouped by kind of change, reason and the
+ * directory they are in (the 36 files of a copy of sympl.d are one line).
+ */
+function summaryKey(op: Op, index: number): string {
+  if (op.op === "run" || op.op === "cache") return `${op.op} ${index}`;
+  const path = op.op === "rename" ? op.to : op.path;
+  const under = path.startsWith(`${STATE_DIR}/`) ? path.slice(STATE_DIR.length + 1).split("/") : [];
+  if (under[0] === "baseline" && under.length >= 3) return `baseline ${under.slice(0, 2).join("/")}`;
+  if (under[0] === "saved" && under.length >= 3) return `saved ${under.slice(0, 3).join("/")}`;
+  const kind = op.op === "write" || op.op === "symlink" || op.op === "mkdir" ? "write" : op.op;
+  return `${kind} ${op.why} ${path.split("/").slice(0, 3).join("/")}`;
+}
+
+/** The directory a group of steps shares: the longest common parent (a made directory counts as itself). */
+function sharedDir(ops: Op[]): string {
+  const dirs = ops.map((op) => (op.op === "mkdir" ? op.path : posix.dirname(op.op === "rename" ? op.to : op.op === "run" ? op.cwd : op.path)).split("/"));
+  const first = dirs[0]!;
+  let n = first.length;
+  for (const d of dirs) while (n > 0 && d.slice(0, n).join("/") !== first.slice(0, n).join("/")) n--;
+  return first.slice(0, n).join("/") || "/";
+}
+
+/** `1 file`, `36 files` */
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** How many steps of each kind `ops` holds, in words: `36 files, 9 directories`. */
+function kindCounts(ops: Op[]): string[] {
+  const n = (kind: Op["op"]) => ops.filter((op) => op.op === kind).length;
+  const parts: Array<[number, string, string]> = [
+    [n("write"), "file", "files"],
+    [n("symlink"), "link", "links"],
+    [n("mkdir"), "directory", "directories"],
+    [n("remove"), "removal", "removals"],
+    [n("rename"), "rename", "renames"],
+    [n("chmod"), "mode change", "mode changes"],
+    [n("run"), "command", "commands"],
+  ];
+  return parts.filter(([k]) => k > 0).map(([k, one, many]) => count(k, one, many));
+}
+
+/** A group of up to this many like steps is listed step by step: only bulk is counted. */
+const LISTED = 3;
+
+/** The lines of the summary for a group of steps with the same key: one, unless the group is small enough to list. */
+function summaryLine(key: string, ops: Op[]): string {
+  if (key.startsWith("baseline ")) {
+    const stored = ops.filter((op) => op.op === "write" && op.why.startsWith("baseline copy")).length;
+    const dropped = ops.filter((op) => op.op === "remove").length;
+    const what = [count(stored, "file of sympl.d stored", "files of sympl.d stored"), ...(dropped ? [`${dropped} dropped`] : [])];
+    return `baseline ${STATE_DIR}/${key.slice("baseline ".length)}: sympl.d as it is now, what the next sync compares with (${what.join(", ")})`;
+  }
+  if (key.startsWith("saved ")) {
+    const copies = ops.filter((op) => op.op === "write" || op.op === "symlink").length;
+    return `save    ${count(copies, "previous version", "previous versions")} in ${STATE_DIR}/${key.slice("saved ".length)}`;
+  }
+  if (ops.length <= LISTED) return ops.map(describeOp).join("\n  ");
+  const verb = ops.every((op) => op.op === ops[0]!.op) && ops[0]!.op !== "symlink" && ops[0]!.op !== "mkdir" ? ops[0]!.op : "write";
+  return `${verb.padEnd(7)} ${kindCounts(ops).join(", ")} in ${sharedDir(ops)} (${ops[0]!.why})`;
+}
+
+/**
+ * A plan in a few lines for `--dry-run` (`--verbose` lists every step):
+ * one heading with what the plan writes, links, saves and records, then
+ * one line per group of like steps, in the order the plan first reaches
+ * each group.
+ */
+export function summarizePlan(plan: Op[]): string[] {
+  const steps = shownSteps(plan);
+  if (steps.length === 0) return ["dry run: nothing to do"];
+  const groups = new Map<string, Op[]>();
+  for (const [i, op] of steps.entries()) {
+    const key = summaryKey(op, i);
+    groups.set(key, [...(groups.get(key) ?? []), op]);
+  }
+  const kept = [...groups].filter(([key]) => !key.startsWith("baseline ") && !key.startsWith("saved ")).flatMap(([, ops]) => ops);
+  const saved = [...groups].filter(([key]) => key.startsWith("saved ")).flatMap(([, ops]) => ops.filter((op) => op.op === "write" || op.op === "symlink"));
+  const baselines = [...groups.keys()].filter((key) => key.startsWith("baseline ")).map((key) => posix.basename(key));
+  const heading = [
+    ...kindCounts(kept).map((c) => (c.endsWith(" files") || c.endsWith(" file") ? `${c} written` : c)),
+    ...(saved.length ? [count(saved.length, "saved copy", "saved copies")] : []),
+    ...(baselines.length ? [`the baseline of ${baselines.join(" and ")}`] : []),
+  ];
+  return [`dry run: ${count(steps.length, "step", "steps")}: ${heading.join(", ")} (--verbose lists each step)`, ...[...groups].map(([key, ops]) => `  ${summaryLine(key, ops)}`)];
+}
+
 /** The JSON view of a step: file contents as size and hash, not bytes. */
 export function opToJson(op: Op): Record<string, unknown> {
   if (op.op !== "write" && op.op !== "cache") return { ...op };

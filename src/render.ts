@@ -4,7 +4,7 @@
  */
 import type { CommandResult, Context } from "./context.js";
 import type { ProblemParts } from "./errors.js";
-import { describeOp, opToJson, shownSteps } from "./plan.js";
+import { describeOp, opToJson, shownSteps, summarizePlan } from "./plan.js";
 import { terminal } from "./system/terminal.js";
 
 /**
@@ -52,7 +52,7 @@ export function paint(line: string): string {
  * Prints a command's result the way the options ask; under --json the
  * run's `notes` (said on stderr otherwise) are a field of the document.
  */
-export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun" | "color">, result: CommandResult, notes: string[] = []): void {
+export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun" | "color" | "verbose">, result: CommandResult, notes: string[] = []): void {
   if (result.streamed) return;
   if (ctx.json) {
     const doc: Record<string, unknown> = { ...result.data, apps: result.apps };
@@ -67,7 +67,8 @@ export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun" | "color">
     return;
   }
   const out: string[] = [];
-  if (ctx.dryRun && result.plan) {
+  if (ctx.dryRun && result.plan && !ctx.verbose) out.push(...summarizePlan(result.plan));
+  else if (ctx.dryRun && result.plan) {
     const steps = shownSteps(result.plan);
     out.push(steps.length ? "dry run: would do these steps:" : "dry run: nothing to do");
     out.push(...steps.map((op) => `  ${describeOp(op)}`));

@@ -101,6 +101,8 @@ interface InstallPlan {
   plans: AppInstall[];
   after: Map<ChangeId, ChangeState>;
   plan: Op[];
+  /** What `use local` says per app (the `make` to run), said after the changes. */
+  useLines: Map<AppInstall["app"], string[]>;
 }
 
 /** Plans the whole run and proves it with the config test; writes nothing. */
@@ -111,13 +113,16 @@ async function planRun(ctx: Context, settings: Settings, selection: Selection, o
   const after = new Map<ChangeId, ChangeState>();
   for (const p of plans) for (const [id, s] of changeStates(treeView(view, p.app), (c) => p.waitingFor(c))) after.set(id, s.state);
   const useOps: Op[] = [];
+  const useLines = new Map<AppInstall["app"], string[]>();
   for (const p of plans) {
     // A tree this run changes is tested here; an unchanged one by `use` when it goes live.
     const changed = p.ops.length > 0;
     if (changed && opts.check) await testPlanned(ctx, view, p.app);
-    useOps.push(...(await planUse({ ...ctx, sys: view }, p.app, "local", { check: opts.check && !changed, make: opts.make })));
+    const use = await planUse({ ...ctx, sys: view }, p.app, "local", { check: opts.check && !changed, make: opts.make });
+    useOps.push(...use.ops);
+    useLines.set(p.app, use.lines);
   }
-  return { plans, after, plan: [...changeOps, ...useOps] };
+  return { plans, after, plan: [...changeOps, ...useOps], useLines };
 }
 
 /** True when a change's state after the run is what its switch asks for (a waiting change counts: it says what it needs). */
@@ -143,7 +148,7 @@ export async function install(ctx: Context, args: Args): Promise<CommandResult> 
   // The first pass's notes are said only once its plan is the one applied.
   const notes: string[] = [];
   const first = await planRun({ ...ctx, note: (line) => notes.push(line) }, settings, selection, opts);
-  const { plans, plan, after } = await withLock(ctx, async () => {
+  const { plans, plan, after, useLines } = await withLock(ctx, async () => {
     const again = ctx.dryRun ? first : await planRun({ ...ctx, note: () => {} }, settings, selection, { ...opts, check: false });
     const planned = samePlan(again.plan, first.plan) ? first : await planRun(ctx, settings, selection, opts);
     if (planned === first) for (const line of notes) ctx.note(line);
@@ -154,6 +159,8 @@ export async function install(ctx: Context, args: Args): Promise<CommandResult> 
   const keyLines = (p: AppInstall) => p.keyLines.map((l) => (ctx.dryRun ? l.would : l.done));
   lines.push(...plans.flatMap((p) => keyLines(p).map((l) => `${p.app}: ${l}`)));
   if (plan.length === 0) lines.push("nothing to do: the selected changes are in place and sympl-local.d is live");
+  // What is left to do (the `make` that puts the changes in force) comes after what was done.
+  lines.push(...plans.flatMap((p) => useLines.get(p.app) ?? []));
   // Done when every selected change ends where its switch says; else (an admin's edit left alone) the admin has a look.
   const done = plans.every((p) => p.outcomes.every((o) => settled(selection.wanted(o.id), after.get(o.id))));
   const apps: AppReport[] = plans.map((p) => ({
@@ -161,6 +168,7 @@ export async function install(ctx: Context, args: Args): Promise<CommandResult> 
     changes: p.outcomes.map(({ id, before, action, kept, notes }) => ({ id, before, state: after.get(id), action, kept, notes })),
     ...(p.firewall ? { firewall: p.firewall } : {}),
     ...(p.keyLines.length ? { spamhausKey: keyLines(p) } : {}),
+    ...(useLines.get(p.app)?.length ? { notes: useLines.get(p.app) } : {}),
   }));
   return { code: done ? Exit.ok : Exit.actionNeeded, apps, lines, plan };
 }
@@ -204,6 +212,14 @@ function inForce(view: TreeView, c: Change, state: ChangeState, sections: Sectio
 
 const IN_FORCE_WORDS = { true: "in force", false: "NOT IN FORCE", null: "-" } as const;
 
+/** One row of the `changes` table, its columns padded so that the header lines up with the rows. */
+function tableRow(id: string, state: string, inForce: string, title: string, settings: string): string {
+  return `  ${id.padEnd(5)} ${state.padEnd(14)} ${inForce.padEnd(13)} ${title.padEnd(46)} ${settings}`;
+}
+
+/** The header of each app's table: what each column is. */
+const TABLE_HEADER = tableRow("ID", "STATE", "IN FORCE", "WHAT IT DOES", "SETTINGS");
+
 /** Why a change switched on in `settings` cannot be installed here yet, or null. */
 function waitingReason(ctx: Context, id: ChangeId, settings: Settings): string | null {
   return skipReason(id, settings, id === "ch6" ? chooseFirewall(ctx.sys, settings.database) : null);
@@ -225,9 +241,9 @@ export async function changes(ctx: Context, args: Args): Promise<CommandResult> 
       return { change: c, state, waiting: status?.waiting, inForce: inForce(view, c, state, sections) };
     });
     apps.push({ app, changes: rows.map((r) => ({ id: r.change.id, state: r.state, inForce: r.inForce, ...(r.waiting ? { waiting: r.waiting } : {}) })) });
-    lines.push(view.localExists ? `${app}:` : `${app}: no sympl-local.d yet — \`makefilecheck install\` creates it`);
+    lines.push(view.localExists ? `${app}:` : `${app}: no sympl-local.d yet — \`makefilecheck install\` creates it`, TABLE_HEADER);
     for (const r of rows) {
-      lines.push(`  ${r.change.id.padEnd(5)} ${r.state.padEnd(14)} ${IN_FORCE_WORDS[`${r.inForce}`].padEnd(13)} ${r.change.title.padEnd(46)} ${controls(r.change, settings)}`);
+      lines.push(tableRow(r.change.id, r.state, IN_FORCE_WORDS[`${r.inForce}`], r.change.title, controls(r.change, settings)));
       if (r.waiting) lines.push(`        waiting: ${r.waiting}`);
     }
     if (rows.some((r) => r.inForce === false)) lines.push(`  not in force: the built ${appPaths(app).conf} lacks them — run \`cd ${appPaths(app).dir} && make\``);

@@ -9,7 +9,7 @@ import { optionsOf } from "../args.js";
 import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { InputError, problem } from "../errors.js";
 import type { App } from "../server-layout.js";
-import { snippetDir } from "../server-layout.js";
+import { appPaths, snippetDir } from "../server-layout.js";
 import { RESOLV_CONF, hostNameservers } from "../system/dns.js";
 import { hostReader } from "../system/host.js";
 import type { Reader } from "../system/system.js";
@@ -46,10 +46,21 @@ function systemEntry(sys: Reader): Entry {
   };
 }
 
+/**
+ * The entry of an app doctor has nothing to check for: not installed
+ * (no /etc/APP), or installed without Sympl (no sympl.d), which is not
+ * the same thing to an admin.
+ */
+function absentEntry(sys: Reader, app: App): Entry {
+  const p = appPaths(app);
+  if (sys.stat(p.dir)?.type !== "dir") return { app, about: "not installed here", info: { installed: false }, checks: [] };
+  return { app, about: `no Sympl tree here (${p.upstream} missing): nothing of makefilecheck's to check`, info: { installed: true, sympl: false }, checks: [] };
+}
+
 /** The checks of one app, in the order of the README's list. */
 async function appEntry(sys: Reader, app: App, ptrAddress: string): Promise<Entry> {
   const cfg = readAppConfig(sys, app);
-  if (!cfg.present) return { app, about: "not installed here", info: { installed: false }, checks: [] };
+  if (!cfg.present) return absentEntry(sys, app);
   const checks: Verdict[] = [];
   if (app === "exim4") {
     const firewall = firewallSetup(cfg.liveText);

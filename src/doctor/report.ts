@@ -77,7 +77,7 @@ export function verdictLines(verdicts: Verdict[]): string[] {
 export function summaryLine(verdicts: Verdict[]): string {
   const fails = verdicts.filter((v) => v.status === "fail").length;
   const warns = verdicts.filter((v) => v.status === "warn").length;
-  if (!verdicts.length) return "doctor: nothing installed here to check";
+  if (!verdicts.length) return "doctor: nothing of makefilecheck's here to check";
   if (!fails && !warns) return `doctor: all ${verdicts.length} checks passed`;
   return `doctor: ${fails} failed, ${warns} to look at, ${verdicts.length - fails - warns} passed`;
 }

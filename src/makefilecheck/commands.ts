@@ -66,13 +66,13 @@ async function planMode(ctx: Context, app: App, mode: Mode, opts: UseOptions, no
 
 /**
  * The plan that makes `mode` live for `app` (for `install`): call it once
- * sympl-local.d exists on disk. Notes for the admin go to ctx.note. Throws
- * InputError or EnvironmentError when it refuses.
+ * sympl-local.d exists on disk. `lines` are for the admin (a skipped
+ * config test, the `make` still to run), said after what the caller did.
+ * Throws InputError or EnvironmentError when it refuses.
  */
-export async function planUse(ctx: Context, app: App, mode: Mode, opts: UseOptions): Promise<Op[]> {
-  const plan = await planMode(ctx, app, mode, opts);
-  for (const line of plan.lines) ctx.note(line);
-  return plan.ops;
+export async function planUse(ctx: Context, app: App, mode: Mode, opts: UseOptions): Promise<{ ops: Op[]; lines: string[] }> {
+  const { ops, lines } = await planMode(ctx, app, mode, opts);
+  return { ops, lines };
 }
 
 /** One app's part of a mutating command: its plan and what --json says about it. */

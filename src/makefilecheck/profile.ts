@@ -73,6 +73,15 @@ function pendingDists(obs: Observation): Seen[] {
   return obs.leftovers.filter((s) => s.kind === "file" && s.path.endsWith(".dpkg-dist"));
 }
 
+/**
+ * True when something of a Sympl setup is there besides sympl.d (a
+ * Makefile, the local tree, a variant, a recorded mode): then a missing
+ * sympl.d is a damaged install, not a server without Sympl.
+ */
+function symplTraces(obs: Observation): boolean {
+  return obs.recorded !== null || obs.local !== "missing" || [obs.makefile, obs.makefileLocal, obs.makefileSympl].some((s) => s.kind !== "missing");
+}
+
 /** Detects `obs`'s profile, damage and the mode to restore. Pure. */
 export function detectProfile(obs: Observation): Detection {
   const p = appPaths(obs.app);
@@ -81,6 +90,9 @@ export function detectProfile(obs: Observation): Detection {
   const fatal = (code: ExitCode, why: string): Detection => ({ ...base, profile: "fatal", repairNeeded: false, problem: why, code });
 
   if (obs.appDir !== "dir") return fatal(3, problem(p.dir, obs.appDir === "missing" ? "missing" : `is a ${obs.appDir}, not a directory`, `is ${obs.app} with Sympl installed?`));
+  if (obs.upstream === "missing" && !symplTraces(obs)) {
+    return fatal(3, problem(undefined, `no Sympl tree here (${p.upstream} missing)`, `makefilecheck keeps Sympl's snippet trees: install Sympl first, or give --root DIR for a copy of a Sympl server's files`));
+  }
   if (obs.upstream !== "dir") return fatal(3, problem(p.upstream, obs.upstream === "missing" ? "missing" : `is a ${obs.upstream}, not a directory`, "reinstall the Sympl package that ships it"));
   if (obs.local !== "missing" && obs.local !== "dir") {
     return fatal(3, problem(p.local, `is a ${obs.local}, not a directory`, "move it aside; `makefilecheck install` creates the local tree"));

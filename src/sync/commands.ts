@@ -117,7 +117,7 @@ export async function sync(ctx: Context, args: Args): Promise<CommandResult> {
       const built = rebuild ? { before: rebuild.before, rebuilt: rebuild.ops.some((op) => op.op === "run" && op.cmd === "make"), reloaded: rebuild.ops.some((op) => op.op === "run" && op.cmd !== "make") } : undefined;
       const report = { app: s.app, adopted: s.adopted, entries: s.plan.entries, saved: s.plan.savedDir, waiting: s.plan.waiting, unsettled: s.plan.unsettled, configTest: verified.result ?? rebuild?.test, written: unwritten === null, ...(built ? { built } : {}) };
       reports.push(report);
-      lines.push(...syncReportLines(s.app, s.plan, s.adopted, unwritten), ...verified.lines, ...(rebuild?.lines ?? []));
+      lines.push(...syncReportLines(s.app, s.plan, s.adopted, unwritten, { tested: verified.lines, rebuilt: rebuild?.said ?? [] }));
       problems.push(...syncProblems(s.app, s.plan), ...(verified.failed ? verified.lines.slice(0, 1) : []), ...(rebuild?.problems ?? []));
       if (s.plan.waiting.length || s.plan.unsettled.length || s.plan.entries.some((e) => e.action === "conflict" || e.action === "kept-retired") || rebuild?.problems.length) code = Exit.actionNeeded;
     }

@@ -34,7 +34,8 @@ export interface Rebuild {
   /** The built config's state once the sync's steps are applied, before any rebuild. */
   before: BuiltState | null;
   ops: Op[];
-  lines: string[];
+  /** What the rebuild did or would do, each without the app's name, for the sync's report to word (sync-report.ts). */
+  said: string[];
   /** One line each for the admin even under -q. */
   problems: string[];
   /** The config test run on the tree as the sync leaves it, when a rebuild was wanted. */
@@ -83,37 +84,37 @@ export async function planRebuild(ctx: Context, app: App, syncOps: Op[], savedDi
   const p = appPaths(app);
   const mode = liveTree(ctx.sys, app);
   if (!mode) {
-    const said = `${app}: ${p.conf} not rebuilt: ${p.makefile} is not makefilecheck's link to a Makefile.local or Makefile.sympl that reads its own tree — run \`makefilecheck repair\`, then \`makefilecheck sync --make\``;
-    return { before: null, ops: [], lines: [said], problems: [said] };
+    const said = `${p.conf} not rebuilt: ${p.makefile} is not makefilecheck's link to a Makefile.local or Makefile.sympl that reads its own tree — run \`makefilecheck repair\`, then \`makefilecheck sync --make\``;
+    return { before: null, ops: [], said: [said], problems: [`${app}: ${said}`] };
   }
   const onDisk = readBuilt(ctx.sys, app, mode);
   const view = new PlannedView(ctx.sys, plannedContents(syncOps));
   const after = readBuilt(view, app, mode).verdict.state;
   const daemon = classifyDaemon(readDaemon(ctx.sys, app, onDisk.builtMs));
-  const out: Rebuild = { before: after, ops: [], lines: [], problems: [] };
+  const out: Rebuild = { before: after, ops: [], said: [], problems: [] };
   if (after !== "current") {
     const test = tested ?? (await runConfigTest(view, app, mode));
     out.test = test;
     if (test.status === "failed") {
-      const said = `${app}: config test FAILED: ${p.conf} was NOT rebuilt and stays as it was, so the tree's changes are not in force — ${errorLines(test, 2).join(" | ")}`;
-      out.lines.push(said);
-      out.problems.push(said);
+      const said = `config test FAILED: ${p.conf} was NOT rebuilt and stays as it was, so the tree's changes are not in force — ${errorLines(test, 2).join(" | ")}`;
+      out.said.push(said);
+      out.problems.push(`${app}: ${said}`);
       return out;
     }
+    out.said.push(`${p.conf} ${BUILT_WAS[after]}: ${ctx.dryRun ? "would be rebuilt" : "rebuilt"} from ${mode === "local" ? p.local : p.upstream}`);
     if (onDisk.verdict.state === "differs" && onDisk.text !== null) {
       const saved = childPath(savedDir, `${app}.conf`);
       out.ops.push({ op: "mkdir", path: savedDir, mode: 0o700, why: "keep previous versions" }, { op: "write", path: saved, data: Buffer.from(onDisk.text), mode: 0o600, why: "the built config as edited by hand" });
-      out.lines.push(`${app}: ${p.conf} was edited by hand; the edited file ${ctx.dryRun ? "would be" : "is"} kept in ${saved}`);
+      out.said.push(`the copy edited by hand ${ctx.dryRun ? "would be" : "is"} kept in ${saved}`);
     }
     out.ops.push(makeOp(ctx.sys, app));
-    out.lines.push(`${app}: ${p.conf} ${BUILT_WAS[after]}; ${ctx.dryRun ? "would be rebuilt" : "rebuilt"} from ${mode === "local" ? p.local : p.upstream}`);
   }
   if (daemon.daemon !== "running" || (after === "current" && daemon.reload !== "needed")) return out;
   if (ctx.sys.root !== "/") {
-    out.lines.push(`${app}: not reloaded: under --root ${ctx.sys.root} no daemon of that root runs here`);
+    out.said.push(`not reloaded: under --root ${ctx.sys.root} no daemon of that root runs here`);
   } else {
     out.ops.push(reloadOp(app));
-    out.lines.push(`${app}: ${ctx.dryRun ? "would run" : "ran"} \`${reloadCommand(app)}\``);
+    out.said.push(`${ctx.dryRun ? "would run" : "ran"} \`${reloadCommand(app)}\``);
   }
   return out;
 }

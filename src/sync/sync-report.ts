@@ -33,17 +33,28 @@ function entryLine(app: App, e: SyncEntry): string {
   return `${head} — your version kept; upstream's is in ${beside}: merge it by hand, then delete that file (or \`makefilecheck sync -a ${app} --take-upstream ${e.path}\`)`;
 }
 
-/** Every line reporting `plan` for `app`; `unwritten` says why nothing was written (null: it was). */
-export function syncReportLines(app: App, plan: SyncPlan, adopted: boolean, unwritten: string | null): string[] {
+/**
+ * Every line reporting `plan` for `app`; `unwritten` says why nothing was
+ * written (null: it was). Then the config test's lines (`tested`) and
+ * what `--make` did (`rebuilt`), said once: on the one line of a sync
+ * with nothing to sync (`exim4: nothing to sync; … was stale: rebuilt
+ * from …`), else each on a line of its own.
+ */
+export function syncReportLines(app: App, plan: SyncPlan, adopted: boolean, unwritten: string | null, then: { tested: string[]; rebuilt: string[] }): string[] {
+  const { tested, rebuilt } = then;
   const lines: string[] = [];
   const would = unwritten ? ` (${unwritten}: nothing written)` : "";
   if (adopted) lines.push(`${app}: adopting sympl-local.d: today's sympl.d becomes the baseline${would}`);
-  if (plan.entries.length === 0 && !plan.baselineChanged) lines.push(`${app}: nothing to do`);
+  const idle = plan.entries.length === 0 && !plan.baselineChanged;
+  if (idle && rebuilt.length) lines.push(`${app}: nothing to sync; ${rebuilt.join("; ")}`);
+  else if (idle) lines.push(`${app}: nothing to do`);
   else if (plan.entries.length === 0) lines.push(`${app}: no snippet to change; baseline ${adopted ? "recorded" : "updated"}${would}`);
   else lines.push(`${app}:${would}`, ...plan.entries.map((e) => entryLine(app, e)));
   if (plan.savedDir) lines.push(`  previous versions ${unwritten ? "would be" : "are"} kept in ${plan.savedDir}`);
   const stillWaiting = plan.waiting.filter((p) => !plan.entries.some((e) => e.path === p && e.action === "conflict"));
   for (const p of stillWaiting) lines.push(`  waiting    ${p}${SYMPL_NEW} — merge it into ${p} by hand, then delete it`);
+  lines.push(...tested);
+  if (!idle) lines.push(...rebuilt.map((said) => `${app}: ${said}`));
   return lines;
 }
 
