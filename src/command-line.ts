@@ -22,6 +22,7 @@ import { CacheOnlySystem, DryRunSystem, ReadOnlySystem } from "./system/wrappers
 import { VERSION } from "./version.js";
 import { hostPath, serverPath } from "./paths.js";
 import { appOfStep, fileChanges, shownSteps } from "./plan.js";
+import { schemaId } from "./json-contract.js";
 import { onHostReader } from "./system/host.js";
 import { stdoutIsTerminal, terminalColumns } from "./system/terminal.js";
 
@@ -154,7 +155,8 @@ export async function runCommandLine(argv: string[], read: (argv: string[]) => P
     const ctx = makeContext(parsed, notes);
     if (recordsRun(parsed, ctx)) after = async (code, message) => (await import("./monitor/command.js")).afterRun(ctx, parsed.command, code, message);
     const ran = await (await load(parsed.command))(ctx, parsed.args);
-    const result = parsed.writes ? withChanges(ctx, ran) : ran;
+    const changes = parsed.writes ? withChanges(ctx, ran) : ran;
+    const result = { ...changes, data: { schema: schemaId(parsed.command), ...changes.data } };
     render(ctx, result, notes);
     await after?.(result.code, result.code === 0 ? undefined : result.problems?.[0]);
     return result.code;

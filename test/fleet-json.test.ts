@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { hashTree, inRoot, writeSymplTree } from "./fixtures/sympl.js";
 import { withTempRoot } from "./support/temp-root.js";
+import { jsonDocument } from "./support/json-schema.js";
 
 const BIN = fileURLToPath(new URL("../bin/makefilecheck", import.meta.url));
 const KEY = "abcdefghijklmnopqrstuvwxyz";
@@ -24,7 +25,7 @@ withTempRoot((r) => {
 /** Runs the tool with --json; the parsed document and the exit code. */
 function json(...args: string[]): { code: number | null; doc: Record<string, any> } {
   const r = spawnSync(process.execPath, [BIN, "--root", root, "--json", ...args], { encoding: "utf8" });
-  return { code: r.status, doc: JSON.parse(r.stdout) };
+  return { code: r.status, doc: jsonDocument(r.stdout) };
 }
 
 describe("changed", () => {
@@ -72,7 +73,7 @@ describe("the dry run's files", () => {
 
   it("masks the file that holds the Spamhaus key, and the key is nowhere in the document", () => {
     const r = spawnSync(process.execPath, [BIN, "--root", root, "--json", "install", "--only", "ch10", "-a", "exim4", "--dry-run", "--set", `AUTO_SPAMHAUS_DB_KEY=${KEY}`], { encoding: "utf8" });
-    const doc = JSON.parse(r.stdout);
+    const doc = jsonDocument(r.stdout);
     expect(doc.diff.find((f: any) => f.path === "/etc/exim4/spamhaus-key")).toEqual({ path: "/etc/exim4/spamhaus-key", before: null, after: "(masked)" });
     expect(r.stdout).not.toContain(KEY);
   });

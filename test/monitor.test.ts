@@ -17,6 +17,7 @@ import { autoinstallDefault } from "./fixtures/autoinstall.js";
 import { inRoot, writeSymplTree } from "./fixtures/sympl.js";
 import { BINARIES, missingBinaries } from "./support/daemons.js";
 import { withTempRoot } from "./support/temp-root.js";
+import { jsonDocument } from "./support/json-schema.js";
 
 const BIN = fileURLToPath(new URL("../bin/makefilecheck", import.meta.url));
 const TEXTFILE = "/var/lib/prometheus/node-exporter";
@@ -161,7 +162,7 @@ describe.skipIf(skip)("metrics for Prometheus", () => {
     expect(text).toContain('makefilecheck_in_force{app="dovecot"} 1');
     expect(text).toContain('makefilecheck_changes{app="exim4",state="installed"} 10');
     expect(text).toContain('makefilecheck_changes{app="exim4",state="not-installed"} 2');
-    const drift = JSON.parse(cli("status", "--json").stdout).apps[0].drift.counts;
+    const drift = jsonDocument(cli("status", "--json").stdout).apps[0].drift.counts;
     expect(drift["local-added"]).toBeGreaterThan(0);
     for (const [state, n] of Object.entries(drift)) expect(text).toContain(`makefilecheck_drift_files{app="exim4",state="${state}"} ${n}`);
     expect(text).toContain('makefilecheck_conflicts{app="exim4"} 0');
