@@ -198,7 +198,18 @@ export const COMMANDS = {
       init: flag("write a commented settings file to edit first"),
       config: CONFIG,
       only: { type: "value", placeholder: "IDS", describe: "only these changes, comma-separated, e.g. ch3,ch5" },
-      set: { type: "value", placeholder: "KEY=VALUE", repeat: true, describe: "override one setting of the settings file (repeatable)" },
+      set: {
+        type: "value",
+        placeholder: "KEY=VALUE",
+        repeat: true,
+        describe: "override one setting of the settings file (repeatable); not for AUTO_SPAMHAUS_DB_KEY: any user can read a command line, so the key goes in the settings file (mode 0600) or through --set-from-file",
+      },
+      "set-from-file": {
+        type: "value",
+        placeholder: "NAME=PATH",
+        repeat: true,
+        describe: "override one setting with the text of the file PATH (its last line end dropped), `-` for standard input: how to pass AUTO_SPAMHAUS_DB_KEY (repeatable)",
+      },
       check: CHECK,
       make: MAKE,
       "keep-runs": KEEP_RUNS,
@@ -209,7 +220,7 @@ export const COMMANDS = {
     writes: always,
     examples: [
       ["makefilecheck install --init", "write /etc/makefilecheck/Autoinstall.conf to edit before installing"],
-      ["makefilecheck install --only ch3,ch5 --dry-run", "what installing two of the changes would write"],
+      ["makefilecheck install --set-from-file AUTO_SPAMHAUS_DB_KEY=- < key.txt", "install with the Spamhaus key read from standard input, never on the command line"],
     ],
   },
   changes: {
@@ -290,7 +301,7 @@ export interface CommandOptions {
   drift: Record<string, never>;
   diff: { path: string | undefined; base: boolean };
   sync: { adopt: boolean; "take-upstream": string[]; "keep-local": string[]; make: boolean };
-  install: { init: boolean; config: string | undefined; only: string | undefined; set: string[]; check: boolean; make: boolean };
+  install: { init: boolean; config: string | undefined; only: string | undefined; set: string[]; "set-from-file": string[]; check: boolean; make: boolean };
   changes: { config: string | undefined };
   watch: { debounce: number | undefined; make: boolean };
   hooks: { install: boolean; remove: boolean; only: "apt" | "systemd" | undefined; bin: string | undefined; make: boolean };

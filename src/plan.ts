@@ -9,7 +9,7 @@ import { sha256 } from "./hash.js";
 import { posix } from "node:path";
 import { childPath, serverPath } from "./paths.js";
 import type { ServerPath } from "./paths.js";
-import { ACTION_LOG, APPS, SPAMHAUS_KEY_PATH, STATE_DIR, appPaths } from "./server-layout.js";
+import { ACTION_LOG, APPS, KEY_DEFINE, SPAMHAUS_KEY_PATH, STATE_DIR, appPaths } from "./server-layout.js";
 import type { App } from "./server-layout.js";
 import type { Planned } from "./system/overlay.js";
 import type { Attrs, Reader, System } from "./system/system.js";
@@ -159,16 +159,22 @@ export function summarizePlan(plan: Op[]): string[] {
   return [`dry run: ${count(steps.length, "step", "steps")}: ${heading.join(", ")} (--verbose lists each step)`, ...[...groups].map(([key, ops]) => `  ${summaryLine(key, ops)}`)];
 }
 
-/** The JSON view of a step: file contents as size and hash, not bytes. */
+/**
+ * The JSON view of a step: file contents as size and hash, not bytes; a
+ * file holding the Spamhaus key as `secret: true` alone, since its hash
+ * would let anyone test a guessed key offline (docs/sympl.md).
+ */
 export function opToJson(op: Op): Record<string, unknown> {
   if (op.op !== "write" && op.op !== "cache") return { ...op };
   const { data, ...rest } = op;
+  if (KEY_DEFINE.test(data.toString("utf8"))) return { ...rest, secret: true };
   return { ...rest, bytes: data.length, sha256: sha256(data) };
 }
 
-/** True when two plans would do the same steps (file contents compared by hash). */
+/** True when two plans would do the same steps, byte for byte. */
 export function samePlan(a: Op[], b: Op[]): boolean {
-  return JSON.stringify(a.map(opToJson)) === JSON.stringify(b.map(opToJson));
+  const view = (op: Op) => (op.op === "write" || op.op === "cache" ? { ...op, data: sha256(op.data) } : op);
+  return JSON.stringify(a.map(view)) === JSON.stringify(b.map(view));
 }
 
 interface JournalFile {
@@ -442,12 +448,12 @@ export interface FileChange {
 /** What a file holding the Spamhaus key shows instead of its text. */
 export const MASKED = "(masked)";
 
-/** A define of the key (the exim macro, or the settings file's line) with a value. */
-const KEY_LINE = /^\s*(?:SPAMHAUS_DQ_KEY|AUTO_SPAMHAUS_DB_KEY)\s*=\s*['"]?[^\s'"]/m;
+/** The settings file's line of the key, with a value. */
+const SETTINGS_KEY_LINE = /^\s*AUTO_SPAMHAUS_DB_KEY\s*=\s*['"]?[^\s'"]/m;
 
-/** True when `text` at `path` holds the Spamhaus key: it is shown masked. */
+/** True when `text` at `path` holds the Spamhaus key (the key file, an exim define of it, the settings file's line): it is shown masked. */
 function holdsKey(path: ServerPath, text: string | null): boolean {
-  return path === SPAMHAUS_KEY_PATH || (text !== null && KEY_LINE.test(text));
+  return path === SPAMHAUS_KEY_PATH || (text !== null && (KEY_DEFINE.test(text) || SETTINGS_KEY_LINE.test(text)));
 }
 
 /** Bytes as the text a diff shows: UTF-8 text as it is, anything else described. */

@@ -13,6 +13,13 @@ import type { ServerPath } from "./paths.js";
  */
 export const SPAMHAUS_KEY_PATH = serverPath("/etc/exim4/spamhaus-key");
 
+/**
+ * A line defining the key, in the key file or in a snippet of an earlier
+ * release (35-spamhaus-key held the key itself): a file with one is a
+ * secret, whose bytes, size and hash no output may carry.
+ */
+export const KEY_DEFINE = /^\s*SPAMHAUS_DQ_KEY\s*=\s*\S/m;
+
 /** The group Debian's exim4 runs as: the key file's group, so exim may read it. */
 export const EXIM_GROUP = "Debian-exim";
 

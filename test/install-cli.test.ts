@@ -5,7 +5,7 @@
  * the old installer's file works, and `changes --json` has its contract shape.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -27,9 +27,14 @@ afterEach(() => {
   rmSync(outside, { recursive: true, force: true });
 });
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, "--root", root, ...args], { encoding: "utf8" });
+function cliWith(input: string | undefined, ...args: string[]) {
+  // The timeout turns a hang (a FIFO read that waits for a writer) into a failure.
+  const r = spawnSync(process.execPath, [BIN, "--root", root, ...args], { encoding: "utf8", timeout: 30_000, ...(input === undefined ? {} : { input }) });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function cli(...args: string[]) {
+  return cliWith(undefined, ...args);
 }
 
 describe("bad input: exit 2, one line, nothing changed", () => {
@@ -43,7 +48,11 @@ describe("bad input: exit 2, one line, nothing changed", () => {
     ["an unknown change in --only", () => ["--only", "ch3,ch99"], ["ch99"]],
     ["an empty --only", () => ["--only", ""], ["--only"]],
     ["an --only list of commas", () => ["--only", " , "], ["names no change"]],
-    ["a settings line a shell would run", () => [`--config=${settingsFile("AUTO_CH3=Y\nAUTO_CH4=N; reboot\n")}`], ["line 2", "`AUTO_CH4=N; reboot`"]],
+    ["a settings line a shell would run", () => [`--config=${settingsFile("AUTO_CH3=Y\nAUTO_CH4=N; reboot\n")}`], ["line 2", "`;` ends a command"]],
+    ["a config that is a FIFO (no writer: reading it would wait for ever)", () => [`--config=${fifo()}`], ["is not a regular file (a FIFO, a device or a socket)"]],
+    ["a config that is /dev/zero (reading it would never end)", () => ["--config=/dev/zero"], ["/dev/zero: is not a regular file"]],
+    ["a config that is a symlink to a file that is not settings", () => [`--config=${linkTo("/etc/shadow")}`], ["is a symlink", "never through a link"]],
+    ["a config larger than a settings file", () => [`--config=${settingsFile(`# ${"x".repeat(70_000)}\n`)}`], ["holds more than 64 KiB"]],
   ];
   it.each(cases)("%s", (_name, args, said) => {
     const before = hashTree(root);
@@ -55,6 +64,20 @@ describe("bad input: exit 2, one line, nothing changed", () => {
     expect(hashTree(root)).toBe(before);
   });
 });
+
+/** A FIFO nobody writes to, as a settings file. */
+function fifo(): string {
+  const file = join(outside, "Autoinstall.fifo");
+  spawnSync("mkfifo", [file]);
+  return file;
+}
+
+/** A symlink to `target`, as a settings file. */
+function linkTo(target: string): string {
+  const file = join(outside, "Autoinstall.link");
+  symlinkSync(target, file);
+  return file;
+}
 
 function settingsFile(text: string): string {
   const file = join(outside, "Autoinstall.conf");
@@ -136,5 +159,22 @@ describe("changes, human output", () => {
     expect(r.stdout).toMatch(/^ {2}ch3 +installed +- +log protocol errors.* AUTO_CH3=Y$/m);
     expect(r.stdout).toMatch(/^ {2}ch11 +not-installed +- +.* AUTO_CH11=N$/m);
     expect(r.stdout).toMatch(/^ {2}ch13 +not-installed +- +DNS blacklists at connect +AUTO_CH13=Y, DNSBL_CHECK_IN_CONNECT/m);
+  });
+});
+
+describe("the Spamhaus key off the command line", () => {
+  const KEY = "Wv8FromStdin";
+  it("--set-from-file AUTO_SPAMHAUS_DB_KEY=- reads it from standard input into the key file", () => {
+    const r = cliWith(`${KEY}\n`, "install", "-a", "exim4", "--only", "ch10", "--set-from-file", "AUTO_SPAMHAUS_DB_KEY=-");
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(inRoot(root, "/etc/exim4/spamhaus-key"), "utf8")).toContain(`SPAMHAUS_DQ_KEY = ${KEY}`);
+    expect(`${r.stdout}${r.stderr}`).not.toContain(KEY);
+  });
+
+  it("--help says how to pass the key", () => {
+    const help = cli("install", "--help").stdout.replace(/\s+/g, " ");
+    expect(help).toContain("--set-from-file NAME=PATH");
+    expect(help).toContain("`-` for standard input: how to pass AUTO_SPAMHAUS_DB_KEY");
+    expect(help).toContain("the key goes in the settings file (mode 0600) or through --set-from-file");
   });
 });

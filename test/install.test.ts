@@ -5,9 +5,10 @@
  * admin edited it, ch6 finds the firewall, and bad selections change nothing.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { changes, install } from "../src/changes/commands.js";
 import { SNIPPETS } from "../src/catalogue/snippets.js";
@@ -15,6 +16,7 @@ import { InputError } from "../src/errors.js";
 import { assembleConfig, daemonAccepts, hashTree, inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
 import { testContext } from "./support/context.js";
 import { BINARIES, missingBinaries } from "./support/daemons.js";
+import { writeFirewallDb } from "./support/firewall-db.js";
 
 const LOCAL = "/etc/exim4/sympl-local.d";
 const CONNECT = `${LOCAL}/10-acl/10-acl-check-connect`;
@@ -228,19 +230,13 @@ describe("ch6 finds the firewall and writes the server's own path", () => {
     ["nftfw config in /etc", () => mkdirSync(inRoot(root, "/etc/nftfw"), { recursive: true }), /^NFTFW_DB = \/var\/lib\/nftfw\/firewall\.db$/m, "found /etc/nftfw"],
     [
       "nftfw database under /usr/local",
-      () => {
-        mkdirSync(inRoot(root, "/usr/local/var/lib/nftfw"), { recursive: true });
-        writeFileSync(inRoot(root, "/usr/local/var/lib/nftfw/firewall.db"), "");
-      },
+      () => writeFirewallDb(inRoot(root, "/usr/local/var/lib/nftfw/firewall.db"), "nftfw", []),
       /^NFTFW_DB = \/usr\/local\/var\/lib\/nftfw\/firewall\.db$/m,
       "found /usr/local/var/lib/nftfw/firewall.db",
     ],
     [
       "the Sympl database",
-      () => {
-        mkdirSync(inRoot(root, "/var/lib/sympl"), { recursive: true });
-        writeFileSync(inRoot(root, "/var/lib/sympl/firewall-blacklist-count.db"), "");
-      },
+      () => writeFirewallDb(inRoot(root, "/var/lib/sympl/firewall-blacklist-count.db"), "sympl", []),
       /^SYMPL_DB = \/var\/lib\/sympl\/firewall-blacklist-count\.db$/m,
       "found /var/lib/sympl",
     ],
@@ -274,6 +270,66 @@ describe("ch6 finds the firewall and writes the server's own path", () => {
     // The settings file still says Y and no firewall database is found: ch6 waits.
     expect(await states("exim4")).toMatchObject({ ch5: "installed", ch6: "waiting" });
   });
+});
+
+describe("ch6 waits for a firewall database exim cannot use", () => {
+  const DB = "/var/lib/nftfw/firewall.db";
+  const cases: Array<[string, () => void, string]> = [
+    ["a directory", () => mkdirSync(inRoot(root, DB), { recursive: true }), "is a directory"],
+    ["random bytes", () => writeFixture(DB, randomBytes(4096)), "file is not a database"],
+    ["an empty file (no table)", () => writeFixture(DB, ""), "no such table: blacklist"],
+    ["Sympl's shape where nftfw's is expected", () => writeFirewallDb(inRoot(root, DB), "sympl", []), "no such column: matchcount"],
+    ["unreadable by Debian-exim", () => (writeFirewallDb(inRoot(root, DB), "nftfw", []), chmodSync(inRoot(root, DB), 0o600)), "unable to open database file"],
+    [
+      "a link to another file",
+      () => {
+        writeFixture("/etc/other.conf", "not a database\n");
+        mkdirSync(inRoot(root, "/var/lib/nftfw"), { recursive: true });
+        symlinkSync("/etc/other.conf", inRoot(root, DB));
+      },
+      "a link to /etc/other.conf",
+    ],
+  ];
+  it.each(cases)("%s: nothing of ch6 is written; install and changes say waiting, with the reason", async (_name, arrange, reason) => {
+    arrange();
+    const result = await run([...PORTS, "AUTO_CH6_DATABASE=nftfw"]);
+    const line = result.lines.find((l) => l.startsWith("exim4: ch6")) ?? "";
+    expect(line).toContain("exim4: ch6 waiting");
+    expect(line).toContain(reason);
+    expect(line).toContain("exim would defer every connection (451)");
+    expect(read(`${LOCAL}/00-main/21-connect-check`)).not.toMatch(/_DB = /);
+    expect(exists(`${CONNECT}/30-firewall-history`)).toBe(false);
+    const table = await changes(testContext(root, { apps: ["exim4"] }), { _: [], set: [] });
+    const ch6 = (table.apps[0]?.changes as Array<{ id: string; state: string; waiting?: string }>).find((c) => c.id === "ch6");
+    expect(ch6?.state).toBe("waiting");
+    expect(ch6?.waiting).toContain(reason);
+  });
+
+  it("installs ch6 on a usable database, also through a link that stays inside the root", async () => {
+    writeFirewallDb(inRoot(root, "/srv/firewall/history.db"), "nftfw", [{ ip: "45.67.89.11", count: 11 }]);
+    mkdirSync(inRoot(root, "/var/lib/nftfw"), { recursive: true });
+    symlinkSync("/srv/firewall/history.db", inRoot(root, DB));
+    const result = await run([...PORTS, "AUTO_CH6_DATABASE=nftfw"]);
+    expect(result.lines.find((l) => l.startsWith("exim4: ch6"))).toContain("exim4: ch6 installed");
+    expect(read(`${LOCAL}/00-main/21-connect-check`)).toMatch(/^NFTFW_DB = \/var\/lib\/nftfw\/firewall\.db$/m);
+  });
+
+  it("changes names the problem, exit 1, when the database of an installed ch6 breaks later", async () => {
+    writeFirewallDb(inRoot(root, DB), "nftfw", []);
+    await run([...PORTS, "AUTO_CH6_DATABASE=nftfw"]);
+    writeFixture(DB, randomBytes(4096));
+    const table = await changes(testContext(root, { apps: ["exim4"] }), { _: [], set: [] });
+    const ch6 = (table.apps[0]?.changes as Array<{ id: string; state: string; problem?: string }>).find((c) => c.id === "ch6");
+    expect(ch6).toMatchObject({ state: "installed", problem: expect.stringContaining("file is not a database") });
+    expect(table.lines).toContain(`        problem: ${ch6?.problem}`);
+    expect(table.code).toBe(1);
+  });
+
+  /** Writes `data` at a server path of the root, making its parents. */
+  function writeFixture(server: string, data: string | Buffer): void {
+    mkdirSync(dirname(inRoot(root, server)), { recursive: true });
+    writeFileSync(inRoot(root, server), data);
+  }
 });
 
 describe("settings that shape what is written", () => {

@@ -10,31 +10,42 @@ import { runConfigTest, errorLines } from "../tree/configtest.js";
 import { planUse } from "../makefilecheck/commands.js";
 import { plannedContents, samePlan } from "../plan.js";
 import type { Op } from "../plan.js";
-import { hostReader, onHostReader } from "../system/host.js";
+import { hostReader, onHostReader, readStandardInput } from "../system/host.js";
 import { readBuilt } from "../tree/built-read.js";
 import type { Section } from "../tree/built.js";
 import { sectionInForce } from "../tree/built.js";
 import { CATALOGUE, changeById, changeFiles, isChangeId, switchKey } from "../catalogue/catalogue.js";
 import { editPartState } from "../catalogue/edits.js";
 import type { Change, ChangeId } from "../catalogue/catalogue.js";
-import { chooseFirewall } from "./firewall.js";
+import { usableFirewall } from "./firewall.js";
+import type { FirewallChoice } from "./firewall.js";
 import { planChangeInstall, skipReason } from "./install.js";
 import type { AppInstall, Outcome, Selection } from "./install.js";
 import { PlannedView } from "../system/overlay.js";
-import { DEFAULT_SETTINGS_PATH, defaultSettingsText, readSettingsFile } from "./settings.js";
+import { DEFAULT_SETTINGS_PATH, SETTINGS_MAX_BYTES, defaultSettingsText, readFileSettings, readSettingsFile } from "./settings.js";
 import type { Settings } from "./settings.js";
 import { changeStates, textOf, treeView } from "./state.js";
 import type { ChangeState, TreeView } from "./state.js";
 import { hostPath, serverPath } from "../paths.js";
 
-/** Reads the settings `--config` names (a host path), else the default file under --root; `sets` are the --set KEY=VALUE overrides. */
-function loadSettings(ctx: Context, config: string | undefined, sets: string[]): Settings {
+/**
+ * Reads the settings `--config` names (a host path), else the default file
+ * under --root; `sets` are the --set KEY=VALUE overrides, `fromFiles` the
+ * --set-from-file NAME=PATH ones (host paths, `-` standard input).
+ */
+function loadSettings(ctx: Context, config: string | undefined, sets: string[], fromFiles: string[] = []): Settings {
   const warn = (line: string) => ctx.note(`warning: ${line}`);
+  const host = hostReader();
+  const values = readFileSettings(fromFiles, {
+    file: (path) => host.readSmallFile(onHostReader(hostPath(resolve(path))), SETTINGS_MAX_BYTES),
+    stdin: () => readStandardInput(SETTINGS_MAX_BYTES),
+  });
+  const options = { sets, fromFiles: values, warn };
   if (config !== undefined) {
-    const host = hostPath(resolve(config));
-    return readSettingsFile(hostReader(), onHostReader(host), host, { mustExist: true, sets, warn });
+    const path = hostPath(resolve(config));
+    return readSettingsFile(host, onHostReader(path), path, { ...options, mustExist: true });
   }
-  return readSettingsFile(ctx.sys, DEFAULT_SETTINGS_PATH, DEFAULT_SETTINGS_PATH, { mustExist: false, sets, warn });
+  return readSettingsFile(ctx.sys, DEFAULT_SETTINGS_PATH, DEFAULT_SETTINGS_PATH, { ...options, mustExist: false });
 }
 
 /**
@@ -107,7 +118,8 @@ interface InstallPlan {
 
 /** Plans the whole run and proves it with the config test; writes nothing. */
 async function planRun(ctx: Context, settings: Settings, selection: Selection, opts: { check: boolean; make: boolean }): Promise<InstallPlan> {
-  const plans = ctx.apps.map((app) => planChangeInstall(ctx.sys, app, settings, selection, (line) => ctx.note(line), ctx.now()));
+  const firewall = ctx.apps.includes("exim4") && selection.scope.has("ch6") && selection.wanted("ch6") ? await usableFirewall(ctx.sys, settings.database) : null;
+  const plans = ctx.apps.map((app) => planChangeInstall(ctx.sys, app, settings, selection, (line) => ctx.note(line), ctx.now(), firewall));
   const changeOps = plans.flatMap((p) => p.ops);
   const view = new PlannedView(ctx.sys, plannedContents(changeOps));
   const after = new Map<ChangeId, ChangeState>();
@@ -142,7 +154,7 @@ export async function install(ctx: Context, args: Args): Promise<CommandResult> 
   await finishInterruptedFirst(ctx);
   const o = optionsOf("install", args);
   if (o.init) return initSettings(ctx, o.config);
-  const settings = loadSettings(ctx, o.config, o.set);
+  const settings = loadSettings(ctx, o.config, o.set, o["set-from-file"]);
   const selection = selectionOf(o, settings);
   const opts = { check: o.check, make: o.make };
   // The first pass's notes are said only once its plan is the one applied.
@@ -220,33 +232,45 @@ function tableRow(id: string, state: string, inForce: string, title: string, set
 /** The header of each app's table: what each column is. */
 const TABLE_HEADER = tableRow("ID", "STATE", "IN FORCE", "WHAT IT DOES", "SETTINGS");
 
-/** Why a change switched on in `settings` cannot be installed here yet, or null. */
-function waitingReason(ctx: Context, id: ChangeId, settings: Settings): string | null {
-  return skipReason(id, settings, id === "ch6" ? chooseFirewall(ctx.sys, settings.database) : null);
+/** Why a change switched on in `settings` cannot be installed here yet, or null; `firewall` is ch6's database as usableFirewall found it. */
+function waitingReason(id: ChangeId, settings: Settings, firewall: FirewallChoice | null): string | null {
+  return skipReason(id, settings, id === "ch6" ? firewall : null);
 }
 
-/** `changes`: every change of the selected apps with its state on this machine and whether the built config has it. */
+/**
+ * `changes`: every change of the selected apps with its state on this
+ * machine and whether the built config has it; exit 1 when an installed
+ * change has a problem (ch6 on a database exim cannot use).
+ */
 export async function changes(ctx: Context, args: Args): Promise<CommandResult> {
   const settings = settingsForTable(ctx, optionsOf("changes", args).config);
   const apps: AppReport[] = [];
   const lines: string[] = [];
+  const firewall = settings?.enabled.ch6 && ctx.apps.includes("exim4") ? await usableFirewall(ctx.sys, settings.database) : null;
   for (const app of ctx.apps) {
     const view = treeView(ctx.sys, app);
-    const states = changeStates(view, (id) => (settings?.enabled[id] ? waitingReason(ctx, id, settings) : null));
+    const states = changeStates(view, (id) => (settings?.enabled[id] ? waitingReason(id, settings, firewall) : null));
     const built = view.localExists ? readBuilt(ctx.sys, app, "local").verdict : null;
     const sections = built && built.state !== "missing" ? built.sections : null;
     const rows = CATALOGUE.filter((c) => c.app === app).map((c) => {
       const status = states.get(c.id);
       const state = status?.state ?? "not-installed";
-      return { change: c, state, waiting: status?.waiting, inForce: inForce(view, c, state, sections) };
+      // An installed ch6 whose database broke since: exim defers every connection it checks.
+      const problem = c.id === "ch6" && (state === "installed" || state === "modified") ? firewall?.unusable : undefined;
+      return { change: c, state, waiting: status?.waiting, problem, inForce: inForce(view, c, state, sections) };
     });
-    apps.push({ app, changes: rows.map((r) => ({ id: r.change.id, state: r.state, inForce: r.inForce, ...(r.waiting ? { waiting: r.waiting } : {}) })) });
+    apps.push({
+      app,
+      changes: rows.map((r) => ({ id: r.change.id, state: r.state, inForce: r.inForce, ...(r.waiting ? { waiting: r.waiting } : {}), ...(r.problem ? { problem: r.problem } : {}) })),
+    });
     lines.push(view.localExists ? `${app}:` : `${app}: no sympl-local.d yet — \`makefilecheck install\` creates it`, TABLE_HEADER);
     for (const r of rows) {
       lines.push(tableRow(r.change.id, r.state, IN_FORCE_WORDS[`${r.inForce}`], r.change.title, controls(r.change, settings)));
       if (r.waiting) lines.push(`        waiting: ${r.waiting}`);
+      if (r.problem) lines.push(`        problem: ${r.problem}`);
     }
     if (rows.some((r) => r.inForce === false)) lines.push(`  not in force: the built ${appPaths(app).conf} lacks them — run \`cd ${appPaths(app).dir} && make\``);
   }
-  return { code: Exit.ok, apps, lines };
+  const broken = apps.some((a) => (a.changes as Array<{ problem?: string }>).some((c) => c.problem));
+  return { code: broken ? Exit.actionNeeded : Exit.ok, apps, lines };
 }

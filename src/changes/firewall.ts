@@ -5,6 +5,7 @@
  * exim on the server, so they are never prefixed with --root.
  */
 import type { Reader } from "../system/system.js";
+import { EXIM_USER, probeFirewallDb } from "../tree/firewall-db.js";
 import type { Firewall } from "./settings.js";
 import { serverPath } from "../paths.js";
 import type { ServerPath } from "../paths.js";
@@ -26,6 +27,8 @@ export interface FirewallChoice {
   firewall: Firewall;
   db: string;
   how: string;
+  /** Set when the database is there but exim could not use it: why, and the fix (ch6 then waits). */
+  unusable?: string;
 }
 
 function exists(sys: Reader, path: ServerPath): boolean {
@@ -55,6 +58,28 @@ export function chooseFirewall(sys: Reader, configured: Firewall | undefined): F
   if (exists(sys, SYMPL_DB)) return { firewall: "sympl", db: SYMPL_DB, how: `found ${SYMPL_DB}` };
   if (exists(sys, SYMBIOSIS_DB)) return { firewall: "symbiosis", db: SYMBIOSIS_DB, how: `found ${SYMBIOSIS_DB}` };
   return null;
+}
+
+/**
+ * chooseFirewall, with the chosen database opened as exim will open it
+ * (tree/firewall-db.ts): one that is there but that exim cannot use (a
+ * directory, not SQLite, another table, unreadable by Debian-exim) is
+ * `unusable`, so ch6 waits instead of making exim defer every connection.
+ * A missing database is fine: the rule skips itself until the firewall
+ * writes it. Without root the probe cannot run, and the choice stands.
+ */
+export async function usableFirewall(sys: Reader, configured: Firewall | undefined): Promise<FirewallChoice | null> {
+  const choice = chooseFirewall(sys, configured);
+  if (!choice) return null;
+  const probe = await probeFirewallDb(sys, serverPath(choice.db), choice.firewall === "nftfw" ? "matchcount" : "count");
+  if (probe.verdict === "usable" || probe.verdict === "missing" || probe.verdict === "not-root") return choice;
+  const fix =
+    probe.verdict === "no-sqlite3"
+      ? "apt-get install sqlite3, so that install can open it as exim would"
+      : probe.verdict === "no-user"
+        ? "install exim4 (apt-get install exim4-daemon-heavy)"
+        : `put the ${choice.firewall} database there readable by ${EXIM_USER}, or set AUTO_CH6_DATABASE to the firewall you run`;
+  return { ...choice, unusable: `${choice.db} cannot be read by exim as ${EXIM_USER} (${probe.detail}): with ch6 exim would defer every connection (451) — ${fix}` };
 }
 
 /** The first line of the block ch6 appends; it marks the block as ours. */

@@ -14,7 +14,7 @@ import type { Reader } from "../system/system.js";
 import { CATALOGUE, CONNECT_CHECK_FILE, changeById, changeFiles, switchKey } from "../catalogue/catalogue.js";
 import type { Change, ChangeId } from "../catalogue/catalogue.js";
 import { applyEdit, describeEdit, editPartState, undoEdit } from "../catalogue/edits.js";
-import { chooseFirewall, defineBlock, splitDefineBlock } from "./firewall.js";
+import { defineBlock, splitDefineBlock } from "./firewall.js";
 import type { FirewallChoice } from "./firewall.js";
 import type { Settings } from "./settings.js";
 import { changeStates, fileState, logSelectorOf, ownPart, textOf, treeView } from "./state.js";
@@ -76,6 +76,7 @@ export function skipReason(id: ChangeId, settings: Settings, firewall: FirewallC
   if (id === "ch6" && !firewall) {
     return "no firewall database found (nftfw in /etc/nftfw or /var/lib/nftfw, under / or /usr/local; /var/lib/sympl or /var/lib/symbiosis firewall-blacklist-count.db) — set AUTO_CH6_DATABASE to choose one";
   }
+  if (id === "ch6" && firewall?.unusable) return firewall.unusable;
   return null;
 }
 
@@ -227,7 +228,9 @@ function actionOf(id: ChangeId, before: ChangeState, w: Work, skipped: boolean):
  * Plans `app`'s install: creating sympl-local.d when it is missing, then
  * the files and edits of the selected changes. Throws InputError when the
  * selection leaves a change without one it needs. Reports ch6's firewall
- * choice through `note`; a new tree's baseline is dated `now`.
+ * choice through `note`; a new tree's baseline is dated `now`. `chosen` is
+ * ch6's database as usableFirewall found it (ch6 waits when it is null or
+ * unusable).
  */
 export function planChangeInstall(
   sys: Reader,
@@ -236,17 +239,18 @@ export function planChangeInstall(
   selection: Selection,
   note: (line: string) => void,
   now: Date,
+  chosen: FirewallChoice | null,
 ): AppInstall {
   const view = treeView(sys, app);
   const before = changeStates(view);
   const inApp = (id: ChangeId) => changeById(id).app === app;
-  const firewall = inApp("ch6") && selection.scope.has("ch6") && selection.wanted("ch6") ? chooseFirewall(sys, settings.database) : null;
+  const firewall = inApp("ch6") && selection.scope.has("ch6") && selection.wanted("ch6") ? chosen : null;
   const skips = new Map<ChangeId, string>();
   for (const id of selection.scope) {
     const reason = inApp(id) && selection.wanted(id) ? skipReason(id, settings, firewall) : null;
     if (reason) skips.set(id, reason);
   }
-  if (firewall) note(`${app}: ch6 reads the ${firewall.firewall} database ${firewall.db} (${firewall.how})`);
+  if (firewall && !firewall.unusable) note(`${app}: ch6 reads the ${firewall.firewall} database ${firewall.db} (${firewall.how})`);
   const decided = (id: ChangeId) => selection.scope.has(id) && !skips.has(id);
   const isOn = (id: ChangeId) => (decided(id) ? selection.wanted(id) : before.get(id)?.state !== "not-installed");
   checkNeeds(app, settings, isOn);

@@ -11,7 +11,7 @@ import { posix } from "node:path";
 import { EnvironmentError, problem } from "../errors.js";
 import type { Op } from "../plan.js";
 import { savedRoot } from "../saved.js";
-import { EXIM_GROUP, SPAMHAUS_KEY_PATH, appPaths } from "../server-layout.js";
+import { EXIM_GROUP, KEY_DEFINE, SPAMHAUS_KEY_PATH, appPaths } from "../server-layout.js";
 import type { Reader } from "../system/system.js";
 import { appOwner } from "../tree/clone.js";
 import { isOurKeyFile, keyFileText } from "../catalogue/templates.js";
@@ -23,9 +23,6 @@ export const KEY_FILE_MODE = 0o640;
 
 /** A saved copy's mode once it is found holding the key. */
 export const SAVED_KEY_MODE = 0o600;
-
-/** A line of a define of the key, in any file. */
-const KEY_DEFINE = /^\s*SPAMHAUS_DQ_KEY\s*=\s*\S/m;
 
 /** One thing a run does about the key, worded as done and as a dry run would say it. */
 export interface KeyLine {

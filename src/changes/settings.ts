@@ -6,7 +6,9 @@
  * strict grammar here, before anything is planned.
  */
 import { InputError, problem } from "../errors.js";
-import type { Reader } from "../system/system.js";
+import type { Reader, SmallFile } from "../system/system.js";
+import { EXIM_GROUP } from "../server-layout.js";
+import { groupId } from "./key-file.js";
 import { CATALOGUE, CHANGE_IDS, switchKey } from "../catalogue/catalogue.js";
 import type { ChangeId } from "../catalogue/catalogue.js";
 import { ShellSubsetError, escapeControls, readShellAssignments } from "./shell-subset.js";
@@ -68,25 +70,18 @@ function defaultSettings(source: string): Settings {
   return { enabled, dnsblInConnect: [...DNSBLS], source };
 }
 
-/** A line of the file as shown in a message: control characters escaped, a secret's value hidden, long lines cut. */
-function shownLine(text: string): string {
-  let line = text.trim();
-  for (const key of SECRET_KEYS) line = line.replace(new RegExp(`(${key}=).*$`), "$1…");
-  line = escapeControls(line);
-  return line.length > 80 ? `${line.slice(0, 79)}…` : line;
-}
-
 /**
  * The file's settings as a shell would set them. A line the shell would
  * run or expand is refused rather than ignored: the old installer would
- * have run it, so the admin meant something by it.
+ * have run it, so the admin meant something by it. The refusal names the
+ * line by number only (shell-subset.ts says why).
  */
 function tokenize(text: string, source: string): RawSetting[] {
   try {
     return readShellAssignments(text).map((a) => ({ key: a.name, value: a.value, where: `${source} line ${a.line}` }));
   } catch (err) {
     if (!(err instanceof ShellSubsetError)) throw err;
-    throw new InputError(problem(`${source} line ${err.line}`, `\`${shownLine(err.text)}\`: ${escapeControls(err.what)}`, err.fix));
+    throw new InputError(problem(`${source} line ${err.line}`, err.what, err.fix));
   }
 }
 
@@ -166,23 +161,42 @@ function crossCheck(s: Settings, raws: RawSetting[]): void {
   }
 }
 
+/** The most a settings file, or a file given to --set-from-file, may hold: ours are a few KiB. */
+export const SETTINGS_MAX_BYTES = 64 * 1024;
+
+/** One `--set-from-file NAME=PATH` as read: the setting and the value the file held. */
+export interface FileSetting {
+  key: string;
+  value: string;
+  /** `--set-from-file NAME=PATH`, for messages. */
+  where: string;
+}
+
+const KNOWN_SETTINGS = `known settings: AUTO_CH1..AUTO_CH14, ${[...VALUE_KEYS].join(", ")}`;
+
+/** Why the key must not travel on a command line, and how else to pass it. */
+const KEY_ON_COMMAND_LINE = "any user can read a command line (/proc/PID/cmdline) while the run lasts";
+const KEY_FIX = "pass the key in the settings file (mode 0600) or with --set-from-file AUTO_SPAMHAUS_DB_KEY=FILE (`-`: standard input)";
+
 /**
- * Parses a settings file's text and any `--set KEY=VALUE` overrides (which
- * win). Unknown keys in the file are passed to `warn`; unknown keys on the
- * command line, and every bad value, throw InputError naming the setting and
- * where it was written.
+ * Parses a settings file's text and the overrides, which win over it:
+ * `--set KEY=VALUE`, then `--set-from-file`. Unknown keys in the file are
+ * passed to `warn`, and so is a key given with --set; unknown keys on the
+ * command line, and every bad value, throw InputError naming the setting
+ * and where it was written.
  */
-export function parseSettings(text: string, source: string, sets: string[], warn: (line: string) => void): Settings {
+export function parseSettings(text: string, source: string, sets: string[], warn: (line: string) => void, fromFiles: FileSetting[] = []): Settings {
   const raws = tokenize(text, source);
   for (const set of sets) {
     const eq = set.indexOf("=");
     const key = eq > 0 ? set.slice(0, eq) : set;
     const where = "--set";
-    if (eq <= 0 || !isKnownKey(key)) {
-      throw new InputError(problem(where, eq <= 0 ? "expected KEY=VALUE" : "unknown setting", `known settings: AUTO_CH1..AUTO_CH14, ${[...VALUE_KEYS].join(", ")}`));
-    }
-    raws.push({ key, value: set.slice(eq + 1), where });
+    if (eq <= 0 || !isKnownKey(key)) throw new InputError(problem(where, eq <= 0 ? "expected KEY=VALUE" : "unknown setting", KNOWN_SETTINGS));
+    const value = set.slice(eq + 1);
+    if (SECRET_KEYS.has(key) && value !== "") warn(problem(`--set ${key}`, KEY_ON_COMMAND_LINE, KEY_FIX));
+    raws.push({ key, value, where });
   }
+  raws.push(...fromFiles);
   const s = defaultSettings(source);
   for (const raw of raws) {
     if (isKnownKey(raw.key)) take(s, raw);
@@ -192,26 +206,99 @@ export function parseSettings(text: string, source: string, sets: string[], warn
   return s;
 }
 
-/** Reads the settings file at a server path of `sys`; a missing file gives defaults. */
+/** Where --set-from-file reads: a host path's small file, or standard input (null when it holds more than the cap). */
+export interface ValueSources {
+  file: (path: string) => SmallFile;
+  stdin: () => Buffer | null;
+}
+
+/** What stood at a path instead of a small regular file, in words. */
+const REFUSED: Record<Exclude<SmallFile, { data: Buffer }>["refused"], string> = {
+  missing: "no such file",
+  link: "is a symlink: it is read only as itself, never through a link",
+  dir: "is a directory",
+  other: "is not a regular file (a FIFO, a device or a socket): it is not read",
+  "too-big": `holds more than ${SETTINGS_MAX_BYTES / 1024} KiB, more than any setting: it is not read`,
+};
+
+/**
+ * The values of `--set-from-file NAME=PATH` (PATH `-`: standard input,
+ * once): the file's text without its last line end. The value is checked
+ * like any other (take), and a secret one is never shown.
+ */
+export function readFileSettings(specs: string[], sources: ValueSources): FileSetting[] {
+  let stdinTaken = false;
+  return specs.map((spec) => {
+    const eq = spec.indexOf("=");
+    const key = eq > 0 ? spec.slice(0, eq) : spec;
+    const path = spec.slice(eq + 1);
+    const where = `--set-from-file ${spec}`;
+    if (eq <= 0 || path === "") throw new InputError(problem("--set-from-file", "expected NAME=PATH", "give a setting and the file holding its value, or `-` for standard input"));
+    if (!isKnownKey(key)) throw new InputError(problem(where, "unknown setting", KNOWN_SETTINGS));
+    let data: Buffer;
+    if (path === "-") {
+      if (stdinTaken) throw new InputError(problem(where, "standard input is given twice", "read one setting from standard input, the others from files"));
+      stdinTaken = true;
+      const got = sources.stdin();
+      if (!got) throw new InputError(problem(where, REFUSED["too-big"], "give the value itself on standard input"));
+      data = got;
+    } else {
+      const got = sources.file(path);
+      if ("refused" in got) throw new InputError(problem(where, REFUSED[got.refused], "give a regular file holding the value"));
+      data = got.data;
+    }
+    return { key, value: data.toString("utf8").replace(/\r?\n$/, ""), where };
+  });
+}
+
+/** True when the file's own lines set the Spamhaus key (it parsed already). */
+function fileHoldsKey(text: string): boolean {
+  return readShellAssignments(text).some((a) => SECRET_KEYS.has(a.name) && a.value !== "");
+}
+
+/**
+ * Who beyond root may read a settings file, by its mode: everyone, or a
+ * group other than root's and exim's (Debian-exim reads the key file
+ * anyway). Null when nobody else may.
+ */
+function otherReaders(sys: Reader, file: { mode: number; gid: number }): string | null {
+  if (file.mode & 0o004) return "every user";
+  if (file.mode & 0o040 && file.gid !== 0 && file.gid !== groupId(sys, EXIM_GROUP)) return `the users of group ${file.gid}`;
+  return null;
+}
+
+/**
+ * Reads the settings file at a server path of `sys`; a missing file gives
+ * defaults (unless `mustExist`). Only a regular file of at most
+ * SETTINGS_MAX_BYTES is read, never through a link (readSmallFile): a link
+ * could make our messages quote a file that is not ours. A file holding
+ * the key that others may read gets a warning with the fix; the run goes on.
+ */
 export function readSettingsFile(
   sys: Reader,
   path: ServerPath,
   shownAs: string,
-  options: { mustExist: boolean; sets: string[]; warn: (line: string) => void },
+  options: { mustExist: boolean; sets: string[]; fromFiles?: FileSetting[]; warn: (line: string) => void },
 ): Settings {
-  const st = sys.stat(path);
-  if (!st) {
-    if (options.mustExist) throw new InputError(problem(shownAs, "no such settings file", "give an existing file, or run `makefilecheck install --init`"));
-    return parseSettings("", `${shownAs} (not there yet: \`makefilecheck install --init\` writes one)`, options.sets, options.warn);
-  }
-  if (st.type === "dir") throw new InputError(problem(shownAs, "is a directory", "give the settings file itself"));
-  let text: string;
+  let got: SmallFile;
   try {
-    text = sys.readFile(path).toString("utf8");
+    got = sys.readSmallFile(path, SETTINGS_MAX_BYTES);
   } catch (err) {
     throw new InputError(problem(shownAs, `unreadable (${err instanceof Error ? err.message : String(err)})`, "check its permissions"));
   }
-  return parseSettings(text, shownAs, options.sets, options.warn);
+  if ("refused" in got) {
+    if (got.refused === "missing" && !options.mustExist) {
+      return parseSettings("", `${shownAs} (not there yet: \`makefilecheck install --init\` writes one)`, options.sets, options.warn, options.fromFiles);
+    }
+    if (got.refused === "missing") throw new InputError(problem(shownAs, "no such settings file", "give an existing file, or run `makefilecheck install --init`"));
+    const fix = got.refused === "link" ? "give the file the link points to, or put that file in the link's place" : "give the settings file itself";
+    throw new InputError(problem(shownAs, REFUSED[got.refused], fix));
+  }
+  const text = got.data.toString("utf8");
+  const settings = parseSettings(text, shownAs, options.sets, options.warn, options.fromFiles);
+  const readers = fileHoldsKey(text) ? otherReaders(sys, got) : null;
+  if (readers) options.warn(problem(shownAs, `holds AUTO_SPAMHAUS_DB_KEY and ${readers} may read it (mode ${got.mode.toString(8).padStart(4, "0")})`, `chmod 600 ${shownAs}`));
+  return settings;
 }
 
 /** The commented default settings file that `install --init` writes. */

@@ -4,7 +4,10 @@
  * (bare, '…' or "…"), `export NAME=value`, `export NAME NAME…`, comments,
  * blank lines, CRLF line ends. Whatever a shell would execute or expand
  * (`$…`, backticks, `;`, `|`, `&`, redirections, a command word) is refused
- * with the line it is on. Pure: text in, assignments out.
+ * with the number of the line it is on, never with the file's words: a
+ * file that does not read as settings may be anything (a link's target,
+ * a line holding the Spamhaus key), so nothing of it is quoted. Pure: text
+ * in, assignments out.
  */
 
 /** One `NAME=value` the shell would perform, with the line it starts on. */
@@ -14,11 +17,10 @@ export interface Assignment {
   line: number;
 }
 
-/** Why a line cannot be read as settings; `line` is its number, `text` the line as written. */
+/** Why a line cannot be read as settings; `line` is its number. `what` and `fix` hold none of the file's text. */
 export class ShellSubsetError extends Error {
   constructor(
     readonly line: number,
-    readonly text: string,
     readonly what: string,
     readonly fix: string,
   ) {
@@ -60,11 +62,7 @@ export function readShellAssignments(text: string): Assignment[] {
 class Reader {
   private pos = 0;
   private lineNo = 1;
-  private readonly lines: string[];
-
-  constructor(private readonly text: string) {
-    this.lines = text.split("\n");
-  }
+  constructor(private readonly text: string) {}
 
   statements(): Assignment[] {
     const out: Assignment[] = [];
@@ -77,7 +75,7 @@ class Reader {
   }
 
   private refuse(line: number, what: string, fix = FIX_QUOTE): never {
-    throw new ShellSubsetError(line, this.lines[line - 1] ?? "", what, fix);
+    throw new ShellSubsetError(line, what, fix);
   }
 
   /** The words of one statement, up to its newline (or a comment). */
@@ -184,9 +182,9 @@ class Reader {
       const assignment = assignmentOf(word, line);
       if (assignment) out.push(assignment);
       else if (isExport && NAME.test(word.text) && word.plain === word.text.length) continue;
-      else if (isExport) this.refuse(line, `\`export ${word.text}\` does not name a setting`, "export takes NAME or NAME=value");
-      else if (word === first) this.refuse(line, `\`${word.text}\` is a command: a shell would run it`, "the file is read as settings, never run: keep only NAME=value lines and comments");
-      else this.refuse(line, `a shell would run \`${word.text}\` as a command after the setting`, 'a value with blanks must be quoted: NAME="a b"');
+      else if (isExport) this.refuse(line, "a word after `export` does not name a setting", "export takes NAME or NAME=value");
+      else if (word === first) this.refuse(line, "the line starts with a word that is not NAME=value: a shell would run it as a command", "keep only NAME=value lines (no blank around `=`) and comments: the file is read as settings, never run");
+      else this.refuse(line, "a word after the setting would run as a command in a shell", 'write NAME=value with no blank after `=`; a value with blanks must be quoted: NAME="a b"');
     }
     if (isExport && rest.length === 0) this.refuse(line, "`export` alone lists the environment", "name the settings to export, or remove the line");
     return out;

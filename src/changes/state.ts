@@ -27,7 +27,7 @@ export const CHANGE_STATES = {
   "not-installed": "some part is missing (or all are), and the change is switched off or can be installed",
   "not-needed": "upstream already does it, or has nothing for it to edit",
   modified: "a file or line that is ours was changed by the admin",
-  waiting: "switched on, not installed, and not installable yet (ch2 without both ports, ch6 without a firewall database)",
+  waiting: "switched on, not installed, and not installable yet (ch2 without both ports, ch6 without a firewall database exim can use)",
 } as const;
 export type ChangeState = keyof typeof CHANGE_STATES;
 

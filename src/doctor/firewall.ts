@@ -13,11 +13,8 @@ import { activeLines, eximMacros } from "./config.js";
 import type { Verdict } from "./report.js";
 import { fail, ok, warn } from "./report.js";
 import { serverPath } from "../paths.js";
+import { EXIM_USER, probeFirewallDb } from "../tree/firewall-db.js";
 
-/** The user exim's ACLs run as on Debian. */
-export const EXIM_USER = "Debian-exim";
-const RUNUSER = "/usr/sbin/runuser";
-const SQLITE3 = "/usr/bin/sqlite3";
 
 /** ch6's rule as the live config sets it up. */
 export interface FirewallSetup {
@@ -44,16 +41,6 @@ export function firewallSetup(configText: string): FirewallSetup | null {
   return null;
 }
 
-/** True when this process may run programs as another user. */
-function isRoot(): boolean {
-  return process.getuid?.() === 0;
-}
-
-/** The query the rule makes, for an address no firewall lists. */
-function ruleQuery(setup: FirewallSetup): string {
-  return `SELECT CAST(coalesce(sum(${setup.column}), 0) AS INTEGER) FROM blacklist WHERE ip = '192.0.2.1'`;
-}
-
 /**
  * Checks ch6's database. Throws EnvironmentError (exit 3) when not root:
  * the probe runs as Debian-exim.
@@ -65,35 +52,28 @@ export async function checkFirewallDb(sys: Reader, setup: FirewallSetup): Promis
     return fail("firewall-db", `${prefix}_INCIDENT_THRESHOLD is ${JSON.stringify(setup.threshold)}, not a positive number`, `set it to a count such as 10 in 00-main/21-connect-check`);
   }
   if (!db.startsWith("/")) return fail("firewall-db", `${prefix}_DB is ${JSON.stringify(db)}, not an absolute path`, reinstall);
-  const path = serverPath(db);
-  if (!sys.stat(path)) {
-    return fail("firewall-db", `${db} is missing: the connect rule skips itself, so no firewall history is used`, `start the firewall that writes it, or ${reinstall}`);
+  const probe = await probeFirewallDb(sys, serverPath(db), setup.column);
+  switch (probe.verdict) {
+    case "usable":
+      return ok("firewall-db", `${EXIM_USER} reads ${db} (table blacklist, column ${setup.column}); threshold ${setup.threshold}`);
+    case "missing":
+      return fail("firewall-db", `${probe.detail}: the connect rule skips itself, so no firewall history is used`, `start the firewall that writes it, or ${reinstall}`);
+    case "not-root":
+      throw new EnvironmentError(problem(db, `doctor reads this database as ${EXIM_USER} (runuser), which needs root`, "run makefilecheck doctor as root"));
+    case "no-user":
+      return fail("firewall-db", `there is no ${EXIM_USER} user to read ${db} as`, "install exim4 (apt-get install exim4-daemon-heavy)");
+    case "no-sqlite3":
+      return warn("firewall-db", `cannot read ${db} as ${EXIM_USER}: ${probe.detail}`, "apt-get install sqlite3, then run doctor again");
+    case "schema":
+      return fail("firewall-db", `${db} is not the database the rule expects (${probe.detail})`, reinstall);
+    case "not-a-database":
+    case "link-loop":
+      return fail("firewall-db", `${db} is not a usable SQLite database (${probe.detail})`, `check what writes ${db}, or ${reinstall}`);
+    case "unreadable":
+      return fail(
+        "firewall-db",
+        `${EXIM_USER} cannot read ${db} (${probe.detail}): exim defers every connection it checks (451)`,
+        `let ${EXIM_USER} read it and reach its directory, e.g. \`setfacl -m u:${EXIM_USER}:r ${db}\` and x on each parent directory`,
+      );
   }
-  if (!isRoot()) {
-    throw new EnvironmentError(problem(db, `doctor reads this database as ${EXIM_USER} (runuser), which needs root`, "run makefilecheck doctor as root"));
-  }
-  const host = sys.hostPath(path);
-  const run = await sys.run(RUNUSER, ["-u", EXIM_USER, "--", SQLITE3, "-readonly", host, ruleQuery(setup)], { timeoutMs: 10_000 });
-  const lines = run.stderr.split("\n").map((l) => l.trim()).filter(Boolean);
-  const said = lines.find((l) => /^(Error|runuser):/.test(l)) ?? lines[0] ?? "";
-  // sqlite3 repeats the path it was given, which is the host path under --root.
-  const detail = said.replace(/^Error: (in prepare, )?/, "").replace(/^unable to open database "[^"]*": /, "");
-  if (run.exitCode === 0) return ok("firewall-db", `${EXIM_USER} reads ${db} (table blacklist, column ${setup.column}); threshold ${setup.threshold}`);
-  if (/does not exist|no such user/i.test(said)) {
-    return fail("firewall-db", `there is no ${EXIM_USER} user to read ${db} as`, "install exim4 (apt-get install exim4-daemon-heavy)");
-  }
-  if (run.exitCode === 127 || /failed to execute|No such file/i.test(said)) {
-    return warn("firewall-db", `cannot read ${db} as ${EXIM_USER}: ${said || "sqlite3 is missing"}`, "apt-get install sqlite3, then run doctor again");
-  }
-  if (/no such (table|column)/i.test(said)) {
-    return fail("firewall-db", `${db} is not the database the rule expects (${detail})`, reinstall);
-  }
-  if (/not a database|malformed/i.test(said)) {
-    return fail("firewall-db", `${db} is not a usable SQLite database (${detail})`, `check what writes ${db}, or ${reinstall}`);
-  }
-  return fail(
-    "firewall-db",
-    `${EXIM_USER} cannot read ${db} (${detail || `sqlite3 exit ${run.exitCode}`}): exim defers every connection it checks (451)`,
-    `let ${EXIM_USER} read it and reach its directory, e.g. \`setfacl -m u:${EXIM_USER}:r ${db}\` and x on each parent directory`,
-  );
 }

@@ -8,7 +8,7 @@
  */
 import { posix } from "node:path";
 import type { ChangeId } from "../catalogue/catalogue.js";
-import { deriveWithKnownEdits, isMainOptionsFile, logSelectorFor } from "../catalogue/edits.js";
+import { applyEdits, deriveWithKnownEdits, editsFor, isMainOptionsFile, logSelectorFor } from "../catalogue/edits.js";
 import { LOGGING_FILE, installedWithEdits, rederiveLogging } from "../catalogue/templates.js";
 import type { App } from "../server-layout.js";
 import { InputError, problem } from "../errors.js";
@@ -293,6 +293,21 @@ function withInstalledEdits(trees: SyncSnapshot, rel: string, installed: Readonl
   return derived === null || derived === upText ? null : Buffer.from(derived, "utf8");
 }
 
+/**
+ * Upstream's text of a main-options file with the edits of the changes
+ * installed locally made on it (ch4 comments out upstream's rfc1413
+ * options, which its own file sets again): what taking upstream means
+ * while those changes are installed, so that the config test passes.
+ * Null when no installed change edits the file.
+ */
+function upstreamWithInstalledEdits(trees: SyncSnapshot, rel: string, installed: ReadonlySet<ChangeId>): Buffer | null {
+  const up = trees.upstream.entries.get(rel)?.data;
+  const upText = up ? asText(up) : null;
+  if (upText === null || installed.size === 0) return null;
+  const edited = applyEdits(editsFor(trees.app, rel).filter((e) => installed.has(e.change)), upText);
+  return edited === upText ? null : Buffer.from(edited, "utf8");
+}
+
 /** Plans one path by its state; returns what to report, or null for nothing. */
 function planPath(trees: SyncSnapshot, steps: Steps, ps: PathState, settle: Settle, installed: ReadonlySet<ChangeId>): SyncAction | null {
   const { path, state } = ps;
@@ -300,7 +315,9 @@ function planPath(trees: SyncSnapshot, steps: Steps, ps: PathState, settle: Sett
   if (settle.takeUpstream.has(path) || settle.keepLocal.has(path)) {
     if (waiting) steps.dropWaiting(path);
     if (settle.keepLocal.has(path)) return "kept-local";
-    steps.takeUpstream(path, "settled: take upstream");
+    const edited = upstreamWithInstalledEdits(trees, path, installed);
+    if (edited) steps.write(path, edited, "settled: take upstream, with the edits of the installed changes");
+    else steps.takeUpstream(path, "settled: take upstream");
     return "took-upstream";
   }
   switch (state) {

@@ -7,7 +7,7 @@
 import { posix } from "node:path";
 import type { HostPath, ServerPath } from "../paths.js";
 import { byteOrder } from "./real.js";
-import type { DirWatch, Entry, Listed, ProcessInfo, RunOptions, RunResult, System } from "./system.js";
+import type { DirWatch, Entry, Listed, ProcessInfo, RunOptions, RunResult, SmallFile, System } from "./system.js";
 import { listByStat } from "./system.js";
 
 /**
@@ -41,6 +41,13 @@ export class PlannedView implements System {
     const p = this.planned.get(path);
     if (p?.type === "file") return p.data;
     return this.inner.readFile(path);
+  }
+  readSmallFile(path: ServerPath, maxBytes: number): SmallFile {
+    if (!this.planned.has(path)) return this.inner.readSmallFile(path, maxBytes);
+    const p = this.planned.get(path);
+    if (!p) return { refused: "missing" };
+    if (p.type !== "file") return { refused: p.type };
+    return p.data.length > maxBytes ? { refused: "too-big" } : { data: p.data, mode: p.mode, uid: 0, gid: 0 };
   }
   readLink(path: ServerPath): string {
     const p = this.planned.get(path);

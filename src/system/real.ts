@@ -10,7 +10,7 @@ import { builtin } from "../builtin.js";
 import { EnvironmentError, LockHeldError, problem } from "../errors.js";
 import { childPath, hostPath, serverPath } from "../paths.js";
 import type { HostPath, ServerPath } from "../paths.js";
-import type { Attrs, DirWatch, Entry, Listed, ProcessInfo, RunOptions, RunResult, System, WatchOptions } from "./system.js";
+import type { Attrs, DirWatch, Entry, Listed, ProcessInfo, RunOptions, RunResult, SmallFile, System, WatchOptions } from "./system.js";
 
 let tempCounter = 0;
 
@@ -102,6 +102,17 @@ function readSized(host: string, size: number): Buffer {
   }
 }
 
+/** Reads an open regular file's first `max + 1` bytes at most: one more than `max` tells that it holds more. */
+function readUpTo(fd: number, max: number): Buffer {
+  const buf = Buffer.alloc(max + 1);
+  let len = 0;
+  for (;;) {
+    const n = readSync(fd, buf, len, buf.length - len, null);
+    len += n;
+    if (n === 0 || len === buf.length) return buf.subarray(0, len);
+  }
+}
+
 /** The type a directory records for a name (node lstats names whose type the file system does not record). */
 function direntType(d: Dirent): Entry["type"] {
   if (d.isSymbolicLink()) return "link";
@@ -153,6 +164,29 @@ export class RealSystem implements System {
   readFile(path: ServerPath, sizeHint?: number): Buffer {
     const host = this.hostPath(path);
     return this.guard(path, () => (sizeHint === undefined ? readFileSync(host) : readSized(host, sizeHint)));
+  }
+
+  readSmallFile(path: ServerPath, maxBytes: number): SmallFile {
+    let fd: number;
+    try {
+      fd = openSync(this.hostPath(path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return { refused: "missing" };
+      if (code === "ELOOP") return { refused: "link" };
+      throw explain(path, err);
+    }
+    try {
+      return this.guard(path, () => {
+        const st = fstatSync(fd);
+        if (!st.isFile()) return { refused: st.isDirectory() ? "dir" : "other" };
+        const data = st.size > maxBytes ? null : readUpTo(fd, maxBytes);
+        if (!data || data.length > maxBytes) return { refused: "too-big" };
+        return { data, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+      });
+    } finally {
+      closeSync(fd);
+    }
   }
 
   readLink(path: ServerPath): string {

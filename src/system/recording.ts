@@ -10,7 +10,7 @@
  */
 import { childPath } from "../paths.js";
 import type { HostPath, ServerPath } from "../paths.js";
-import type { DirWatch, Entry, Listed, ProcessInfo, Reader, RunOptions, RunResult, WatchOptions } from "./system.js";
+import type { DirWatch, Entry, Listed, ProcessInfo, Reader, RunOptions, RunResult, SmallFile, WatchOptions } from "./system.js";
 
 /** What stands for a path's state: type, inode, size and change times; null for nothing there. */
 export type PathStamp = [type: Entry["type"], ino: number, size: number, mtimeMs: number, ctimeMs: number] | null;
@@ -50,6 +50,10 @@ export class RecordingReader implements Reader {
   readFile(path: ServerPath, sizeHint?: number): Buffer {
     this.expect(path, "file");
     return this.guard(() => this.inner.readFile(path, sizeHint));
+  }
+  readSmallFile(path: ServerPath, maxBytes: number): SmallFile {
+    this.expect(path, "file");
+    return this.guard(() => this.inner.readSmallFile(path, maxBytes));
   }
   readLink(path: ServerPath): string {
     this.expect(path, "link");

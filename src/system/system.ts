@@ -25,6 +25,14 @@ export interface Entry {
   ctimeMs?: number;
 }
 
+/**
+ * What reading a small input file gave (Reader.readSmallFile): its bytes
+ * and its mode and owner, or what stood there instead of a regular file.
+ */
+export type SmallFile =
+  | { data: Buffer; mode: number; uid: number; gid: number }
+  | { refused: "missing" | "link" | "dir" | "other" | "too-big" };
+
 /** One name of a directory listing (see Reader.listDetailed). */
 export interface Listed {
   name: string;
@@ -102,6 +110,14 @@ export interface Reader {
    * that has grown or shrunk since is still read whole.
    */
   readFile(path: ServerPath, sizeHint?: number): Buffer;
+  /**
+   * A file the admin names as input (a settings file), read so that it
+   * cannot lead us elsewhere or hang us: never through a symlink
+   * (O_NOFOLLOW), opened without blocking (O_NONBLOCK: a FIFO cannot
+   * stall the open), then fstat: only a regular file of at most `maxBytes`
+   * is read; anything else is `refused` with what it is.
+   */
+  readSmallFile(path: ServerPath, maxBytes: number): SmallFile;
   readLink(path: ServerPath): string;
   /** Names in a directory, sorted bytewise. */
   list(path: ServerPath): string[];

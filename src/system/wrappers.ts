@@ -7,7 +7,7 @@
  */
 import type { HostPath, ServerPath } from "../paths.js";
 import { isInside } from "./safe-path.js";
-import type { Attrs, DirWatch, Entry, Listed, ProcessInfo, Reader, RunOptions, RunResult, System, WatchOptions } from "./system.js";
+import type { Attrs, DirWatch, Entry, Listed, ProcessInfo, Reader, RunOptions, RunResult, SmallFile, System, WatchOptions } from "./system.js";
 
 /** One write (or action) as a wrapper saw it. */
 export interface WriteCall {
@@ -30,6 +30,9 @@ abstract class Wrapper implements System {
   }
   readFile(path: ServerPath, sizeHint?: number): Buffer {
     return this.inner.readFile(path, sizeHint);
+  }
+  readSmallFile(path: ServerPath, maxBytes: number): SmallFile {
+    return this.inner.readSmallFile(path, maxBytes);
   }
   readLink(path: ServerPath): string {
     return this.inner.readLink(path);
