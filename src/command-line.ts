@@ -13,7 +13,7 @@ import type { Args, CommandResult, Context, Textfile } from "./context.js";
 import { Exit, InputError, UserError, partsOf, problem } from "./errors.js";
 import type { ExitCode } from "./errors.js";
 import { helpText } from "./help.js";
-import { APPS, CACHE_DIR, TEXTFILE_DIR } from "./server-layout.js";
+import { APPS, CACHE_DIR, ROOTED_DIRS, TEXTFILE_DIR } from "./server-layout.js";
 import type { App } from "./server-layout.js";
 import { printError, printErrorDocument, printHelp, printNote, render, wantsColor } from "./render.js";
 import { DEFAULT_KEEP } from "./saved.js";
@@ -23,6 +23,7 @@ import { VERSION } from "./version.js";
 import { hostPath, serverPath } from "./paths.js";
 import { appOfStep, fileChanges, shownSteps } from "./plan.js";
 import { schemaId } from "./json-contract.js";
+import type { Reader } from "./system/system.js";
 import { onHostReader } from "./system/host.js";
 import { stdoutIsTerminal, terminalColumns } from "./system/terminal.js";
 
@@ -57,6 +58,7 @@ function makeContext(chosen: { command: CommandName; args: Args; writes: boolean
     throw new InputError(problem(`--root ${root}`, what, "give the directory itself that stands for /"));
   }
   const real = new RealSystem(root);
+  refuseSymlinkedDirs(real);
   const dryRun = Boolean(a["dry-run"]);
   const sys = !chosen.writes ? new ReadOnlySystem(real) : dryRun ? new DryRunSystem(real) : real;
   const given = (a.app as App[] | undefined) ?? [];
@@ -108,6 +110,27 @@ function textfileOf(chosen: { command: CommandName; args: Args; writes: boolean 
  */
 function recordsRun(parsed: Parsed, ctx: Context): boolean {
   return parsed.kind === "run" && parsed.writes && !ctx.dryRun && parsed.command !== "watch" && parsed.command !== "hooks";
+}
+
+/**
+ * Refuses a --root other than / where a directory on the way to what we
+ * read or write (`etc`, `var/lib`, ...) is a symlink: every path below it
+ * would be read, planned and tested outside the root.
+ */
+function refuseSymlinkedDirs(sys: Reader): void {
+  if (sys.root === "/") return;
+  for (const dir of ROOTED_DIRS) {
+    let walked = "";
+    for (const part of dir.split("/").filter(Boolean)) {
+      walked = `${walked}/${part}`;
+      const st = sys.stat(serverPath(walked));
+      if (st?.type === "link") {
+        const host = sys.hostPath(serverPath(walked));
+        throw new InputError(problem(`--root ${sys.root}`, `${host} is a symlink (to ${sys.readLink(serverPath(walked))}): what is below it is outside the root`, "give a root whose directories are its own (a copy made with `cp -a` is)"));
+      }
+      if (st?.type !== "dir") break;
+    }
+  }
 }
 
 /** What an error that is not the admin's to fix (a bug of ours) says, in the one-line shape. */

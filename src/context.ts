@@ -6,14 +6,15 @@
 import { EnvironmentError, isSystemFailure, problem } from "./errors.js";
 import type { ExitCode } from "./errors.js";
 import type { App } from "./server-layout.js";
-import { APPS, appPaths, STATE_DIR } from "./server-layout.js";
+import { ACTION_LOG, APPS, APT_CONF_DIR, appPaths, STATE_DIR, UNIT_DIR } from "./server-layout.js";
 import { applyPlan, finishInterrupted, JOURNAL } from "./plan.js";
 import type { Op } from "./plan.js";
 import type { System } from "./system/system.js";
 import { planPrune, prunedLine } from "./saved.js";
 import type { Keep } from "./saved.js";
-import { childPath } from "./paths.js";
+import { childPath, serverPath } from "./paths.js";
 import type { ServerPath } from "./paths.js";
+import { posix } from "node:path";
 
 /** Parsed arguments as the commands see them. */
 export type Args = Record<string, unknown> & { _: (string | number)[] };
@@ -99,7 +100,7 @@ export async function withLock<T>(ctx: Context, body: () => Promise<T>): Promise
   const release = await ctx.sys.lock(LOCK, ctx.lockWaitMs);
   let result: T;
   try {
-    const finished = await finishInterrupted(ctx.sys);
+    const finished = await finishInterrupted(ctx.sys, ctx.now());
     if (finished) ctx.note(finished);
     result = await body();
     await pruneSaved(ctx);
@@ -115,15 +116,16 @@ export async function withLock<T>(ctx: Context, body: () => Promise<T>): Promise
 
 /**
  * Removes what atomic writes of runs that died (killed, or a full disk)
- * left behind: temp files and links beside the Makefiles, in the local
- * trees and in the state dir. Only those of processes that are gone: the
- * lock is not needed, a live run's temp files are never touched.
+ * left behind, in every directory we write: beside the Makefiles and the
+ * key file, in the local trees, the state dir, beside the action log and
+ * the upgrade triggers. Only those of processes that are gone: the lock
+ * is not needed, a live run's temp files are never touched.
  */
 function removeLeftovers(ctx: Context): void {
   const apps = APPS.map(appPaths);
   const removed = [
-    ...ctx.sys.removeStaleTemps(apps.map((p) => p.dir), false),
-    ...ctx.sys.removeStaleTemps([...apps.map((p) => p.local), STATE_DIR], true),
+    ...ctx.sys.removeStaleTemps([...apps.map((p) => p.dir), serverPath(posix.dirname(ACTION_LOG)), APT_CONF_DIR], false),
+    ...ctx.sys.removeStaleTemps([...apps.map((p) => p.local), STATE_DIR, UNIT_DIR], true),
   ];
   if (removed.length) ctx.note(`removed ${removed.length} temp file(s) an earlier run left behind (${removed.slice(0, 3).join(", ")}${removed.length > 3 ? ", ..." : ""})`);
 }

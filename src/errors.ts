@@ -43,6 +43,19 @@ export class EnvironmentError extends UserError {
 }
 
 /**
+ * The system refuses a write and would refuse it again (permission, an
+ * immutable file, a read-only mount, a symlink where a directory should
+ * be): exit 3. A run that meets one part way undoes its own steps rather
+ * than leave a journal no later run could finish (src/plan.ts).
+ */
+export class RefusedError extends EnvironmentError {
+  constructor(message: string) {
+    super(message);
+    this.name = "RefusedError";
+  }
+}
+
+/**
  * Whether `err` is the machine's failure (an errno such as EIO or ENOSPC
  * that the System did not word), as opposed to a bug of ours.
  */
@@ -66,8 +79,20 @@ export interface ProblemParts {
 const RECENT = new Map<string, ProblemParts>();
 const RECENT_MAX = 256;
 
-/** Formats `path: problem — fix`, leaving out the parts that are empty. */
-export function problem(path: string | undefined, what: string, fix?: string): string {
+/** Text from outside (a path, a value) with its control characters as `\xNN`, so that it cannot split or forge a line. */
+export function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
+/**
+ * Formats `path: problem — fix`, leaving out the parts that are empty. The
+ * path and the problem may quote what the admin gave (`--root` with a
+ * newline in it): their control characters are escaped, so the error
+ * stays one line.
+ */
+export function problem(rawPath: string | undefined, rawWhat: string, fix?: string): string {
+  const path = rawPath && escapeControls(rawPath);
+  const what = escapeControls(rawWhat);
   const line = `${path ? `${path}: ` : ""}${what}${fix ? ` — ${fix}` : ""}`;
   RECENT.delete(line);
   RECENT.set(line, { path: path || null, message: what, fix: fix || null });

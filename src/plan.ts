@@ -4,7 +4,7 @@
  * through the System after writing a journal, so that a run cut short is
  * finished by the next one. Every operation is idempotent for that reason.
  */
-import { EnvironmentError, UserError, isSystemFailure, problem } from "./errors.js";
+import { EnvironmentError, RefusedError, UserError, isSystemFailure, problem } from "./errors.js";
 import { sha256 } from "./hash.js";
 import { posix } from "node:path";
 import { childPath, serverPath } from "./paths.js";
@@ -184,22 +184,151 @@ interface JournalFile {
   ops: Array<Record<string, unknown>>;
 }
 
-function encode(op: Op): Record<string, unknown> {
-  return op.op === "write" ? { ...op, data: op.data.toString("base64") } : { ...op };
+/**
+ * What a path holds, as the journal records it: `none`, `file:SHA256`,
+ * `link:TARGET`, `dir` or `other`. A replay compares the disk with these,
+ * so that what someone changed after a run was cut short is never
+ * overwritten (docs/architecture.md, the journal).
+ */
+type Stamp = string;
+
+/** One path a step changes: what it held just before the step, and what the step leaves there. */
+type Stamped = [path: ServerPath, before: Stamp, after: Stamp];
+
+/** What a path held before a plan changed it: its stamp, and enough to put it back (undo). */
+type Held =
+  | { type: "none" }
+  | { type: "file"; data: Buffer; attrs: Attrs }
+  | { type: "link"; target: string }
+  | { type: "dir"; attrs: Attrs }
+  | { type: "other" };
+
+function heldAt(sys: Reader, path: ServerPath): Held {
+  const st = sys.stat(path);
+  if (!st) return { type: "none" };
+  const attrs = { mode: st.mode, uid: st.uid, gid: st.gid };
+  if (st.type === "file") return { type: "file", data: sys.readFile(path, st.size), attrs };
+  if (st.type === "link") return { type: "link", target: sys.readLink(path) };
+  return st.type === "dir" ? { type: "dir", attrs } : { type: "other" };
+}
+
+function stampOfHeld(held: Held): Stamp {
+  if (held.type === "file") return `file:${sha256(held.data)}`;
+  if (held.type === "link") return `link:${held.target}`;
+  return held.type;
+}
+
+function stampOf(sys: Reader, path: ServerPath): Stamp {
+  return stampOfHeld(heldAt(sys, path));
+}
+
+/**
+ * The paths a step changes and what each holds after it, given what each
+ * holds before (`now`). A chmod changes no contents: a file it reaches is
+ * never lost, so it is not stamped.
+ */
+function effects(op: Op, now: (path: ServerPath) => Stamp): Array<[ServerPath, Stamp]> {
+  switch (op.op) {
+    case "write":
+      return [[op.path, `file:${sha256(op.data)}`]];
+    case "symlink":
+      return [[op.path, `link:${op.target}`]];
+    case "mkdir":
+      return [[op.path, "dir"]];
+    case "remove":
+      return [[op.path, "none"]];
+    case "rename":
+      return [
+        [op.from, "none"],
+        [op.to, now(op.from)],
+      ];
+    default:
+      return [];
+  }
+}
+
+/**
+ * Stamps every step of a plan about to be applied: the disk as it is now,
+ * then each step's effect in order, so that a path two steps touch is
+ * stamped as the first leaves it for the second.
+ */
+function stampSteps(sys: Reader, ops: Op[]): { stamps: Stamped[][]; held: Map<ServerPath, Held> } {
+  const held = new Map<ServerPath, Held>();
+  const known = new Map<ServerPath, Stamp>();
+  const now = (path: ServerPath): Stamp => {
+    let stamp = known.get(path);
+    if (stamp === undefined) {
+      const was = heldAt(sys, path);
+      held.set(path, was);
+      known.set(path, (stamp = stampOfHeld(was)));
+    }
+    return stamp;
+  };
+  const stamps = ops.map((op) => {
+    const rows = effects(op, now).map(([path, after]): Stamped => [path, now(path), after]);
+    for (const [path, , after] of rows) known.set(path, after);
+    return rows;
+  });
+  return { stamps, held };
+}
+
+/**
+ * Puts `paths` back as `held` says they were before the plan: first what
+ * the plan made where nothing was is taken away, deepest first, then what
+ * was there is put back, shallowest first.
+ */
+function undo(sys: System, held: Map<ServerPath, Held>, paths: ServerPath[]): void {
+  const depth = (p: ServerPath) => p.split("/").length;
+  const changed = [...new Set(paths)].filter((p) => stampOf(sys, p) !== stampOfHeld(held.get(p)!));
+  for (const path of changed.sort((a, b) => depth(b) - depth(a))) if (held.get(path)!.type === "none") sys.remove(path);
+  for (const path of changed.reverse()) {
+    const was = held.get(path)!;
+    if (was.type === "file") sys.writeFile(path, was.data, was.attrs);
+    else if (was.type === "link") sys.symlink(was.target, path);
+    else if (was.type === "dir") sys.mkdir(path, was.attrs);
+  }
+  sys.flush();
+}
+
+function encode(op: Op, stamps: Stamped[]): Record<string, unknown> {
+  return op.op === "write" ? { ...op, data: op.data.toString("base64"), stamps } : { ...op, stamps };
+}
+
+/** A journalled step as read back: the step and its stamps (none in a journal written without them). */
+interface Replayed {
+  op: Op;
+  stamps: Stamped[] | null;
 }
 
 /**
  * One journalled step checked field by field before it is replayed as
  * root: a step of a known kind, absolute server paths without `..` or NUL,
- * contents in base64, whole-number attributes. Returns what is wrong, or
- * the step (null for a `run` step, which is never replayed).
+ * contents in base64, whole-number attributes, stamps naming such paths.
+ * Returns what is wrong, or the step (null for a `run` step, which is
+ * never replayed).
  */
-function decode(raw: unknown): Op | null | string {
+function decode(raw: unknown): Replayed | null | string {
   if (typeof raw !== "object" || raw === null) return "a step is not an object";
-  const r = raw as Record<string, unknown>;
+  const op = decodeOp(raw as Record<string, unknown>);
+  if (op === null || typeof op === "string") return op;
+  const stamps = (raw as Record<string, unknown>).stamps;
+  if (stamps === undefined) return { op, stamps: null };
+  const valid = (row: unknown): row is Stamped =>
+    Array.isArray(row) && row.length === 3 && row.every((v) => typeof v === "string") && isJournalPath(row[0] as string);
+  if (!Array.isArray(stamps) || !stamps.every(valid)) return `the stamps of the ${op.op} step are malformed`;
+  return { op, stamps: stamps.map(([path, before, after]) => [serverPath(path), before, after]) };
+}
+
+/** True for a path a journal may name: absolute, without `..` or NUL. */
+function isJournalPath(v: string): boolean {
+  return v.startsWith("/") && !v.includes("\0") && !v.split("/").includes("..");
+}
+
+/** The step of one journal entry, checked (see decode). */
+function decodeOp(r: Record<string, unknown>): Op | null | string {
   const path = (key: string): ServerPath | null => {
     const v = r[key];
-    return typeof v === "string" && v.startsWith("/") && !v.includes("\0") && !v.split("/").includes("..") ? serverPath(v) : null;
+    return typeof v === "string" && isJournalPath(v) ? serverPath(v) : null;
   };
   const attrs: Attrs = {};
   for (const key of ["mode", "uid", "gid"] as const) {
@@ -243,6 +372,18 @@ function decode(raw: unknown): Op | null | string {
       return null;
     default:
       return `unknown step ${JSON.stringify(r.op)}`;
+  }
+}
+
+/** Undoes the steps that `done` stamps and removes the journal; false (the journal stays) when that fails too. */
+function undone(sys: System, held: Map<ServerPath, Held>, done: Stamped[]): boolean {
+  try {
+    undo(sys, held, done.map(([path]) => path));
+    sys.remove(JOURNAL);
+    sys.flush();
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -296,7 +437,8 @@ export async function applyPlan(sys: System, command: string, ops: Op[], now: ()
   const runOps = ops.filter((op) => op.op === "run");
   const notes: string[] = [];
   if (fileOps.length > 0) {
-    const journal: JournalFile = { version: 1, command, started: now().toISOString(), ops: fileOps.map(encode) };
+    const { stamps, held } = stampSteps(sys, fileOps);
+    const journal: JournalFile = { version: 1, command, started: now().toISOString(), ops: fileOps.map((op, i) => encode(op, stamps[i]!)) };
     sys.mkdir(STATE_DIR, { mode: 0o755 });
     sys.writeFile(JOURNAL, JSON.stringify(journal), { mode: 0o600 });
     for (const [i, op] of fileOps.entries()) {
@@ -304,6 +446,10 @@ export async function applyPlan(sys: System, command: string, ops: Op[], now: ()
         await perform(sys, op);
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);
+        // A refusal would meet a replay too: this run takes its own steps back rather than leave a journal no run can finish.
+        if (err instanceof RefusedError && undone(sys, held, stamps.slice(0, i).flat())) {
+          throw new RefusedError(`${msg} (step ${i + 1} of ${fileOps.length}; the steps before it were undone: nothing was changed)`);
+        }
         const where = `step ${i + 1} of ${fileOps.length}; steps before it are done, the rest is journalled in ${JOURNAL} and the next run finishes it`;
         // A bug of ours stays one (reported as internal, exit 70), not "environment".
         if (!(err instanceof UserError) && !isSystemFailure(err)) throw new Error(`${msg} (${where})`, { cause: err });
@@ -378,11 +524,28 @@ function logActions(sys: System, command: string, ops: Op[], now: Date): void {
   }
 }
 
+/** The journal of an interrupted run, as status and doctor report it; null when there is none. */
+export function pendingJournal(sys: Reader): { command: string; started: string } | null {
+  if (!sys.stat(JOURNAL)) return null;
+  try {
+    const journal = JSON.parse(sys.readFile(JOURNAL).toString("utf8")) as Partial<JournalFile>;
+    return { command: typeof journal.command === "string" ? journal.command : "unknown", started: typeof journal.started === "string" ? journal.started : "unknown" };
+  } catch {
+    return { command: "unknown", started: "unknown" };
+  }
+}
+
+/** What status and doctor say of a pending journal: the fix. */
+export const PENDING_JOURNAL_FIX = "run `makefilecheck repair` (or any command that changes something): it finishes that run first";
+
 /**
  * Finishes a plan that an earlier run left half-applied. Returns a line to
- * report, or null when there was nothing to finish.
+ * report, or null when there was nothing to finish. The disk must be as
+ * the journal's stamps say some number of its steps left it: then the
+ * rest is replayed. A path that holds anything else was changed after the
+ * run was cut short; then nothing is replayed (setAside).
  */
-export async function finishInterrupted(sys: System): Promise<string | null> {
+export async function finishInterrupted(sys: System, now: Date): Promise<string | null> {
   const st = sys.stat(JOURNAL);
   if (!st) return null;
   const refuse = (what: string) =>
@@ -397,17 +560,81 @@ export async function finishInterrupted(sys: System): Promise<string | null> {
   }
   if (typeof journal !== "object" || journal === null || journal.version !== 1 || !Array.isArray(journal.ops)) throw refuse("is not a makefilecheck journal");
   // Every step is checked before the first is replayed. Journals of older runs may hold a rebuild step; it is not replayed.
-  const ops: Op[] = [];
+  const steps: Replayed[] = [];
   for (const [i, raw] of journal.ops.entries()) {
-    const op = decode(raw);
-    if (typeof op === "string") throw refuse(`is malformed at step ${i + 1}: ${op}`);
-    if (op) ops.push(op);
+    const step = decode(raw);
+    if (typeof step === "string") throw refuse(`is malformed at step ${i + 1}: ${step}`);
+    if (step) steps.push(step);
   }
-  for (const op of ops) await perform(sys, op);
+  const run = `the interrupted \`${journal.command}\` run of ${journal.started}`;
+  if (steps.some((s) => s.stamps === null && effects(s.op, () => "none").length > 0)) {
+    return setAside(sys, run, [], now, "its journal has no stamps to tell what it did from what was changed since");
+  }
+  const resume = resumePoint(sys, steps.map((s) => s.stamps ?? []));
+  if (resume.changed.length > 0) return setAside(sys, run, resume.changed, now, "changed after the run was cut short");
+  for (const step of steps.slice(resume.done)) await perform(sys, step.op);
   sys.flush();
   sys.remove(JOURNAL);
   sys.flush();
-  return `finished the interrupted \`${journal.command}\` run of ${journal.started}`;
+  return `finished ${run}`;
+}
+
+/**
+ * How many steps of a journal are done, from the disk and the steps'
+ * stamps: the first k for which every stamped path holds what the first k
+ * steps leave there (the first: a step that changes no stamp, a chmod, is
+ * done again, which is harmless). When none fits, `changed` holds the
+ * paths that differ from the closest k: what someone changed since.
+ */
+function resumePoint(sys: Reader, stamps: Stamped[][]): { done: number; changed: ServerPath[] } {
+  const actual = new Map<ServerPath, Stamp>();
+  const expected = new Map<ServerPath, Stamp>();
+  for (const [path, before] of stamps.flat()) {
+    if (!actual.has(path)) actual.set(path, stampOf(sys, path));
+    if (!expected.has(path)) expected.set(path, before);
+  }
+  let differ = [...expected].filter(([path, stamp]) => actual.get(path) !== stamp).length;
+  let best = { done: 0, differ };
+  for (const [i, rows] of stamps.entries()) {
+    for (const [path, , after] of rows) {
+      if (expected.get(path) !== actual.get(path)) differ -= 1;
+      expected.set(path, after);
+      if (after !== actual.get(path)) differ += 1;
+    }
+    if (differ < best.differ) best = { done: i + 1, differ };
+  }
+  if (best.differ === 0) return { done: best.done, changed: [] };
+  // The paths that differ at the closest point, worked out again from the start.
+  const at = new Map<ServerPath, Stamp>();
+  for (const [path, before] of stamps.flat()) if (!at.has(path)) at.set(path, before);
+  for (const [path, , after] of stamps.slice(0, best.done).flat()) at.set(path, after);
+  return { done: best.done, changed: [...at].filter(([path, stamp]) => actual.get(path) !== stamp).map(([path]) => path) };
+}
+
+/**
+ * Leaves an interrupted run as it is, replaying none of it: a copy of
+ * each file in `changed` (they stay in place) and the journal go to
+ * saved/interrupted/TIME (0600: a copy may hold the Spamhaus key), and
+ * the line for the admin says so. The command then plans from the files
+ * as they are, as if the interrupted run had not been.
+ */
+function setAside(sys: System, run: string, changed: ServerPath[], now: Date, why: string): string {
+  const dir = childPath(childPath(childPath(STATE_DIR, "saved"), "interrupted"), now.toISOString().replace(/\.\d+Z$/, "Z").replace(/:/g, "-"));
+  sys.mkdir(dir, { mode: 0o700 });
+  const copied: ServerPath[] = [];
+  for (const path of changed) {
+    const st = sys.stat(path);
+    if (st?.type !== "file") continue;
+    const copy = serverPath(`${dir}${path}`);
+    sys.mkdir(serverPath(posix.dirname(copy)), { mode: 0o700 });
+    sys.writeFile(copy, sys.readFile(path, st.size), { mode: 0o600 });
+    copied.push(path);
+  }
+  sys.rename(JOURNAL, childPath(dir, "journal.json"));
+  sys.flush();
+  const what = changed.length ? `${changed.join(", ")} ${changed.length === 1 ? "was" : "were"} ${why}` : why;
+  const kept = copied.length ? `left as ${changed.length === 1 ? "it is" : "they are"}, with a copy in ${dir}; ` : "";
+  return `not finished: ${run}: ${what}, so none of it was replayed; ${kept}its journal is kept in ${dir}, and this run plans from the files as they are now`;
 }
 
 /** What each path a plan writes, links, makes or removes will hold once it is applied: the contents of a PlannedView. */

@@ -33,6 +33,12 @@ export type Mode = "local" | "sympl";
 /** Where the tool keeps its own state: never inside a snippet tree. */
 export const STATE_DIR = serverPath("/var/lib/makefilecheck");
 
+/** Where systemd looks for the units an admin adds: the upgrade trigger's (`hooks --install`). */
+export const UNIT_DIR = serverPath("/etc/systemd/system");
+
+/** Where apt reads its configuration parts: the upgrade trigger's apt hook. */
+export const APT_CONF_DIR = serverPath("/etc/apt/apt.conf.d");
+
 /** Where Debian's prometheus-node-exporter reads `*.prom` files from (its textfile collector). */
 export const TEXTFILE_DIR = serverPath("/var/lib/prometheus/node-exporter");
 
@@ -125,3 +131,19 @@ export function reloadCommand(app: App): string {
 
 /** Where every mutating run appends one line per change it made (rotated by packaging/makefilecheck.logrotate). */
 export const ACTION_LOG = serverPath("/var/log/makefilecheck.log");
+
+/**
+ * The directories the tool reads and writes below, or their parents:
+ * under --root, a symlink on the way to any of them would lead outside
+ * the root, so such a root is refused before anything is read.
+ */
+export const ROOTED_DIRS: readonly ServerPath[] = [
+  ...APPS.map((app) => appPaths(app).dir),
+  STATE_DIR,
+  serverPath("/var/log"),
+  APT_CONF_DIR,
+  UNIT_DIR,
+  serverPath("/usr/lib/systemd/system"),
+  serverPath("/usr/local/var/lib"),
+  serverPath("/run"),
+];

@@ -3,6 +3,7 @@
  * stdout with the parts of the stderr line; a programming error is an
  * internal error (exit 70), never passed off as the machine's fault (3).
  */
+import { mkdirSync, symlinkSync } from "node:fs";
 import { describe, expect, it, vi } from "vitest";
 import { main } from "../src/cli.js";
 import { RealSystem } from "../src/system/real.js";
@@ -86,5 +87,31 @@ describe("a programming error is internal (exit 70), not the environment (3)", (
     });
     expect(await main(["--root", root, "status"])).toBe(70);
     expect(err.join("")).toMatch(/^makefilecheck: internal error: x is not a function — a bug in makefilecheck/);
+  });
+});
+
+describe("what the admin gave, quoted in the one line", () => {
+  it.each([
+    [["--root", "/nonexistent/a\nb", "status"], "makefilecheck: --root /nonexistent/a\\x0ab: no such directory — give the directory itself that stands for /\n"],
+    [["install", "--config", "/nonexistent/a\nb"], "makefilecheck: /nonexistent/a\\x0ab: no such settings file — give an existing file, or run `makefilecheck install --init`\n"],
+    [["hooks", "--install", "--bin", "/usr/bin/make\nfilecheck"], "makefilecheck: --bin /usr/bin/make\\x0afilecheck: not a plain absolute path (letters, digits, . _ + - /) — give the absolute path of the installed makefilecheck\n"],
+    [["install", "--config", ""], "makefilecheck: --config '': empty — give the path of the settings file\n"],
+  ])("%j: a newline is escaped, an empty value said to be empty", async (argv, line) => {
+    writeSymplTree(root);
+    const args = argv[0] === "--root" ? argv : ["--root", root, ...argv];
+    expect(await main(args)).toBe(2);
+    expect(err).toEqual([line]);
+  });
+
+  it("a root whose etc is a symlink is refused before anything is read or written (exit 2)", async () => {
+    const elsewhere = `${root}/elsewhere`;
+    mkdirSync(`${root}/copy`);
+    caninstallTree(elsewhere, ["exim4"]);
+    symlinkSync("../elsewhere/etc", `${root}/copy/etc`);
+    const before = hashTree(root);
+    expect(await main(["--root", `${root}/copy`, "use", "local", "-a", "exim4", "--no-check"])).toBe(2);
+    expect(err).toEqual([`makefilecheck: --root ${root}/copy: ${root}/copy/etc is a symlink (to ../elsewhere/etc): what is below it is outside the root — give a root whose directories are its own (a copy made with \`cp -a\` is)\n`]);
+    expect(hashTree(root)).toBe(before);
+    expect(await main(["--root", `${root}/copy`, "status"])).toBe(2);
   });
 });

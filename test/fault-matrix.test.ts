@@ -5,12 +5,17 @@
  * Makefile, every file that was there is in place or kept somewhere under
  * the root (saved copies, the baseline), and the next run of the same
  * command exits as an uninterrupted run does and leaves the same end state
- * (timestamps, the stat cache and logs aside). The daemons' config tests
- * run for real, memoised by the tested text's hash inside the matrix.
+ * (timestamps, the stat cache and logs aside). And for every fault that
+ * leaves a journal, once more with an edit between the fault and the next
+ * run, of the file the failed write was about to replace: the edit must
+ * survive (in place or in a saved copy) and the next run must say so. The
+ * daemons' config tests run for real, memoised by the tested text's hash
+ * inside the matrix.
  */
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { install } from "../src/changes/commands.js";
 import { OLD_SPAMHAUS_KEY_SNIPPETS } from "../src/catalogue/snippets.js";
@@ -21,6 +26,8 @@ import { sync } from "../src/sync/commands.js";
 import { RealSystem } from "../src/system/real.js";
 import type { RunOptions, RunResult, System } from "../src/system/system.js";
 import { FaultySystem } from "../src/system/wrappers.js";
+import type { WriteCall } from "../src/system/wrappers.js";
+import { JOURNAL } from "../src/plan.js";
 import { hooks } from "../src/upgrade/hooks.js";
 import { damageInstallNew, damageKeepOld, damagePlainFile, inRoot, makeRoot, upgradeUpstream, writeSymplTree } from "./fixtures/sympl.js";
 import { testContext } from "./support/context.js";
@@ -28,6 +35,7 @@ import { endState } from "./support/end-state.js";
 import { missingBinaries } from "./support/daemons.js";
 import { caninstallTree, managedTree } from "./support/makefilecheck-trees.js";
 import { serverPath } from "../src/paths.js";
+import { UserError } from "../src/errors.js";
 import type { HostPath } from "../src/paths.js";
 
 /** The daemons' verdicts by program, arguments and the tested file's hash: one real run per distinct config. */
@@ -152,7 +160,65 @@ function violations(root: string, before: Map<string, string>, removes: Set<stri
   return bad;
 }
 
-const counts = { commands: 0, faults: 0, violations: 0 };
+/** The path a failed write was about to replace or remove, where an admin could edit a file; null for anything else. */
+function replacedBy(call: WriteCall | null): string | null {
+  if (!call) return null;
+  const path = call.method === "writeFile" || call.method === "remove" ? call.args[0] : call.method === "symlink" || call.method === "rename" ? call.args[1] : null;
+  return typeof path === "string" && path !== JOURNAL ? path : null;
+}
+
+/**
+ * Edits `path` under `root` as an admin would between the kill and the
+ * rerun: a line added to the file (or the file written, where there was
+ * none or a link). Returns the line, or null for a directory.
+ */
+function editAfterKill(root: string, path: string): string | null {
+  const host = inRoot(root, path);
+  let st;
+  try {
+    st = lstatSync(host);
+  } catch {
+    st = null;
+  }
+  if (st?.isDirectory()) return null;
+  const line = `# the admin's edit after the kill: ${path}\n`;
+  const text = st?.isFile() ? readFileSync(host, "utf8") : "";
+  if (st && !st.isFile()) rmSync(host);
+  mkdirSync(dirname(host), { recursive: true });
+  writeFileSync(host, text + line);
+  return line;
+}
+
+/** True when some file under `dir` holds `text`. */
+function someFileHolds(dir: string, text: string): boolean {
+  return [...files(dir).keys()].some((path) => readFileSync(path, "utf8").includes(text));
+}
+
+const counts = { commands: 0, faults: 0, violations: 0, edits: 0 };
+
+/**
+ * On a copy of `root` as a fault left it, journal and all: edits `path`
+ * as an admin would, runs the command again, and returns what went wrong
+ * (the edit lost, or not said).
+ */
+async function editThenRerun(root: string, s: Scenario, path: string): Promise<string[]> {
+  const copy = freshRoot();
+  rmSync(copy, { recursive: true, force: true });
+  expect(spawnSync("cp", ["-a", root, copy]).status).toBe(0);
+  const line = editAfterKill(copy, path);
+  if (!line) return [];
+  counts.edits += 1;
+  const bad: string[] = [];
+  const ctx = { ...testContext(copy), sys: new MemoSystem(copy) };
+  // The rerun may refuse what the edit made of the setup (a mangled Makefile); it must not lose the edit.
+  await s.command(ctx, s.args).catch((err: unknown) => {
+    if (!(err instanceof UserError)) bad.push(`the next run failed: ${String(err)}`);
+  });
+  if (!someFileHolds(copy, line)) bad.push("the edit is lost");
+  if (!ctx.notes.some((note) => note.includes(path))) bad.push(`the next run did not say it left the edit alone (${ctx.notes.join(" | ")})`);
+  rmSync(copy, { recursive: true, force: true });
+  return bad;
+}
 const roots: string[] = [];
 
 function freshRoot(): string {
@@ -167,7 +233,7 @@ async function runOn(root: string, s: Scenario, sys: System): Promise<CommandRes
 
 afterAll(() => {
   // The counts the issue asks the test run to print.
-  console.log(`fault matrix: ${counts.commands} commands, ${counts.faults} faults injected, ${counts.violations} invariant violations; ${verdicts.size} distinct config tests`);
+  console.log(`fault matrix: ${counts.commands} commands, ${counts.faults} faults injected, ${counts.edits} edits between a fault and the rerun, ${counts.violations} invariant violations; ${verdicts.size} distinct config tests`);
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
@@ -190,8 +256,11 @@ describe.skipIf(missingBinaries("exim4", "dovecot"))("fault matrix", () => {
       await s.setup(root);
       const before = files(inRoot(root, "/etc"));
       // A fault in a best-effort write (the action log, drift's stat cache) is noted and the run goes on.
-      await runOn(root, s, new FaultySystem(new MemoSystem(root), n)).catch(() => {});
+      const faulty = new FaultySystem(new MemoSystem(root), n);
+      await runOn(root, s, faulty).catch(() => {});
       counts.faults += 1;
+      const replaced = replacedBy(faulty.failed);
+      if (replaced && lstatSync(inRoot(root, JOURNAL), { throwIfNoEntry: false })) found.push(...(await editThenRerun(root, s, replaced)).map((v) => `fault ${n} and an edit of ${replaced}: ${v}`));
       found.push(...violations(root, before, gone).map((v) => `fault ${n}: ${v}`));
       const next = await runOn(root, s, new MemoSystem(root));
       if (next.code !== uninterrupted.code) found.push(`fault ${n}: the next run exited ${next.code}, an uninterrupted one ${uninterrupted.code}`);

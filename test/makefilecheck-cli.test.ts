@@ -168,6 +168,34 @@ describe.skipIf(!built)("bin/makefilecheck (run `npm run build` first)", () => {
       // Reading needs no rights beyond reading.
       expect(run(["report", "-a", "exim4"], 65534).stdout).toBe("exim4\tcaninstall\n");
     });
+
+    it("an immutable directory met part way: one line naming it, no note before it, the run's own steps undone, no journal left", () => {
+      writeSymplTree(root);
+      spawnSync("chattr", ["+i", at("/etc/dovecot")]);
+      let r: Ran;
+      try {
+        r = run(["install", "--no-check", "--set", "AUTO_IMAP_PORT=1143", "--set", "AUTO_IMAPS_PORT=1993"]);
+      } finally {
+        spawnSync("chattr", ["-i", at("/etc/dovecot")]);
+      }
+      expectOneLine(r, 3, new RegExp(`${at("/etc/dovecot")} is immutable \\(chattr \\+i\\): not even root may change it — if that is not meant, \`chattr -i ${at("/etc/dovecot")}\`.*the steps before it were undone: nothing was changed\\)$`));
+      expect(existsSync(at("/etc/exim4/sympl-local.d"))).toBe(false);
+      expect(existsSync(at("/var/lib/makefilecheck/journal.json"))).toBe(false);
+      // Nothing blocks the next run.
+      expect(run(["install", "--no-check", "--set", "AUTO_IMAP_PORT=1143", "--set", "AUTO_IMAPS_PORT=1993"]).code).toBe(0);
+    });
+
+    const canMount = spawnSync("unshare", ["-m", "true"]).status === 0;
+    it.skipIf(!canMount)("a read-only mount: one line saying what is read-only, nothing changed, no journal left", () => {
+      caninstallTree(root);
+      const dir = at("/etc/dovecot");
+      const script = `mount --make-rprivate / && mount --bind ${dir} ${dir} && mount -o remount,ro,bind ${dir} && exec "$@"`;
+      const ran = spawnSync("unshare", ["-m", "sh", "-c", script, "sh", BIN, "--root", root, "use", "local", "--no-check"], { encoding: "utf8" });
+      expectOneLine({ code: ran.status, stdout: ran.stdout, stderr: ran.stderr }, 3, new RegExp(`the file system holding ${dir} is mounted read-only — remount it read-write \\(\`findmnt -T ${dir}\` shows the mount\\)`));
+      expect(existsSync(at("/var/lib/makefilecheck/journal.json"))).toBe(false);
+      expect(existsSync(at("/etc/exim4/Makefile.local"))).toBe(false);
+      expect(run(["report"]).stdout).toBe("exim4\tcaninstall\ndovecot\tcaninstall\n");
+    });
   });
 });
 

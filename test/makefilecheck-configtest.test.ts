@@ -1,4 +1,5 @@
-import { appendFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { appendFileSync, existsSync, mkdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { describe, expect, it } from "vitest";
 import { assembleConfig, runConfigTest } from "../src/tree/configtest.js";
@@ -7,7 +8,7 @@ import type { RunOptions, RunResult } from "../src/system/system.js";
 import type { HostPath } from "../src/paths.js";
 import { missingBinaries } from "./support/daemons.js";
 import { caninstallTree } from "./support/makefilecheck-trees.js";
-import { assembleConfig as fixtureAssemble, inRoot, setupLegacy } from "./fixtures/sympl.js";
+import { assembleConfig as fixtureAssemble, hashTree, inRoot, setupLegacy } from "./fixtures/sympl.js";
 import { withTempRoot } from "./support/temp-root.js";
 
 let root: string;
@@ -99,5 +100,29 @@ describe("runConfigTest", () => {
     expect((await runConfigTest(sys, "exim4", "local")).status).toBe("passed");
     expect((await runConfigTest(sys, "dovecot", "local")).status).toBe("passed");
     expect(sys.seen).toEqual(["dir 700 0:0, file 600 0:0", "dir 700 0:0, file 600 0:0"]);
+  });
+
+  it.skipIf(skip)("puts its scratch copy under /run/makefilecheck (0700), where the next test removes a killed run's, and nothing in the tree", async () => {
+    caninstallTree(root);
+    const dead = spawnSync("true").pid!;
+    const live = spawn("sleep", ["60"]);
+    const left = `/run/makefilecheck/.scratch.makefilecheck-tmp-${dead}-1`;
+    const running = `/run/makefilecheck/.scratch.makefilecheck-tmp-${live.pid}-1`;
+    try {
+      for (const dir of [left, running]) {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        writeFileSync(`${dir}/exim4.conf.tmp`, "the assembled config\n");
+      }
+      const before = hashTree(root);
+      const sys = new ScratchWatch(root);
+      expect((await runConfigTest(sys, "exim4", "local")).status).toBe("passed");
+      expect(existsSync(left)).toBe(false);
+      expect(existsSync(running)).toBe(true);
+      expect(statSync("/run/makefilecheck").mode & 0o777).toBe(0o700);
+      expect(hashTree(root)).toBe(before);
+    } finally {
+      live.kill();
+      rmSync(running, { recursive: true, force: true });
+    }
   });
 });

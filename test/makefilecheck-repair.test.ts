@@ -19,6 +19,12 @@ import {
   upstreamMakefile,
 } from "./fixtures/sympl.js";
 import { withTempRoot } from "./support/temp-root.js";
+import { JOURNAL, applyPlan } from "../src/plan.js";
+import type { Op } from "../src/plan.js";
+import { serverPath } from "../src/paths.js";
+import { RealSystem } from "../src/system/real.js";
+import { FaultySystem, ReadOnlySystem } from "../src/system/wrappers.js";
+import { doctor } from "../src/doctor/command.js";
 
 let root: string;
 withTempRoot((r) => (root = r));
@@ -180,5 +186,28 @@ describe("revert", () => {
     expect(saved).toHaveLength(1);
     expect(read(`/var/lib/makefilecheck/saved/exim4/${saved[0]}`)).toBe(edited);
     expect(result.lines.join("\n")).toContain("/var/lib/makefilecheck/saved/exim4/Makefile.sympl.");
+  });
+});
+
+describe("an interrupted run waiting to be finished", () => {
+  it("status and doctor report it (exit 1, with the fix), and repair finishes it first", async () => {
+    await managedTree(root, ["exim4"]);
+    const step: Op = { op: "write", path: serverPath("/etc/exim4/sympl-local.d/99-late"), data: Buffer.from("# late\n"), why: "test" };
+    // Writes: the state dir (1), the journal (2), the step (3): cut short there.
+    await expect(applyPlan(new FaultySystem(new RealSystem(root), 3), "sync", [step], () => new Date("2031-02-03T04:05:06Z"))).rejects.toThrow(/step 1 of 1/);
+    const fix = "run `makefilecheck repair` (or any command that changes something): it finishes that run first";
+    const seen = await status(ctx("exim4"), { _: [] });
+    expect(seen.code).toBe(1);
+    expect(seen.lines.slice(0, 2)).toEqual([`interrupted: the \`sync\` run of 2031-02-03T04:05:06.000Z was cut short; its journal ${at(JOURNAL)} waits to be finished`, `  next: ${fix}`]);
+    expect(seen.data?.journal).toMatchObject({ command: "sync", next: fix });
+    const checked = await doctor({ ...ctx("exim4"), sys: new ReadOnlySystem(new RealSystem(root)) }, { _: [] });
+    expect(checked.code).toBe(1);
+    expect((checked.apps[0]!.checks as Array<Record<string, string>>).find((c) => c.id === "journal")).toMatchObject({ status: "fail", fix });
+
+    const run = ctx("exim4");
+    await repair(run, noCheck);
+    expect(run.notes).toContain("finished the interrupted `sync` run of 2031-02-03T04:05:06.000Z");
+    expect(read("/etc/exim4/sympl-local.d/99-late")).toBe("# late\n");
+    expect((await status(ctx("exim4"), { _: [] })).lines[0]).toMatch(/^exim4: /);
   });
 });

@@ -1,5 +1,6 @@
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EnvironmentError } from "../src/errors.js";
 import { JOURNAL, applyPlan, finishInterrupted } from "../src/plan.js";
@@ -179,16 +180,105 @@ describe("plans and the journal", () => {
     await expect(applyPlan(faulty, "use local", plan, clock)).rejects.toThrow(/step 3 of 4.*next run finishes it/);
     expect(sys.stat(serverPath("/etc/exim4/sympl-local.d/a"))?.type).toBe("file");
     expect(sys.stat(serverPath("/etc/exim4/sympl-local.d/b"))).toBeNull();
-    expect(await finishInterrupted(sys)).toBe("finished the interrupted `use local` run of 2031-02-03T04:05:06.000Z");
+    expect(await finishInterrupted(sys, new Date())).toBe("finished the interrupted `use local` run of 2031-02-03T04:05:06.000Z");
     expect(readFileSync(`${root}/etc/exim4/sympl-local.d/b`, "utf8")).toBe("B\n");
     expect(readlinkSync(`${root}/etc/exim4/Makefile`)).toBe("Makefile.local");
-    expect(await finishInterrupted(sys)).toBeNull();
+    expect(await finishInterrupted(sys, new Date())).toBeNull();
+  });
+
+  it("never overwrites a file edited between the interruption and the next run: it stays, a copy is saved, and the line says so", async () => {
+    writeFileSync(`${root}/etc/exim4/Makefile`, "plain\n");
+    // Cut short before the second file: the admin then edits it (it did not exist) and edits the Makefile.
+    await expect(applyPlan(new FaultySystem(sys, 5), "sync", plan, () => new Date("2031-02-03T04:05:06Z"))).rejects.toThrow(/step 3 of 4/);
+    writeFileSync(`${root}/etc/exim4/sympl-local.d/b`, "the admin's b\n");
+    const note = await finishInterrupted(sys, new Date("2031-02-04T00:00:00Z"));
+    const kept = "/var/lib/makefilecheck/saved/interrupted/2031-02-04T00-00-00Z";
+    expect(note).toBe(
+      `not finished: the interrupted \`sync\` run of 2031-02-03T04:05:06.000Z: /etc/exim4/sympl-local.d/b was changed after the run was cut short, so none of it was replayed; left as it is, with a copy in ${kept}; its journal is kept in ${kept}, and this run plans from the files as they are now`,
+    );
+    expect(readFileSync(`${root}/etc/exim4/sympl-local.d/b`, "utf8")).toBe("the admin's b\n");
+    expect(readFileSync(`${root}${kept}/etc/exim4/sympl-local.d/b`, "utf8")).toBe("the admin's b\n");
+    expect(lstatSync(`${root}${kept}/etc/exim4/sympl-local.d/b`).mode & 0o777).toBe(0o600);
+    expect(readFileSync(`${root}/etc/exim4/Makefile`, "utf8")).toBe("plain\n");
+    expect(sys.stat(JOURNAL)).toBeNull();
+    expect(JSON.parse(readFileSync(`${root}${kept}/journal.json`, "utf8")).command).toBe("sync");
+    expect(await finishInterrupted(sys, new Date())).toBeNull();
+  });
+
+  it("never overwrites an edit of a file a step had already written, nor replays what was done", async () => {
+    writeFileSync(`${root}/etc/exim4/Makefile`, "plain\n");
+    await expect(applyPlan(new FaultySystem(sys, 6), "sync", plan, () => new Date())).rejects.toThrow(/step 4 of 4/);
+    writeFileSync(`${root}/etc/exim4/sympl-local.d/a`, "A\nedited\n");
+    expect(await finishInterrupted(sys, new Date())).toMatch(/\/etc\/exim4\/sympl-local\.d\/a was changed after the run was cut short, so none of it was replayed/);
+    expect(readFileSync(`${root}/etc/exim4/sympl-local.d/a`, "utf8")).toBe("A\nedited\n");
+    expect(readFileSync(`${root}/etc/exim4/Makefile`, "utf8")).toBe("plain\n");
+  });
+
+  it("replays from where the run stopped when nothing was changed, a file written then moved included", async () => {
+    const moved: Op[] = [
+      { op: "write", path: serverPath("/etc/exim4/new"), data: Buffer.from("N\n"), why: "stage" },
+      { op: "rename", from: serverPath("/etc/exim4/new"), to: serverPath("/etc/exim4/final"), why: "place" },
+      { op: "write", path: serverPath("/etc/exim4/last"), data: Buffer.from("L\n"), why: "last" },
+    ];
+    await expect(applyPlan(new FaultySystem(sys, 5), "t", moved, () => new Date())).rejects.toThrow(/step 3 of 3/);
+    expect(await finishInterrupted(sys, new Date())).toMatch(/^finished the interrupted `t` run/);
+    expect(readdirSync(`${root}/etc/exim4`).sort()).toEqual(["final", "last"]);
+  });
+
+  it("leaves a journal without stamps (an older release's) aside instead of replaying it blindly", async () => {
+    mkdirSync(`${root}/var/lib/makefilecheck`, { recursive: true });
+    writeFileSync(`${root}/etc/exim4/x`, "the admin's x\n");
+    const step = { op: "write", path: "/etc/exim4/x", data: Buffer.from("ours\n").toString("base64"), why: "" };
+    writeFileSync(`${root}${JOURNAL}`, JSON.stringify({ version: 1, command: "sync", started: "then", ops: [step] }));
+    expect(await finishInterrupted(sys, new Date())).toMatch(/^not finished: the interrupted `sync` run of then: its journal has no stamps/);
+    expect(readFileSync(`${root}/etc/exim4/x`, "utf8")).toBe("the admin's x\n");
+    expect(sys.stat(JOURNAL)).toBeNull();
+  });
+
+  it("a refusal part way (an immutable directory) undoes the run's own steps and leaves no journal, and says what is immutable", async () => {
+    writeFileSync(`${root}/etc/exim4/Makefile`, "plain\n");
+    mkdirSync(`${root}/etc/dovecot`);
+    const steps: Op[] = [
+      { op: "write", path: serverPath("/etc/exim4/Makefile"), data: Buffer.from("ours\n"), why: "t" },
+      { op: "mkdir", path: serverPath("/etc/exim4/new.d"), why: "t" },
+      { op: "write", path: serverPath("/etc/exim4/new.d/a"), data: Buffer.from("A\n"), why: "t" },
+      { op: "write", path: serverPath("/etc/dovecot/b"), data: Buffer.from("B\n"), why: "t" },
+    ];
+    spawnSync("chattr", ["+i", `${root}/etc/dovecot`]);
+    try {
+      const error = await applyPlan(sys, "t", steps, () => new Date()).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 3 });
+      expect((error as Error).message).toBe(
+        `/etc/dovecot/b: ${root}/etc/dovecot is immutable (chattr +i): not even root may change it — if that is not meant, \`chattr -i ${root}/etc/dovecot\`, then run this again (step 4 of 4; the steps before it were undone: nothing was changed)`,
+      );
+    } finally {
+      spawnSync("chattr", ["-i", `${root}/etc/dovecot`]);
+    }
+    expect(readFileSync(`${root}/etc/exim4/Makefile`, "utf8")).toBe("plain\n");
+    expect(readdirSync(`${root}/etc/exim4`)).toEqual(["Makefile"]);
+    expect(sys.stat(JOURNAL)).toBeNull();
+  });
+
+  it("a symlinked directory met part way is refused the same way: steps undone, no journal", async () => {
+    mkdirSync(`${root}/elsewhere`);
+    mkdirSync(`${root}/var/lib/makefilecheck`, { recursive: true });
+    symlinkSync("../../../elsewhere", `${root}/var/lib/makefilecheck/saved`);
+    const steps: Op[] = [
+      { op: "write", path: serverPath("/etc/exim4/x"), data: Buffer.from("X\n"), why: "t" },
+      { op: "write", path: serverPath("/var/lib/makefilecheck/saved/x"), data: Buffer.from("copy\n"), why: "t" },
+    ];
+    await expect(applyPlan(sys, "t", steps, () => new Date())).rejects.toThrow(
+      "/var/lib/makefilecheck/saved: is a symlink, not a directory — refusing to write /var/lib/makefilecheck/saved/x through it (step 2 of 2; the steps before it were undone: nothing was changed)",
+    );
+    expect(readdirSync(`${root}/etc/exim4`)).toEqual([]);
+    expect(readdirSync(`${root}/elsewhere`)).toEqual([]);
+    expect(sys.stat(JOURNAL)).toBeNull();
   });
 
   it("refuses an unreadable journal with a line that says what to do", async () => {
     mkdirSync(`${root}/var/lib/makefilecheck`, { recursive: true });
     writeFileSync(`${root}${JOURNAL}`, "{not json");
-    await expect(finishInterrupted(sys)).rejects.toThrow(/journal of an interrupted run is not valid JSON; nothing of it was replayed — look at it/);
+    await expect(finishInterrupted(sys, new Date())).rejects.toThrow(/journal of an interrupted run is not valid JSON; nothing of it was replayed — look at it/);
   });
 
   it.each([
@@ -203,7 +293,7 @@ describe("plans and the journal", () => {
     mkdirSync(`${root}/var/lib/makefilecheck`, { recursive: true });
     const good = { op: "write", path: "/etc/exim4/sympl-local.d/first", data: Buffer.from("x").toString("base64"), why: "" };
     writeFileSync(`${root}${JOURNAL}`, JSON.stringify({ version: 1, command: "use local", started: "", ops: [good, bad] }));
-    const error = await finishInterrupted(sys).catch((e: unknown) => e);
+    const error = await finishInterrupted(sys, new Date()).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 3 });
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).toMatch(/nothing of it was replayed — look at it and at what it names, put right by hand what it was doing, then remove it to continue$/);
@@ -220,6 +310,6 @@ describe("rebuild steps", () => {
     await expect(applyPlan(sys, "sync --make", plan, () => new Date())).rejects.toThrow(/\/bin\/false failed \(exit 1\)/);
     expect(readFileSync(`${root}/etc/exim4/snippet`, "utf8")).toBe("new\n");
     expect(sys.stat(JOURNAL)).toBeNull();
-    expect(await finishInterrupted(sys)).toBeNull();
+    expect(await finishInterrupted(sys, new Date())).toBeNull();
   });
 });

@@ -35,6 +35,7 @@ import { hostPath, serverPath } from "../paths.js";
  */
 function loadSettings(ctx: Context, config: string | undefined, sets: string[], fromFiles: string[] = []): Settings {
   const warn = (line: string) => ctx.note(`warning: ${line}`);
+  if (config === "") throw new InputError(problem("--config ''", "empty", "give the path of the settings file"));
   const host = hostReader();
   const values = readFileSettings(fromFiles, {
     file: (path) => host.readSmallFile(onHostReader(hostPath(resolve(path))), SETTINGS_MAX_BYTES),
@@ -157,14 +158,15 @@ export async function install(ctx: Context, args: Args): Promise<CommandResult> 
   const settings = loadSettings(ctx, o.config, o.set, o["set-from-file"]);
   const selection = selectionOf(o, settings);
   const opts = { check: o.check, make: o.make };
-  // The first pass's notes are said only once its plan is the one applied.
+  // The notes of the plan applied are said once it is applied: never before a refusal.
   const notes: string[] = [];
   const first = await planRun({ ...ctx, note: (line) => notes.push(line) }, settings, selection, opts);
   const { plans, plan, after, useLines } = await withLock(ctx, async () => {
     const again = ctx.dryRun ? first : await planRun({ ...ctx, note: () => {} }, settings, selection, { ...opts, check: false });
-    const planned = samePlan(again.plan, first.plan) ? first : await planRun(ctx, settings, selection, opts);
-    if (planned === first) for (const line of notes) ctx.note(line);
+    const fresh: string[] = [];
+    const planned = samePlan(again.plan, first.plan) ? first : await planRun({ ...ctx, note: (line) => fresh.push(line) }, settings, selection, opts);
     await apply(ctx, "install", planned.plan);
+    for (const line of planned === first ? notes : fresh) ctx.note(line);
     return planned;
   });
   const lines = plans.flatMap((p) => p.outcomes.filter((o) => o.action !== "none" || o.notes.length).map((o) => outcomeLine(p.app, o, ctx.dryRun)));

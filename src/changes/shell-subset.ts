@@ -50,9 +50,7 @@ const OPERATOR: Record<string, string> = {
 const FIX_QUOTE = "the file is read as settings, never run: write a plain value, in single quotes if it holds such a character";
 
 /** Every C0/C1 control character (CR and TAB included) as `\xNN`, so a message never carries one raw. */
-export function escapeControls(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
-}
+export { escapeControls } from "../errors.js";
 
 /** Reads a settings file's text; throws ShellSubsetError at the first line a shell would run or expand. */
 export function readShellAssignments(text: string): Assignment[] {

@@ -19,7 +19,7 @@ import { DEFAULT_PTR_ADDRESS, checkDns, dnsUse } from "./dns.js";
 import { checkFirewallDb, firewallSetup } from "./firewall.js";
 import type { Verdict } from "./report.js";
 import { exitCode, summaryLine, verdictLines } from "./report.js";
-import { changesAtStake, checkBaseline, checkLeftovers, checkSavedSize, checkStateLeftovers, checkTriggers, findTriggers } from "./state.js";
+import { changesAtStake, checkBaseline, checkJournal, checkLeftovers, checkSavedSize, checkStateLeftovers, checkTriggers, findTriggers } from "./state.js";
 
 /** One entry of the report: an app, or `system`. */
 interface Entry {
@@ -34,7 +34,7 @@ interface Entry {
 function systemEntry(sys: Reader): Entry {
   const checks: Verdict[] = [];
   if (changesAtStake(sys)) checks.push(checkTriggers(findTriggers(sys, hostReader())));
-  for (const v of [checkSavedSize(sys), checkStateLeftovers(sys)]) if (v) checks.push(v);
+  for (const v of [checkJournal(sys), checkSavedSize(sys), checkStateLeftovers(sys)]) if (v) checks.push(v);
   const hostNote = sys.root === "/" ? "" : `; files under ${sys.root}, programs, users and resolver of this host`;
   const nameservers = hostNameservers();
   const resolver = `resolver ${nameservers.join(", ") || "none named"} (the host's ${RESOLV_CONF})`;

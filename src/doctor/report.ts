@@ -20,6 +20,7 @@ export const CHECK_IDS = [
   "dovecot-ports",
   "triggers",
   "leftovers",
+  "journal",
   "baseline",
   "saved-size",
   "built-config",

@@ -12,6 +12,8 @@ import { resolveLinkTarget } from "../system/safe-path.js";
 import { readBaseObject, readManifest } from "../tree/baseline.js";
 import { APT_HOOK, ENABLE_LINK, PATH_UNIT, isOurs } from "../upgrade/hook-files.js";
 import { SYMPL_NEW } from "../tree/scan.js";
+import { JOURNAL, PENDING_JOURNAL_FIX, pendingJournal } from "../plan.js";
+import { tempOwner } from "../system/system.js";
 import type { Entry, Reader } from "../system/system.js";
 import type { Verdict } from "./report.js";
 import { fail, ok, warn } from "./report.js";
@@ -32,9 +34,9 @@ function walk(sys: Reader, dir: ServerPath, visit: (path: ServerPath, name: stri
   }
 }
 
-/** A temp file of an atomic write that never got renamed into place (`.NAME.mfc-PID-N`). */
+/** A temp file of an atomic write that never got renamed into place (see tempName). */
 function isOurTemp(name: string): boolean {
-  return /^\..+\.mfc-\d+-\d+$/.test(name);
+  return tempOwner(name) !== null;
 }
 
 /** The next mutating run (withLock) removes the temp files of runs that died. */
@@ -93,6 +95,13 @@ export function checkStateLeftovers(sys: Reader): Verdict | null {
   });
   if (temps.length) return warn("leftovers", `temp files of an interrupted makefilecheck run: ${listed(temps)}`, TEMP_FIX);
   return ok("leftovers", `nothing left over in ${STATE_DIR}`);
+}
+
+/** `journal`: an interrupted run waiting to be finished; null when there is none. */
+export function checkJournal(sys: Reader): Verdict | null {
+  const journal = pendingJournal(sys);
+  if (!journal) return null;
+  return fail("journal", `the \`${journal.command}\` run of ${journal.started} was cut short; its journal ${JOURNAL} waits to be finished`, PENDING_JOURNAL_FIX);
 }
 
 /** `baseline`: every stored upstream file still has the hash its manifest records; null without a baseline. */

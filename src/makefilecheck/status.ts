@@ -23,6 +23,7 @@ import { observe } from "./observe.js";
 import type { Detection } from "./profile.js";
 import { detectProfile, worstCode } from "./profile.js";
 import { recallFacts, rememberFacts } from "./status-memo.js";
+import { JOURNAL, PENDING_JOURNAL_FIX, pendingJournal } from "../plan.js";
 
 /** The next command for an app, or null when there is nothing to do. */
 function nextStep(det: Detection, drift: DriftSummary | null, built: BuiltReport | null): string | null {
@@ -154,7 +155,17 @@ export async function status(ctx: Context, _args: Args): Promise<CommandResult> 
     lines.push(`  next: ${next ?? "nothing to do"}`);
     problems.push(...appProblems.map((p) => `${app}: ${p}${next ? ` — next: ${next}` : ""}`));
   }
-  return { code: worstCode(codes), apps, lines, problems };
+  const journal = pendingJournal(ctx.sys);
+  if (!journal) return { code: worstCode(codes), apps, lines, problems };
+  // Not a fact of one app, and asked each time: the memo keeps none of it.
+  const cut = `the \`${journal.command}\` run of ${journal.started} was cut short; its journal ${ctx.sys.hostPath(JOURNAL)} waits to be finished`;
+  return {
+    code: worstCode([...codes, 1]),
+    apps,
+    lines: [`interrupted: ${cut}`, `  next: ${PENDING_JOURNAL_FIX}`, ...lines],
+    problems: [`${cut} — ${PENDING_JOURNAL_FIX}`, ...problems],
+    data: { journal: { path: ctx.sys.hostPath(JOURNAL), ...journal, next: PENDING_JOURNAL_FIX } },
+  };
 }
 
 /** `report`: exactly one `APP<TAB>PROFILE` line per app, as the old tool's scripts parse. */

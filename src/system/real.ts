@@ -3,19 +3,18 @@
  * file or link in the same directory, then rename) and refuse to pass
  * through a symlinked directory below the root.
  */
-import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { accessSync, chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import type { Dirent, Stats } from "node:fs";
 import { posix } from "node:path";
 import { builtin } from "../builtin.js";
-import { EnvironmentError, LockHeldError, problem } from "../errors.js";
+import { EnvironmentError, LockHeldError, RefusedError, problem } from "../errors.js";
 import { childPath, hostPath, serverPath } from "../paths.js";
 import type { HostPath, ServerPath } from "../paths.js";
+import { tempName, tempOwner } from "./system.js";
 import type { Attrs, DirWatch, Entry, Listed, ProcessInfo, RunOptions, RunResult, SmallFile, System, WatchOptions } from "./system.js";
 
 let tempCounter = 0;
 
-/** A temp sibling's name: `.NAME.mfc-PID-N`; group 1 is the pid of the process that made it. */
-const TEMP_NAME = /^\..+\.mfc-(\d+)-\d+$/;
 
 /** True while process `pid` exists (a process of another user counts). */
 function processExists(pid: number): boolean {
@@ -32,7 +31,46 @@ function tempSibling(hostPath: string): string {
   const dir = posix.dirname(hostPath);
   const base = posix.basename(hostPath);
   tempCounter += 1;
-  return `${dir}/.${base}.mfc-${process.pid}-${tempCounter}`;
+  return `${dir}/${tempName(base, process.pid, tempCounter)}`;
+}
+
+/**
+ * What keeps root from changing the host paths an errno failure names
+ * (the path, a rename's destination, their directories): the first that
+ * access(2) refuses to root for writing. The kernel answers EPERM for an
+ * immutable file or directory (chattr +i) and EROFS for one on a
+ * read-only mount.
+ */
+function blockerOf(err: NodeJS.ErrnoException & { dest?: string }): { host: string; code: string } | null {
+  const paths = [err.path, err.dest].filter((p): p is string => typeof p === "string");
+  for (const host of paths.flatMap((p) => [p, posix.dirname(p)])) {
+    try {
+      accessSync(host, constants.W_OK);
+    } catch (probe) {
+      const code = (probe as NodeJS.ErrnoException).code;
+      if (code === "EPERM" || code === "EROFS") return { host, code };
+    }
+  }
+  return null;
+}
+
+/**
+ * Words a refusal to write: to anyone but root, a missing privilege; to
+ * root, what the kernel refuses even to root (an immutable file or
+ * directory, a read-only mount), named, with the way to lift it.
+ */
+function refusal(path: string, err: NodeJS.ErrnoException): Error {
+  if (process.getuid?.() !== 0 && err.code !== "EROFS") return new RefusedError(problem(path, "permission denied", "run makefilecheck as root"));
+  const blocker = blockerOf(err);
+  if (err.code === "EROFS" || blocker?.code === "EROFS") {
+    const where = blocker?.host ?? err.path ?? path;
+    return new RefusedError(problem(path, `the file system holding ${where} is mounted read-only`, `remount it read-write (\`findmnt -T ${where}\` shows the mount), then run this again`));
+  }
+  if (blocker) {
+    return new RefusedError(problem(path, `${blocker.host} is immutable (chattr +i): not even root may change it`, `if that is not meant, \`chattr -i ${blocker.host}\`, then run this again`));
+  }
+  const what = err.code === "EPERM" ? "operation not permitted, even to root" : "permission denied, even to root";
+  return new RefusedError(problem(path, what, "look for an append-only flag (`lsattr -d`), a security module (AppArmor) or a network file system that maps root, then run this again"));
 }
 
 /** Turns an errno failure into one line naming the path and what to do. */
@@ -41,13 +79,12 @@ function explain(path: string, err: unknown): Error {
   switch (code) {
     case "EACCES":
     case "EPERM":
-      return new EnvironmentError(problem(path, "permission denied", "run makefilecheck as root"));
+    case "EROFS":
+      return refusal(path, err as NodeJS.ErrnoException);
     case "ENOENT":
       return new EnvironmentError(problem(path, "no such file or directory", "check that it and its parent directory are there, then run this again"));
     case "ENOTDIR":
       return new EnvironmentError(problem(path, "a parent of this path is not a directory", "make that parent a directory again"));
-    case "EROFS":
-      return new EnvironmentError(problem(path, "file system is read-only", "remount it read-write, then run this again"));
     case "ENOSPC":
       return new EnvironmentError(problem(path, "no space left on device", "free some space, then run this again"));
     default:
@@ -130,6 +167,30 @@ function typeOf(st: Stats): Entry["type"] {
 
 const ROOT = serverPath("/");
 
+/**
+ * Where config tests put the assembled config: the host's /run (memory,
+ * emptied at boot), whatever --root is, so a test leaves no trace in the
+ * tree; 0700, root's.
+ */
+const SCRATCH_DIR = "/run/makefilecheck";
+
+/** Removes the scratch directories of config tests whose run is gone (killed while its daemon read). */
+function removeStaleScratch(): void {
+  for (const name of readdirSync(SCRATCH_DIR)) {
+    const pid = tempOwner(name);
+    if (pid !== null && pid !== process.pid && !processExists(pid)) rmSync(`${SCRATCH_DIR}/${name}`, { recursive: true, force: true });
+  }
+}
+
+/** Runs `act`, turning an errno failure into our one line about `path`. */
+function explained<T>(path: string, act: () => T): T {
+  try {
+    return act();
+  } catch (err) {
+    throw explain(path, err);
+  }
+}
+
 /** The System that really reads and writes, with `root` standing for `/`. */
 export class RealSystem implements System {
   readonly root: HostPath;
@@ -150,11 +211,7 @@ export class RealSystem implements System {
   }
 
   private guard<T>(path: string, act: () => T): T {
-    try {
-      return act();
-    } catch (err) {
-      throw explain(path, err);
-    }
+    return explained(path, act);
   }
 
   stat(path: ServerPath): Entry | null {
@@ -251,14 +308,21 @@ export class RealSystem implements System {
   }
 
   async withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: HostPath) => Promise<T>): Promise<T> {
-    // node:os is fetched here, not imported: every run would pay its start-up for this rare call.
-    const { tmpdir } = builtin<typeof import("node:os")>("node:os");
     // Private to root (the text may hold the Spamhaus key): exim and dovecot,
     // run by root, read a -C/-c file as root, and exim refuses one that root
-    // does not own (docs/architecture.md, modes).
-    const dir = mkdtempSync(`${tmpdir()}/makefilecheck-`);
+    // does not own (docs/architecture.md, modes). In a directory of ours,
+    // where the next config test removes what a killed run left.
+    const dir = explained(SCRATCH_DIR, () => {
+      mkdirSync(SCRATCH_DIR, { mode: 0o700, recursive: true });
+      if (!lstatSync(SCRATCH_DIR).isDirectory()) throw new RefusedError(problem(SCRATCH_DIR, "is not a directory", "remove it; makefilecheck makes it again"));
+      removeStaleScratch();
+      tempCounter += 1;
+      const made = `${SCRATCH_DIR}/${tempName("scratch", process.pid, tempCounter)}`;
+      mkdirSync(made, { mode: 0o700 });
+      chmodSync(made, 0o700);
+      return made;
+    });
     try {
-      chmodSync(dir, 0o700);
       const file = `${dir}/${posix.basename(name)}`;
       writeFileSync(file, data, { mode: 0o600, flag: "wx" });
       return await use(hostPath(file));
@@ -301,7 +365,7 @@ export class RealSystem implements System {
       const st = this.stat(walked);
       if (st?.type === "dir") this.plainDirs.add(walked);
       if (st && st.type !== "dir") {
-        throw new EnvironmentError(
+        throw new RefusedError(
           problem(walked, `is a ${st.type === "link" ? "symlink" : st.type}, not a directory`, `refusing to write ${path} through it`),
         );
       }
@@ -361,7 +425,7 @@ export class RealSystem implements System {
       walked = childPath(walked, part);
       const st = this.stat(walked);
       if (st?.type === "dir") continue;
-      if (st) throw new EnvironmentError(problem(walked, `is a ${st.type}, not a directory`));
+      if (st) throw new RefusedError(problem(walked, `is a ${st.type === "link" ? "symlink" : st.type}, not a directory`));
       this.guard(walked, () => {
         const host = this.hostPath(walked);
         mkdirSync(host, { mode: attrs.mode ?? 0o755 });
@@ -375,7 +439,7 @@ export class RealSystem implements System {
     this.assertPlainParents(path);
     const st = this.stat(path);
     if (!st) return;
-    if (st.type !== "file") throw new EnvironmentError(problem(path, `is a ${st.type === "link" ? "symlink" : st.type}, not a file`, `refusing to change its mode`));
+    if (st.type !== "file") throw new RefusedError(problem(path, `is a ${st.type === "link" ? "symlink" : st.type}, not a file`, `refusing to change its mode`));
     this.guard(path, () => {
       // O_NOFOLLOW: a link put there since the lstat is refused, not followed.
       const fd = openSync(this.hostPath(path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -419,8 +483,8 @@ export class RealSystem implements System {
       if (this.stat(dir)?.type !== "dir") return;
       for (const { name, type } of this.listDetailed(dir, () => false)) {
         const path = childPath(dir, name);
-        const pid = TEMP_NAME.exec(name)?.[1];
-        if (pid !== undefined && type !== "dir" && Number(pid) !== process.pid && !processExists(Number(pid))) {
+        const pid = tempOwner(name);
+        if (pid !== null && type !== "dir" && pid !== process.pid && !processExists(pid)) {
           this.remove(path);
           removed.push(path);
         } else if (deep && type === "dir") {

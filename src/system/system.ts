@@ -142,7 +142,8 @@ export interface Reader {
    * Gives `use` a private host file holding `data`, outside every managed
    * tree, removed again when `use` settles: for config tests of text that is
    * not on disk yet. Only root may read it (a 0600 file in a 0700
-   * directory): the text may hold a secret.
+   * directory): the text may hold a secret. A killed run's is removed by
+   * the next call.
    */
   withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: HostPath) => Promise<T>): Promise<T>;
   /**
@@ -190,10 +191,28 @@ export interface System extends Reader {
   /**
    * Removes the temp files and links this System's atomic writes leave
    * behind when their process dies between creating and renaming them
-   * (`.NAME.mfc-PID-N`), in `dirs` (and below them when `deep`), but only
+   * (`tempName`), in `dirs` (and below them when `deep`), but only
    * those whose process is gone. Returns the server paths removed.
    */
   removeStaleTemps(dirs: ServerPath[], deep: boolean): ServerPath[];
+}
+
+/**
+ * What marks a temp file or directory of ours: `.NAME.makefilecheck-tmp-PID-N`.
+ * The program's name in it keeps an admin's own file (`.keepme.mfc-999999-1`)
+ * from ever being taken for one.
+ */
+const TEMP_NAME = /^\..+\.makefilecheck-tmp-(\d+)-\d+$/;
+
+/** The name of a temp file for `base`, the `n`th of process `pid`. */
+export function tempName(base: string, pid: number, n: number): string {
+  return `.${base}.makefilecheck-tmp-${pid}-${n}`;
+}
+
+/** The pid of the process that made temp file `name`; null for any other name. */
+export function tempOwner(name: string): number | null {
+  const pid = TEMP_NAME.exec(name)?.[1];
+  return pid === undefined ? null : Number(pid);
 }
 
 /**

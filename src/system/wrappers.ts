@@ -159,6 +159,8 @@ export class CacheOnlySystem extends Wrapper {
 /** Performs writes until the `failAt`th (1-based), which throws an I/O error. */
 export class FaultySystem extends Wrapper {
   private count = 0;
+  /** The write it failed, once it has. */
+  failed: WriteCall | null = null;
   /** How many writes it has seen (the fault matrix counts a run's writes with a failAt it never reaches). */
   get writes(): number {
     return this.count;
@@ -172,6 +174,7 @@ export class FaultySystem extends Wrapper {
   protected write(call: WriteCall, perform: (sys: System) => void): void {
     this.count += 1;
     if (this.count === this.failAt) {
+      this.failed = call;
       const err = new Error(`EIO: injected fault in ${call.method}(${String(call.args[0])})`) as NodeJS.ErrnoException;
       err.code = "EIO";
       throw err;

@@ -8,6 +8,7 @@
 import { InputError, problem } from "../errors.js";
 import { childPath, serverPath } from "../paths.js";
 import type { ServerPath } from "../paths.js";
+import { APT_CONF_DIR, UNIT_DIR } from "../server-layout.js";
 
 /** Which trigger a file belongs to. */
 export type HookKind = "apt" | "systemd";
@@ -23,7 +24,7 @@ export interface HookFile {
 const HOOK_MARKER = "makefilecheck-hook:";
 
 /** The systemd units, and the link `systemctl enable` would make for the path unit. */
-export const UNIT_DIR = serverPath("/etc/systemd/system");
+export { UNIT_DIR };
 export const PATH_UNIT = "makefilecheck-upgrade.path";
 export const SERVICE_UNIT = "makefilecheck-upgrade.service";
 export const ENABLE_LINK = serverPath(`${UNIT_DIR}/paths.target.wants/${PATH_UNIT}`);
@@ -36,7 +37,7 @@ export const PACKAGED_UNIT_DIR = serverPath("/usr/lib/systemd/system");
 export const DROP_IN_DIR = childPath(UNIT_DIR, `${SERVICE_UNIT}.d`);
 export const DROP_IN = childPath(DROP_IN_DIR, "makefilecheck.conf");
 /** apt reads its configuration parts in name order; 80 runs after the distribution's own hooks. */
-export const APT_HOOK = serverPath("/etc/apt/apt.conf.d/80makefilecheck");
+export const APT_HOOK = childPath(APT_CONF_DIR, "80makefilecheck");
 
 /** What to write into the files. */
 export interface HookOptions {
