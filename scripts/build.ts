@@ -1,31 +1,18 @@
 /**
  * `npm run build`: the whole CLI and every runtime dependency bundled into
  * dist/, which `node` (18.19 or later) runs with no node_modules:
- * dist/makefilecheck.cjs, the entry bin/makefilecheck loads after checking
- * the Node version, and chunks beside it that it requires only when a
- * command needs them, so that `status` does not load or compile the
- * command-line parser, the diff and merge libraries, the watcher or the
- * process runner (docs/architecture.md, Budgets). Beside them,
+ * dist/makefilecheck.cjs, the entry bin/makefilecheck requires after
+ * checking the Node version, and chunks beside it that it requires only
+ * when a command needs them, so that `status` does not load or compile the
+ * diff and merge libraries, the watcher or the process runner
+ * (docs/architecture.md, Budgets). Beside them,
  * dist/THIRD-PARTY-LICENSES: the licence of every package whose code the
  * bundle holds, as their licences ask.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { build, transform } from "esbuild";
-import type { Plugin } from "esbuild";
 
 const pkg = (await import("../package.json", { with: { type: "json" } })).default;
-
-/**
- * yargs 17's ESM entry wraps help text with a naive splitter that cuts
- * words in half; its CommonJS entry uses the real string-width and wrap-ansi.
- */
-const yargsCommonJs: Plugin = {
-  name: "yargs-commonjs",
-  setup(b) {
-    b.onResolve({ filter: /^yargs$/ }, () => ({ path: createRequire(import.meta.url).resolve("yargs") }));
-  },
-};
 
 /** The licence texts of the packages under node_modules/ that went into the bundle. */
 function licences(inputs: string[]): string {
@@ -59,48 +46,15 @@ const result = await build({
   platform: "node",
   target: "node18.19",
   define: { MAKEFILECHECK_VERSION: JSON.stringify(pkg.version), "import.meta.url": "__mfcUrl" },
-  plugins: [yargsCommonJs],
   logLevel: "warning",
   metafile: true,
   write: false,
 });
-// import.meta.url, for the few files that use it (a CommonJS file has none),
-// and only there: working it out costs every file that states it.
+// import.meta.url, for the few files that use it (a CommonJS file has none).
 const withMetaUrl = (code: string) => (code.includes("__mfcUrl") ? `var __mfcUrl = require("node:url").pathToFileURL(__filename).href;\n${code}` : code);
 
-/**
- * Writes one file of the bundle as bin/makefilecheck compiles it: the
- * module function itself, the wrapper node puts around a CommonJS file
- * already in place, in ASCII (esbuild escapes the rest), so the launcher
- * reads it as latin1 and hands it to V8 as is, with no copy made.
- */
-function writeModuleFunction(path: string, code: string): void {
-  const text = `(function (exports, require, module, __filename, __dirname) {${withMetaUrl(code)}\n})`;
-  if (!/^[\x00-\x7f]*$/.test(text)) throw new Error(`build: ${path} is not ASCII`);
-  writeFileSync(path, text, "latin1");
-}
-
 for (const file of result.outputFiles) {
-  const cjs = await transform(file.text, { format: "cjs", platform: "node", target: "node18.19", supported: { "dynamic-import": false }, minify: true, logLevel: "warning" });
-  writeModuleFunction(file.path, cjs.code);
+  const cjs = await transform(file.text, { format: "cjs", platform: "node", target: "node18.19", supported: { "dynamic-import": false }, logLevel: "warning" });
+  writeFileSync(file.path, withMetaUrl(cjs.code));
 }
-
-// status, report, --help and --version in one file of their own, with no
-// module wiring between files: what bin/makefilecheck tries first
-// (src/status-cli.ts). The libraries stay out: nothing it runs needs them.
-const statusBundle = await build({
-  entryPoints: ["src/status-cli.ts"],
-  outfile: "dist/status.cjs",
-  bundle: true,
-  format: "cjs",
-  platform: "node",
-  target: "node18.19",
-  supported: { "dynamic-import": false },
-  external: ["yargs", "execa", "chokidar", "diff", "node-diff3"],
-  define: { MAKEFILECHECK_VERSION: JSON.stringify(pkg.version), "import.meta.url": "__mfcUrl" },
-  minify: true,
-  logLevel: "warning",
-  write: false,
-});
-for (const file of statusBundle.outputFiles) writeModuleFunction(file.path, file.text);
 writeFileSync("dist/THIRD-PARTY-LICENSES", licences(Object.keys(result.metafile.inputs)));

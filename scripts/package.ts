@@ -18,6 +18,7 @@ const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { version: strin
 const VERSION = pkg.version;
 const BIN = "/usr/bin/makefilecheck";
 const SHARE = "/usr/share/makefilecheck";
+const DOC = "/usr/share/doc/makefilecheck";
 const STAGE = "build/deb";
 const OUT = `makefilecheck_${VERSION}_all.deb`;
 
@@ -162,6 +163,12 @@ function put(path: string, data: string | Buffer, mode = 0o644): void {
   chmodSync(file, mode);
 }
 
+/** Documentation as Debian Policy (12.3) wants it in the doc directory: gzipped once it is over 4 kB. */
+function putDoc(name: string, data: Buffer): void {
+  if (data.length > 4096) put(`${DOC}/${name}.gz`, gzipSync(data, { level: 9 }));
+  else put(`${DOC}/${name}`, data);
+}
+
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
 }
@@ -209,11 +216,12 @@ function build(): void {
   put("/usr/share/bash-completion/completions/makefilecheck", completion());
   for (const unit of packagedUnits(BIN)) put(unit.path, unit.text);
   put("/etc/logrotate.d/makefilecheck", readFileSync("packaging/makefilecheck.logrotate"));
-  put("/usr/share/doc/makefilecheck/changelog.gz", gzipSync(changelog, { level: 9 }));
-  put("/usr/share/doc/makefilecheck/copyright", copyright());
+  put(`${DOC}/changelog.gz`, gzipSync(changelog, { level: 9 }));
+  put(`${DOC}/copyright`, copyright());
+  putDoc("README.md", readFileSync("README.md"));
+  putDoc("README.Debian", readFileSync("packaging/debian/README.Debian"));
 
   for (const script of ["postinst", "prerm", "postrm"]) put(`/DEBIAN/${script}`, readFileSync(`packaging/debian/${script}`), 0o755);
-  put("/DEBIAN/triggers", readFileSync("packaging/debian/triggers"));
   put("/DEBIAN/conffiles", "/etc/logrotate.d/makefilecheck\n");
   const payload = files(STAGE).filter((f) => !f.startsWith(join(STAGE, "DEBIAN")));
   const sums = payload

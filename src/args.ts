@@ -1,12 +1,11 @@
 /**
  * The command line as data: every command, its options (one wording per
  * option wherever it appears) and its examples. --help is worded from it
- * (src/help.ts), yargs is configured from it, and it words every refusal,
- * so the admin reads one voice. The calls the upgrade triggers and the
- * watcher make are read without yargs (start-up time).
+ * (src/help.ts), Node's util.parseArgs, which reads every call, is
+ * configured from it, and it words every refusal, so the admin reads one
+ * voice.
  */
-import { argvTokens } from "./argv-tokens.js";
-import type { TokenOption } from "./argv-tokens.js";
+import { parseArgs } from "node:util";
 import type { Args } from "./context.js";
 import { InputError, problem } from "./errors.js";
 import { APPS } from "./server-layout.js";
@@ -344,18 +343,6 @@ function optionOf(command: CommandName, name: string): OptionSpec | undefined {
   return Object.hasOwn(own, name) ? own[name] : Object.hasOwn(GLOBAL_OPTIONS, name) ? GLOBAL_OPTIONS[name] : undefined;
 }
 
-/** Every option of every command, as the tokenizer (argv-tokens.ts) takes them. */
-export function tokenOptions(): Record<string, TokenOption> {
-  const all: Record<string, TokenOption> = {};
-  const add = (name: string, o: OptionSpec) => {
-    all[name] = { type: o.type === "value" ? "string" : "boolean", ...(o.short ? { short: o.short } : {}) };
-    if (o.type === "flag" && o.negatable) all[`no-${name}`] = { type: "boolean" };
-  };
-  for (const [name, o] of Object.entries(GLOBAL_OPTIONS)) add(name, o);
-  for (const c of Object.values(COMMANDS) as CommandSpec[]) for (const [name, o] of Object.entries(c.options)) add(name, o);
-  return all;
-}
-
 /**
  * Edit distance allowing a swap of two neighbours (`stauts` is one step
  * from `status`), for did-you-mean.
@@ -394,15 +381,34 @@ function commandsTaking(name: string): string[] {
 }
 
 /**
- * Parses `argv` (without node and the script) against COMMANDS. Every
- * mistake is an InputError worded `WHAT: problem — fix`.
+ * Every option of every command as parseArgs takes it, so that an option
+ * goes anywhere on the line (`--dry-run use sympl`) and the table, not the
+ * parser, says which command takes it; `--no-NAME` where NAME is negatable.
+ */
+function parserOptions(): Record<string, { type: "string" | "boolean"; short?: string }> {
+  const out: Record<string, { type: "string" | "boolean"; short?: string }> = {};
+  const add = (name: string, o: OptionSpec) => {
+    out[name] = { type: o.type === "value" ? "string" : "boolean", ...(o.short ? { short: o.short } : {}) };
+    if (o.type === "flag" && o.negatable) out[`no-${name}`] = { type: "boolean" };
+  };
+  for (const [name, o] of Object.entries(GLOBAL_OPTIONS)) add(name, o);
+  for (const c of Object.values(COMMANDS) as CommandSpec[]) for (const [name, o] of Object.entries(c.options)) add(name, o);
+  return out;
+}
+
+/**
+ * Parses `argv` (without node and the script) with util.parseArgs,
+ * configured from COMMANDS, then checks it against the table. Not strict:
+ * the table refuses what the parser lets through, with the spelling each
+ * option was given (its tokens keep it). Every mistake is an InputError
+ * worded `WHAT: problem — fix`.
  */
 export function parseCommandLine(argv: string[]): Parsed {
-  const tokens = argvTokens(argv, tokenOptions());
-  const positionals = tokens.filter((t) => t.kind === "positional").map((t) => t.value);
+  const { tokens } = parseArgs({ args: argv, options: parserOptions(), strict: false, allowPositionals: true, tokens: true });
+  const positionals = tokens.flatMap((t) => (t.kind === "positional" ? [t.value] : []));
+  const options = tokens.flatMap((t) => (t.kind === "option" ? [t] : []));
   const first = positionals[0];
-  const wantsHelp = tokens.some((t) => t.kind === "option" && t.name === "help");
-  if (tokens.some((t) => t.kind === "option" && t.name === "version")) return { kind: "version" };
+  if (options.some((t) => t.name === "version")) return { kind: "version" };
   if (first === "help") return { kind: "help", command: positionals[1] !== undefined && isCommand(positionals[1]) ? positionals[1] : null };
   let command: CommandName = "status";
   const rest = positionals.slice(1);
@@ -415,11 +421,10 @@ export function parseCommandLine(argv: string[]): Parsed {
     }
     command = first;
   }
-  if (wantsHelp) return { kind: "help", command: first === undefined ? null : command };
+  if (options.some((t) => t.name === "help")) return { kind: "help", command: first === undefined ? null : command };
 
   const args: Args = { _: [command] };
-  for (const t of tokens) {
-    if (t.kind !== "option") continue;
+  for (const t of options) {
     const negated = t.name.startsWith("no-") && !optionOf(command, t.name) ? t.name.slice(3) : null;
     const name = negated ?? t.name;
     const o = optionOf(command, name);
@@ -432,7 +437,7 @@ export function parseCommandLine(argv: string[]): Parsed {
       args[name] = negated === null;
       continue;
     }
-    // The tokenizer, like node's parseArgs, takes the next word as the value even when it is an option: `--keep-local --make`.
+    // parseArgs takes the next word as the value even when it is an option: `--keep-local --make`.
     const missing = t.value === undefined || (!t.inlineValue && t.value.startsWith("-") && t.value !== "-");
     args[name] = valueOf(t.rawName, o, missing ? undefined : t.value, args[name]);
   }
@@ -499,111 +504,4 @@ function positional(command: CommandName, spec: CommandSpec, rest: string[], arg
     throw new InputError(problem(`${command} ${value}`, `unknown ${p.placeholder}`, `${didYouMean(value, p.choices)}give ${p.describe}`));
   }
   args[p.name] = value;
-}
-
-/**
- * The commands read without yargs when nothing in the call is unusual: the
- * reading ones, and `repair` and `sync` as the watcher's rounds and the
- * upgrade triggers run them, each a process that should not pay yargs'
- * start-up (it alone costs more than the whole `status` budget).
- */
-const FAST_COMMANDS: readonly CommandName[] = ["status", "report", "drift", "repair", "sync"];
-
-/** `argv` read without yargs when it asks for help or is a well-formed call of a FAST_COMMANDS command; else null. */
-export function fastCommandLine(argv: string[]): Parsed | null {
-  try {
-    const parsed = parseCommandLine(argv);
-    return parsed.kind !== "run" || FAST_COMMANDS.includes(parsed.command) ? parsed : null;
-  } catch {
-    return null; // yargs reads it, and the refusal is worded by parseCommandLine again
-  }
-}
-
-/**
- * The refusal of `argv` in our words, as the token reader words it (it
- * knows how each option was spelt); `fallback` when it finds nothing.
- */
-function refusal(argv: string[], fallback: InputError): InputError {
-  try {
-    parseCommandLine(argv);
-  } catch (err) {
-    if (err instanceof InputError) return err;
-    throw err;
-  }
-  return fallback;
-}
-
-/** An option as yargs takes it: values as strings (repeats collect), no negation but the declared ones. */
-function yargsOptions(options: Record<string, OptionSpec>): Record<string, { type: "string" | "boolean"; alias?: string }> {
-  const out: Record<string, { type: "string" | "boolean"; alias?: string }> = {};
-  for (const [name, o] of Object.entries(options)) {
-    out[name] = { type: o.type === "value" ? "string" : "boolean", ...(o.short ? { alias: o.short } : {}) };
-    if (o.type === "flag" && o.negatable) out[`no-${name}`] = { type: "boolean" };
-  }
-  return out;
-}
-
-/** yargs' value of one option as the commands see it, checked by the table. */
-function fromYargs(command: CommandName, name: string, raw: unknown, args: Args): void {
-  const o = optionOf(command, name);
-  if (!o || raw === undefined) return;
-  if (o.type === "flag") {
-    if (typeof raw !== "boolean") throw new InputError(problem(`--${name}`, "takes no value", `write --${name} alone`));
-    if (raw) args[name] = true;
-    return;
-  }
-  for (const value of ([] as unknown[]).concat(raw)) args[name] = valueOf(o.short ? `-${o.short}/--${name}` : `--${name}`, o, String(value), args[name]);
-}
-
-/**
- * Reads `argv` with yargs, configured from the table. yargs' own messages
- * are never shown: a refusal is worded by the table (parseCommandLine),
- * which also reads every call yargs accepts, so both refuse alike.
- */
-export async function yargsCommandLine(argv: string[]): Promise<Parsed> {
-  const { default: yargs } = await import("yargs");
-  let chosen: { command: CommandName; raw: Record<string, unknown> } | undefined;
-  const y = yargs(argv)
-    .scriptName("makefilecheck")
-    .parserConfiguration({ "boolean-negation": false, "camel-case-expansion": false, "strip-aliased": true })
-    // Before the options: yargs warns of an option named `version` while its own is on.
-    .version(false)
-    .help(false)
-    .options(yargsOptions(GLOBAL_OPTIONS))
-    .strict()
-    .exitProcess(false)
-    .fail((msg, err) => {
-      // yargs' own words (`Not enough non-option arguments: got 0…`) are never shown.
-      throw err ?? refusal(argv, new InputError(problem(undefined, msg.replace(/\s*\n\s*/g, " "), "see makefilecheck --help")));
-    });
-  const command = (name: CommandName, words: string[], mode?: string) => {
-    const spec: CommandSpec = COMMANDS[name];
-    y.command(words, false, (b) => b.options(yargsOptions(spec.options)), (a) => {
-      chosen = { command: name, raw: mode ? { ...a, mode } : a };
-    });
-  };
-  for (const name of Object.keys(COMMANDS) as CommandName[]) {
-    const p = (COMMANDS[name] as CommandSpec).positional;
-    // The positional is optional to yargs: a missing one is refused in our words (finish).
-    const usage = p ? `${name} [${p.name}]` : name;
-    command(name, name === "status" ? [usage, "$0"] : [usage]);
-  }
-  for (const [word, mode] of Object.entries(OLD_SPELLINGS)) command("use", [word], mode);
-  await y.parseAsync();
-  // What yargs lets pass but the table refuses (`--json=yes`) is refused too.
-  parseCommandLine(argv);
-  if (!chosen) throw refusal(argv, new InputError(problem(undefined, "no command given", "see makefilecheck --help")));
-  const { command: name, raw } = chosen;
-  try {
-    const args: Args = { _: [name] };
-    for (const [option, value] of Object.entries(raw)) {
-      if (option.startsWith("no-") && optionOf(name, option.slice(3))) {
-        if (value) args[option.slice(3)] = false;
-      } else fromYargs(name, option, value, args);
-    }
-    const p = (COMMANDS[name] as CommandSpec).positional;
-    return finish(name, args, p && raw[p.name] !== undefined ? [String(raw[p.name])] : []);
-  } catch (err) {
-    throw err instanceof InputError ? refusal(argv, err) : err;
-  }
 }

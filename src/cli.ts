@@ -1,21 +1,17 @@
 /**
- * The entry point of the full bundle (dist/makefilecheck.cjs): every
- * command, each command's module imported only when it runs, and the
- * command line read by yargs where the fast reader gives up
- * (src/command-line.ts runs it).
+ * The entry point of the bundle (dist/makefilecheck.cjs, which
+ * bin/makefilecheck requires): every command, each command's module
+ * imported only when it runs (src/command-line.ts runs the command line).
  */
-import { fastCommandLine, yargsCommandLine } from "./args.js";
 import type { CommandName } from "./args.js";
 import type { ExitCode } from "./errors.js";
 import { runCommandLine } from "./command-line.js";
 import type { Command } from "./command-line.js";
 
-/** How bin/makefilecheck ends the process once main has resolved. */
-export { exitWhenWritten } from "./system/terminal.js";
-
 /**
- * Each command's module, imported only when that command runs: loading
- * every module up front would cost `status` its start-up budget.
+ * Each command's module, imported only when that command runs, so that a
+ * command loads and compiles only its own code (docs/architecture.md,
+ * Budgets).
  */
 const LOAD = {
   status: async () => (await import("./makefilecheck/status.js")).status,
@@ -37,5 +33,5 @@ const LOAD = {
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<ExitCode> {
-  return runCommandLine(argv, async (a) => fastCommandLine(a) ?? (await yargsCommandLine(a)), (name) => LOAD[name]());
+  return runCommandLine(argv, (name) => LOAD[name]());
 }

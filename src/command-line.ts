@@ -2,11 +2,10 @@
  * One command line, run: read argv against the command table
  * (src/args.ts), build the System stack the command may use, run the
  * command, render its result, and turn every error into one line and an
- * exit code. Nothing else prints. The two entry points (src/cli.ts, every
- * command; src/status-cli.ts, status alone in one small bundle) differ
- * only in how they read argv and load commands.
+ * exit code. Nothing else prints. src/cli.ts gives it the commands.
  */
 import { resolve } from "node:path";
+import { parseCommandLine } from "./args.js";
 import type { CommandName, Parsed } from "./args.js";
 import { JSON_NOTES_ENV } from "./context.js";
 import type { Args, CommandResult, Context, Textfile } from "./context.js";
@@ -15,7 +14,7 @@ import type { ExitCode } from "./errors.js";
 import { helpText } from "./help.js";
 import { APPS, CACHE_DIR, ROOTED_DIRS, TEXTFILE_DIR } from "./server-layout.js";
 import type { App } from "./server-layout.js";
-import { printError, printErrorDocument, printHelp, printNote, render, wantsColor } from "./render.js";
+import { printError, printErrorDocument, printHelp, printNote, render, stdoutIsTerminal, terminalColumns, wantsColor } from "./render.js";
 import { DEFAULT_KEEP } from "./saved.js";
 import { RealSystem } from "./system/real.js";
 import { CacheOnlySystem, DryRunSystem, ReadOnlySystem } from "./system/wrappers.js";
@@ -25,7 +24,8 @@ import { appOfStep, fileChanges, shownSteps } from "./plan.js";
 import { schemaId } from "./json-contract.js";
 import type { Reader } from "./system/system.js";
 import { onHostReader } from "./system/host.js";
-import { stdoutIsTerminal, terminalColumns } from "./system/terminal.js";
+import { invokingUser } from "./system/invoker.js";
+import { logOutcome } from "./plan.js";
 
 /** A command as a command line runs it. */
 export type Command = (ctx: Context, args: Args) => Promise<CommandResult>;
@@ -71,6 +71,7 @@ function makeContext(chosen: { command: CommandName; args: Args; writes: boolean
     json,
     quiet,
     dryRun,
+    run: `pid=${process.pid} user=${invokingUser()}`,
     verbose: Boolean(a.verbose),
     lockWaitMs: lockWaitOf(a.wait),
     color: wantsColor(Boolean(a.color), process.env, stdoutIsTerminal),
@@ -155,18 +156,20 @@ function withChanges(ctx: Context, result: CommandResult): CommandResult {
 }
 
 /**
- * Runs one command line, `argv` (without node and script), read by `read`,
- * with the command `load` gives; resolves to the exit code.
+ * Runs one command line, `argv` (without node and script), with the
+ * command `load` gives; resolves to the exit code.
  */
-export async function runCommandLine(argv: string[], read: (argv: string[]) => Promise<Parsed>, load: (name: CommandName) => Promise<Command>): Promise<ExitCode> {
+export async function runCommandLine(argv: string[], load: (name: CommandName) => Promise<Command>): Promise<ExitCode> {
   // Until the command line is read, a literal --json is the only sign of it: a refused call still answers in JSON.
   let json = argv.includes("--json");
   // What the run noted (what it pruned, an interrupted run it finished): under --json, part of the document.
   const notes: string[] = [];
   // Set once a run is under way that afterRun records (src/monitor/command.ts).
   let after: ((code: ExitCode, message?: string) => Promise<void>) | undefined;
+  // A run that may change the server: its failures go to the action log too.
+  let logged: { ctx: Context; command: CommandName } | undefined;
   try {
-    const parsed = await read(argv);
+    const parsed = parseCommandLine(argv);
     if (parsed.kind === "help") {
       printHelp(helpText(parsed.command, Math.min(100, terminalColumns())));
       return Exit.ok;
@@ -176,17 +179,21 @@ export async function runCommandLine(argv: string[], read: (argv: string[]) => P
       return Exit.ok;
     }
     const ctx = makeContext(parsed, notes);
+    if (parsed.writes && !ctx.dryRun) logged = { ctx, command: parsed.command };
     if (recordsRun(parsed, ctx)) after = async (code, message) => (await import("./monitor/command.js")).afterRun(ctx, parsed.command, code, message);
     const ran = await (await load(parsed.command))(ctx, parsed.args);
     const changes = parsed.writes ? withChanges(ctx, ran) : ran;
     const result = { ...changes, data: { schema: schemaId(parsed.command), ...changes.data } };
     render(ctx, result, notes);
+    if (logged && result.code === Exit.actionNeeded) logOutcome(ctx.sys, ctx.run ?? "", parsed.command, result.code, result.problems ?? [], ctx.now());
     await after?.(result.code, result.code === 0 ? undefined : result.problems?.[0]);
     return result.code;
   } catch (caught) {
     if (!(caught instanceof UserError) && process.env.MAKEFILECHECK_DEBUG) printError(caught instanceof Error ? (caught.stack ?? caught.message) : String(caught));
     const err = caught instanceof UserError ? caught : internalError(caught);
     printError(err.message);
+    // Bad input (exit 2) changes nothing, not even the log: the admin has its line on the terminal.
+    if (logged && err.code !== Exit.badInput) logOutcome(logged.ctx.sys, logged.ctx.run ?? "", logged.command, err.code, [err.message], logged.ctx.now());
     if (json) printErrorDocument({ exit: err.code, kind: err.name, ...partsOf(err.message) }, notes);
     await after?.(err.code, err.message);
     return err.code;

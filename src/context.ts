@@ -29,6 +29,8 @@ export interface Context {
   json: boolean;
   quiet: boolean;
   dryRun: boolean;
+  /** Who runs this run, as the action log names it (`pid=N user=NAME`); absent in tests that call commands directly. */
+  run?: string;
   /** List every step of a dry run's plan rather than its summary (--verbose; absent: the summary). */
   verbose?: boolean;
   color: boolean;
@@ -41,9 +43,9 @@ export interface Context {
   /** Progress and notes for the admin, to stderr; silent under -q and --json. */
   note(line: string): void;
   /**
-   * Where a command may refresh its caches (the stat cache, the built
-   * verdict), even one that only reads: it writes inside the state
-   * directory's cache folder and nowhere else. Absent under --dry-run.
+   * Where a command may refresh drift's stat cache, even one that only
+   * reads: it writes inside the state directory's cache folder and nowhere
+   * else. Absent under --dry-run.
    */
   caches?: System;
   /**
@@ -63,7 +65,7 @@ export interface Textfile {
 /** Per-app JSON body: `{"app":"exim4", ...}`; doctor adds an entry `"app":"system"` for checks of no one app. */
 export type AppReport = { app: App | "system" } & Record<string, unknown>;
 
-/** What a command returns for src/cli.ts to render. */
+/** What a command returns for src/command-line.ts to render. */
 export interface CommandResult {
   code: ExitCode;
   /** The `apps` array of the --json document. */
@@ -159,7 +161,7 @@ async function pruneSaved(ctx: Context): Promise<void> {
 export async function apply(ctx: Context, command: string, ops: Op[]): Promise<void> {
   if (ctx.dryRun) return;
   try {
-    for (const note of await applyPlan(ctx.sys, command, ops, () => ctx.now())) ctx.note(note);
+    for (const note of await applyPlan(ctx.sys, command, ops, () => ctx.now(), ctx.run)) ctx.note(note);
   } catch (err) {
     // A failure of the system (an errno the System did not word) is exit 3;
     // a programming error stays one, reported as internal (exit 70).

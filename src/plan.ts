@@ -25,12 +25,12 @@ export type Op =
   | { op: "run"; cmd: string; args: string[]; cwd: ServerPath; why: string }
   /**
    * A cache of ours (drift's stat cache), refreshed at apply time after the
-   * file steps: written only when the file does not hold `data` already,
-   * with the older files in `drop` removed. Never journalled, and a cache
+   * file steps: written only when the file does not hold `data` already.
+   * Never journalled, and a cache
    * that cannot be written is a note, not a failed run: losing it costs
    * time, never a result.
    */
-  | { op: "cache"; path: ServerPath; data: Buffer; drop: ServerPath[]; why: string };
+  | { op: "cache"; path: ServerPath; data: Buffer; why: string };
 
 /** The step that refreshes a cache of ours. */
 export type CacheOp = Extract<Op, { op: "cache" }>;
@@ -73,10 +73,10 @@ export function shownSteps(plan: Op[]): Op[] {
  * Where a step belongs in the dry-run summary: the baseline store of an
  * app and one run's saved copies are one line each, however many files
  * they hold; other steps are grouped by kind of change, reason and the
- * directory they are in (the 36 files of a copy of sympl.d are one line).
+ * directory they are in (the copy of sympl.d is one line).
  */
 function summaryKey(op: Op, index: number): string {
-  if (op.op === "run" || op.op === "cache") return `${op.op} ${index}`;
+  if (op.op === "run") return `run ${index}`;
   const path = op.op === "rename" ? op.to : op.path;
   const under = path.startsWith(`${STATE_DIR}/`) ? path.slice(STATE_DIR.length + 1).split("/") : [];
   if (under[0] === "baseline" && under.length >= 3) return `baseline ${under.slice(0, 2).join("/")}`;
@@ -432,7 +432,7 @@ async function perform(sys: System, op: Op): Promise<void> {
  * run's clock, `Context.now`). Returns the notes for the admin (a cache
  * that could not be written).
  */
-export async function applyPlan(sys: System, command: string, ops: Op[], now: () => Date): Promise<string[]> {
+export async function applyPlan(sys: System, command: string, ops: Op[], now: () => Date, run = ""): Promise<string[]> {
   const fileOps = ops.filter((op) => op.op !== "run" && op.op !== "cache");
   const runOps = ops.filter((op) => op.op === "run");
   const notes: string[] = [];
@@ -450,6 +450,8 @@ export async function applyPlan(sys: System, command: string, ops: Op[], now: ()
         if (err instanceof RefusedError && undone(sys, held, stamps.slice(0, i).flat())) {
           throw new RefusedError(`${msg} (step ${i + 1} of ${fileOps.length}; the steps before it were undone: nothing was changed)`);
         }
+        // What was done before the failure stays on the server: the log says so (the failure itself is logged by the run's end).
+        logActions(sys, run, command, fileOps.slice(0, i), now());
         const where = `step ${i + 1} of ${fileOps.length}; steps before it are done, the rest is journalled in ${JOURNAL} and the next run finishes it`;
         // A bug of ours stays one (reported as internal, exit 70), not "environment".
         if (!(err instanceof UserError) && !isSystemFailure(err)) throw new Error(`${msg} (${where})`, { cause: err });
@@ -460,7 +462,7 @@ export async function applyPlan(sys: System, command: string, ops: Op[], now: ()
     sys.flush();
     sys.remove(JOURNAL);
     sys.flush();
-    logActions(sys, command, fileOps, now());
+    logActions(sys, run, command, fileOps, now());
   }
   for (const op of ops) {
     if (op.op !== "cache") continue;
@@ -469,7 +471,7 @@ export async function applyPlan(sys: System, command: string, ops: Op[], now: ()
   }
   for (const op of runOps) {
     await perform(sys, op);
-    logActions(sys, command, [op], now());
+    logActions(sys, run, command, [op], now());
   }
   return notes;
 }
@@ -483,7 +485,6 @@ export async function applyPlan(sys: System, command: string, ops: Op[], now: ()
  */
 export function refreshCache(sys: System, op: CacheOp): string | null {
   try {
-    for (const path of op.drop) if (sys.stat(path)) sys.remove(path);
     if (sys.stat(op.path)?.type === "file" && sys.readFile(op.path).equals(op.data)) return null;
     sys.mkdir(serverPath(posix.dirname(op.path)), { mode: 0o700 });
     sys.writeFile(op.path, op.data, { mode: 0o600 });
@@ -507,13 +508,36 @@ function logged(op: Op): boolean {
 }
 
 /**
- * Appends one line per step to the action log: time, command, the step as
- * `describeOp` words it (paths and the reason, never a file's contents, so
- * no secret). A log that cannot be written does not undo or fail a change
- * already made.
+ * Appends one line per step to the action log: time, the run (`run`:
+ * `pid=N user=NAME`), command, the step as `describeOp` words it (paths
+ * and the reason, never a file's contents, so no secret).
  */
-function logActions(sys: System, command: string, ops: Op[], now: Date): void {
-  const lines = ops.filter(logged).map((op) => `${now.toISOString()} ${command}: ${describeOp(op).replace(/ +/, " ")}\n`);
+function logActions(sys: System, run: string, command: string, ops: Op[], now: Date): void {
+  appendLog(sys, ops.filter(logged).map((op) => logLine(now, run, command, describeOp(op).replace(/ +/, " "))));
+}
+
+/** One line of the action log. */
+function logLine(now: Date, run: string, command: string, what: string): string {
+  return `${now.toISOString()} ${run ? `${run} ` : ""}${command}: ${what}\n`;
+}
+
+/** A value of the Spamhaus key, wherever a message quotes its definition: never logged. */
+const KEY_VALUE = /(SPAMHAUS_DQ_KEY\s*=?\s*)[^\s|]+/g;
+
+/**
+ * Logs the end of a run that failed (`FAILED (exit 3): …`, the error's
+ * one line) or left something for the admin (`exit 1: …`, each problem
+ * the run reported), so that the log tells what every run came to, not
+ * only what it changed. The key's value is masked should a daemon's
+ * complaint quote it.
+ */
+export function logOutcome(sys: System, run: string, command: string, code: number, said: string[], now: Date): void {
+  const head = code === 1 ? "exit 1" : `FAILED (exit ${code})`;
+  appendLog(sys, said.map((line) => logLine(now, run, command, `${head}: ${line.replace(/\n/g, " | ").replace(KEY_VALUE, "$1********")}`)));
+}
+
+/** Appends lines to the action log. A log that cannot be written does not undo or fail a change already made. */
+function appendLog(sys: System, lines: string[]): void {
   if (lines.length === 0) return;
   try {
     const before = sys.stat(ACTION_LOG)?.type === "file" ? sys.readFile(ACTION_LOG) : Buffer.alloc(0);

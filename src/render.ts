@@ -6,7 +6,56 @@ import type { CommandResult, Context } from "./context.js";
 import type { ProblemParts } from "./errors.js";
 import { schemaId } from "./json-contract.js";
 import { describeOp, opToJson, shownSteps, summarizePlan } from "./plan.js";
-import { terminal } from "./system/terminal.js";
+
+/** Readers of the output told when it goes away (watch stops). */
+const goneListeners = new Set<() => void>();
+/** Streams whose failed writes are watched, and those whose reader went away (what is still written to them is dropped). */
+const watched = new Set<NodeJS.WriteStream>();
+const gone = new Set<NodeJS.WriteStream>();
+
+/**
+ * Writes `text` to `stream`. A reader that went away (EPIPE: `makefilecheck
+ * status | head -1`, a closed terminal) is no error: the rest of the
+ * output is dropped, with no stack trace, and the command ends with its
+ * own exit code.
+ */
+function write(stream: NodeJS.WriteStream, text: string): void {
+  if (gone.has(stream)) return;
+  if (!watched.has(stream)) {
+    watched.add(stream);
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE") throw err;
+      gone.add(stream);
+      for (const listener of goneListeners) listener();
+    });
+  }
+  stream.write(text);
+}
+
+/**
+ * Calls `listener` when a reader of the output goes away; returns the
+ * call that stops listening.
+ */
+export function onReaderGone(listener: () => void): () => void {
+  goneListeners.add(listener);
+  return () => goneListeners.delete(listener);
+}
+
+/** Where the text goes; tests replace these two to read it. */
+export const output = {
+  out: (text: string): void => write(process.stdout, text),
+  err: (text: string): void => write(process.stderr, text),
+};
+
+/** True when standard output is a terminal. */
+export function stdoutIsTerminal(): boolean {
+  return process.stdout.isTTY === true;
+}
+
+/** The terminal's width in columns, for --help; 80 off a terminal. */
+export function terminalColumns(): number {
+  return (stdoutIsTerminal() && process.stdout.columns) || 80;
+}
 
 /**
  * Whether human output is coloured: not under --no-color, not when the
@@ -60,7 +109,7 @@ export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun" | "color" 
     if (result.plan) doc.plan = shownSteps(result.plan).map(opToJson);
     if (ctx.dryRun) doc.dryRun = true;
     if (notes.length) doc.notes = notes;
-    terminal.out(`${JSON.stringify(doc, null, 2)}\n`);
+    output.out(`${JSON.stringify(doc, null, 2)}\n`);
     return;
   }
   if (ctx.quiet) {
@@ -75,7 +124,7 @@ export function render(ctx: Pick<Context, "json" | "quiet" | "dryRun" | "color" 
     out.push(...steps.map((op) => `  ${describeOp(op)}`));
   }
   out.push(...result.lines);
-  if (out.length) terminal.out(`${(ctx.color ? out.map(paint) : out).join("\n")}\n`);
+  if (out.length) output.out(`${(ctx.color ? out.map(paint) : out).join("\n")}\n`);
 }
 
 /** One line of a long-running command's output; `text` is the human wording. */
@@ -87,17 +136,17 @@ export type StreamLine = { time: string; text: string } & Record<string, unknown
  */
 export function printStreamLine(json: boolean, line: StreamLine, color = false): void {
   const text = color ? paint(line.text) : line.text;
-  terminal.out(json ? `${JSON.stringify({ schema: schemaId("watch"), ...line })}\n` : `${line.time} ${text}\n`);
+  output.out(json ? `${JSON.stringify({ schema: schemaId("watch"), ...line })}\n` : `${line.time} ${text}\n`);
 }
 
 /** Prints --help. */
 export function printHelp(text: string): void {
-  terminal.out(text);
+  output.out(text);
 }
 
 /** Prints one line to stderr. */
 export function printNote(line: string): void {
-  terminal.err(`${line}\n`);
+  output.err(`${line}\n`);
 }
 
 /**
@@ -108,10 +157,10 @@ export function printNote(line: string): void {
  */
 export function printErrorDocument(error: { exit: number; kind: string } & ProblemParts, notes: string[] = []): void {
   const schema = schemaId("error");
-  terminal.out(`${JSON.stringify(notes.length ? { schema, error, notes } : { schema, error }, null, 2)}\n`);
+  output.out(`${JSON.stringify(notes.length ? { schema, error, notes } : { schema, error }, null, 2)}\n`);
 }
 
 /** Prints a user error as one line. */
 export function printError(message: string): void {
-  terminal.err(`makefilecheck: ${message}\n`);
+  output.err(`makefilecheck: ${message}\n`);
 }

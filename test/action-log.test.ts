@@ -1,8 +1,13 @@
 // The action log: every mutating run that changed something appends one
-// line per change to ROOT/var/log/makefilecheck.log (time, command, what,
-// where the previous version went); never under --dry-run; never a secret.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+// line per change to ROOT/var/log/makefilecheck.log (time, the run's pid
+// and invoking user, command, what, where the previous version went); a
+// run that failed or left something for the admin says so; never under
+// --dry-run; never a secret.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { userInfo } from "node:os";
+import { afterEach, describe, expect, it } from "vitest";
+import { main } from "../src/cli.js";
+import { captureOutput } from "./support/capture.js";
 import { install } from "../src/changes/commands.js";
 import { sync } from "../src/sync/commands.js";
 import { ACTION_LOG, appPaths } from "../src/server-layout.js";
@@ -56,5 +61,53 @@ describe("action log", () => {
     const added = log().split("\n").slice(count - 1).filter(Boolean);
     expect(added).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(` sync: write /etc/exim4/sympl-local.d/${rel} \\(upstream update\\)$`))]));
     expect(added).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(` sync: write /var/lib/makefilecheck/saved/exim4/[^ ]+/${rel} \\(previous `))]));
+  });
+});
+
+describe("action log, through the command line", () => {
+  captureOutput(() => {});
+  const sudo = process.env.SUDO_USER;
+  afterEach(() => {
+    if (sudo === undefined) delete process.env.SUDO_USER;
+    else process.env.SUDO_USER = sudo;
+  });
+
+  it("names the run by its pid and the invoking user: SUDO_USER when set, else the user the run is", async () => {
+    writeSymplTree(root);
+    process.env.SUDO_USER = "alice";
+    expect(await main(["install", "--root", root, "-a", "exim4"])).toBe(0);
+    const first = log().trimEnd().split("\n");
+    expect(first.length).toBeGreaterThan(1);
+    expect(first.filter((l) => !l.includes(` pid=${process.pid} user=alice install: `))).toEqual([]);
+    delete process.env.SUDO_USER;
+    expect(await main(["use", "sympl", "--root", root, "-a", "exim4"])).toBe(0);
+    const added = log().trimEnd().split("\n").slice(first.length);
+    expect(added.length).toBeGreaterThan(0);
+    expect(added.filter((l) => !l.includes(` pid=${process.pid} user=${userInfo().username} use sympl: `))).toEqual([]);
+  });
+
+  it("logs a run that failed, with its exit code and its one line", async () => {
+    writeSymplTree(root);
+    mkdirSync(inRoot(root, "/var/lib/makefilecheck"), { recursive: true });
+    writeFileSync(inRoot(root, "/var/lib/makefilecheck/journal.json"), "not json");
+    expect(await main(["sync", "--root", root])).toBe(3);
+    expect(log()).toMatch(/^\S+Z pid=\d+ user=\S+ sync: FAILED \(exit 3\): \/var\/lib\/makefilecheck\/journal\.json: journal of an interrupted run is not valid JSON/m);
+  });
+
+  it("logs what a run left for the admin (exit 1): each problem it reported", async () => {
+    writeSymplTree(root, { apps: ["exim4"] });
+    expect(await main(["install", "--root", root, "-a", "exim4"])).toBe(0);
+    const rel = Object.keys(UPSTREAM_TREES.exim4)[1]!;
+    writeFileSync(inRoot(root, `${appPaths("exim4").local}/${rel}`), "# mine\n");
+    upgradeUpstream(root, "exim4", { modify: { [rel]: "# theirs\n" } });
+    expect(await main(["sync", "--root", root, "-a", "exim4"])).toBe(1);
+    expect(log()).toMatch(new RegExp(`^\\S+Z pid=\\d+ user=\\S+ sync: exit 1: exim4: CONFLICT /etc/exim4/sympl-local.d/${rel}: `, "m"));
+  });
+
+  it("bad input changes nothing, the log included; nor does a dry run", async () => {
+    writeSymplTree(root);
+    expect(await main(["install", "--root", root, "--only", "ch99"])).toBe(2);
+    expect(await main(["install", "--root", root, "--dry-run"])).toBe(0);
+    expect(existsSync(inRoot(root, ACTION_LOG))).toBe(false);
   });
 });

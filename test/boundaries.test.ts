@@ -76,13 +76,10 @@ describe("source boundaries", () => {
     expect(offenders).toEqual([]);
   });
 
-  it("prints only from the renderer, through the one terminal device", () => {
-    const prints = /\bconsole\.|process\.(stdout|stderr)\.write|\bterminal\.(out|err)\(/;
+  it("prints only from the renderer", () => {
+    const prints = /\bconsole\.|\bwriteSync\(\s*[12]\b|process\.(stdout|stderr)\b|\boutput\.(out|err)\(/;
     const offenders = files.filter((f) => f.rel !== "render.ts" && prints.test(f.text)).map((f) => f.rel);
     expect(offenders).toEqual([]);
-    // system/terminal.ts writes the descriptors themselves; nothing else does.
-    const device = /\bwriteSync\(\s*[12]\b|process\.(stdout|stderr)\b/;
-    expect(files.filter((f) => f.rel !== "system/terminal.ts" && device.test(f.text)).map((f) => f.rel)).toEqual([]);
   });
 
   it("keeps the sync planner pure: its modules import nothing of src/system, not even a type", () => {
@@ -93,8 +90,8 @@ describe("source boundaries", () => {
     expect(offenders).toEqual([]);
   });
 
-  it("imports the entry points (of the full and of the status bundle) from nowhere", () => {
-    const offenders = files.flatMap((f) => importsOf(f.rel, f.text).filter((t) => t === "cli.ts" || t === "status-cli.ts").map(() => f.rel));
+  it("imports the entry point from nowhere", () => {
+    const offenders = files.flatMap((f) => importsOf(f.rel, f.text).filter((t) => t === "cli.ts").map(() => f.rel));
     expect(offenders).toEqual([]);
   });
 

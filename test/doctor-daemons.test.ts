@@ -1,11 +1,15 @@
 /**
  * doctor's checks that ask the daemons: the lookups of the real exim4
- * (`exim4 -bV`), the real config tests, and who holds ch2's ports (`ss`),
- * each passing once and failing once, on installed trees through a
- * read-only System.
+ * (`exim4 -bV`), the real config tests, and who holds ch2's ports (the
+ * kernel's socket tables), each passing once and failing once, on
+ * installed trees through a read-only System; and doctor runs no program
+ * the package neither depends on nor recommends.
  */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { rmSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CommandResult } from "../src/context.js";
 import { doctor } from "../src/doctor/command.js";
@@ -123,6 +127,44 @@ describe("dovecot-ports: ch2's private ports", () => {
     const v = verdict(await runDoctor(root, "dovecot"), "dovecot", "dovecot-ports")!;
     expect(v.status).toBe("fail");
     expect(v.message).toMatch(new RegExp(`port ${held} is held by node \\(pid ${process.pid}\\)`));
+  });
+});
+
+/** The packages the .deb names in Depends and Recommends (scripts/package.ts writes its control file). */
+function packageRelations(): Set<string> {
+  const text = readFileSync(fileURLToPath(new URL("../scripts/package.ts", import.meta.url)), "utf8");
+  const fields = [...text.matchAll(/^(?:Depends|Recommends): (.+)$/gm)].map((m) => m[1]!);
+  return new Set(fields.flatMap((f) => f.split(",").map((p) => p.trim().split(/[\s(]/)[0]!)));
+}
+
+/** The package that ships `program` here (usr-merged paths asked both ways), and whether it is Essential. */
+function owner(program: string): { name: string; essential: boolean } {
+  for (const path of [program, program.replace(/^\/usr/, "")]) {
+    const found = spawnSync("dpkg", ["-S", path], { encoding: "utf8" });
+    const name = found.status === 0 ? found.stdout.split(":")[0]! : null;
+    if (!name) continue;
+    const essential = spawnSync("dpkg-query", ["-W", "-f=${Essential}", name], { encoding: "utf8" }).stdout.trim() === "yes";
+    return { name, essential };
+  }
+  return { name: `(no package ships ${program})`, essential: false };
+}
+
+describe("doctor's own needs", () => {
+  it("runs no program of a package the .deb neither depends on nor recommends (ch2's ports come from /proc, not ss)", async () => {
+    const root = await installed({ imapPort: await holdPort(), imapsPort: await freePort() });
+    const ctx = testContext(root);
+    const ran = new Set<string>();
+    const run = ctx.sys.run.bind(ctx.sys);
+    ctx.sys.run = (cmd, args, options) => {
+      ran.add(cmd);
+      return run(cmd, args, options);
+    };
+    const result = await doctor(ctx, { _: ["doctor"] });
+    expect(verdict(result, "dovecot", "dovecot-ports")?.status).toBe("fail");
+    expect(ran.size).toBeGreaterThan(0);
+    const allowed = packageRelations();
+    const foreign = [...ran].map(owner).filter((p) => !p.essential && !allowed.has(p.name));
+    expect(foreign).toEqual([]);
   });
 });
 

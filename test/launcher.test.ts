@@ -4,21 +4,14 @@
  * beside it but the launcher. Needs `npm run build` first.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { writeSymplTree } from "./fixtures/sympl.js";
 
 const PKG = fileURLToPath(new URL("..", import.meta.url));
 const BIN = `${PKG}bin/makefilecheck`;
 const { version } = JSON.parse(readFileSync(`${PKG}package.json`, "utf8")) as { version: string };
-
-/** The name the launcher gives this Node's code cache of `file`. */
-function cacheName(file: string): string {
-  const st = statSync(file);
-  return `${process.version}-${process.arch}-${st.size}-${Math.floor(st.mtimeMs)}-${st.ino}.v8`;
-}
 
 /** Runs the launcher under this Node, claiming to be Node `claimed` when given. */
 function launch(args: string[], claimed?: string, bin = BIN) {
@@ -41,109 +34,27 @@ describe("launcher", () => {
     expect(r.status).toBe(0);
   });
 
-  it("compiles the status bundle with a code cache it wrote itself after a status run, and runs alike with a damaged one", () => {
-    const cache = mkdtempSync(`${tmpdir()}/makefilecheck-cache-`);
-    const root = mkdtempSync(`${tmpdir()}/makefilecheck-root-`);
-    try {
-      writeSymplTree(root);
-      const env = { ...process.env, MAKEFILECHECK_CACHE_DIR: cache };
-      const run = () => spawnSync(process.execPath, [BIN, "status", "--root", root], { encoding: "utf8", env });
-      const caches = () => Object.fromEntries(readdirSync(cache).map((f) => [f, readFileSync(`${cache}/${f}`)]));
-      const first = run();
-      expect(first.stdout).toMatch(/^exim4: vanilla/m);
-      const made = caches();
-      expect(Object.keys(made)).toEqual([cacheName(`${PKG}dist/status.cjs`)]);
-      expect(run()).toMatchObject({ status: first.status, stdout: first.stdout, stderr: first.stderr });
-      expect(caches()).toEqual(made); // accepted: not written again
-      for (const name of Object.keys(made)) writeFileSync(`${cache}/${name}`, "not a code cache");
-      expect(run()).toMatchObject({ status: first.status, stdout: first.stdout, stderr: first.stderr });
-      const again = caches(); // rejected by V8, then made again
-      expect(Object.keys(again)).toEqual(Object.keys(made));
-      for (const name of Object.keys(made)) expect(again[name]!.length).toBeGreaterThan(made[name]!.length / 2);
-      run();
-      expect(caches()).toEqual(again);
-    } finally {
-      rmSync(cache, { recursive: true, force: true });
-      rmSync(root, { recursive: true, force: true });
-    }
-  });
-
-  it("keeps no cache of the status bundle from a run that compiled less than status does: --version, --help, a failed run, another command", () => {
-    const cache = mkdtempSync(`${tmpdir()}/makefilecheck-cache-`);
-    const root = mkdtempSync(`${tmpdir()}/makefilecheck-root-`);
-    try {
-      const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, MAKEFILECHECK_CACHE_DIR: cache } });
-      expect(run(["--version"]).stdout).toBe(`${version}\n`);
-      expect(run(["status", "--help"]).status).toBe(0);
-      expect(run(["status", "--root", root]).status).toBe(3); // an empty root: nothing to report
-      expect(readdirSync(cache)).toEqual([]);
-      writeSymplTree(root);
-      expect(run(["install", "--dry-run", "--root", root]).status).toBe(0);
-      const made = readdirSync(cache);
-      expect(made).toContain(cacheName(`${PKG}dist/makefilecheck.cjs`));
-      expect(made).not.toContain(cacheName(`${PKG}dist/status.cjs`));
-    } finally {
-      rmSync(cache, { recursive: true, force: true });
-      rmSync(root, { recursive: true, force: true });
-    }
-  });
-
-  it("runs status from its one-file bundle with one code cache, and other commands from the full bundle", () => {
-    const cache = mkdtempSync(`${tmpdir()}/makefilecheck-cache-`);
-    const root = mkdtempSync(`${tmpdir()}/makefilecheck-root-`);
-    try {
-      writeSymplTree(root);
-      const run = (args: string[], cacheDir: string) => spawnSync(process.execPath, [BIN, ...args, "--root", root], { encoding: "utf8", env: { ...process.env, MAKEFILECHECK_CACHE_DIR: cacheDir } });
-      const plain = run(["status"], `${cache}/none`);
-      expect(plain.stdout).toMatch(/^exim4: vanilla/m);
-      expect(run(["status"], cache)).toMatchObject({ status: plain.status, stdout: plain.stdout, stderr: plain.stderr });
-      const made = readdirSync(cache);
-      expect(made).toEqual([cacheName(`${PKG}dist/status.cjs`)]);
-      expect(run(["status"], cache).stdout).toBe(plain.stdout);
-      expect(readdirSync(cache)).toEqual(made); // its cache was taken, not made again
-      // Not the status bundle's: handed to the full one, whose errors are worded as ever.
-      const drift = run(["drift"], cache);
-      expect(drift.stderr).toMatch(/^makefilecheck: \/etc\/exim4\/sympl-local\.d: missing — run `makefilecheck install`/);
-      expect(drift.status).toBe(3);
-    } finally {
-      rmSync(cache, { recursive: true, force: true });
-      rmSync(root, { recursive: true, force: true });
-    }
-  });
-
-  it("status reads one file of the bundle, holding none of the command-line parser, the diff and merge libraries, the watcher or the process runner", () => {
+  it("status loads none of the bundle's chunks that hold the diff and merge libraries, the watcher or the process runner", () => {
     const dir = mkdtempSync(`${tmpdir()}/makefilecheck-loaded-`);
     try {
-      // The launcher reads each bundle file it runs with fs.readFileSync: the preload lists the files read.
+      // Node's require reads each bundle file with fs.readFileSync: the preload lists the files read.
       writeFileSync(
         `${dir}/list.cjs`,
         `const fs = require("fs"); const read = fs.readFileSync; const seen = [];
          fs.readFileSync = function (file, ...rest) { if (String(file).endsWith(".cjs")) seen.push(String(file)); return read.call(this, file, ...rest); };
          process.on("exit", () => process.stderr.write(seen.join("\\n")));`,
       );
-      const r = spawnSync(process.execPath, ["-r", `${dir}/list.cjs`, BIN, "status", "--root", dir], { encoding: "utf8", env: { ...process.env, MAKEFILECHECK_CACHE_DIR: `${dir}/none` } });
+      const r = spawnSync(process.execPath, ["-r", `${dir}/list.cjs`, BIN, "status", "--root", dir], { encoding: "utf8" });
       const files = r.stderr.split("\n").filter((f) => f.startsWith(`${PKG}dist/`));
-      expect(files).toEqual([`${PKG}dist/status.cjs`]);
+      expect(files).toContain(`${PKG}dist/makefilecheck.cjs`);
       const code = files.map((f) => readFileSync(f, "utf8")).join("\n");
-      // Words of each library that minifying keeps: a message or a property name.
-      const heavy = ["Not enough non-option arguments", "===================================================================", "buffer1Content", "awaitWriteFinish", "Command failed with"];
+      // Words of each library: a message or a property name.
+      const heavy = ["===================================================================", "buffer1Content", "awaitWriteFinish", "Command failed with"];
       const all = readdirSync(`${PKG}dist`).map((f) => readFileSync(`${PKG}dist/${f}`, "utf8")).join("\n");
       for (const name of heavy) {
         expect(all).toContain(name);
         expect(code).not.toContain(name);
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it("status writes its lines without building Node's stream objects (they cost the start-up budget)", () => {
-    const dir = mkdtempSync(`${tmpdir()}/makefilecheck-streams-`);
-    try {
-      writeFileSync(`${dir}/list.cjs`, `process.on("exit", () => require("fs").writeSync(2, process.moduleLoadList.join("\\n")));`);
-      const r = spawnSync(process.execPath, ["-r", `${dir}/list.cjs`, BIN, "status", "--root", dir], { encoding: "utf8" });
-      expect(r.stdout).toMatch(/^exim4: /m);
-      expect(r.stderr.split("\n")).not.toContain("NativeModule stream");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -186,7 +97,7 @@ describe("launcher", () => {
       expect(pack.status).toBe(0);
       const [{ filename, files }] = JSON.parse(pack.stdout) as [{ filename: string; files: { path: string }[] }];
       const shipped = files.map((f) => f.path);
-      expect(shipped).toEqual(expect.arrayContaining(["bin/makefilecheck", "dist/makefilecheck.cjs", "dist/status.cjs", "dist/THIRD-PARTY-LICENSES"]));
+      expect(shipped).toEqual(expect.arrayContaining(["bin/makefilecheck", "dist/makefilecheck.cjs", "dist/THIRD-PARTY-LICENSES"]));
       expect(shipped.filter((f) => !/^(bin|dist)\//.test(f)).sort()).toEqual(["README.md", "package.json"]);
       const install = npm(["install", "-g", "--offline", "--prefix", `${alone}/prefix`, `${alone}/${filename}`]);
       expect(install.status).toBe(0);

@@ -3,7 +3,7 @@
  * stack traces, nothing changed on refusal. Needs `npm run build` first.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { caninstallTree, managedTree } from "./support/makefilecheck-trees.js";
@@ -145,6 +145,8 @@ describe.skipIf(!built)("bin/makefilecheck (run `npm run build` first)", () => {
       const before = hashTree(root);
       const r = args[0] === "--root" ? runRaw(args) : run(args);
       expectOneLine(r, code, pattern);
+      // A refusal of the environment leaves one thing: the action log's line saying the run failed.
+      if (code === 3) expect(takeActionLog()).toMatch(/ FAILED \(exit 3\): /);
       expect(hashTree(root)).toBe(before);
     });
 
@@ -198,6 +200,14 @@ describe.skipIf(!built)("bin/makefilecheck (run `npm run build` first)", () => {
     });
   });
 });
+
+/** The action log's text, removed with the directories it alone needed, so that the tree compares as before the run. */
+function takeActionLog(): string {
+  const text = readFileSync(at("/var/log/makefilecheck.log"), "utf8");
+  rmSync(at("/var/log/makefilecheck.log"));
+  for (const dir of ["/var/log", "/var"]) if (readdirSync(at(dir)).length === 0) rmdirSync(at(dir));
+  return text;
+}
 
 /** Runs the binary with exactly `args` (no --root added). */
 function runRaw(args: string[]): Ran {

@@ -8,7 +8,7 @@ import { main } from "../src/cli.js";
 import { applyPlan } from "../src/plan.js";
 import { planCreateLocalTree } from "../src/tree/clone.js";
 import { RealSystem } from "../src/system/real.js";
-import { terminal } from "../src/system/terminal.js";
+import { output } from "../src/render.js";
 import { hashTree, inRoot, makeRoot, upgradeUpstream, writeSymplTree } from "./fixtures/sympl.js";
 import { jsonDocument } from "./support/json-schema.js";
 
@@ -21,8 +21,8 @@ beforeEach(() => {
   writeSymplTree(root);
   out = [];
   err = [];
-  vi.spyOn(terminal, "out").mockImplementation((text) => void out.push(text));
-  vi.spyOn(terminal, "err").mockImplementation((text) => void err.push(text));
+  vi.spyOn(output, "out").mockImplementation((text) => void out.push(text));
+  vi.spyOn(output, "err").mockImplementation((text) => void err.push(text));
 });
 afterEach(() => {
   vi.restoreAllMocks();

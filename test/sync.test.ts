@@ -330,7 +330,7 @@ describe("bytes, modes and dry runs", () => {
     const result = await run(sync, {}, { dryRun: true });
     expect(result.plan?.map((op) => op.op)).toEqual(expect.arrayContaining(["write", "remove"]));
     expect(hashTree(root)).toBe(before);
-    expect((await summarizeDrift(new RealSystem(root), "exim4")).drift?.counts).toEqual({ "upstream-modified": 1, "upstream-deleted": 1 });
+    expect((await summarizeDrift(new RealSystem(root), "exim4"))?.counts).toEqual({ "upstream-modified": 1, "upstream-deleted": 1 });
   });
 });
 

@@ -177,9 +177,13 @@ describe("plans and the journal", () => {
     const faulty = new FaultySystem(sys, 5);
     // The journal is dated by the run's clock, never by the machine's.
     const clock = () => new Date("2031-02-03T04:05:06Z");
-    await expect(applyPlan(faulty, "use local", plan, clock)).rejects.toThrow(/step 3 of 4.*next run finishes it/);
+    await expect(applyPlan(faulty, "use local", plan, clock, "pid=7 user=alice")).rejects.toThrow(/step 3 of 4.*next run finishes it/);
     expect(sys.stat(serverPath("/etc/exim4/sympl-local.d/a"))?.type).toBe("file");
     expect(sys.stat(serverPath("/etc/exim4/sympl-local.d/b"))).toBeNull();
+    // The steps done before the failure are in the action log, named by the run.
+    expect(readFileSync(`${root}/var/log/makefilecheck.log`, "utf8")).toBe(
+      "2031-02-03T04:05:06.000Z pid=7 user=alice use local: mkdir /etc/exim4/sympl-local.d (local tree)\n2031-02-03T04:05:06.000Z pid=7 user=alice use local: write /etc/exim4/sympl-local.d/a (copy)\n",
+    );
     expect(await finishInterrupted(sys, new Date())).toBe("finished the interrupted `use local` run of 2031-02-03T04:05:06.000Z");
     expect(readFileSync(`${root}/etc/exim4/sympl-local.d/b`, "utf8")).toBe("B\n");
     expect(readlinkSync(`${root}/etc/exim4/Makefile`)).toBe("Makefile.local");

@@ -9,7 +9,7 @@ import { EnvironmentError, LockHeldError } from "../src/errors.js";
 import type { App } from "../src/server-layout.js";
 import { DEFAULT_KEEP } from "../src/saved.js";
 import { RealSystem } from "../src/system/real.js";
-import { terminal } from "../src/system/terminal.js";
+import { output } from "../src/render.js";
 import type { RunOptions, RunResult } from "../src/system/system.js";
 import { actionLine } from "../src/upgrade/watch-lines.js";
 import { eventMeaning, isIgnored, watchLayout } from "../src/upgrade/watch-paths.js";
@@ -142,7 +142,7 @@ function vanillaRootPerTest(take: (root: string) => void): void {
 function capture<T>(parse: (chunk: string) => T): { out: T[]; until: (pred: () => boolean) => Promise<void> } {
   const out: T[] = [];
   const waiters: Array<() => void> = [];
-  vi.spyOn(terminal, "out").mockImplementation((text) => {
+  vi.spyOn(output, "out").mockImplementation((text) => {
     out.push(parse(text));
     waiters.splice(0).forEach((w) => w());
   });

@@ -139,6 +139,21 @@ describe("watch rounds run as child processes (real binary)", () => {
     expect(await watcher.stop("SIGTERM")).toBe(0);
   });
 
+  it("acts at once on an upgrade that came before it started: no event needed", async () => {
+    const exim = upgrade(root, "exim4", "before", 3);
+    damageKeepOld(root, "exim4");
+    watcher = new WatchChild(root, DEBOUNCE);
+    await watcher.waitFor((l) => l.event === "ready");
+    expect(await watcher.waitFor((l) => l.event === "pending")).toMatchObject({ apps: ["exim4"] });
+    const synced = await watcher.waitFor((l) => l.action === "sync" && l.round === 1);
+    expect(synced).toMatchObject({ status: "ok", apps: ["exim4"] });
+    expect(watcher.actions("repair").at(-1)).toMatchObject({ round: 1, status: "ok" });
+    for (const [rel, text] of Object.entries(exim)) expect(localText(root, "exim4", rel), rel).toBe(text);
+    expect(readFileSync(inRoot(root, "/etc/exim4/Makefile.local"), "utf8")).toMatch(/^snippets_dir\s*:= sympl-local\.d$/m);
+    expect(await watcher.stop("SIGTERM")).toBe(0);
+    expect(watcher.lines.at(-1)).toMatchObject({ event: "stopped", rounds: 1 });
+  });
+
   it("stops, with exit 0 and no stack trace, at its first line after the reader of its output has gone", async () => {
     watcher = new WatchChild(root, DEBOUNCE);
     await watcher.waitFor((l) => l.event === "ready");

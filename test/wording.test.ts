@@ -2,17 +2,19 @@
  * What the admin reads, in the order and words that help: a dry run is a
  * summary unless --verbose asks for every step (--json keeps the whole
  * plan), the `make` still to run comes after the list of changes, `sync --make` with nothing to
- * sync says what it did in one line, a server without Sympl is called
- * that (by `status` and `doctor`), and the `changes` table has headers.
+ * sync says what it did in one line, `diff --base` after a conflict shows
+ * the base the merge used, a server without Sympl is called that (by
+ * `status` and `doctor`), and the `changes` table has headers.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { changes, install } from "../src/changes/commands.js";
 import { doctor } from "../src/doctor/command.js";
 import { status } from "../src/makefilecheck/status.js";
-import { sync } from "../src/sync/commands.js";
+import { diff, sync } from "../src/sync/commands.js";
+import { appPaths } from "../src/server-layout.js";
 import { main } from "../src/cli.js";
-import { hashTree, inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
+import { hashTree, inRoot, makeRoot, UPSTREAM_TREES, upgradeUpstream, writeSymplTree } from "./fixtures/sympl.js";
 import { captureOutput } from "./support/capture.js";
 import { testContext } from "./support/context.js";
 import { jsonDocument } from "./support/json-schema.js";
@@ -90,6 +92,31 @@ describe("sync --make with nothing to sync", () => {
     expect(result.lines).toEqual(["exim4: nothing to sync; /etc/exim4/exim4.conf was missing: rebuilt from /etc/exim4/sympl-local.d"]);
     const again = await sync(testContext(root, { apps: ["exim4"] }), { _: ["sync"], make: true });
     expect(again.lines).toEqual(["exim4: nothing to do"]);
+  });
+});
+
+describe("diff --base after a conflict", () => {
+  it("shows the base the merge used while the conflict waits, not `has not changed`; the baseline again once it is settled", async () => {
+    writeSymplTree(root, { apps: ["exim4"] });
+    await install(testContext(root, { apps: ["exim4"] }), { _: ["install"], set: [] });
+    const rel = Object.keys(UPSTREAM_TREES.exim4)[1]!;
+    const base = UPSTREAM_TREES.exim4[rel]!;
+    // Both sides add a line at the same place: a conflict, and a tree exim still accepts.
+    writeFileSync(inRoot(root, `${appPaths("exim4").local}/${rel}`), `${base}# mine\n`);
+    upgradeUpstream(root, "exim4", { modify: { [rel]: `${base}# theirs\n` } });
+    const synced = await sync(testContext(root, { apps: ["exim4"] }), { _: ["sync"] });
+    expect(synced.lines.join("\n")).toContain(`CONFLICT    ${rel}`);
+
+    const shown = await diff(testContext(root, { apps: ["exim4"] }), { _: ["diff"], path: rel, base: true });
+    expect(shown.lines).toContain(`--- merge-base/${rel}`);
+    expect(shown.lines).toContain(`+++ sympl.d/${rel}`);
+    expect(shown.lines).toContain("+# theirs");
+    const all = await diff(testContext(root, { apps: ["exim4"] }), { _: ["diff"], base: true });
+    expect(all.lines).toContain(`--- merge-base/${rel}`);
+
+    await sync(testContext(root, { apps: ["exim4"] }), { _: ["sync"], "keep-local": [rel] });
+    const settled = await diff(testContext(root, { apps: ["exim4"] }), { _: ["diff"], base: true });
+    expect(settled.lines).toEqual(["sympl.d has not changed since the baseline"]);
   });
 });
 

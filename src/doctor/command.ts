@@ -69,7 +69,7 @@ async function appEntry(sys: Reader, app: App, ptrAddress: string): Promise<Entr
     checks.push(await checkEximLookups(sys, [cfg.liveText, cfg.builtText ?? ""]));
   } else {
     const ports = privatePorts(cfg.liveText);
-    if (ports.size) checks.push(await checkDovecotPorts(sys, ports));
+    if (ports.size) checks.push(checkDovecotPorts(ports));
   }
   if (cfg.live) checks.push(await checkConfigTest(sys, app, cfg.live));
   if (cfg.chosen) checks.push(checkBuiltConfig(sys, app, cfg.chosen));

@@ -4,12 +4,13 @@
  * expand the config, so a missing lookup only shows when mail comes in),
  * whether the live tree passes the daemon's config test (`config-test`),
  * and whether ch2's private IMAP ports are free or dovecot's
- * (`dovecot-ports`), and whether the built config is the chosen tree's
+ * (`dovecot-ports`, from the kernel's socket tables), and whether the built config is the chosen tree's
  * and read by the running daemon (`built-config`).
  */
 import type { App, Mode } from "../server-layout.js";
 import { DAEMON_BINARY, appPaths, reloadCommand, snippetDir } from "../server-layout.js";
 import type { Reader } from "../system/system.js";
+import { tcpListeners } from "../system/ports.js";
 import { builtReport } from "../tree/built-read.js";
 import { errorLines, runConfigTest } from "../tree/configtest.js";
 import { activeLines } from "./config.js";
@@ -92,32 +93,16 @@ export function privatePorts(configText: string): Map<string, number> {
   return out;
 }
 
-/** Who listens on each local TCP port, from `ss -Hltnp`: process names and pids, empty when not shown (not root). */
-async function listeners(sys: Reader): Promise<Map<number, string[]> | null> {
-  const run = await sys.run("/usr/bin/ss", ["-Hltnp"], { timeoutMs: 10_000 });
-  if (run.exitCode !== 0) return null;
-  const out = new Map<number, string[]>();
-  for (const line of run.stdout.split("\n")) {
-    const fields = line.trim().split(/\s+/);
-    const local = fields[3];
-    if (!local) continue;
-    const port = Number(local.slice(local.lastIndexOf(":") + 1));
-    const users = [...line.matchAll(/\("([^"]+)",pid=(\d+)/g)].map((m) => `${m[1]} (pid ${m[2]})`);
-    out.set(port, [...(out.get(port) ?? []), ...users]);
-  }
-  return out;
-}
-
 /** True when a holder is dovecot or one of its own processes. */
 function isDovecot(holder: string): boolean {
   return /^(dovecot|imap-login)\b/.test(holder);
 }
 
 /** `dovecot-ports`: each of ch2's ports is free, or already dovecot's. */
-export async function checkDovecotPorts(sys: Reader, ports: Map<string, number>): Promise<Verdict> {
-  const held = await listeners(sys);
+export function checkDovecotPorts(ports: Map<string, number>): Verdict {
+  const held = tcpListeners(ports.values());
   const list = [...ports.values()].join(" and ");
-  if (!held) return warn("dovecot-ports", `cannot tell who listens on ${list}: ss failed`, "apt-get install iproute2, then run doctor again");
+  if (!held) return warn("dovecot-ports", `cannot tell who listens on ${list}: /proc/net/tcp cannot be read`, "mount /proc (doctor reads who listens there), then run doctor again");
   for (const port of ports.values()) {
     const holders = held.get(port);
     if (!holders) continue;

@@ -1,8 +1,8 @@
 /**
  * The reading commands of the Makefile manager: `status` (profile, mode,
  * damage, drift, the built config and the next step per app) and `report`.
- * Apart from the commands that write, so that `status`, run by hand and by
- * every trigger, loads none of their planning (docs/architecture.md,
+ * Apart from the commands that write, so that `status`, which the admin
+ * runs by hand, loads none of their planning (docs/architecture.md,
  * Budgets).
  */
 import type { AppReport, Args, CommandResult, Context } from "../context.js";
@@ -12,17 +12,14 @@ import type { App } from "../server-layout.js";
 import { appPaths, LINKED_SNIPPETS, reloadCommand, snippetDir } from "../server-layout.js";
 import type { DriftSummary } from "../sync/drift.js";
 import { summarizeDrift } from "../sync/drift.js";
-import type { BuiltState } from "../tree/built.js";
 import type { BuiltReport } from "../tree/built-read.js";
-import { builtState, withDaemon } from "../tree/built-read.js";
+import { readBuilt, withDaemon } from "../tree/built-read.js";
 import { SYMPL_NEW } from "../tree/scan.js";
 import { inTree, snippetPath } from "../paths.js";
-import { RecordingReader } from "../system/recording.js";
 import type { Reader, System } from "../system/system.js";
 import { observe } from "./observe.js";
 import type { Detection } from "./profile.js";
 import { detectProfile, worstCode } from "./profile.js";
-import { recallFacts, rememberFacts } from "./status-memo.js";
 import { JOURNAL, PENDING_JOURNAL_FIX, pendingJournal } from "../plan.js";
 
 /** The next command for an app, or null when there is nothing to do. */
@@ -86,44 +83,35 @@ function describeDrift(drift: DriftSummary): string {
   return parts.length ? parts.join(", ") : "clean";
 }
 
-/** What `status` finds on disk for one app: everything it reports but the daemon. */
+/** What `status` finds for one app. */
 interface AppFacts {
   det: Detection;
   drift: DriftSummary | null;
-  /** The built config's state against the chosen tree, and when it was written; null before a tree is chosen. */
-  built: { state: BuiltState; builtMs: number | null } | null;
+  /** The built config against the chosen tree, and the daemon; null before a tree is chosen. */
+  built: BuiltReport | null;
   builtProblem: string | null;
   linked: string[];
 }
 
-/** Reads `app`'s facts through `sys` alone (status-memo.ts relies on that), writing caches through `caches`. */
+/** Reads `app`'s facts, refreshing drift's stat cache through `caches` with what had settled by `scannedAt`. */
 async function readFacts(sys: Reader, app: App, caches: System | undefined, scannedAt: number): Promise<AppFacts> {
   const det = detectProfile(observe(sys, app));
-  const { drift, trees } = det.profile === "fatal" ? { drift: null } : await summarizeDrift(sys, app, caches, scannedAt);
+  const drift = det.profile === "fatal" ? null : await summarizeDrift(sys, app, caches, scannedAt);
   // Only once a tree is chosen is there a config that should be in force.
   const chosen = det.profile === "fatal" ? null : det.mode;
-  let built: AppFacts["built"] = null;
+  let built: BuiltReport | null = null;
   let builtProblem: string | null = null;
   try {
-    const scanned = trees && chosen ? (chosen === "local" ? trees.local : trees.upstream).entries : undefined;
-    built = chosen ? builtState(sys, app, chosen, caches, scannedAt, scanned) : null;
+    if (chosen) {
+      const { verdict, builtMs } = readBuilt(sys, app, chosen);
+      built = withDaemon(sys, app, verdict.state, builtMs);
+    }
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
     builtProblem = err.message;
   }
   const linked = det.profile === "fatal" ? [] : linkedSnippetProblems(sys, app);
   return { det, drift, built, builtProblem, linked };
-}
-
-/** `app`'s facts: remembered, while nothing they were read from has changed, else read (and remembered). */
-async function factsOf(ctx: Context, app: App): Promise<AppFacts> {
-  const recalled = recallFacts<AppFacts>(ctx.sys, app);
-  if (recalled) return recalled;
-  const scannedAt = ctx.now().getTime();
-  const reader = new RecordingReader(ctx.sys);
-  const facts = await readFacts(reader, app, ctx.caches, scannedAt);
-  if (ctx.caches) rememberFacts(ctx.caches, app, facts, reader, scannedAt);
-  return facts;
 }
 
 /** `status`: profile, recorded mode, damage, drift and the next step per app. */
@@ -133,9 +121,7 @@ export async function status(ctx: Context, _args: Args): Promise<CommandResult> 
   const lines: string[] = [];
   const codes: ExitCode[] = [];
   for (const app of ctx.apps) {
-    const { det, drift, built: found, builtProblem, linked } = await factsOf(ctx, app);
-    // The daemon is asked each time: whether it runs is no fact about the files.
-    const built = found && withDaemon(ctx.sys, app, found.state, found.builtMs);
+    const { det, drift, built, builtProblem, linked } = await readFacts(ctx.sys, app, ctx.caches, ctx.now().getTime());
     const next = linked.length ? `move ${appPaths(app).local}/${LINKED_SNIPPETS[app][0]} aside, then \`makefilecheck sync -a ${app} --take-upstream ${LINKED_SNIPPETS[app][0]}\`` : nextStep(det, drift, built);
     const wrong = Boolean(drift?.actionNeeded || (built && notInForce(built)) || builtProblem || linked.length);
     codes.push(det.code === 0 && wrong ? 1 : det.code);

@@ -14,7 +14,7 @@ const LAST_RUN = childPath(CACHE_DIR, "last-run.json");
 
 /** Records `run` through `caches`; a record that cannot be written is a cache lost, and says nothing. */
 export function recordLastRun(caches: System, run: LastRun): void {
-  refreshCache(caches, { op: "cache", path: LAST_RUN, data: Buffer.from(`${JSON.stringify(run)}\n`), drop: [], why: "the last run, for the monitoring outputs" });
+  refreshCache(caches, { op: "cache", path: LAST_RUN, data: Buffer.from(`${JSON.stringify(run)}\n`), why: "the last run, for the monitoring outputs" });
 }
 
 /** The recorded last run; null when none is recorded or the record is not one. */

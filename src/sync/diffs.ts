@@ -5,6 +5,7 @@
 import { createTwoFilesPatch } from "diff";
 import type { Reader } from "../system/system.js";
 import { readBaseObject } from "../tree/baseline.js";
+import type { BaseEntry } from "../tree/baseline.js";
 import { asText } from "./text.js";
 import type { Trees } from "../tree/trees.js";
 
@@ -55,10 +56,21 @@ function pathsOf(trees: Trees, paths: string[] | undefined): string[] {
 export function baseObjectsFor(sys: Reader, trees: Trees, paths: string[] | undefined): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   for (const path of pathsOf(trees, paths)) {
-    const entry = trees.baseline?.files[path];
+    const { entry } = baseOf(trees, path);
     if (entry && !out.has(entry.sha256) && entry.sha256 !== trees.upstream.entries.get(path)?.sha256) out.set(entry.sha256, readBaseObject(sys, trees.app, entry));
   }
   return out;
+}
+
+/**
+ * What `diff --base` compares upstream with for `path`: while its conflict
+ * waits as `.sympl-new`, the base that sync's merge used (the baseline has
+ * moved on to today's upstream since, and would show nothing); else the
+ * baseline.
+ */
+function baseOf(trees: Trees, path: string): { entry: BaseEntry | undefined; label: string } {
+  const merge = trees.local.waiting.includes(path) ? trees.baseline?.mergeBases?.[path] : undefined;
+  return merge ? { entry: merge, label: `merge-base/${path}` } : { entry: trees.baseline?.files[path], label: `baseline/${path}` };
 }
 
 /**
@@ -74,9 +86,9 @@ export function diffTrees(trees: Trees, paths: string[] | undefined, bases?: Rea
     const up: Side = { label: `sympl.d/${path}`, data: upstream.entries.get(path)?.data };
     let d: PathDiff | null;
     if (bases) {
-      const entry = baseline?.files[path];
+      const { entry, label } = baseOf(trees, path);
       if (entry && entry.sha256 === upstream.entries.get(path)?.sha256) continue;
-      d = patchOf(path, { label: `baseline/${path}`, data: entry && bases.get(entry.sha256) }, up);
+      d = patchOf(path, { label, data: entry && bases.get(entry.sha256) }, up);
     } else {
       const mine = local.entries.get(path);
       d = mine?.linked ? null : patchOf(path, up, { label: `sympl-local.d/${path}`, data: mine?.data });

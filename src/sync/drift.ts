@@ -102,15 +102,13 @@ export function needsAction(states: PathState[], waiting: string[]): boolean {
 }
 
 /**
- * Summarises `app`'s drift for `status`, with the trees it read (for the
- * built-config check, which then scans neither again); a tree that cannot
- * be read gives `problem`, not an exception. With `caches`, the stat cache
- * is refreshed when files had to be read that have settled since
- * `scannedAt`.
+ * Summarises `app`'s drift for `status`; a tree that cannot be read gives
+ * `problem`, not an exception. With `caches`, the stat cache is refreshed
+ * when files had to be read that have settled since `scannedAt`.
  */
-export async function summarizeDrift(sys: Reader, app: App, caches?: System, scannedAt = Date.now()): Promise<{ drift: DriftSummary | null; trees?: Trees }> {
+export async function summarizeDrift(sys: Reader, app: App, caches?: System, scannedAt = Date.now()): Promise<DriftSummary | null> {
   try {
-    if (!hasLocalTree(sys, app)) return { drift: null };
+    if (!hasLocalTree(sys, app)) return null;
     const trees = loadTrees(sys, app, { useStatCache: true });
     if (caches && trees.baseline) refreshStatCache(caches, app, trees.upstream, trees.local, scannedAt);
     const states = analyze(trees, await knownEditsFor(trees));
@@ -118,9 +116,9 @@ export async function summarizeDrift(sys: Reader, app: App, caches?: System, sca
     for (const { state } of states) if (state !== "clean") counts[state] = (counts[state] ?? 0) + 1;
     if (trees.local.waiting.length) counts.waiting = trees.local.waiting.length;
     const diverged = states.filter((s) => s.state === "diverged").map((s) => s.path);
-    return { drift: { counts, actionNeeded: needsAction(states, trees.local.waiting), baseline: trees.baseline !== null, waiting: trees.local.waiting, diverged }, trees };
+    return { counts, actionNeeded: needsAction(states, trees.local.waiting), baseline: trees.baseline !== null, waiting: trees.local.waiting, diverged };
   } catch (err) {
-    if (err instanceof UserError) return { drift: { counts: {}, actionNeeded: true, problem: err.message } };
+    if (err instanceof UserError) return { counts: {}, actionNeeded: true, problem: err.message };
     throw err;
   }
 }

@@ -395,7 +395,7 @@ export function planSync(trees: SyncSnapshot, options: SyncOptions): SyncPlan {
   const unsettled = states.filter((s) => s.state === "diverged" && !settled(s.path)).map((s) => s.path);
   const conflicts = entries.filter((e) => e.action === "conflict").map((e) => e.path);
   const waiting = [...new Set([...trees.local.waiting.filter((p) => !settled(p)), ...conflicts])].sort();
-  const next: Manifest = manifestOf(app, trees.upstream, unsettled, now);
+  const next: Manifest = manifestOf(app, trees.upstream, unsettled, now, mergeBasesOf(trees, waiting, conflicts));
   const baselineChanged = !sameBaseline(trees.baseline, next);
   const baselineOps = baselineChanged ? planBaseline(trees.storedObjects, next, trees.upstream, trees.baseline) : [];
   const ops = [...steps.saves, ...steps.removals, ...steps.cleanup, ...steps.dirs, ...steps.changes, ...baselineOps];
@@ -408,6 +408,21 @@ export function planSync(trees: SyncSnapshot, options: SyncOptions): SyncPlan {
     baselineChanged,
     refreshCache: statCacheOp(app, trees.upstream, trees.local, touchedBy(ops), trees.scannedAt),
   };
+}
+
+/**
+ * The merge bases to keep for the conflicts that wait after this sync: the
+ * base this sync's merge used for a conflict it found (the baseline it
+ * replaces), else the one recorded when the path first conflicted. Only
+ * bases whose bytes the store holds (it holds every baseline's).
+ */
+function mergeBasesOf(trees: SyncSnapshot, waiting: string[], conflicts: string[]): Record<string, BaseEntry> {
+  const out: Record<string, BaseEntry> = {};
+  for (const rel of waiting) {
+    const base = conflicts.includes(rel) ? trees.baseline?.files[rel] : trees.baseline?.mergeBases?.[rel];
+    if (base && trees.storedObjects.has(base.sha256)) out[rel] = base;
+  }
+  return out;
 }
 
 /** Server paths a plan writes, links, removes or renames: their scanned stamps are no longer true. */

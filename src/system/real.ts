@@ -5,8 +5,8 @@
  */
 import { accessSync, chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import type { Dirent, Stats } from "node:fs";
+import { spawn } from "node:child_process";
 import { posix } from "node:path";
-import { builtin } from "../builtin.js";
 import { EnvironmentError, LockHeldError, RefusedError, problem } from "../errors.js";
 import { childPath, hostPath, serverPath } from "../paths.js";
 import type { HostPath, ServerPath } from "../paths.js";
@@ -549,8 +549,9 @@ const FLOCK_BUSY = 75;
  */
 function flockFd(fd: number, waitMs: number): Promise<{ code: number; stderr: string }> {
   const wait = waitMs > 0 ? ["-w", String(waitMs / 1000)] : ["-n"];
-  // Fetched here, not imported: node:child_process and the stream modules it loads cost every read-only run milliseconds.
-  const { spawn } = builtin<typeof import("node:child_process")>("node:child_process");
+  // Node's spawn, not execa (which runs every other program): execa takes
+  // no bare descriptor beyond stdin, stdout and stderr, and flock must get
+  // the open lock file itself as its fd 3.
   return new Promise((resolve, reject) => {
     const child = spawn("flock", ["-x", ...wait, "-E", String(FLOCK_BUSY), "3"], { stdio: ["ignore", "ignore", "pipe", fd] });
     let stderr = "";

@@ -34,6 +34,12 @@ export interface Manifest {
   files: Record<string, BaseEntry>;
   /** Paths an adoption found diverged that the admin has not settled yet. */
   unsettled: string[];
+  /**
+   * For each path whose conflict waits as `.sympl-new`, the base the merge
+   * used (the baseline before that sync), kept in the store so that
+   * `diff --base` shows what upstream changed; absent when none waits.
+   */
+  mergeBases?: Record<string, BaseEntry>;
 }
 
 /** The directory holding `app`'s baseline. */
@@ -75,6 +81,13 @@ function validate(app: App, raw: unknown): Manifest {
     }
   }
   if (!m.unsettled.every((rel) => typeof rel === "string" && isPlainSnippetPath(rel))) throw corrupt(app, "lists a bad unsettled path");
+  if (m.mergeBases !== undefined) {
+    if (!m.mergeBases || typeof m.mergeBases !== "object") throw corrupt(app, "has bad merge bases");
+    for (const rel of Object.keys(m.mergeBases)) {
+      const entry = m.mergeBases[rel];
+      if (!isPlainSnippetPath(rel) || !entry || typeof entry.sha256 !== "string" || !SHA256_HEX.test(entry.sha256) || !Number.isInteger(entry.mode)) throw corrupt(app, `has a bad merge base for ${rel}`);
+    }
+  }
   return m as Manifest;
 }
 
@@ -123,19 +136,25 @@ export function storedObjects(sys: Reader, app: App): Set<string> {
   return new Set(sys.listDetailed(dir, () => false).filter((e) => e.type === "file").map((e) => e.name));
 }
 
-/** The manifest that records `upstream` as the baseline. */
-export function manifestOf(app: App, upstream: Snapshot, unsettled: string[], created: Date): Manifest {
+/** The manifest that records `upstream` as the baseline, with the merge bases of the conflicts still waiting. */
+export function manifestOf(app: App, upstream: Snapshot, unsettled: string[], created: Date, mergeBases: Record<string, BaseEntry> = {}): Manifest {
   const files: Record<string, BaseEntry> = {};
   for (const [rel, entry] of upstream.entries) {
     if (entry.sha256) files[rel] = { sha256: entry.sha256, mode: entry.mode };
   }
-  return { format: FORMAT, version: VERSION, app, created: created.toISOString(), files, unsettled: [...unsettled].sort() };
+  const bases = Object.keys(mergeBases).length ? { mergeBases: Object.fromEntries(Object.entries(mergeBases).sort(([a], [b]) => (a < b ? -1 : 1))) } : {};
+  return { format: FORMAT, version: VERSION, app, created: created.toISOString(), files, unsettled: [...unsettled].sort(), ...bases };
 }
 
-/** True when two manifests record the same files and unsettled paths (time aside). */
+/** True when two manifests record the same files, unsettled paths and merge bases (time aside). */
 export function sameBaseline(a: Manifest | null, b: Manifest): boolean {
   if (!a) return false;
-  return JSON.stringify([a.files, a.unsettled]) === JSON.stringify([b.files, b.unsettled]);
+  return JSON.stringify([a.files, a.unsettled, a.mergeBases ?? {}]) === JSON.stringify([b.files, b.unsettled, b.mergeBases ?? {}]);
+}
+
+/** The hashes a manifest needs in the store: its files' and its merge bases'. */
+function neededObjects(m: Manifest | null): Set<string> {
+  return new Set([...Object.values(m?.files ?? {}), ...Object.values(m?.mergeBases ?? {})].map((e) => e.sha256));
 }
 
 /**
@@ -158,8 +177,8 @@ export function planBaseline(stored: ReadonlySet<string>, next: Manifest, upstre
   }
   const json = Buffer.from(`${JSON.stringify(next, null, 1)}\n`);
   ops.push({ op: "write", path: manifestPath(app), data: json, mode: 0o600, why: "baseline manifest" });
-  const kept = new Set(Object.values(next.files).map((e) => e.sha256));
-  const dropped = new Set(Object.values(previous?.files ?? {}).map((e) => e.sha256).filter((h) => !kept.has(h)));
+  const kept = neededObjects(next);
+  const dropped = new Set([...neededObjects(previous)].filter((h) => !kept.has(h)));
   for (const hash of dropped) {
     if (stored.has(hash)) ops.push({ op: "remove", path: objectPath(app, hash), why: "no longer in the baseline" });
   }

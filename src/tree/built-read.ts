@@ -6,15 +6,12 @@
  */
 import type { App, Mode } from "../server-layout.js";
 import { appPaths, DAEMON_PID_FILE, DAEMON_CONFIG_HELPER, snippetDir } from "../server-layout.js";
-import type { ProcessInfo, Reader, System } from "../system/system.js";
+import type { ProcessInfo, Reader } from "../system/system.js";
 import type { BuiltState, BuiltVerdict, TreeName } from "./built.js";
 import { classifyBuilt } from "./built.js";
-import { builtKey, knownCurrent, recordCurrent } from "./built-cache.js";
-import { treeFiles, treeSnippets } from "./configtest.js";
+import { treeSnippets } from "./configtest.js";
 import { posix } from "node:path";
 import { serverPath } from "../paths.js";
-import type { ServerPath } from "../paths.js";
-import type { ScannedSnippet } from "./scan.js";
 
 /** Whether the daemon runs, as far as the pid file and the host's processes tell. */
 export type DaemonState = "running" | "stopped" | "unknown";
@@ -103,25 +100,4 @@ export function withDaemon(sys: Reader, app: App, state: BuiltState, builtMs: nu
 export function builtReport(sys: Reader, app: App, mode: Mode): BuiltReport & { verdict: BuiltVerdict } {
   const { verdict, builtMs } = readBuilt(sys, app, mode);
   return { ...withDaemon(sys, app, verdict.state, builtMs), verdict };
-}
-
-/**
- * The built config's state as `status` gives it, and when the built file
- * was written (for the daemon's part, which the caller asks): readBuilt's
- * verdict, with a `current` verdict remembered by the stamps of what it
- * was read from (built-cache.ts), so that on an unchanged server neither
- * the built file nor a snippet is read. `caches` (absent under --dry-run)
- * is where a new verdict is recorded; `scannedAt` is when this run began
- * reading; `scanned` is this run's scan of the `mode` tree, when drift
- * made one.
- */
-export function builtState(sys: Reader, app: App, mode: Mode, caches: System | undefined, scannedAt: number, scanned?: Map<string, ScannedSnippet>): { state: BuiltState; builtMs: number | null } {
-  const conf = sys.stat(appPaths(app).conf);
-  // The stamps are taken before anything is read (drift's scan reads only after stamping): a file changed in between then no longer matches them.
-  const files = conf?.type === "file" && sys.stat(snippetDir(app, mode))?.type === "dir" ? treeFiles(sys, app, mode, scanned) : null;
-  const key = conf && files ? builtKey(app, mode, conf, files) : null;
-  if (conf && key !== null && knownCurrent(sys, app, key)) return { state: "current", builtMs: conf.mtimeMs ?? 0 };
-  const { verdict, builtMs } = readBuilt(sys, app, mode);
-  if (conf && files && key !== null && caches && verdict.state === "current") recordCurrent(caches, app, key, [conf, ...files.map((f) => f.stamp)], scannedAt);
-  return { state: verdict.state, builtMs };
 }

@@ -10,7 +10,6 @@ import { DAEMON_BINARY, snippetDir } from "../server-layout.js";
 import { followLinks } from "../system/safe-path.js";
 import { EnvironmentError, problem } from "../errors.js";
 import { scanTree } from "./scan.js";
-import type { ScannedSnippet } from "./scan.js";
 import type { Entry, Reader } from "../system/system.js";
 import { inTree } from "../paths.js";
 import type { ServerPath, SnippetPath } from "../paths.js";
@@ -55,11 +54,11 @@ export interface TreeFile {
 
 /**
  * Every snippet `app`'s `mode` tree builds in, in the Makefile's order,
- * unread; from `scanned`, this run's scan of that tree, when there is one.
+ * unread.
  */
-export function treeFiles(sys: Reader, app: App, mode: Mode, scanned?: Map<string, ScannedSnippet>): TreeFile[] {
+function treeFiles(sys: Reader, app: App, mode: Mode): TreeFile[] {
   const dir = snippetDir(app, mode);
-  const snippets = scanned ?? scanTree(sys, dir, { links: mode === "local" }).snippets;
+  const snippets = scanTree(sys, dir, { links: mode === "local" }).snippets;
   return [...snippets.values()].map((s) => {
     const path = inTree(dir, s.rel);
     // A plain file's scan already holds its numbers; a link's are its target's.

@@ -44,11 +44,6 @@ export function statCachePath(app: App): ServerPath {
   return childPath(CACHE_DIR, `${app}.bin`);
 }
 
-/** Where version 1 (JSON) kept it; a sync removes that file. */
-function oldStatCachePath(app: App): ServerPath {
-  return childPath(CACHE_DIR, `${app}.json`);
-}
-
 /** Lookups for both trees; null when there is no usable cache. */
 export interface StatCache {
   upstream: KnownHash;
@@ -89,7 +84,7 @@ function readSection(data: Buffer, at: number): { table: Map<string, number>; en
 /** Reads `app`'s cache; anything unexpected (no file, another version or app, a cut-off file) means "no cache". */
 export function readStatCache(sys: Reader, app: App): StatCache | null {
   try {
-    // Asked first, not caught: an error's stack costs a cached-code run a re-parse of every function on it.
+    // Asked first: no cache is the common case on a first run, not an error.
     if (sys.stat(statCachePath(app))?.type !== "file") return null;
     const data = sys.readFile(statCachePath(app));
     const header = `${MAGIC} ${VERSION} ${app}\n`;
@@ -160,7 +155,7 @@ function encode(app: App, sections: Row[][]): Buffer {
 export function statCacheOp(app: App, upstream: Snapshot, local: Snapshot, touched: ReadonlySet<string>, scannedAt: number): CacheOp {
   const before = scannedAt - RACY_MS;
   const data = encode(app, [rows(upstream, touched, before), rows(local, touched, before)]);
-  return { op: "cache", path: statCachePath(app), data, drop: [oldStatCachePath(app)], why: "drift's stat cache" };
+  return { op: "cache", path: statCachePath(app), data, why: "drift's stat cache" };
 }
 
 /**

@@ -4,7 +4,8 @@
  * beside it and the recorded modes; a burst of writes settles first, then
  * one round runs `repair` and `sync`, each as a child process of the same
  * CLI that takes the run lock itself (the watcher's memory stays that of an
- * idle watcher). It prints one line per action and stops cleanly on SIGINT
+ * idle watcher). What an upgrade left before watching started gets a round
+ * at once. It prints one line per action and stops cleanly on SIGINT
  * or SIGTERM, and when the reader of its output has gone.
  */
 import { optionsOf } from "../args.js";
@@ -15,6 +16,7 @@ import { appPaths, STATE_DIR } from "../server-layout.js";
 import type { App } from "../server-layout.js";
 import { repairWanted } from "../makefilecheck/commands.js";
 import { recordPath } from "../makefilecheck/state.js";
+import { summarizeDrift } from "../sync/drift.js";
 import { ownLauncher } from "../system/launcher.js";
 import { ControlSnapshot } from "./watch-echo.js";
 import { actionLine, line, type Print } from "./watch-lines.js";
@@ -22,8 +24,7 @@ import { eventMeaning, isIgnored, isMakefileName, serverPathOf, watchLayout, wat
 import type { WatchLayout } from "./watch-paths.js";
 import { Rounds } from "./watch-rounds.js";
 import { childCommand } from "./watch-spawn.js";
-import { printStreamLine } from "../render.js";
-import { onReaderGone } from "../system/terminal.js";
+import { onReaderGone, printStreamLine } from "../render.js";
 import { childPath, serverPath } from "../paths.js";
 import type { HostPath, ServerPath } from "../paths.js";
 
@@ -58,6 +59,18 @@ function watchableApps(ctx: Context): App[] {
     throw new EnvironmentError(problem(ctx.sys.hostPath(serverPath("/etc")), "no app with a sympl.d to watch", "is this a Sympl server? check --root and -a"));
   }
   return apps;
+}
+
+/**
+ * The apps with work waiting when the watcher starts: a setup that repair
+ * would put right, or upstream changes sync has not brought in (an upgrade
+ * that came while nothing watched). Events tell only of what changes from
+ * now on, so these get a round at once.
+ */
+async function pendingAtStart(ctx: Context, apps: App[]): Promise<App[]> {
+  const pending: App[] = [];
+  for (const app of apps) if (repairWanted(ctx.sys, app) || (await summarizeDrift(ctx.sys, app))?.actionNeeded) pending.push(app);
+  return pending;
 }
 
 /** Every control file there is now: the Makefile variants and the mode records. */
@@ -194,7 +207,13 @@ export async function watchWith(ctx: Context, args: Args, commands: RoundCommand
   });
   ready = true;
   snapshot.take(controlPaths(ctx, apps));
+  // Looked at once the watch is on, so that nothing falls between the two; said after `ready`.
+  const pending = await pendingAtStart(ctx, apps);
   print(line({ event: "ready", apps, debounceMs, text: `watching ${apps.join(", ")}: sympl.d, Makefile*, recorded mode (debounce ${debounceMs} ms)` }));
+  if (pending.length) {
+    print(line({ event: "pending", apps: pending, text: `${pending.join(", ")}: an upgrade came before watching started (a damage to repair, or upstream changes to sync): acting on it now` }));
+    rounds.poke(pending, "(pending when watching started)");
+  }
 
   const signal = await signals.signal;
   const dropped = await rounds.stop();
