@@ -6,15 +6,14 @@
 import { EnvironmentError, isSystemFailure, problem } from "./errors.js";
 import type { ExitCode } from "./errors.js";
 import type { App } from "./server-layout.js";
-import { ACTION_LOG, APPS, APT_CONF_DIR, appPaths, STATE_DIR, UNIT_DIR } from "./server-layout.js";
+import { APPS, appPaths, STATE_DIR, WRITTEN_DIRS } from "./server-layout.js";
 import { applyPlan, finishInterrupted, JOURNAL } from "./plan.js";
 import type { Op } from "./plan.js";
 import type { System } from "./system/system.js";
 import { planPrune, prunedLine } from "./saved.js";
 import type { Keep } from "./saved.js";
-import { childPath, serverPath } from "./paths.js";
+import { childPath } from "./paths.js";
 import type { ServerPath } from "./paths.js";
-import { posix } from "node:path";
 
 /** Parsed arguments as the commands see them. */
 export type Args = Record<string, unknown> & { _: (string | number)[] };
@@ -126,8 +125,8 @@ export async function withLock<T>(ctx: Context, body: () => Promise<T>): Promise
 function removeLeftovers(ctx: Context): void {
   const apps = APPS.map(appPaths);
   const removed = [
-    ...ctx.sys.removeStaleTemps([...apps.map((p) => p.dir), serverPath(posix.dirname(ACTION_LOG)), APT_CONF_DIR], false),
-    ...ctx.sys.removeStaleTemps([...apps.map((p) => p.local), STATE_DIR, UNIT_DIR], true),
+    ...ctx.sys.removeStaleTemps([...apps.map((p) => p.dir), ...WRITTEN_DIRS.filter((w) => !w.deep).map((w) => w.dir)], false),
+    ...ctx.sys.removeStaleTemps([...apps.map((p) => p.local), ...WRITTEN_DIRS.filter((w) => w.deep).map((w) => w.dir)], true),
   ];
   if (removed.length) ctx.note(`removed ${removed.length} temp file(s) an earlier run left behind (${removed.slice(0, 3).join(", ")}${removed.length > 3 ? ", ..." : ""})`);
 }

@@ -133,6 +133,19 @@ export function reloadCommand(app: App): string {
 export const ACTION_LOG = serverPath("/var/log/makefilecheck.log");
 
 /**
+ * The directories outside the app trees that our atomic writes reach, so
+ * where a run that dies leaves temp files: each with whether the
+ * directories below it count too. The next mutating run cleans them,
+ * doctor reports them.
+ */
+export const WRITTEN_DIRS: ReadonlyArray<{ dir: ServerPath; deep: boolean }> = [
+  { dir: STATE_DIR, deep: true },
+  { dir: serverPath("/var/log"), deep: false },
+  { dir: APT_CONF_DIR, deep: false },
+  { dir: UNIT_DIR, deep: true },
+];
+
+/**
  * The directories the tool reads and writes below, or their parents:
  * under --root, a symlink on the way to any of them would lead outside
  * the root, so such a root is refused before anything is read.

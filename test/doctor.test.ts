@@ -148,6 +148,20 @@ describe("leftovers", () => {
     expect(verdict(result, "dovecot", "leftovers")).toMatchObject({ status: "warn" });
     expect(verdict(result, "dovecot", "leftovers")!.fix).toContain("makefilecheck repair");
   });
+
+  it("warns on temp files of a killed run beside the action log and the apt hook, not on an admin's file of a similar name", async () => {
+    const root = await installed();
+    const system = () => runDoctor(root, ["dovecot"]).then((r) => verdict(r, "system", "leftovers")!);
+    mkdirSync(inRoot(root, "/var/log"), { recursive: true });
+    writeFileSync(inRoot(root, "/var/log/.keepme.mfc-999999-1"), "mine\n");
+    expect(await system()).toMatchObject({ status: "ok" });
+    mkdirSync(inRoot(root, "/etc/apt/apt.conf.d"), { recursive: true });
+    writeFileSync(inRoot(root, "/var/log/.makefilecheck.log.makefilecheck-tmp-999999-1"), "half\n");
+    writeFileSync(inRoot(root, "/etc/apt/apt.conf.d/.80makefilecheck.makefilecheck-tmp-999999-2"), "half\n");
+    const v = await system();
+    expect(v.status).toBe("warn");
+    expect(v.message).toBe("temp files of an interrupted makefilecheck run: /var/log/.makefilecheck.log.makefilecheck-tmp-999999-1, /etc/apt/apt.conf.d/.80makefilecheck.makefilecheck-tmp-999999-2");
+  });
 });
 
 describe("baseline", () => {

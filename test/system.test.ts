@@ -263,6 +263,19 @@ describe("plans and the journal", () => {
     expect(sys.stat(JOURNAL)).toBeNull();
   });
 
+  it("names an immutable file it cannot replace (root is not told to run as root)", () => {
+    writeFileSync(`${root}/etc/exim4/Makefile`, "plain\n");
+    spawnSync("chattr", ["+i", `${root}/etc/exim4/Makefile`]);
+    try {
+      expect(() => sys.writeFile(serverPath("/etc/exim4/Makefile"), "ours\n")).toThrow(
+        `/etc/exim4/Makefile: ${root}/etc/exim4/Makefile is immutable (chattr +i): not even root may change it — if that is not meant, \`chattr -i ${root}/etc/exim4/Makefile\`, then run this again`,
+      );
+    } finally {
+      spawnSync("chattr", ["-i", `${root}/etc/exim4/Makefile`]);
+    }
+    expect(readdirSync(`${root}/etc/exim4`)).toEqual(["Makefile"]);
+  });
+
   it("a symlinked directory met part way is refused the same way: steps undone, no journal", async () => {
     mkdirSync(`${root}/elsewhere`);
     mkdirSync(`${root}/var/lib/makefilecheck`, { recursive: true });

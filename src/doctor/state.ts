@@ -7,7 +7,7 @@
 import { posix } from "node:path";
 import { UserError } from "../errors.js";
 import type { App } from "../server-layout.js";
-import { APPS, STATE_DIR, appPaths } from "../server-layout.js";
+import { APPS, STATE_DIR, WRITTEN_DIRS, appPaths } from "../server-layout.js";
 import { resolveLinkTarget } from "../system/safe-path.js";
 import { readBaseObject, readManifest } from "../tree/baseline.js";
 import { APT_HOOK, ENABLE_LINK, PATH_UNIT, isOurs } from "../upgrade/hook-files.js";
@@ -86,15 +86,25 @@ export function checkLeftovers(sys: Reader, app: App): Verdict {
   return ok("leftovers", `nothing waiting in ${p.dir}`);
 }
 
-/** `leftovers` of the state dir: temp files of an interrupted run of ours. */
+/**
+ * `leftovers` outside the app trees: temp files of an interrupted run of
+ * ours in the state dir, beside the action log, among the upgrade
+ * triggers. Null before any run left a state dir.
+ */
 export function checkStateLeftovers(sys: Reader): Verdict | null {
   if (!sys.stat(STATE_DIR)) return null;
   const temps: string[] = [];
-  walk(sys, STATE_DIR, (path, name, entry) => {
-    if (entry.type !== "dir" && isOurTemp(name)) temps.push(path);
-  });
+  for (const { dir, deep } of WRITTEN_DIRS) {
+    if (deep) {
+      walk(sys, dir, (path, name, entry) => {
+        if (entry.type !== "dir" && isOurTemp(name)) temps.push(path);
+      });
+    } else if (sys.stat(dir)?.type === "dir") {
+      for (const { name, type } of sys.listDetailed(dir, () => false)) if (type !== "dir" && isOurTemp(name)) temps.push(childPath(dir, name));
+    }
+  }
   if (temps.length) return warn("leftovers", `temp files of an interrupted makefilecheck run: ${listed(temps)}`, TEMP_FIX);
-  return ok("leftovers", `nothing left over in ${STATE_DIR}`);
+  return ok("leftovers", `nothing left over in ${WRITTEN_DIRS.map((w) => w.dir).join(", ")}`);
 }
 
 /** `journal`: an interrupted run waiting to be finished; null when there is none. */
