@@ -85,6 +85,20 @@ function settingsFile(text: string): string {
   return file;
 }
 
+describe("the default settings file as something else than a regular file", () => {
+  it.each([
+    ["a FIFO", (file: string) => spawnSync("mkfifo", [file]), "is not a regular file (a FIFO, a device or a socket)"],
+    ["a link to /etc/shadow", (file: string) => symlinkSync("/etc/shadow", file), "is a symlink"],
+  ])("%s: exit 2 at once, one line, nothing quoted", (_name, make, said) => {
+    mkdirSync(inRoot(root, "/etc/makefilecheck"), { recursive: true });
+    make(inRoot(root, "/etc/makefilecheck/Autoinstall.conf"));
+    const r = cli("install");
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toEqual([expect.stringContaining(`/etc/makefilecheck/Autoinstall.conf: ${said}`)]);
+    expect(existsSync(inRoot(root, "/etc/exim4/sympl-local.d"))).toBe(false);
+  });
+});
+
 describe("the settings file is never run", () => {
   it("refuses shell lines without running them", () => {
     const marker = join(outside, "pwned");

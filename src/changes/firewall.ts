@@ -5,7 +5,7 @@
  * exim on the server, so they are never prefixed with --root.
  */
 import type { Reader } from "../system/system.js";
-import { EXIM_USER, probeFirewallDb } from "../tree/firewall-db.js";
+import { EXIM_USER, probeFirewallDb, unusable } from "../tree/firewall-db.js";
 import type { Firewall } from "./settings.js";
 import { serverPath } from "../paths.js";
 import type { ServerPath } from "../paths.js";
@@ -72,7 +72,7 @@ export async function usableFirewall(sys: Reader, configured: Firewall | undefin
   const choice = chooseFirewall(sys, configured);
   if (!choice) return null;
   const probe = await probeFirewallDb(sys, serverPath(choice.db), choice.firewall === "nftfw" ? "matchcount" : "count");
-  if (probe.verdict === "usable" || probe.verdict === "missing" || probe.verdict === "not-root") return choice;
+  if (!unusable(probe)) return choice;
   const fix =
     probe.verdict === "no-sqlite3"
       ? "apt-get install sqlite3, so that install can open it as exim would"

@@ -60,3 +60,8 @@ export async function probeFirewallDb(sys: Reader, db: ServerPath, column: strin
   if (/not a database|malformed/i.test(said)) return { verdict: "not-a-database", detail };
   return { verdict: "unreadable", detail: detail || `sqlite3 exit ${run.exitCode}` };
 }
+
+/** True when a probe tells exim could not use the database (missing is fine: the rule skips itself; without root nothing is known). */
+export function unusable(probe: DbProbe): probe is Extract<DbProbe, { detail: string }> {
+  return probe.verdict !== "usable" && probe.verdict !== "missing" && probe.verdict !== "not-root";
+}
