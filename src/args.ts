@@ -95,7 +95,7 @@ const KEEP_DAYS: ValueSpec = {
   describe: "saved copies: keep every run of the last DAYS days (default 90); older runs beyond --keep-runs are pruned when the run ends",
 };
 /** The triggers (hooks, watch) rebuild by default: the changes must stay in force after an upgrade. */
-const NO_MAKE = flag("leave out the rebuild after an upgrade: the built config is not remade and the daemon not reloaded", {
+const TRIGGER_MAKE = flag("leave out the rebuild after an upgrade: the built config is not remade and the daemon not reloaded", {
   default: true,
   negatable: true,
   shown: "--no-make",
@@ -232,7 +232,7 @@ export const COMMANDS = {
     summary: "foreground watcher: repair, sync and rebuild after every upgrade",
     options: {
       debounce: { type: "value", placeholder: "MS", integer: true, describe: "milliseconds of quiet before acting on a burst of writes (default 2000)" },
-      make: NO_MAKE,
+      make: TRIGGER_MAKE,
       "dry-run": DRY_RUN,
       wait: WAIT,
     },
@@ -249,7 +249,7 @@ export const COMMANDS = {
       remove: flag("remove the trigger files makefilecheck wrote"),
       only: { type: "value", placeholder: "KIND", choices: ["apt", "systemd"], describe: "the apt hook or the systemd units (default for --install: the systemd units where systemd runs, else the apt hook)" },
       bin: { type: "value", placeholder: "PATH", describe: "absolute path of makefilecheck the triggers run (default: this one)" },
-      make: NO_MAKE,
+      make: TRIGGER_MAKE,
       "dry-run": DRY_RUN,
       wait: WAIT,
     },

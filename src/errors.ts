@@ -69,6 +69,8 @@ export interface ProblemParts {
   path: string | null;
   message: string;
   fix: string | null;
+  /** The snippet and line a daemon's refusal points at (daemon-words.ts). */
+  source?: { file: string; line: number };
 }
 
 /**
@@ -88,14 +90,15 @@ export function escapeControls(text: string): string {
  * Formats `path: problem — fix`, leaving out the parts that are empty. The
  * path and the problem may quote what the admin gave (`--root` with a
  * newline in it): their control characters are escaped, so the error
- * stays one line.
+ * stays one line. `source` (a daemon's refusal located in a snippet) goes
+ * to --json only.
  */
-export function problem(rawPath: string | undefined, rawWhat: string, fix?: string): string {
+export function problem(rawPath: string | undefined, rawWhat: string, fix?: string, source?: ProblemParts["source"]): string {
   const path = rawPath && escapeControls(rawPath);
   const what = escapeControls(rawWhat);
   const line = `${path ? `${path}: ` : ""}${what}${fix ? ` — ${fix}` : ""}`;
   RECENT.delete(line);
-  RECENT.set(line, { path: path || null, message: what, fix: fix || null });
+  RECENT.set(line, { path: path || null, message: what, fix: fix || null, ...(source ? { source } : {}) });
   if (RECENT.size > RECENT_MAX) RECENT.delete(RECENT.keys().next().value as string);
   return line;
 }

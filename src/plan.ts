@@ -6,6 +6,8 @@
  */
 import { EnvironmentError, RefusedError, UserError, isSystemFailure, problem } from "./errors.js";
 import { sha256 } from "./hash.js";
+import { daemonWords, maskKey } from "./daemon-words.js";
+import type { Source } from "./daemon-words.js";
 import { posix } from "node:path";
 import { childPath, serverPath } from "./paths.js";
 import type { ServerPath } from "./paths.js";
@@ -375,6 +377,26 @@ function decodeOp(r: Record<string, unknown>): Op | null | string {
   }
 }
 
+/**
+ * What a failed `run` step (make) said, for one line: the daemon's refusal
+ * in our words when make's test printed one (the `APP.conf.tmp` it names
+ * is read in the step's directory to find the snippet), else make's last
+ * lines; masked either way (daemon-words.ts).
+ */
+function runWords(sys: System, op: Extract<Op, { op: "run" }>, output: string): { said: string; source?: Source } {
+  const app = op.cwd ? posix.basename(op.cwd) : "";
+  if (op.cwd && (app === "exim4" || app === "dovecot")) {
+    const dir = op.cwd;
+    const words = daemonWords(app, output, (named) => {
+      const tmp = childPath(dir, posix.basename(named));
+      return tmp.endsWith(".conf.tmp") && sys.stat(tmp)?.type === "file" ? sys.readFile(tmp).toString("utf8") : null;
+    });
+    // Its first line is the located refusal; make's echo of the command and its own error add nothing.
+    if (words.source) return { said: words.text.split("\n")[0]!, source: words.source };
+  }
+  return { said: maskKey(output).split("\n").slice(-3).join(" | ") };
+}
+
 /** Undoes the steps that `done` stamps and removes the journal; false (the journal stays) when that fails too. */
 function undone(sys: System, held: Map<ServerPath, Held>, done: Stamped[]): boolean {
   try {
@@ -413,8 +435,8 @@ async function perform(sys: System, op: Op): Promise<void> {
     case "run": {
       const result = await sys.act(op.cmd, op.args, { cwd: op.cwd });
       if (result.exitCode !== 0) {
-        const said = (result.stderr || result.stdout).trim().split("\n").slice(-3).join(" | ");
-        throw new EnvironmentError(problem(op.cwd, `${[op.cmd, ...op.args].join(" ")} failed (exit ${result.exitCode}): ${said}`));
+        const { said, source } = runWords(sys, op, `${result.stderr}\n${result.stdout}`.trim());
+        throw new EnvironmentError(problem(op.cwd, `${[op.cmd, ...op.args].join(" ")} failed (exit ${result.exitCode}): ${said}`, undefined, source));
       }
       return;
     }

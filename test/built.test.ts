@@ -3,9 +3,9 @@
 // real process standing in for the daemon.
 import { readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { classifyBuilt, sortedAsMakeDoes, splitBuilt } from "../src/tree/built.js";
-import type { TreeSnippet } from "../src/tree/built.js";
-import { builtReport, classifyDaemon } from "../src/tree/built-read.js";
+import { classifyBuilt, sortedAsMakeDoes, splitBuilt } from "../src/built/classify.js";
+import type { TreeSnippet } from "../src/built/classify.js";
+import { builtReport, classifyDaemon } from "../src/built/read.js";
 import { status } from "../src/makefilecheck/commands.js";
 import { changes, install } from "../src/changes/commands.js";
 import { appPaths, type App } from "../src/server-layout.js";

@@ -63,6 +63,10 @@ describe("apply and undo, by intent", () => {
     ["ch3, two settings", ch3, "log_selector = +a\nlog_selector = +b\n", "# log_selector = +a\n# log_selector = +b\n"],
     ["ch4, aligned, whatever the values", ch4, "rfc1413_hosts         = *\nrfc1413_query_timeout = 30s\n", "# rfc1413_hosts         = *\n# rfc1413_query_timeout = 30s\n"],
     ["ch4, today's lines", ch4, "rfc1413_hosts =\nrfc1413_query_timeout = 5s\n", "# rfc1413_hosts =\n# rfc1413_query_timeout = 5s\n"],
+    ["ch3, indented", ch3, "  log_selector = +tls_sni\n", "#   log_selector = +tls_sni\n"],
+    ["ch3, hidden from -bP", ch3, "hide log_selector = +tls_sni\n", "# hide log_selector = +tls_sni\n"],
+    ["ch4, indented", ch4, "\trfc1413_hosts = *\n  rfc1413_query_timeout = 5s\n", "# \trfc1413_hosts = *\n#   rfc1413_query_timeout = 5s\n"],
+    ["ch4, hidden from -bP", ch4, "hide rfc1413_hosts = *\nhide  rfc1413_query_timeout = 5s\n", "# hide rfc1413_hosts = *\n# hide  rfc1413_query_timeout = 5s\n"],
     ["ch11 swaps the word in the setting only", ch11, `# no_matching_hosts is used below\n${AUTH_TLS_ONLY}\n`, `# no_matching_hosts is used below\n${AUTH_TLS_ONLY.replace("no_matching_hosts", "localhost")}\n`],
   ];
   it.each(table)("%s", (_name, edit, from, to) => {
@@ -158,6 +162,7 @@ describe("ch3's one log_selector", () => {
     ["a commented line is not upstream's", ["# log_selector = +all\nlog_selector = +tls_sni\n"], `+tls_sni ${ours}`, []],
     ["a # in the value is no flag", ["log_selector = +tls_sni # +all\n"], `+tls_sni +all ${ours}`, ["#"]],
     ["settings in two files", ["log_selector = +a\n", "log_selector = +b +a\n"], `+a +b ${ours}`, []],
+    ["an indented and a hidden setting", ["  log_selector = +a\n", "hide log_selector = +b\n"], `+a +b ${ours}`, []],
   ];
   it.each(table)("%s", (_name, texts, value, dropped) => {
     const got = logSelectorFor(texts);

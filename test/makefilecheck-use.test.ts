@@ -199,7 +199,7 @@ describe("config test before going live", () => {
     writeFileSync(at("/etc/exim4/sympl-local.d/00-main/99-broken"), "no_such_exim_option = 1\n");
     const checked = await check(testContext(root, { apps: ["exim4"] }), { _: [] });
     expect(checked.code).toBe(1);
-    expect(checked.lines[0]).toBe("exim4: config test FAILED (/etc/exim4/sympl-local.d):");
+    expect(checked.lines[0]).toBe(`exim4: config test FAILED (/etc/exim4/sympl-local.d): sympl-local.d/00-main/99-broken: line 1: main option "no_such_exim_option" unknown`);
     expect(checked.lines.join("\n")).toContain("no_such_exim_option");
   });
 });

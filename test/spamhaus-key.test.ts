@@ -174,6 +174,16 @@ describe("what an earlier release left readable by others", () => {
     expect(modeOf(KEY_FILE)).toMatch(/^0640 /);
   });
 
+  it("tightens a key file its group may write (0660) to 0640: only exim's group reads it", async () => {
+    await run([`AUTO_SPAMHAUS_DB_KEY=${KEY}`]);
+    chmodSync(at(KEY_FILE), 0o660);
+    const result = await run([`AUTO_SPAMHAUS_DB_KEY=${KEY}`]);
+    expect(modeOf(KEY_FILE)).toMatch(/^0640 /);
+    const said = keyReport(result);
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain(`tightened ${KEY_FILE}: it was 0660`);
+  });
+
   it("tightens saved copies holding the key to 0600, and says so; other saved copies keep their mode", async () => {
     await run([]);
     const dir = at("/var/lib/makefilecheck/saved/exim4/2026-01-02T03-04-05Z/00-main");

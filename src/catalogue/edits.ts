@@ -75,7 +75,7 @@ function activeLines(text: string, options: string[]): string[] {
 }
 
 /** The value of one logical setting: continuations joined, the option name and `=` removed. */
-function valueOf(lines: string[], span: Span): string {
+function settingValue(lines: string[], span: Span): string {
   const joined = lines
     .slice(span.first, span.last + 1)
     .map((l, i, all) => (i < all.length - 1 ? l.replace(/\\\s*$/, "") : l))
@@ -93,14 +93,14 @@ function hasWord(line: string, word: string): boolean {
 }
 
 /** The options an edit concerns. */
-function optionsOf(edit: OptionEdit): string[] {
+function editOptions(edit: OptionEdit): string[] {
   return edit.kind === "own" ? edit.options : [edit.option];
 }
 
 /** `text` with `edit` applied: every active setting commented out (`own`), or the word swapped (`word`). */
 export function applyEdit(edit: OptionEdit, text: string): string {
   const lines = text.split("\n");
-  for (const span of activeSpans(lines, optionsOf(edit))) {
+  for (const span of activeSpans(lines, editOptions(edit))) {
     for (let i = span.first; i <= span.last; i += 1) {
       const line = lines[i] ?? "";
       lines[i] = edit.kind === "own" ? `# ${line}` : line.replace(wordPattern(edit.from), edit.to);
@@ -121,7 +121,7 @@ export function applyEdits(edits: readonly OptionEdit[], text: string): string {
  * a swapped word goes back only where upstream has the original.
  */
 export function undoEdit(edit: OptionEdit, text: string, upstream: string): string {
-  const theirs = activeLines(upstream, optionsOf(edit));
+  const theirs = activeLines(upstream, editOptions(edit));
   if (edit.kind === "own") {
     const byContent = new Map(theirs.map((l) => [normal(l), l]));
     return text
@@ -152,8 +152,8 @@ function normal(line: string): string {
  * word (the admin rewrote it).
  */
 export function editPartState(edit: OptionEdit, local: string | null, upstream: string | null): EditPartState {
-  const mine = local === null ? [] : activeLines(local, optionsOf(edit));
-  const theirs = upstream === null ? [] : activeLines(upstream, optionsOf(edit));
+  const mine = local === null ? [] : activeLines(local, editOptions(edit));
+  const theirs = upstream === null ? [] : activeLines(upstream, editOptions(edit));
   if (edit.kind === "own") {
     if (mine.length > 0) return "absent";
     return theirs.length > 0 ? "ours" : "upstream";
@@ -231,7 +231,7 @@ export interface LogSelector {
 export function logSelectorFor(upstreamTexts: string[]): LogSelector {
   const upstream = upstreamTexts.flatMap((text) => {
     const lines = text.split("\n");
-    return activeSpans(lines, ["log_selector"]).flatMap((s) => valueOf(lines, s).split(/\s+/).filter(Boolean));
+    return activeSpans(lines, ["log_selector"]).flatMap((s) => settingValue(lines, s).split(/\s+/).filter(Boolean));
   });
   const ours = new Set<string>(OUR_LOG_FLAGS);
   const kept: string[] = [];

@@ -6,20 +6,22 @@ import { apply, finishInterruptedFirst, withLock } from "../context.js";
 import type { AppReport, Args, CommandResult, Context } from "../context.js";
 import { Exit, InputError, problem } from "../errors.js";
 import { appPaths } from "../server-layout.js";
-import { runConfigTest, errorLines } from "../tree/configtest.js";
+import type { App } from "../server-layout.js";
+import { treeMisfit } from "../tree/daemon-release.js";
+import { refusalWords, runConfigTest } from "../tree/configtest.js";
 import { planUse } from "../makefilecheck/commands.js";
 import { plannedContents, samePlan } from "../plan.js";
 import type { Op } from "../plan.js";
 import { hostReader, onHostReader, readStandardInput } from "../system/host.js";
-import { readBuilt } from "../tree/built-read.js";
-import type { Section } from "../tree/built.js";
-import { sectionInForce } from "../tree/built.js";
+import { readBuilt } from "../built/read.js";
+import type { Section } from "../built/classify.js";
+import { sectionInForce } from "../built/classify.js";
 import { CATALOGUE, changeById, changeFiles, isChangeId, switchKey } from "../catalogue/catalogue.js";
 import { editPartState } from "../catalogue/edits.js";
 import type { Change, ChangeId } from "../catalogue/catalogue.js";
 import { usableFirewall } from "./firewall.js";
 import type { FirewallChoice } from "./firewall.js";
-import { planChangeInstall, skipReason } from "./install.js";
+import { heldInstall, planChangeInstall, skipReason } from "./install.js";
 import type { AppInstall, Outcome, Selection } from "./install.js";
 import { PlannedView } from "../system/overlay.js";
 import { DEFAULT_SETTINGS_PATH, SETTINGS_MAX_BYTES, defaultSettingsText, readFileSettings, readSettingsFile } from "./settings.js";
@@ -94,18 +96,56 @@ function outcomeLine(app: string, o: Outcome, dryRun: boolean): string {
   return `${app}: ${o.id} ${verb} (${changeById(o.id).title})${o.notes.length ? ` — ${o.notes.join("; ")}` : ""}`;
 }
 
+/** An app this run installs nothing for, and why: the server cannot run Sympl's tree (`stock`: its own tree was refused, exit 3). */
+interface Held {
+  why: string;
+  stock: boolean;
+}
+
+/** The daemon refused Sympl's own tree the way it refused ours: the server, not the change, is at fault. */
+class StockRefusal extends Error {
+  constructor(
+    readonly app: App,
+    readonly why: string,
+  ) {
+    super(why);
+  }
+}
+
+/** A refusal without its place, to tell whether two trees fail the same way. */
+function faultOf(output: string): string {
+  return (output.split("\n")[0] ?? "").replace(/^sympl(?:-local)?\.d\/\S+: line \d+: /, "");
+}
+
+/** What the admin can do about a fault of Sympl's own tree on this server, when the daemon's words tell. */
+function stockFix(output: string): string {
+  const protocol = /Unknown protocol: (\w+)/.exec(output)?.[1];
+  const packages: Record<string, string> = { sieve: "dovecot-managesieved", imap: "dovecot-imapd", pop3: "dovecot-pop3d", lmtp: "dovecot-lmtpd", submission: "dovecot-submissiond" };
+  if (protocol && packages[protocol]) return `install ${packages[protocol]}`;
+  if (/dovecot_config_version/.test(output)) return "Sympl's dovecot tree is written for dovecot 2.3";
+  if (/lookup type|not supported|unknown lookup/i.test(output)) return "install exim4-daemon-heavy";
+  return "the server lacks something Sympl's tree needs: fix that, then run install again";
+}
+
 /**
  * Runs the daemon's config test on an app's local tree as the plan leaves
- * it, before anything is written; refuses the whole run when it fails.
+ * it, before anything is written. When it fails, Sympl's own tree is
+ * tested too: refused the same way, the server cannot run Sympl's tree
+ * (StockRefusal: that app is held, the other goes on); else the whole run
+ * is refused.
  */
 async function testPlanned(ctx: Context, view: PlannedView, app: AppInstall["app"]): Promise<void> {
   const result = await runConfigTest(view, app, "local");
   if (result.status === "skipped") ctx.note(`${app}: config test skipped: ${result.output}`);
-  if (result.status === "failed") {
-    throw new InputError(
-      problem(appPaths(app).local, `${app} rejects the config the install would build: ${errorLines(result, 3).join(" | ")}`, "nothing was changed; fix the settings or the edited snippet"),
-    );
+  if (result.status !== "failed") return;
+  const stock = await runConfigTest(view, app, "sympl");
+  if (stock.status === "failed" && faultOf(stock.output) === faultOf(result.output)) {
+    const said = refusalWords(stock).replace(/^(sympl\.d\/\S+): /, "`$1`: ");
+    throw new StockRefusal(app, `${app} rejects Sympl's own tree too: ${said}; ${stockFix(stock.output)}`);
   }
+  throw new InputError(
+    problem(appPaths(app).local, `${app} rejects the config the install would build: ${refusalWords(result)}`, "nothing was changed; fix the settings or the edited snippet", result.source),
+  );
 }
 
 /** Everything install would do: per-app outcomes, the state each change is left in, and the one plan (changes, then `use local`). */
@@ -117,10 +157,29 @@ interface InstallPlan {
   useLines: Map<AppInstall["app"], string[]>;
 }
 
-/** Plans the whole run and proves it with the config test; writes nothing. */
-async function planRun(ctx: Context, settings: Settings, selection: Selection, opts: { check: boolean; make: boolean }): Promise<InstallPlan> {
-  const firewall = ctx.apps.includes("exim4") && selection.scope.has("ch6") && selection.wanted("ch6") ? await usableFirewall(ctx.sys, settings.database) : null;
-  const plans = ctx.apps.map((app) => planChangeInstall(ctx.sys, app, settings, selection, (line) => ctx.note(line), ctx.now(), firewall));
+/**
+ * Plans the whole run and proves it with the config test; writes nothing.
+ * A held app gets no plan; one whose own tree the daemon refuses is added
+ * to `held` and the run planned again without it.
+ */
+async function planRun(ctx: Context, settings: Settings, selection: Selection, opts: { check: boolean; make: boolean }, held: Map<App, Held>): Promise<InstallPlan> {
+  for (;;) {
+    try {
+      return await planApps(ctx, settings, selection, opts, held);
+    } catch (err) {
+      if (!(err instanceof StockRefusal)) throw err;
+      held.set(err.app, { why: err.why, stock: true });
+    }
+  }
+}
+
+/** planRun's one attempt. */
+async function planApps(ctx: Context, settings: Settings, selection: Selection, opts: { check: boolean; make: boolean }, held: Map<App, Held>): Promise<InstallPlan> {
+  const firewall = ctx.apps.includes("exim4") && !held.has("exim4") && selection.scope.has("ch6") && selection.wanted("ch6") ? await usableFirewall(ctx.sys, settings.database) : null;
+  const plans = ctx.apps.map((app) => {
+    const hold = held.get(app);
+    return hold ? heldInstall(ctx.sys, app, selection, hold.why) : planChangeInstall(ctx.sys, app, settings, selection, (line) => ctx.note(line), ctx.now(), firewall);
+  });
   const changeOps = plans.flatMap((p) => p.ops);
   const view = new PlannedView(ctx.sys, plannedContents(changeOps));
   const after = new Map<ChangeId, ChangeState>();
@@ -128,6 +187,7 @@ async function planRun(ctx: Context, settings: Settings, selection: Selection, o
   const useOps: Op[] = [];
   const useLines = new Map<AppInstall["app"], string[]>();
   for (const p of plans) {
+    if (p.held) continue;
     // A tree this run changes is tested here; an unchanged one by `use` when it goes live.
     const changed = p.ops.length > 0;
     if (changed && opts.check) await testPlanned(ctx, view, p.app);
@@ -158,21 +218,27 @@ export async function install(ctx: Context, args: Args): Promise<CommandResult> 
   const settings = loadSettings(ctx, o.config, o.set, o["set-from-file"]);
   const selection = selectionOf(o, settings);
   const opts = { check: o.check, make: o.make };
+  // An app whose daemon cannot run Sympl's tree at all (dovecot 2.4) is held from the start.
+  const held = new Map<App, Held>();
+  for (const app of ctx.apps) {
+    const misfit = treeMisfit(ctx.sys, app);
+    if (misfit) held.set(app, { why: misfit, stock: false });
+  }
   // The notes of the plan applied are said once it is applied: never before a refusal.
   const notes: string[] = [];
-  const first = await planRun({ ...ctx, note: (line) => notes.push(line) }, settings, selection, opts);
+  const first = await planRun({ ...ctx, note: (line) => notes.push(line) }, settings, selection, opts, held);
   const { plans, plan, after, useLines } = await withLock(ctx, async () => {
-    const again = ctx.dryRun ? first : await planRun({ ...ctx, note: () => {} }, settings, selection, { ...opts, check: false });
+    const again = ctx.dryRun ? first : await planRun({ ...ctx, note: () => {} }, settings, selection, { ...opts, check: false }, held);
     const fresh: string[] = [];
-    const planned = samePlan(again.plan, first.plan) ? first : await planRun({ ...ctx, note: (line) => fresh.push(line) }, settings, selection, opts);
+    const planned = samePlan(again.plan, first.plan) ? first : await planRun({ ...ctx, note: (line) => fresh.push(line) }, settings, selection, opts, held);
     await apply(ctx, "install", planned.plan);
     for (const line of planned === first ? notes : fresh) ctx.note(line);
     return planned;
   });
-  const lines = plans.flatMap((p) => p.outcomes.filter((o) => o.action !== "none" || o.notes.length).map((o) => outcomeLine(p.app, o, ctx.dryRun)));
+  const lines = plans.flatMap((p) => (p.held ? [`${p.app}: nothing installed — ${p.held}`] : p.outcomes.filter((o) => o.action !== "none" || o.notes.length).map((o) => outcomeLine(p.app, o, ctx.dryRun))));
   const keyLines = (p: AppInstall) => p.keyLines.map((l) => (ctx.dryRun ? l.would : l.done));
   lines.push(...plans.flatMap((p) => keyLines(p).map((l) => `${p.app}: ${l}`)));
-  if (plan.length === 0) lines.push("nothing to do: the selected changes are in place and sympl-local.d is live");
+  if (plan.length === 0 && held.size === 0) lines.push("nothing to do: the selected changes are in place and sympl-local.d is live");
   // What is left to do (the `make` that puts the changes in force) comes after what was done.
   lines.push(...plans.flatMap((p) => useLines.get(p.app) ?? []));
   // Done when every selected change ends where its switch says; else (an admin's edit left alone) the admin has a look.
@@ -183,7 +249,11 @@ export async function install(ctx: Context, args: Args): Promise<CommandResult> 
     ...(p.firewall ? { firewall: p.firewall } : {}),
     ...(p.keyLines.length ? { spamhausKey: keyLines(p) } : {}),
     ...(useLines.get(p.app)?.length ? { notes: useLines.get(p.app) } : {}),
+    ...(p.held ? { held: p.held } : {}),
   }));
+  // The server cannot run Sympl's own tree for an app: exit 3, said under -q too; a dovecot release Sympl has no tree for is no fault.
+  const stock = plans.filter((p) => held.get(p.app)?.stock).map((p) => `${p.app}: nothing installed — ${p.held}`);
+  if (stock.length) return { code: Exit.environment, apps, lines, plan, problems: stock };
   return { code: done ? Exit.ok : Exit.actionNeeded, apps, lines, plan };
 }
 
@@ -251,7 +321,9 @@ export async function changes(ctx: Context, args: Args): Promise<CommandResult> 
   const firewall = settings?.enabled.ch6 && ctx.apps.includes("exim4") ? await usableFirewall(ctx.sys, settings.database) : null;
   for (const app of ctx.apps) {
     const view = treeView(ctx.sys, app);
-    const states = changeStates(view, (id) => (settings?.enabled[id] ? waitingReason(id, settings, firewall) : null));
+    // A daemon that cannot run Sympl's tree holds every change of its app that is switched on.
+    const misfit = treeMisfit(ctx.sys, app);
+    const states = changeStates(view, (id) => (settings && !settings.enabled[id] ? null : (misfit ?? (settings ? waitingReason(id, settings, firewall) : null))));
     const built = view.localExists ? readBuilt(ctx.sys, app, "local").verdict : null;
     const sections = built && built.state !== "missing" ? built.sections : null;
     const rows = CATALOGUE.filter((c) => c.app === app).map((c) => {
@@ -265,7 +337,8 @@ export async function changes(ctx: Context, args: Args): Promise<CommandResult> 
       app,
       changes: rows.map((r) => ({ id: r.change.id, state: r.state, inForce: r.inForce, ...(r.waiting ? { waiting: r.waiting } : {}), ...(r.problem ? { problem: r.problem } : {}) })),
     });
-    lines.push(view.localExists ? `${app}:` : `${app}: no sympl-local.d yet — \`makefilecheck install\` creates it`, TABLE_HEADER);
+    // Where install would hold the app (misfit), it is no step to suggest; the rows say why.
+    lines.push(view.localExists || misfit ? `${app}:` : `${app}: no sympl-local.d yet — \`makefilecheck install\` creates it`, TABLE_HEADER);
     for (const r of rows) {
       lines.push(tableRow(r.change.id, r.state, IN_FORCE_WORDS[`${r.inForce}`], r.change.title, controls(r.change, settings)));
       if (r.waiting) lines.push(`        waiting: ${r.waiting}`);

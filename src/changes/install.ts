@@ -56,6 +56,8 @@ export interface AppInstall {
   keyLines: KeyLine[];
   /** Why a change this run selected cannot be installed yet (null: it can). */
   waitingFor(id: ChangeId): string | null;
+  /** Why nothing of this app is installed: the server cannot run Sympl's tree (heldInstall). */
+  held?: string;
 }
 
 /** Per-change bookkeeping while planning. */
@@ -222,6 +224,23 @@ function actionOf(id: ChangeId, before: ChangeState, w: Work, skipped: boolean):
   if (w.tally.touched.has(id)) return w.wanted(id) ? (fresh ? "install" : "update") : "remove";
   if (w.tally.kept.has(id)) return "kept";
   return "none";
+}
+
+/**
+ * `app`'s install when the server cannot run Sympl's tree at all (`why`):
+ * nothing planned, every selected change of the app waiting for that
+ * reason, and the tree left as it is.
+ */
+export function heldInstall(sys: Reader, app: App, selection: Selection, why: string): AppInstall {
+  const before = changeStates(treeView(sys, app));
+  const outcomes: Outcome[] = CATALOGUE.filter((c) => c.app === app && selection.scope.has(c.id)).map((c) => ({
+    id: c.id,
+    before: before.get(c.id)?.state ?? "not-installed",
+    action: "waiting",
+    kept: false,
+    notes: [],
+  }));
+  return { app, ops: [], outcomes, firewall: null, keyLines: [], waitingFor: () => why, held: why };
 }
 
 /**

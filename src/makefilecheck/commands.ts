@@ -13,7 +13,7 @@ import type { App, Mode } from "../server-layout.js";
 import { appPaths, snippetDir } from "../server-layout.js";
 import type { Op } from "../plan.js";
 import { JOURNAL, samePlan } from "../plan.js";
-import { errorLines, runConfigTest } from "../tree/configtest.js";
+import { refusalWords, runConfigTest } from "../tree/configtest.js";
 import { observe } from "./observe.js";
 import { detectProfile, worstCode } from "./profile.js";
 import type { SwitchPlan } from "./switch.js";
@@ -50,7 +50,7 @@ async function planMode(ctx: Context, app: App, mode: Mode, opts: UseOptions, no
     test = result.status;
     if (result.status === "failed") {
       throw new InputError(
-        problem(snippetDir(app, mode), `${app} rejects the config built from it: ${errorLines(result).join(" | ")}`, "fix the snippet, or pass --no-check to switch anyway"),
+        problem(snippetDir(app, mode), `${app} rejects the config built from it: ${refusalWords(result, 6)}`, "fix the snippet, or pass --no-check to switch anyway", result.source),
       );
     }
     if (result.status === "skipped") plan.lines.push(`${app}: config test skipped: ${result.output}`);
@@ -207,10 +207,11 @@ export async function check(ctx: Context, _args: Args): Promise<CommandResult> {
     const result = await runConfigTest(ctx.sys, app, det.live);
     const tree = snippetDir(app, det.live);
     if (result.status === "failed") code = 1;
-    apps.push({ app, tree, test: result.status, output: result.output });
+    apps.push({ app, tree, test: result.status, output: result.output, ...(result.source ? { source: result.source } : {}) });
     if (result.status === "passed") lines.push(`${app}: config test passed (${tree})`);
     else if (result.status === "skipped") lines.push(`${app}: config test skipped: ${result.output}`);
-    else lines.push(`${app}: config test FAILED (${tree}):`, ...errorLines(result).map((l) => `  ${l}`));
+    else lines.push(`${app}: config test FAILED (${tree}): ${refusalWords(result, 6)}`);
   }
-  return { code, apps, lines };
+  // Under -q only the failures are said (a passed or skipped test is all well).
+  return { code, apps, lines, problems: lines.filter((l) => l.includes(" FAILED "))};
 }

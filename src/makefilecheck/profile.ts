@@ -194,7 +194,7 @@ function misshapenVariant(obs: Observation): string {
   return "the Makefile variants do not fit together";
 }
 
-interface Verdict {
+interface Classified {
   profile: Profile;
   damage: Damage | null;
   linked: Mode | null;
@@ -205,7 +205,7 @@ interface Verdict {
 }
 
 /** One line on what is off in a managed setup, or null when it is as recorded. */
-function explain(obs: Observation, v: Verdict): string | null {
+function explain(obs: Observation, v: Classified): string | null {
   const p = appPaths(obs.app);
   if (v.damage) return v.damage.detail;
   if (v.profile === "unclear") {

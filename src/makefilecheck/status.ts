@@ -12,8 +12,9 @@ import type { App } from "../server-layout.js";
 import { appPaths, LINKED_SNIPPETS, reloadCommand, snippetDir } from "../server-layout.js";
 import type { DriftSummary } from "../sync/drift.js";
 import { summarizeDrift } from "../sync/drift.js";
-import type { BuiltReport } from "../tree/built-read.js";
-import { readBuilt, withDaemon } from "../tree/built-read.js";
+import type { BuiltReport } from "../built/read.js";
+import { readBuilt, withDaemon } from "../built/read.js";
+import { treeMisfit } from "../tree/daemon-release.js";
 import { SYMPL_NEW } from "../tree/scan.js";
 import { inTree, snippetPath } from "../paths.js";
 import type { Reader, System } from "../system/system.js";
@@ -122,10 +123,12 @@ export async function status(ctx: Context, _args: Args): Promise<CommandResult> 
   const codes: ExitCode[] = [];
   for (const app of ctx.apps) {
     const { det, drift, built, builtProblem, linked } = await readFacts(ctx.sys, app, ctx.caches, ctx.now().getTime());
-    const next = linked.length ? `move ${appPaths(app).local}/${LINKED_SNIPPETS[app][0]} aside, then \`makefilecheck sync -a ${app} --take-upstream ${LINKED_SNIPPETS[app][0]}\`` : nextStep(det, drift, built);
+    // Before install, whether the daemon can run Sympl's tree at all: install would hold it (dovecot 2.4), so it is no next step.
+    const misfit = det.profile === "vanilla" || det.profile === "caninstall" ? treeMisfit(ctx.sys, app) : null;
+    const next = linked.length ? `move ${appPaths(app).local}/${LINKED_SNIPPETS[app][0]} aside, then \`makefilecheck sync -a ${app} --take-upstream ${LINKED_SNIPPETS[app][0]}\`` : misfit ? null : nextStep(det, drift, built);
     const wrong = Boolean(drift?.actionNeeded || (built && notInForce(built)) || builtProblem || linked.length);
     codes.push(det.code === 0 && wrong ? 1 : det.code);
-    apps.push({ app, profile: det.profile, recorded: det.recorded, live: det.live, damage: det.damage, legacy: det.legacy, problem: det.problem, drift, built, ...(builtProblem ? { builtProblem } : {}), ...(linked.length ? { linked } : {}), next });
+    apps.push({ app, profile: det.profile, recorded: det.recorded, live: det.live, damage: det.damage, legacy: det.legacy, problem: det.problem, drift, built, ...(builtProblem ? { builtProblem } : {}), ...(linked.length ? { linked } : {}), ...(misfit ? { misfit } : {}), next });
     const appProblems: string[] = [];
     lines.push(`${app}: ${det.profile} (recorded: ${det.recorded ?? "none"}, builds from: ${det.live ? snippetDir(app, det.live) : "unknown"})`);
     if (det.problem) lines.push(`  ${det.damage ? "damage" : "problem"}: ${det.problem}`);
@@ -138,6 +141,7 @@ export async function status(ctx: Context, _args: Args): Promise<CommandResult> 
     if (built && notInForce(built)) appProblems.push(`built config ${built.state}, daemon ${built.daemon}, reload ${built.reload}: the chosen tree is not in force`);
     if (builtProblem) lines.push(`  built: NOT READ: ${builtProblem}`);
     if (builtProblem) appProblems.push(`built config not read: ${builtProblem}`);
+    if (misfit) lines.push(`  not installable here: ${misfit}`);
     lines.push(`  next: ${next ?? "nothing to do"}`);
     problems.push(...appProblems.map((p) => `${app}: ${p}${next ? ` — next: ${next}` : ""}`));
   }

@@ -15,10 +15,10 @@ import { PlannedView } from "../system/overlay.js";
 import { followLinks, resolveLinkTarget } from "../system/safe-path.js";
 import type { Reader } from "../system/system.js";
 import { EnvironmentError, problem } from "../errors.js";
-import { classifyDaemon, readBuilt, readDaemon } from "../tree/built-read.js";
-import type { BuiltState } from "../tree/built.js";
+import { classifyDaemon, readBuilt, readDaemon } from "../built/read.js";
+import type { BuiltState } from "../built/classify.js";
 import type { ConfigTestResult } from "../tree/configtest.js";
-import { errorLines, runConfigTest } from "../tree/configtest.js";
+import { refusalWords, runConfigTest } from "../tree/configtest.js";
 import { childPath, serverPath } from "../paths.js";
 import type { ServerPath } from "../paths.js";
 
@@ -96,7 +96,7 @@ export async function planRebuild(ctx: Context, app: App, syncOps: Op[], savedDi
     const test = tested ?? (await runConfigTest(view, app, mode));
     out.test = test;
     if (test.status === "failed") {
-      const said = `config test FAILED: ${p.conf} was NOT rebuilt and stays as it was, so the tree's changes are not in force — ${errorLines(test, 2).join(" | ")}`;
+      const said = `config test FAILED: ${p.conf} was NOT rebuilt and stays as it was, so the tree's changes are not in force — ${refusalWords(test)}`;
       out.said.push(said);
       out.problems.push(`${app}: ${said}`);
       return out;

@@ -10,7 +10,7 @@ import { appPaths } from "../server-layout.js";
 import type { Op } from "../plan.js";
 import { plannedContents } from "../plan.js";
 import type { ConfigTestResult } from "../tree/configtest.js";
-import { errorLines, runConfigTest } from "../tree/configtest.js";
+import { refusalWords, runConfigTest } from "../tree/configtest.js";
 import { PlannedView } from "../system/overlay.js";
 import { resolveLinkTarget } from "../system/safe-path.js";
 import type { Reader } from "../system/system.js";
@@ -45,8 +45,7 @@ export async function verifyBeforeSync(ctx: Context, app: App, ops: Op[], change
       return {
         result,
         lines: [
-          `${app}: config test FAILED: ${app} rejects sympl-local.d as this sync would leave it — nothing was written; the upstream changes stay pending (\`makefilecheck drift\`, \`makefilecheck diff\`):`,
-          ...errorLines(result).map((l) => `  ${l}`),
+          `${app}: config test FAILED: ${refusalWords(result, 6)} — ${app} rejects sympl-local.d as this sync would leave it: nothing was written; the upstream changes stay pending (\`makefilecheck drift\`, \`makefilecheck diff\`)`,
         ],
         failed: true,
       };

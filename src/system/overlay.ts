@@ -5,10 +5,10 @@
  * written, under --dry-run too. Writes through it are refused.
  */
 import { posix } from "node:path";
-import type { HostPath, ServerPath } from "../paths.js";
+import type { ServerPath } from "../paths.js";
 import { byteOrder } from "./real.js";
-import type { DirWatch, Entry, Listed, ProcessInfo, RunOptions, RunResult, SmallFile, System } from "./system.js";
-import { listByStat } from "./system.js";
+import type { DirWatch, Entry, Listed, RunResult, SmallFile, System } from "./system.js";
+import { listByStat, PassThrough } from "./system.js";
 
 /**
  * What a path will hold once the plan is applied; null when it will be
@@ -18,43 +18,39 @@ import { listByStat } from "./system.js";
 export type Planned = { type: "file"; data: Buffer; mode: number } | { type: "link"; target: string } | { type: "dir"; mode: number } | null;
 
 /** The system `inner` with the `planned` contents laid over it for reading. */
-export class PlannedView implements System {
+export class PlannedView extends PassThrough<System> implements System {
   constructor(
-    private readonly inner: System,
+    inner: System,
     private readonly planned: ReadonlyMap<ServerPath, Planned>,
-  ) {}
+  ) {
+    super(inner);
+  }
 
-  get root(): HostPath {
-    return this.inner.root;
-  }
-  hostPath(path: ServerPath): HostPath {
-    return this.inner.hostPath(path);
-  }
-  stat(path: ServerPath): Entry | null {
+  override stat(path: ServerPath): Entry | null {
     if (!this.planned.has(path)) return this.inner.stat(path);
     const p = this.planned.get(path);
     if (!p) return null;
     const size = p.type === "file" ? p.data.length : 0;
     return { type: p.type, mode: p.type === "link" ? 0o777 : p.mode, uid: 0, gid: 0, size };
   }
-  readFile(path: ServerPath): Buffer {
+  override readFile(path: ServerPath): Buffer {
     const p = this.planned.get(path);
     if (p?.type === "file") return p.data;
     return this.inner.readFile(path);
   }
-  readSmallFile(path: ServerPath, maxBytes: number): SmallFile {
+  override readSmallFile(path: ServerPath, maxBytes: number): SmallFile {
     if (!this.planned.has(path)) return this.inner.readSmallFile(path, maxBytes);
     const p = this.planned.get(path);
     if (!p) return { refused: "missing" };
     if (p.type !== "file") return { refused: p.type };
     return p.data.length > maxBytes ? { refused: "too-big" } : { data: p.data, mode: p.mode, uid: 0, gid: 0 };
   }
-  readLink(path: ServerPath): string {
+  override readLink(path: ServerPath): string {
     const p = this.planned.get(path);
     if (p?.type === "link") return p.target;
     return this.inner.readLink(path);
   }
-  list(path: ServerPath): string[] {
+  override list(path: ServerPath): string[] {
     const names = new Set(this.inner.stat(path)?.type === "dir" ? this.inner.list(path) : []);
     for (const [p, entry] of this.planned) {
       if (posix.dirname(p) !== path) continue;
@@ -63,23 +59,11 @@ export class PlannedView implements System {
     }
     return [...names].sort(byteOrder);
   }
-  listDetailed(path: ServerPath, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
+  override listDetailed(path: ServerPath, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
     return listByStat(this, path, detail);
   }
-  process(pid: number): ProcessInfo | null {
-    return this.inner.process(pid);
-  }
-  childProcesses(pid: number): ProcessInfo[] {
-    return this.inner.childProcesses(pid);
-  }
-  run(cmd: string, args: string[], options?: RunOptions): Promise<RunResult> {
-    return this.inner.run(cmd, args, options);
-  }
-  withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: HostPath) => Promise<T>): Promise<T> {
-    return this.inner.withScratchFile(name, data, use);
-  }
 
-  watchDirs(): Promise<DirWatch> {
+  override watchDirs(): Promise<DirWatch> {
     this.refuse();
   }
 

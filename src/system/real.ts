@@ -295,11 +295,16 @@ export class RealSystem implements System {
       env: options.env,
       detached: options.detached ?? false,
     });
-    const exitCode = result.failed && result.exitCode === undefined ? 127 : (result.exitCode ?? 1);
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    const stopped = result.timedOut ? { timeoutMs } : result.signal ? { signal: result.signal } : undefined;
+    // 127 only for a program that could not start; one cut short gets the shell's 128 (and `stopped`).
+    const exitCode = result.exitCode ?? (stopped ? 128 : result.failed ? 127 : 1);
     return {
       exitCode,
       stdout: String(result.stdout ?? ""),
       stderr: String(result.stderr ?? (exitCode === 127 ? result.shortMessage : "")),
+      ...((result as { code?: string }).code === "ENOENT" ? { missing: true as const } : {}),
+      ...(stopped ? { stopped } : {}),
     };
   }
 

@@ -54,6 +54,10 @@ export interface RunResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** Set when the program does not exist (ENOENT at spawn): the one failure that means "not installed". */
+  missing?: true;
+  /** How the run was cut short: the signal that killed it, or our own time limit. */
+  stopped?: { signal: string } | { timeoutMs: number };
   /** Set when the program was not run but recorded (an action under --dry-run). */
   recorded?: true;
 }
@@ -226,4 +230,53 @@ export function listByStat(sys: Reader, path: ServerPath, detail: (name: string,
     if (entry) out.push(detail(name, entry.type) ? { name, type: entry.type, entry } : { name, type: entry.type });
   }
   return out;
+}
+
+/**
+ * A Reader that passes every call to `inner`: the base of the Systems
+ * stacked on another (wrappers.ts) and of the planned view (overlay.ts),
+ * which override only what they change.
+ */
+export abstract class PassThrough<Inner extends Reader = Reader> implements Reader {
+  constructor(protected readonly inner: Inner) {}
+
+  get root(): HostPath {
+    return this.inner.root;
+  }
+  hostPath(path: ServerPath): HostPath {
+    return this.inner.hostPath(path);
+  }
+  stat(path: ServerPath): Entry | null {
+    return this.inner.stat(path);
+  }
+  readFile(path: ServerPath, sizeHint?: number): Buffer {
+    return this.inner.readFile(path, sizeHint);
+  }
+  readSmallFile(path: ServerPath, maxBytes: number): SmallFile {
+    return this.inner.readSmallFile(path, maxBytes);
+  }
+  readLink(path: ServerPath): string {
+    return this.inner.readLink(path);
+  }
+  list(path: ServerPath): string[] {
+    return this.inner.list(path);
+  }
+  listDetailed(path: ServerPath, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
+    return this.inner.listDetailed(path, detail);
+  }
+  process(pid: number): ProcessInfo | null {
+    return this.inner.process(pid);
+  }
+  childProcesses(pid: number): ProcessInfo[] {
+    return this.inner.childProcesses(pid);
+  }
+  run(cmd: string, args: string[], options?: RunOptions): Promise<RunResult> {
+    return this.inner.run(cmd, args, options);
+  }
+  withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: HostPath) => Promise<T>): Promise<T> {
+    return this.inner.withScratchFile(name, data, use);
+  }
+  watchDirs(roots: HostPath[], options: WatchOptions): Promise<DirWatch> {
+    return this.inner.watchDirs(roots, options);
+  }
 }

@@ -5,9 +5,10 @@
  * the Nth one. Tests use read-only and fault-injecting to prove that a
  * reading command cannot write and that a failed apply is reported.
  */
-import type { HostPath, ServerPath } from "../paths.js";
+import type { ServerPath } from "../paths.js";
 import { isInside } from "./safe-path.js";
-import type { Attrs, DirWatch, Entry, Listed, ProcessInfo, Reader, RunOptions, RunResult, SmallFile, System, WatchOptions } from "./system.js";
+import { PassThrough } from "./system.js";
+import type { Attrs, RunOptions, RunResult, System } from "./system.js";
 
 /** One write (or action) as a wrapper saw it. */
 export interface WriteCall {
@@ -16,49 +17,7 @@ export interface WriteCall {
 }
 
 /** Passes reads to `inner`; every write goes through `write`. */
-abstract class Wrapper implements System {
-  constructor(protected readonly inner: Reader) {}
-
-  get root(): HostPath {
-    return this.inner.root;
-  }
-  hostPath(path: ServerPath): HostPath {
-    return this.inner.hostPath(path);
-  }
-  stat(path: ServerPath): Entry | null {
-    return this.inner.stat(path);
-  }
-  readFile(path: ServerPath, sizeHint?: number): Buffer {
-    return this.inner.readFile(path, sizeHint);
-  }
-  readSmallFile(path: ServerPath, maxBytes: number): SmallFile {
-    return this.inner.readSmallFile(path, maxBytes);
-  }
-  readLink(path: ServerPath): string {
-    return this.inner.readLink(path);
-  }
-  list(path: ServerPath): string[] {
-    return this.inner.list(path);
-  }
-  listDetailed(path: ServerPath, detail: (name: string, type: Entry["type"]) => boolean): Listed[] {
-    return this.inner.listDetailed(path, detail);
-  }
-  process(pid: number): ProcessInfo | null {
-    return this.inner.process(pid);
-  }
-  childProcesses(pid: number): ProcessInfo[] {
-    return this.inner.childProcesses(pid);
-  }
-  run(cmd: string, args: string[], options?: RunOptions): Promise<RunResult> {
-    return this.inner.run(cmd, args, options);
-  }
-  withScratchFile<T>(name: string, data: Buffer | string, use: (hostPath: HostPath) => Promise<T>): Promise<T> {
-    return this.inner.withScratchFile(name, data, use);
-  }
-  watchDirs(roots: HostPath[], options: WatchOptions): Promise<DirWatch> {
-    return this.inner.watchDirs(roots, options);
-  }
-
+abstract class Wrapper extends PassThrough implements System {
   /** Decides what one write does; `perform` runs it on the inner system. */
   protected abstract write(call: WriteCall, perform: (sys: System) => void): void;
 

@@ -6,19 +6,23 @@
  * `test` target would.
  */
 import type { App, Mode } from "../server-layout.js";
-import { DAEMON_BINARY, snippetDir } from "../server-layout.js";
+import { DAEMON_BINARY, SPAMHAUS_KEY_PATH, snippetDir } from "../server-layout.js";
+import { daemonWords } from "../daemon-words.js";
+import type { Source } from "../daemon-words.js";
 import { followLinks } from "../system/safe-path.js";
 import { EnvironmentError, problem } from "../errors.js";
 import { scanTree } from "./scan.js";
-import type { Entry, Reader } from "../system/system.js";
+import type { Entry, Reader, RunResult } from "../system/system.js";
 import { inTree } from "../paths.js";
 import type { ServerPath, SnippetPath } from "../paths.js";
 
-/** The daemon's verdict; `skipped` when its binary is not installed. */
+/** The daemon's verdict; `skipped` only when its binary does not exist. */
 export interface ConfigTestResult {
   status: "passed" | "failed" | "skipped";
-  /** What the daemon printed (or why the test was skipped). */
+  /** What the daemon said, in our words (daemon-words.ts), or why the test was skipped. */
   output: string;
+  /** The snippet and line the daemon's complaint points at. */
+  source?: Source;
 }
 
 const RULE = "# ------------------------------------------------------------------------------";
@@ -90,24 +94,48 @@ function testArgs(app: App, hostFile: string): string[] {
 }
 
 /**
+ * The config as the scratch copy for the daemon holds it: ch10's include of
+ * the key file names the key file under --root, so that a test of a root
+ * never reads the host's (the snippet on disk keeps `ETC_DIR`, which the
+ * server's exim resolves to /etc).
+ */
+function scratchConfig(sys: Reader, app: App, config: string): string {
+  if (app !== "exim4") return config;
+  return config.replace(KEY_INCLUDE, (_, head: string) => `${head}${sys.hostPath(SPAMHAUS_KEY_PATH)}`);
+}
+
+const KEY_INCLUDE = /^(\.include(?:_if_exists)?[ \t]+)ETC_DIR\/exim4\/spamhaus-key[ \t]*$/gm;
+
+/** Why a run that did not finish on its own failed, in words. */
+function stoppedWords(cmd: string, stopped: NonNullable<RunResult["stopped"]>): string {
+  return "signal" in stopped ? `${cmd} was killed by ${stopped.signal} before it gave its verdict` : `${cmd} gave no verdict within ${stopped.timeoutMs / 1000} s`;
+}
+
+/**
  * Runs the daemon's config test on `app`'s `mode` tree as it is on disk.
- * Never throws for a failing config: that is a `failed` result.
+ * Never throws for a failing config: that is a `failed` result, and so is
+ * a daemon killed or timed out. Only a binary that does not exist skips.
  */
 export async function runConfigTest(sys: Reader, app: App, mode: Mode): Promise<ConfigTestResult> {
-  const config = assembleConfig(sys, app, mode);
+  const config = scratchConfig(sys, app, assembleConfig(sys, app, mode));
   return sys.withScratchFile(`${app}.conf.tmp`, config, async (file) => {
-    const result = await sys.run(DAEMON_BINARY[app], testArgs(app, file));
-    if (result.exitCode === 127) return { status: "skipped", output: `${DAEMON_BINARY[app]} is not installed` };
-    const output = [result.stderr, result.stdout].filter((s) => s.trim()).join("\n").trim();
-    return { status: result.exitCode === 0 ? "passed" : "failed", output };
+    const cmd = DAEMON_BINARY[app];
+    const result = await sys.run(cmd, testArgs(app, file));
+    if (result.missing) return { status: "skipped", output: `${cmd} is not installed` };
+    if (result.stopped) return { status: "failed", output: stoppedWords(cmd, result.stopped) };
+    if (result.exitCode === 0) return { status: "passed", output: "" };
+    const said = [result.stderr, result.stdout].filter((s) => s.trim()).join("\n").trim();
+    const words = daemonWords(app, said, (named) => (named === file ? config : null));
+    return { status: "failed", output: words.text || `${cmd} exited ${result.exitCode}`, ...(words.source ? { source: words.source } : {}) };
   });
 }
 
-/** The first lines of the daemon's complaint, for one-screen output. */
-export function errorLines(result: ConfigTestResult, max = 6): string[] {
+/** The daemon's complaint on one line: its first `max` lines joined by ` | `, for a one-line message. */
+export function refusalWords(result: ConfigTestResult, max = 3): string {
   return result.output
     .split("\n")
     .map((l) => l.trim())
     .filter(Boolean)
-    .slice(0, max);
+    .slice(0, max)
+    .join(" | ");
 }

@@ -83,7 +83,7 @@ function childError(action: string, run: RunResult, errorLine: string | undefine
   if (message && run.exitCode === Exit.badInput) return new InputError(message);
   if (message && run.exitCode === Exit.environment) return new EnvironmentError(message);
   const said = errorLine ?? stderrLines(run).at(-1) ?? "no message";
-  const what = run.exitCode === 127 ? "could not be started or did not finish" : `exited ${run.exitCode}`;
+  const what = run.stopped ? "did not finish" : run.exitCode === 127 ? "could not be started" : `exited ${run.exitCode}`;
   return new EnvironmentError(problem(`makefilecheck ${action}`, `the child run ${what} (${said})`, "run it by hand to see why"));
 }
 

@@ -2,7 +2,7 @@
  * Whether the config the daemons read (`/etc/APP/APP.conf`, which make
  * assembles) is the one the chosen tree builds to: the changes are in force
  * only then (docs/sympl.md, "the built config is what runs"). Pure: the
- * built text and the trees' snippets come in as data, see built-read.ts.
+ * built text and the trees' snippets come in as data, see read.ts.
  *
  * The built file is split at the banner lines the Makefile writes above
  * each snippet. Only the part of a banner after `sympl.d/` or

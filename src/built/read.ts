@@ -7,9 +7,9 @@
 import type { App, Mode } from "../server-layout.js";
 import { appPaths, DAEMON_PID_FILE, DAEMON_CONFIG_HELPER, snippetDir } from "../server-layout.js";
 import type { ProcessInfo, Reader } from "../system/system.js";
-import type { BuiltState, BuiltVerdict, TreeName } from "./built.js";
-import { classifyBuilt } from "./built.js";
-import { treeSnippets } from "./configtest.js";
+import type { BuiltState, BuiltVerdict, TreeName } from "./classify.js";
+import { classifyBuilt } from "./classify.js";
+import { treeSnippets } from "../tree/configtest.js";
 import { posix } from "node:path";
 import { serverPath } from "../paths.js";
 
