@@ -208,6 +208,8 @@ function build(): void {
   put(`${SHARE}/bin/package.json`, readFileSync("bin/package.json"));
   // The entry file, the chunks it loads on demand, and their licences.
   for (const name of readdirSync("dist")) put(`${SHARE}/dist/${name}`, readFileSync(`dist/${name}`));
+  // The JSON Schemas of the --json documents (README, "The JSON documents").
+  for (const name of readdirSync("schema")) put(`${SHARE}/schema/${name}`, readFileSync(`schema/${name}`));
   mkdirSync(join(STAGE, dirname(BIN)), { recursive: true });
   symlinkSync(relative(dirname(BIN), `${SHARE}/bin/makefilecheck`), join(STAGE, BIN));
   put("/usr/share/man/man8/makefilecheck.8.gz", gzipSync(manPage(), { level: 9 }));

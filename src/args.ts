@@ -273,6 +273,17 @@ export const COMMANDS = {
       ["makefilecheck doctor -a exim4 --json", "exim's checks only, as JSON"],
     ],
   },
+  monitor: {
+    summary: "for Nagios, Icinga and Prometheus: one line with perfdata and exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (the worst state found)",
+    options: {
+      prometheus: { type: "value", placeholder: "DIR", describe: "also write DIR/makefilecheck.prom for node exporter's textfile collector (Debian: /var/lib/prometheus/node-exporter)" },
+    },
+    writes: never,
+    examples: [
+      ["makefilecheck monitor", "as a Nagios or Icinga check: e.g. `MAKEFILECHECK OK - exim4, dovecot: changes in force, ...`"],
+      ["makefilecheck monitor --prometheus /var/lib/prometheus/node-exporter", "the same, and the metrics for node exporter"],
+    ],
+  },
 } satisfies Record<string, CommandSpec>;
 
 /** A command's name. */
@@ -297,6 +308,7 @@ export interface CommandOptions {
   watch: { debounce: number | undefined; make: boolean };
   hooks: { install: boolean; remove: boolean; only: "apt" | "systemd" | "dpkg" | undefined; bin: string | undefined; make: boolean };
   doctor: { "ptr-for": string | undefined };
+  monitor: { prometheus: string | undefined };
 }
 
 /**

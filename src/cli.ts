@@ -29,6 +29,7 @@ const LOAD = {
   watch: async () => (await import("./upgrade/watch.js")).watch,
   hooks: async () => (await import("./upgrade/hooks.js")).hooks,
   doctor: async () => (await import("./doctor/command.js")).doctor,
+  monitor: async () => (await import("./monitor/command.js")).monitor,
 } satisfies Record<CommandName, () => Promise<Command>>;
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */

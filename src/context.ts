@@ -13,6 +13,7 @@ import type { System } from "./system/system.js";
 import { planPrune, prunedLine } from "./saved.js";
 import type { Keep } from "./saved.js";
 import { childPath } from "./paths.js";
+import type { ServerPath } from "./paths.js";
 
 /** Parsed arguments as the commands see them. */
 export type Args = Record<string, unknown> & { _: (string | number)[] };
@@ -46,6 +47,18 @@ export interface Context {
    * else. Absent under --dry-run.
    */
   caches?: System;
+  /**
+   * Where the metrics for node exporter may be written (src/monitor/): the
+   * directory `monitor --prometheus` names or, for a mutating run, Debian's
+   * textfile directory; its System writes inside `dir` and nowhere else.
+   */
+  textfile?: Textfile;
+}
+
+/** A textfile directory of node exporter and the System that may write in it alone. */
+export interface Textfile {
+  sys: System;
+  dir: ServerPath;
 }
 
 /** Per-app JSON body: `{"app":"exim4", ...}`; doctor adds an entry `"app":"system"` for checks of no one app. */

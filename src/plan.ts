@@ -11,7 +11,8 @@ import type { Source } from "./daemon-words.js";
 import { posix } from "node:path";
 import { childPath, serverPath } from "./paths.js";
 import type { ServerPath } from "./paths.js";
-import { ACTION_LOG, KEY_DEFINE, STATE_DIR } from "./server-layout.js";
+import { ACTION_LOG, APPS, KEY_DEFINE, SPAMHAUS_KEY_PATH, STATE_DIR, appPaths } from "./server-layout.js";
+import type { App } from "./server-layout.js";
 import type { Planned } from "./system/overlay.js";
 import type { Attrs, Reader, System } from "./system/system.js";
 
@@ -692,4 +693,84 @@ export function plannedContents(ops: Op[]): Map<ServerPath, Planned> {
     else if (op.op === "remove") planned.set(op.path, null);
   }
   return planned;
+}
+
+/**
+ * The app a step belongs to, for the per-app `changed` of --json: its
+ * files under /etc/APP, and its own state (STATE_DIR/APP.json, and
+ * STATE_DIR/KIND/APP/... for baselines and saved copies); null for a step
+ * of no one app (the triggers, the settings file).
+ */
+export function appOfStep(op: Op): App | null {
+  const path = op.op === "rename" ? op.to : op.op === "run" ? op.cwd : op.path;
+  for (const app of APPS) {
+    const own = [appPaths(app).dir, childPath(STATE_DIR, `${app}.json`)];
+    if (own.some((p) => path === p || path.startsWith(`${p}/`))) return app;
+    if (path.startsWith(`${STATE_DIR}/`) && path.slice(STATE_DIR.length + 1).split("/")[1] === app) return app;
+  }
+  return null;
+}
+
+/** One file a plan would change, as text: null where nothing is (before it is made, after it is removed). */
+export interface FileChange {
+  path: ServerPath;
+  before: string | null;
+  after: string | null;
+}
+
+/** What a file holding the Spamhaus key shows instead of its text. */
+export const MASKED = "(masked)";
+
+/** The settings file's line of the key, with a value. */
+const SETTINGS_KEY_LINE = /^\s*AUTO_SPAMHAUS_DB_KEY\s*=\s*['"]?[^\s'"]/m;
+
+/** True when `text` at `path` holds the Spamhaus key (the key file, an exim define of it, the settings file's line): it is shown masked. */
+function holdsKey(path: ServerPath, text: string | null): boolean {
+  return path === SPAMHAUS_KEY_PATH || (text !== null && (KEY_DEFINE.test(text) || SETTINGS_KEY_LINE.test(text)));
+}
+
+/** Bytes as the text a diff shows: UTF-8 text as it is, anything else described. */
+function shownBytes(data: Buffer): string {
+  const text = data.toString("utf8");
+  return data.includes(0) || !Buffer.from(text, "utf8").equals(data) ? `(binary, ${data.length} bytes)` : text;
+}
+
+/** What is at `path` now, as a diff shows it: a link as `symlink to TARGET`, null when nothing is there. */
+function shownNow(sys: Reader, path: ServerPath): string | null {
+  const st = sys.stat(path);
+  if (!st) return null;
+  if (st.type === "file") return shownBytes(sys.readFile(path, st.size));
+  if (st.type === "link") return `symlink to ${sys.readLink(path)}\n`;
+  return `(${st.type === "dir" ? "directory" : st.type})`;
+}
+
+/**
+ * The admin's files a plan would change, each with its text now and after
+ * the plan (for `--dry-run --json`, which Ansible's check and diff modes
+ * read). The state directory is left out: it is makefilecheck's own
+ * bookkeeping (baselines, saved copies), nobody's config. The built config
+ * (made by `make`) is not predicted. A file holding the Spamhaus key shows
+ * MASKED on both sides.
+ */
+export function fileChanges(sys: Reader, plan: Op[]): FileChange[] {
+  const after = new Map<ServerPath, string | null>();
+  const planned = (p: ServerPath) => (after.has(p) ? (after.get(p) ?? null) : shownNow(sys, p));
+  for (const op of plan) {
+    if (op.op === "write") after.set(op.path, shownBytes(op.data));
+    else if (op.op === "symlink") after.set(op.path, `symlink to ${op.target}\n`);
+    else if (op.op === "remove") after.set(op.path, null);
+    else if (op.op === "rename") {
+      after.set(op.to, planned(op.from));
+      after.set(op.from, null);
+    }
+  }
+  const changes: FileChange[] = [];
+  for (const [path, next] of after) {
+    if (path === STATE_DIR || path.startsWith(`${STATE_DIR}/`)) continue;
+    const before = shownNow(sys, path);
+    if (before === next) continue;
+    const masked = holdsKey(path, before) || holdsKey(path, next);
+    changes.push({ path, before: masked && before !== null ? MASKED : before, after: masked && next !== null ? MASKED : next });
+  }
+  return changes;
 }

@@ -4,6 +4,7 @@
  */
 import type { CommandResult, Context } from "./context.js";
 import type { ProblemParts } from "./errors.js";
+import { schemaId } from "./json-contract.js";
 import { describeOp, opToJson, shownSteps, summarizePlan } from "./plan.js";
 
 /** Readers of the output told when it goes away (watch stops). */
@@ -136,7 +137,7 @@ export type StreamLine = { time: string; text: string } & Record<string, unknown
  */
 export function printStreamLine(json: boolean, line: StreamLine, color = false): void {
   const text = color ? paint(line.text) : line.text;
-  output.out(json ? `${JSON.stringify(line)}\n` : `${line.time} ${text}\n`);
+  output.out(json ? `${JSON.stringify({ schema: schemaId("watch"), ...line })}\n` : `${line.time} ${text}\n`);
 }
 
 /** Prints --help. */
@@ -156,7 +157,8 @@ export function printNote(line: string): void {
  * lock from other refusals. What the run noted before it failed goes along.
  */
 export function printErrorDocument(error: { exit: number; kind: string } & ProblemParts, notes: string[] = []): void {
-  output.out(`${JSON.stringify(notes.length ? { error, notes } : { error }, null, 2)}\n`);
+  const schema = schemaId("error");
+  output.out(`${JSON.stringify(notes.length ? { schema, error, notes } : { schema, error }, null, 2)}\n`);
 }
 
 /** Prints a user error as one line. */

@@ -39,6 +39,9 @@ export const UNIT_DIR = serverPath("/etc/systemd/system");
 /** Where apt reads its configuration parts: the upgrade trigger's apt hook. */
 export const APT_CONF_DIR = serverPath("/etc/apt/apt.conf.d");
 
+/** Where Debian's prometheus-node-exporter reads `*.prom` files from (its textfile collector). */
+export const TEXTFILE_DIR = serverPath("/var/lib/prometheus/node-exporter");
+
 /** Where the caches of reading commands go (drift's stat cache, the built verdict): the one place a reading command writes. */
 export const CACHE_DIR = childPath(STATE_DIR, "cache");
 

@@ -11,6 +11,7 @@ import { hashTree, writeSymplTree } from "./fixtures/sympl.js";
 import { caninstallTree } from "./support/makefilecheck-trees.js";
 import { withTempRoot } from "./support/temp-root.js";
 import { captureOutput } from "./support/capture.js";
+import { jsonDocument } from "./support/json-schema.js";
 
 let root: string;
 withTempRoot((r) => (root = r));
@@ -22,7 +23,7 @@ captureOutput((o, e) => ((out = o), (err = e)));
 /** The one stderr line and the one stdout document of a run that failed. */
 function failure(): { line: string; doc: unknown } {
   expect(err).toHaveLength(1);
-  return { line: err[0]!, doc: JSON.parse(out.join("")) };
+  return { line: err[0]!, doc: jsonDocument(out.join("")) };
 }
 
 describe("--json errors", () => {
@@ -38,7 +39,7 @@ describe("--json errors", () => {
     expect(await main(argv)).toBe(exit);
     const { line, doc } = failure();
     expect(line).toBe(`makefilecheck: ${parts.path}: ${parts.message} — ${parts.fix}\n`);
-    expect(doc).toEqual({ error: { exit, kind: "InputError", ...parts } });
+    expect(doc).toEqual({ schema: "makefilecheck/error/1", error: { exit, kind: "InputError", ...parts } });
   });
 
   it("an error thrown inside a command has the same parts", async () => {

@@ -16,6 +16,7 @@ import { missingBinaries } from "./support/daemons.js";
 import { cannotRunSessions } from "./support/exim-session.js";
 import { resolverDown, resolverUp, runInNamespace, sh } from "./support/namespace.js";
 import type { DnsRecords } from "./support/resolver.js";
+import { jsonDocument } from "./support/json-schema.js";
 
 const BIN = fileURLToPath(new URL("../bin/makefilecheck", import.meta.url));
 const KEY = "abc123key";
@@ -57,7 +58,7 @@ async function doctorWith(settings: ProofSettings, dns: DnsRecords): Promise<Run
   writeFileSync(join(work, "run.sh"), `${script.join("\n")}\n`);
   runInNamespace(join(work, "run.sh"));
   const stdout = readFileSync(out, "utf8");
-  const doc = JSON.parse(stdout) as { apps: Array<{ app: string; checks: Check[] }> };
+  const doc = jsonDocument(stdout) as { apps: Array<{ app: string; checks: Check[] }> };
   const exim = doc.apps.find((a) => a.app === "exim4")!;
   return { code: Number(readFileSync(join(work, "code"), "utf8")), stdout, checks: new Map(exim.checks.map((c) => [c.id, c])) };
 }

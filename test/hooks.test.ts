@@ -12,6 +12,7 @@ import { damagePlainFile, hashTree, inRoot, makeRoot, setupLegacy, UPSTREAM_TREE
 import { testContext } from "./support/context.js";
 import { installedBinary } from "../src/system/launcher.js";
 import { BIN, cli } from "./watch-child.js";
+import { jsonDocument } from "./support/json-schema.js";
 
 /**
  * A stand-in for the installed binary: the generated files call it exactly
@@ -170,11 +171,11 @@ describe("hooks", () => {
   });
 
   it("writes the binary the admin names, with --make unless --no-make, and finds where it is installed", () => {
-    const made = JSON.parse(cli(root, ["hooks", "--json", "--bin", "/opt/mfc/bin/makefilecheck"])) as { files: Array<{ path: string; text: string }> };
+    const made = jsonDocument(cli(root, ["hooks", "--json", "--bin", "/opt/mfc/bin/makefilecheck"])) as { files: Array<{ path: string; text: string }> };
     const service = made.files.find((f) => f.path.endsWith(SERVICE_UNIT))!.text;
     expect(service).toContain("ExecStart=/opt/mfc/bin/makefilecheck sync -q --wait 90 --make\n");
     expect(made.files.find((f) => f.path === APT_HOOK)!.text).toContain("/opt/mfc/bin/makefilecheck sync -q --wait 90 --make ||");
-    const plain = JSON.parse(cli(root, ["hooks", "--json", "--no-make", "--bin", "/opt/mfc/bin/makefilecheck"])) as { files: Array<{ path: string; text: string }> };
+    const plain = jsonDocument(cli(root, ["hooks", "--json", "--no-make", "--bin", "/opt/mfc/bin/makefilecheck"])) as { files: Array<{ path: string; text: string }> };
     expect(plain.files.find((f) => f.path.endsWith(SERVICE_UNIT))!.text).toContain("ExecStart=/opt/mfc/bin/makefilecheck sync -q --wait 90\n");
     expect(made.files.map((f) => f.text).join("")).not.toContain(root); // never the --root of this run
 

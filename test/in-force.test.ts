@@ -19,6 +19,7 @@ import { later, makeConf, startStandIn } from "./support/built.js";
 import { BIN, cli } from "./watch-child.js";
 import { hostPath } from "../src/paths.js";
 import type { HostPath } from "../src/paths.js";
+import { jsonDocument } from "./support/json-schema.js";
 
 const CH6 = "Blacklisted: Denied access - history of unwanted activity";
 const skip = missingBinaries("exim4", "dovecot", "make");
@@ -127,7 +128,7 @@ describe.skipIf(skip)("the triggers put the changes back in force", () => {
     expect(built(root)).toBe(before);
     const status = spawnSync(process.execPath, [BIN, "status", "--root", root, "--json"], { encoding: "utf8" });
     expect(status.status).toBe(1);
-    expect(JSON.parse(status.stdout).apps[0].built.state).toBe("stale");
+    expect(jsonDocument(status.stdout).apps[0].built.state).toBe("stale");
   });
 
   it("a hand-edited built file is saved before it is replaced; a reload is planned only with --root /, shown under --dry-run", async () => {

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { autoinstallDefault } from "./fixtures/autoinstall.js";
 import { hashTree, inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
+import { jsonDocument } from "./support/json-schema.js";
 
 const BIN = fileURLToPath(new URL("../bin/makefilecheck", import.meta.url));
 
@@ -140,7 +141,7 @@ describe("an old installer's settings file", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("AUTO_MAILNAME");
     const json = cli("changes", "--json");
-    const doc = JSON.parse(json.stdout) as { apps: Array<{ app: string; changes: Array<{ id: string; state: string }> }> };
+    const doc = jsonDocument(json.stdout) as { apps: Array<{ app: string; changes: Array<{ id: string; state: string }> }> };
     expect(doc.apps.map((a) => a.app)).toEqual(["exim4", "dovecot"]);
     const exim = Object.fromEntries(doc.apps[0]!.changes.map((c) => [c.id, c.state]));
     expect(exim).toMatchObject({ ch6: "installed", ch7: "not-installed", ch11: "not-installed", ch13: "installed" });
@@ -156,7 +157,7 @@ describe("a tree without log_selector and auth_advertise_hosts (an older release
     const set = ["--set", "AUTO_IMAP_PORT=1143", "--set", "AUTO_IMAPS_PORT=1993", "--set", "AUTO_CH6_DATABASE=sympl", "--set", "AUTO_CH11=Y"];
     const r = cli("install", ...set);
     expect(r.code, r.stderr).toBe(0);
-    const doc = JSON.parse(cli("changes", "--json").stdout) as { apps: Array<{ changes: Array<{ id: string; state: string }> }> };
+    const doc = jsonDocument(cli("changes", "--json").stdout) as { apps: Array<{ changes: Array<{ id: string; state: string }> }> };
     const states = doc.apps.flatMap((a) => a.changes);
     expect(states).toHaveLength(14);
     expect(states.filter((c) => c.state !== "installed" && c.state !== "not-needed")).toEqual([]);

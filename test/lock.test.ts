@@ -17,6 +17,7 @@ import { testContext } from "./support/context.js";
 import { managedTree } from "./support/makefilecheck-trees.js";
 import { withTempRoot } from "./support/temp-root.js";
 import { serverPath } from "../src/paths.js";
+import { jsonDocument } from "./support/json-schema.js";
 
 let root: string;
 withTempRoot((r) => (root = r));
@@ -86,7 +87,7 @@ describe("the run lock", () => {
       const bin = fileURLToPath(new URL("../bin/makefilecheck", import.meta.url));
       const r = spawnSync(bin, ["--root", root, "-a", "exim4", "--wait", "0.2", "--json", "repair"], { encoding: "utf8" });
       expect(r.status).toBe(3);
-      expect(JSON.parse(r.stdout)).toMatchObject({ error: { kind: "LockHeldError", exit: 3 } });
+      expect(jsonDocument(r.stdout)).toMatchObject({ error: { kind: "LockHeldError", exit: 3 } });
       expect(r.stderr).toMatch(/^makefilecheck: \/var\/lib\/makefilecheck\/lock: another makefilecheck run holds the lock \(waited 0.2 s\)/);
     } finally {
       child.kill("SIGKILL");

@@ -10,6 +10,7 @@ import { caninstallTree, managedTree } from "./support/makefilecheck-trees.js";
 import { damagePlainFile, hashTree, inRoot, setupLegacy, upstreamMakefile, writeSymplTree } from "./fixtures/sympl.js";
 import { withTempRoot } from "./support/temp-root.js";
 import { makeConf } from "./support/built.js";
+import { jsonDocument } from "./support/json-schema.js";
 
 const BIN = fileURLToPath(new URL("../bin/makefilecheck", import.meta.url));
 const built = existsSync(fileURLToPath(new URL("../dist/makefilecheck.cjs", import.meta.url)));
@@ -61,7 +62,7 @@ describe.skipIf(!built)("bin/makefilecheck (run `npm run build` first)", () => {
     for (const app of ["exim4", "dovecot"] as const) makeConf(root, app);
     const r = run(["--json"]);
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout);
+    const doc = jsonDocument(r.stdout);
     expect(doc.apps.map((a: { app: string }) => a.app)).toEqual(["exim4", "dovecot"]);
     expect(doc.apps[0]).toMatchObject({ app: "exim4", profile: "local", recorded: "local", live: "local", damage: null, next: null });
     expect(doc.apps[0]).toHaveProperty("drift");
@@ -73,7 +74,7 @@ describe.skipIf(!built)("bin/makefilecheck (run `npm run build` first)", () => {
     const before = hashTree(root);
     const r = run(["use", "local", "--dry-run", "--json", "--no-check"]);
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout);
+    const doc = jsonDocument(r.stdout);
     expect(doc.dryRun).toBe(true);
     expect(doc.plan.map((op: { op: string; path?: string }) => `${op.op} ${op.path}`)).toContain("symlink /etc/exim4/GNUmakefile");
     expect(hashTree(root)).toBe(before);

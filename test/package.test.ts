@@ -3,7 +3,7 @@
  * directory so that it leaves nothing in the tree): the doc directory
  * carries the README and a README.Debian saying what installing, removing
  * and purging the package do. Needs `npm run build` (npm test does it
- * first) and dpkg-deb.
+ * first) and dpkg-deb. It also ships the JSON Schemas of the --json documents.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
@@ -21,7 +21,7 @@ let deb = "";
 beforeAll(() => {
   if (!existsSync(join(REPO, "dist/makefilecheck.cjs"))) throw new Error("dist/ is missing: run `npm run build` first");
   scratch = mkdtempSync(join(tmpdir(), "makefilecheck-package-"));
-  for (const name of ["package.json", "dist", "bin", "packaging", "README.md", "node_modules"]) symlinkSync(join(REPO, name), join(scratch, name));
+  for (const name of ["package.json", "dist", "bin", "packaging", "README.md", "schema", "node_modules"]) symlinkSync(join(REPO, name), join(scratch, name));
   const made = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "scripts/package.ts")], { cwd: scratch, encoding: "utf8" });
   if (made.status !== 0) throw new Error(`scripts/package.ts failed: ${made.stderr}`);
   deb = join(scratch, made.stdout.trim());
@@ -47,5 +47,13 @@ describe("/usr/share/doc/makefilecheck", () => {
     expect(text).toMatch(/^What installing the package does\n-+\n[^]*changes nothing in \/etc\/exim4 or \/etc\/dovecot, and it enables no\nupgrade trigger/m);
     expect(text).toMatch(/^What removing it does\n-+\n[^]*leaves your configuration/m);
     expect(text).toMatch(/^What purging it does\n-+\n[^]*\/var\/lib\/makefilecheck[^]*\/var\/log\/makefilecheck\.log[^]*never\ndeletes your configuration/m);
+  });
+});
+
+describe("/usr/share/makefilecheck/schema", () => {
+  it("carries the JSON Schema of every --json document, as in the repository", () => {
+    for (const name of ["common", "status", "install", "error", "watch"]) {
+      expect(payload(`./usr/share/makefilecheck/schema/${name}.json`).equals(readFileSync(join(REPO, `schema/${name}.json`)))).toBe(true);
+    }
   });
 });

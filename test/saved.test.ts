@@ -16,6 +16,7 @@ import { inRoot, upgradeUpstream, writeSymplTree } from "./fixtures/sympl.js";
 import { captureOutput } from "./support/capture.js";
 import { testContext } from "./support/context.js";
 import { withTempRoot } from "./support/temp-root.js";
+import { jsonDocument } from "./support/json-schema.js";
 
 let root: string;
 withTempRoot((r) => (root = r));
@@ -118,7 +119,7 @@ describe("a year of daily syncs", () => {
     const doc = async (argv: string[]) => {
       out.length = 0;
       expect(await main([...argv, "--root", root, "-a", "exim4", "--json"])).toBe(0);
-      return JSON.parse(out.join("")) as { notes?: string[] };
+      return jsonDocument(out.join("")) as { notes?: string[] };
     };
     const oldest = `${syncRun(new Date(old + DAY))}, ${syncRun(new Date(old + 2 * DAY))}`;
     expect((await doc(["sync", "--dry-run"])).notes).toEqual([`would prune 2 saved runs of exim4 (older than 90 days, beyond the last 20): ${oldest}`]);

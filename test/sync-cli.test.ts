@@ -10,6 +10,7 @@ import { planCreateLocalTree } from "../src/tree/clone.js";
 import { RealSystem } from "../src/system/real.js";
 import { output } from "../src/render.js";
 import { hashTree, inRoot, makeRoot, upgradeUpstream, writeSymplTree } from "./fixtures/sympl.js";
+import { jsonDocument } from "./support/json-schema.js";
 
 let root: string;
 let out: string[];
@@ -47,7 +48,8 @@ describe("makefilecheck drift", () => {
     writeFileSync(inRoot(root, "/etc/exim4/sympl-local.d/00-main/70-mine"), "# mine\n");
     const code = await cli("drift", "--json");
     expect(code).toBe(1);
-    expect(JSON.parse(out.join(""))).toEqual({
+    expect(jsonDocument(out.join(""))).toEqual({
+      schema: "makefilecheck/drift/1",
       apps: [
         {
           app: "exim4",
@@ -99,7 +101,7 @@ describe("makefilecheck sync", () => {
     expect(out.join("")).toMatch(/^dry run: nothing to do\n/);
     out.length = 0;
     expect(await cli("sync", "--dry-run", "--json", "-a", "exim4")).toBe(0);
-    expect(JSON.parse(out.join("")).plan).toEqual([]);
+    expect(jsonDocument(out.join("")).plan).toEqual([]);
   });
 
   it("a diff of one path uses the tree labels", async () => {

@@ -7,6 +7,7 @@ import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { jsonDocument } from "./support/json-schema.js";
 
 /** The launcher the tests and the bench run. */
 export const BIN = fileURLToPath(new URL("../bin/makefilecheck", import.meta.url));
@@ -57,7 +58,7 @@ export class WatchChild {
     this.buffer += chunk;
     const parts = this.buffer.split("\n");
     this.buffer = parts.pop() ?? "";
-    for (const part of parts) if (part.trim()) this.lines.push({ ...(JSON.parse(part) as Record<string, unknown>), readAt: performance.now() });
+    for (const part of parts) if (part.trim()) this.lines.push({ ...(jsonDocument(part) as Record<string, unknown>), readAt: performance.now() });
     this.wake();
   }
 

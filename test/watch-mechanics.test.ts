@@ -19,6 +19,7 @@ import { watchWith } from "../src/upgrade/watch.js";
 import { inRoot, makeRoot, writeSymplTree } from "./fixtures/sympl.js";
 import { testContext } from "./support/context.js";
 import { hostPath, serverPath } from "../src/paths.js";
+import { jsonDocument } from "./support/json-schema.js";
 
 describe("which events count", () => {
   const layout = watchLayout((p) => hostPath(`/R${p}`), ["exim4", "dovecot"], serverPath("/var/lib/makefilecheck"), [
@@ -156,7 +157,7 @@ describe("watchWith on a real tree, with stand-in commands", () => {
   vanillaRootPerTest((r) => (root = r));
 
   it("runs one round per burst, ignores its own Makefile writes and non-snippets, stops on SIGTERM", async () => {
-    const { out: lines, until } = capture((chunk) => JSON.parse(chunk) as Record<string, unknown>);
+    const { out: lines, until } = capture((chunk) => jsonDocument(chunk) as Record<string, unknown>);
     const syncs = () => lines.filter((l) => l.action === "sync");
     const ctx = testContext(root, { apps: ["exim4", "dovecot"], json: true });
     let repairs = 0;
@@ -208,7 +209,7 @@ describe("watchWith on a real tree, with stand-in commands", () => {
   });
 
   it("acts on a Makefile that dpkg replaces while sync runs: another round repairs it", async () => {
-    const { out: lines, until } = capture((chunk) => JSON.parse(chunk) as Record<string, unknown>);
+    const { out: lines, until } = capture((chunk) => jsonDocument(chunk) as Record<string, unknown>);
     const ctx = testContext(root, { apps: ["exim4"], json: true });
     let syncs = 0;
     const commands = {
@@ -308,7 +309,7 @@ describe("signals and output", () => {
         return { code: 0 as const, apps: [], lines: ["exim4: nothing to do"] };
       },
     };
-    const syncLines = () => out.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.action === "sync");
+    const syncLines = () => out.map((l) => jsonDocument(l) as Record<string, unknown>).filter((l) => l.action === "sync");
     const watching = watchWith(ctx, { _: ["watch"], debounce: 300 }, commands);
     await until(() => out.length > 0);
     dpkgWrite(inRoot(root, "/etc/exim4/sympl.d/00-main/99-new"), "# new\n");

@@ -17,6 +17,7 @@ import { main } from "../src/cli.js";
 import { hashTree, inRoot, makeRoot, UPSTREAM_TREES, upgradeUpstream, writeSymplTree } from "./fixtures/sympl.js";
 import { captureOutput } from "./support/capture.js";
 import { testContext } from "./support/context.js";
+import { jsonDocument } from "./support/json-schema.js";
 
 let out: string[];
 captureOutput((o) => (out = o));
@@ -64,7 +65,7 @@ describe("a dry run that can be read", () => {
     const steps = (await dryInstall("--verbose")).filter((l) => /^ {2}\S/.test(l) && !/^ {2}(exim4|dovecot):/.test(l));
     out.length = 0;
     expect(await main(["install", "--dry-run", "--json", "--root", root])).toBe(0);
-    const plan = JSON.parse(out.join("")).plan as Array<{ op: string; path?: string }>;
+    const plan = jsonDocument(out.join("")).plan as Array<{ op: string; path?: string }>;
     expect(plan.length).toBe(steps.length);
     expect(plan.filter((op) => op.path?.includes("/baseline/exim4/objects/")).length).toBeGreaterThan(20);
   });

@@ -5,7 +5,7 @@
  */
 
 /** Every state a snippet path can be in. */
-const STATES = [
+export const STATES = [
   "clean",
   "upstream-modified",
   "upstream-added",

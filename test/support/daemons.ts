@@ -14,6 +14,7 @@ export const BINARIES = {
   sqlite3: "/usr/bin/sqlite3",
   unshare: "/usr/bin/unshare",
   make: "/usr/bin/make",
+  nodeExporter: "/usr/bin/prometheus-node-exporter",
 } as const;
 
 /**
@@ -23,7 +24,7 @@ export const BINARIES = {
 export function missingBinaries(...names: (keyof typeof BINARIES)[]): string | null {
   const missing = names.filter((n) => !existsSync(BINARIES[n]));
   if (missing.length === 0) return null;
-  const reason = `needs ${missing.map((n) => BINARIES[n]).join(", ")} (apt-get install exim4-daemon-heavy dovecot-core dovecot-imapd sqlite3 dnsmasq-base)`;
+  const reason = `needs ${missing.map((n) => BINARIES[n]).join(", ")} (apt-get install exim4-daemon-heavy dovecot-core dovecot-imapd sqlite3 dnsmasq-base prometheus-node-exporter)`;
   if (process.env.MAKEFILECHECK_REQUIRE_DAEMONS) throw new Error(`${reason}; MAKEFILECHECK_REQUIRE_DAEMONS is set, so this is a failure`);
   return reason;
 }
