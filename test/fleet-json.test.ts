@@ -58,7 +58,7 @@ describe("the dry run's files", () => {
     const before = hashTree(root);
     const r = json("use", "sympl", "-a", "dovecot", "--dry-run");
     expect(hashTree(root)).toBe(before);
-    expect(r.doc.diff).toEqual([{ path: "/etc/dovecot/Makefile", before: "symlink to Makefile.local\n", after: "symlink to Makefile.sympl\n" }]);
+    expect(r.doc.diff).toEqual([{ path: "/etc/dovecot/GNUmakefile", before: "symlink to Makefile.local\n", after: "symlink to Makefile.sympl\n" }]);
   });
 
   it("shows a new snippet's text, and the state directory not at all", () => {

@@ -25,6 +25,7 @@ import { RealSystem } from "../src/system/real.js";
 import { FaultySystem } from "../src/system/wrappers.js";
 import { inRoot, makeRoot, upgradeUpstream, writeSymplTree } from "./fixtures/sympl.js";
 import { testContext } from "./support/context.js";
+import { jsonDocument } from "./support/json-schema.js";
 
 const BIN = fileURLToPath(new URL("../bin/makefilecheck", import.meta.url));
 const KEY = "Tk9SearchMe42Key";
@@ -128,7 +129,7 @@ describe("the key is found only where it may be", () => {
     expect(cli(["install", "--dry-run", "--verbose", ...PORTS, ...stdin], `${KEY}\n`).code).toBe(0);
     const first = cli(["install", "--json", ...PORTS, ...stdin], `${KEY}\n`);
     expect(first.code, first.out).toBe(0);
-    expect(JSON.parse(first.out).plan).toContainEqual(expect.objectContaining({ op: "write", path: KEY_FILE, secret: true }));
+    expect(jsonDocument(first.out).plan).toContainEqual(expect.objectContaining({ op: "write", path: KEY_FILE, secret: true }));
     expect(readFileSync(inRoot(root, KEY_FILE), "utf8")).toContain(`SPAMHAUS_DQ_KEY = ${KEY}`);
     expect(cli(["install", ...PORTS, ...stdin, "--make"], `${KEY}\n`).code).toBe(0);
     expect(leaks([KEY])).toEqual([]);

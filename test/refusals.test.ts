@@ -23,6 +23,7 @@ import { inRoot } from "./fixtures/sympl.js";
 import { withTempRoot } from "./support/temp-root.js";
 import { BINARIES, missingBinaries } from "./support/daemons.js";
 import { sh } from "./support/namespace.js";
+import { jsonDocument } from "./support/json-schema.js";
 
 const BIN = fileURLToPath(new URL("../bin/makefilecheck", import.meta.url));
 
@@ -75,7 +76,7 @@ describe.skipIf(skip).each(["exim4", "dovecot"] as const)("%s refuses a typo in 
     expect(human.code).toBe(1);
     expect(human.stdout.trim()).toBe(`${app}: config test FAILED (/etc/${app}/sympl-local.d): ${words}`);
     expectNoNoise(human.all);
-    const json = JSON.parse(cli("check", "-a", app, "--json").stdout) as { apps: Array<{ output: string; source: unknown }> };
+    const json = jsonDocument(cli("check", "-a", app, "--json").stdout) as { apps: Array<{ output: string; source: unknown }> };
     expect(json.apps[0]!.output).toBe(words);
     expect(json.apps[0]!.source).toEqual({ file: `/etc/${app}/sympl-local.d/${TYPOS[app].rel}`, line });
   });
@@ -91,7 +92,7 @@ describe.skipIf(skip).each(["exim4", "dovecot"] as const)("%s refuses a typo in 
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(words);
     expectNoNoise(quiet.stderr);
-    const doc = JSON.parse(cli("use", "local", "-a", app, "--json").stdout) as { error: { message: string; source: unknown } };
+    const doc = jsonDocument(cli("use", "local", "-a", app, "--json").stdout) as { error: { message: string; source: unknown } };
     expect(doc.error.message).toContain(words);
     expect(doc.error.source).toEqual({ file: `/etc/${app}/sympl-local.d/${TYPOS[app].rel}`, line });
   });
@@ -100,7 +101,7 @@ describe.skipIf(skip).each(["exim4", "dovecot"] as const)("%s refuses a typo in 
     await managedTree(root, [app], "sympl");
     const line = plantTypo(app);
     const r = cli("use", "local", "-a", app, "--no-check", "--make", "--json");
-    const doc = JSON.parse(r.stdout) as { error: { message: string; source: unknown } };
+    const doc = jsonDocument(r.stdout) as { error: { message: string; source: unknown } };
     expect(r.code).toBe(3);
     expect(doc.error.message).toContain(`sympl-local.d/${TYPOS[app].rel}: line ${line}: ${TYPOS[app].said}`);
     expect(doc.error.source).toEqual({ file: `/etc/${app}/sympl-local.d/${TYPOS[app].rel}`, line });
@@ -192,7 +193,7 @@ describe.skipIf(skip)("Sympl's own tree refused the same way: the server is at f
     expect(cli("report").stdout).toBe("exim4\tlocal\ndovecot\tcaninstall\n");
     const again = cli("install", "--set", "AUTO_IMAP_PORT=1143", "--set", "AUTO_IMAPS_PORT=1993", "--json");
     expect(again.code).toBe(3);
-    const doc = JSON.parse(again.stdout) as { apps: Array<{ app: string; held?: string }> };
+    const doc = jsonDocument(again.stdout) as { apps: Array<{ app: string; held?: string }> };
     expect(doc.apps.find((a) => a.app === "dovecot")?.held).toBe(said.replace("dovecot: nothing installed — ", ""));
     expect(doc.apps.find((a) => a.app === "exim4")?.held).toBeUndefined();
   });
