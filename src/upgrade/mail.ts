@@ -56,12 +56,15 @@ export function parseMailSettings(text: string): MailSettings {
   return out;
 }
 
-/** The settings on this server: the defaults when the file is absent. */
+/** A mail settings file is two lines; more is not one. */
+const MAIL_CONFIG_MAX_BYTES = 4096;
+
+/** The settings on this server: the defaults when the file is absent; never read through a link, a FIFO or a device. */
 function readSettings(sys: Reader): MailSettings {
-  const st = sys.stat(MAIL_CONFIG);
-  if (!st) return DEFAULTS;
-  if (st.type !== "file") throw new InputError(problem(MAIL_CONFIG, "not a regular file", "make it a file of `key = value` lines, or remove it"));
-  return parseMailSettings(sys.readFile(MAIL_CONFIG).toString("utf8"));
+  const got = sys.readSmallFile(MAIL_CONFIG, MAIL_CONFIG_MAX_BYTES);
+  if (!("refused" in got)) return parseMailSettings(got.data.toString("utf8"));
+  if (got.refused === "missing") return DEFAULTS;
+  throw new InputError(problem(MAIL_CONFIG, `not a regular file of at most ${MAIL_CONFIG_MAX_BYTES} bytes (${got.refused})`, "make it a file of `key = value` lines, or remove it"));
 }
 
 /** The problems mailed before; an unreadable record counts as none (mailing twice beats never). */
