@@ -10,7 +10,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { autoinstallDefault } from "./fixtures/autoinstall.js";
@@ -18,6 +18,7 @@ import { inRoot, writeSymplTree } from "./fixtures/sympl.js";
 import { BINARIES, missingBinaries } from "./support/daemons.js";
 import { withTempRoot } from "./support/temp-root.js";
 import { jsonDocument } from "./support/json-schema.js";
+import { health } from "../src/monitor/health.js";
 
 const BIN = fileURLToPath(new URL("../bin/makefilecheck", import.meta.url));
 const TEXTFILE = "/var/lib/prometheus/node-exporter";
@@ -79,6 +80,15 @@ describe.skipIf(skip)("monitor: the plugin mode", () => {
     const r = cli("monitor");
     expect(r.stdout).toMatch(/^MAKEFILECHECK WARNING - no upgrade trigger \(makefilecheck hooks --install\) \| /);
     expect(r.code).toBe(1);
+  });
+
+  it("the package's dpkg trigger, as `hooks --install` sets it up under the package, counts as an upgrade trigger", () => {
+    expect(cli("hooks", "--remove").code).toBe(0);
+    expect(cli("hooks", "--install", "--only", "dpkg").code).toBe(0);
+    expect(existsSync(inRoot(root, "/etc/apt/apt.conf.d/80makefilecheck"))).toBe(false);
+    const r = cli("monitor");
+    expect(r.stdout).toMatch(/^MAKEFILECHECK OK - /);
+    expect(r.code).toBe(0);
   });
 
   it("CRITICAL: exit 2 when a snippet changed after the build (the changes are not in force)", () => {
@@ -185,5 +195,16 @@ describe.skipIf(skip)("metrics for Prometheus", () => {
     const r = cli("monitor", "--prometheus", TEXTFILE);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`${TEXTFILE}: no such directory`);
+  });
+});
+
+describe("monitor: changes waiting on Sympl, not on the admin", () => {
+  it("a daemon Sympl's tree was not written for (dovecot 2.4) is a WARNING with the reason, not changes-not-in-force", () => {
+    const misfit = "Sympl's dovecot tree (/etc/dovecot/sympl.d) is written for dovecot 2.3, and this server runs dovecot 2.4.1, which refuses it";
+    const dovecot = { app: "dovecot" as const, profile: "vanilla", damage: null, problem: null, drift: null, built: null, misfit };
+    const verdict = health({ apps: [{ status: dovecot, changes: [], builtAgeS: null }], trigger: true, lastRun: null });
+    expect(verdict.state).toBe("WARNING");
+    expect(verdict.line).toMatch(/^MAKEFILECHECK WARNING - dovecot: changes waiting: Sympl's dovecot tree .* written for dovecot 2\.3/);
+    expect(verdict.code).toBe(1);
   });
 });

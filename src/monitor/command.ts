@@ -41,7 +41,7 @@ async function gather(ctx: Context): Promise<Facts> {
     };
   });
   const t = findTriggers(ctx.sys, hostReader());
-  return { apps, trigger: t.apt || t.systemd || t.watch.length > 0, lastRun: lastRun(ctx.sys) };
+  return { apps, trigger: t.dpkg || t.apt || t.systemd || t.watch.length > 0, lastRun: lastRun(ctx.sys) };
 }
 
 /** Writes makefilecheck.prom into the textfile directory, atomically (node exporter reads only `*.prom`, never the temp file). */

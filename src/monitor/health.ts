@@ -22,6 +22,8 @@ export interface StatusView {
   built: { state: string; daemon: string; reload: string } | null;
   builtProblem?: string;
   linked?: string[];
+  /** Why Sympl's own tree cannot run on this server's daemon (dovecot 2.4): the changes wait on Sympl, not on the admin. */
+  misfit?: string;
 }
 
 /** One change of `changes --json`'s app entry. */
@@ -53,7 +55,7 @@ export interface LastRun {
 /** Everything the verdict looks at. */
 export interface Facts {
   apps: AppFacts[];
-  /** Whether some upgrade trigger (apt hook, systemd unit, watcher) is in place. */
+  /** Whether some upgrade trigger (the package's dpkg trigger, apt hook, systemd unit, watcher) is in place. */
   trigger: boolean;
   lastRun: LastRun | null;
 }
@@ -103,7 +105,8 @@ function appFindings(a: AppFacts): Finding[] {
     say("UNKNOWN", `cannot tell: ${s.problem ?? "the setup is not usable"}`);
     return out;
   }
-  if (s.profile === "vanilla" || s.profile === "caninstall") say("CRITICAL", `changes not in force (${s.profile}: Sympl's own tree is live)`);
+  if (s.misfit) say("WARNING", `changes waiting: ${s.misfit}`);
+  else if (s.profile === "vanilla" || s.profile === "caninstall") say("CRITICAL", `changes not in force (${s.profile}: Sympl's own tree is live)`);
   else if (s.problem) say("CRITICAL", `${s.damage ? "damage" : "problem"}: ${s.problem}`);
   for (const l of s.linked ?? []) say("CRITICAL", `broken link: ${l}`);
   const conflicted = conflicts(a);
