@@ -31,7 +31,7 @@ options:
     choices: [local, sympl]
   settings:
     description:
-      - For C(install), settings that override the settings file, as C(KEY: value) (C(AUTO_CH2: "N"), C(AUTO_IMAP_PORT: 2143)).
+      - For C(install), settings that override the settings file, KEY to value, for example C(AUTO_CH2=N) or C(AUTO_IMAP_PORT=2143).
       - Not for the Spamhaus key, which would then be on the command line; use O(spamhaus_key).
     type: dict
     default: {}
