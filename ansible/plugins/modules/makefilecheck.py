@@ -228,8 +228,13 @@ def fail_refused(module, rc, doc, diff):
         extra = dict((k, err[k]) for k in ("fix", "path", "kind") if err.get(k))
         msg = "%s — %s" % (said, err["fix"]) if err.get("fix") else said
         module.fail_json(msg=msg, rc=rc, document=doc, **extra)
+    # No error document: an app held back (e.g. the server cannot run Sympl's own tree) or a problem
+    # the run reported; its own words say what needs a person.
+    said = [a["held"] for a in doc.get("apps", []) if a.get("held")] + list(doc.get("notes", []))
     module.fail_json(
-        msg="makefilecheck %s: action needed (exit %d): run `makefilecheck status` on the host" % (module.params["command"], rc),
+        msg="makefilecheck %s (exit %d): %s" % (module.params["command"], rc, "; ".join(said))
+        if said
+        else "makefilecheck %s: action needed (exit %d): run `makefilecheck status` on the host" % (module.params["command"], rc),
         rc=rc,
         document=doc,
         apps=doc.get("apps", []),
