@@ -543,19 +543,16 @@ function logLine(now: Date, run: string, command: string, what: string): string 
   return `${now.toISOString()} ${run ? `${run} ` : ""}${command}: ${what}\n`;
 }
 
-/** A value of the Spamhaus key, wherever a message quotes its definition: never logged. */
-const KEY_VALUE = /(SPAMHAUS_DQ_KEY\s*=?\s*)[^\s|]+/g;
-
 /**
  * Logs the end of a run that failed (`FAILED (exit 3): …`, the error's
  * one line) or left something for the admin (`exit 1: …`, each problem
  * the run reported), so that the log tells what every run came to, not
- * only what it changed. The key's value is masked should a daemon's
+ * only what it changed. The key is masked (maskKey) should a daemon's
  * complaint quote it.
  */
 export function logOutcome(sys: System, run: string, command: string, code: number, said: string[], now: Date): void {
   const head = code === 1 ? "exit 1" : `FAILED (exit ${code})`;
-  appendLog(sys, said.map((line) => logLine(now, run, command, `${head}: ${line.replace(/\n/g, " | ").replace(KEY_VALUE, "$1********")}`)));
+  appendLog(sys, said.map((line) => logLine(now, run, command, `${head}: ${maskKey(line).replace(/\n/g, " | ")}`)));
 }
 
 /** Appends lines to the action log. A log that cannot be written does not undo or fail a change already made. */
